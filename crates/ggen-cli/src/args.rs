@@ -1,0 +1,260 @@
+//! Command-line grammar. Spellings follow DESIGN.md §7 and the seeds.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ggen_marketplace_core::SortOrder;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ggen",
+    version,
+    about = "Search, install and publish code-generation template packages (gpacks)",
+    long_about = "ggen finds and installs template packages from a marketplace registry.\n\n\
+        A fresh installation keeps its registry in $GGEN_HOME (default ~/.ggen), seeded on first use \
+        from a catalogue bundled in this binary: no network is needed.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with the package marketplace (search, install, publish, migrate ...).
+    #[command(subcommand, visible_alias = "market")]
+    Marketplace(Box<Marketplace>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Answer from this backend only (overrides config and GGEN_MARKETPLACE_BACKEND).
+    #[arg(long, global = true, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show backend choice, latency and cache use on stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    V1,
+    V2,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    Relevance,
+    Downloads,
+    Name,
+    Recent,
+}
+
+impl From<SortArg> for SortOrder {
+    fn from(s: SortArg) -> Self {
+        match s {
+            SortArg::Relevance => SortOrder::Relevance,
+            SortArg::Downloads => SortOrder::Downloads,
+            SortArg::Name => SortOrder::Name,
+            SortArg::Recent => SortOrder::Recent,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Marketplace {
+    /// Seed the local registry from the bundled catalogue (done automatically on first use).
+    Init {
+        /// Re-import the bundled catalogue into an existing registry (existing versions are kept).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Search packages by name, description, tags and keywords (typos and prefixes welcome).
+    Search {
+        /// Words to search for, e.g. "rust cli" or "bibtex".
+        #[arg(long, short)]
+        query: Option<String>,
+        /// The query as a positional argument (same as --query).
+        #[arg(conflicts_with = "query")]
+        words: Vec<String>,
+        /// Only packages in this category (case-insensitive).
+        #[arg(long, short)]
+        category: Option<String>,
+        /// Only packages with this tag (case-insensitive; repeat to require several).
+        #[arg(long, short)]
+        tag: Vec<String>,
+        #[arg(long, value_enum, default_value = "relevance")]
+        sort: SortArg,
+        /// How many results to show (1-1000).
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Skip this many results (for paging).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// List every package (latest versions), or what is installed in a target directory.
+    List {
+        /// List the packages installed in --target (from its ggen.lock).
+        #[arg(long)]
+        installed: bool,
+        #[arg(long, default_value = ".")]
+        target: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Show a package: description, versions, dependencies, checksum and signature.
+    Info {
+        /// NAME or NAME@VERSION.
+        package: String,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// List the published versions of a package.
+    Versions {
+        name: String,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Install packages and their dependencies into a directory, recorded in ggen.lock.
+    Install {
+        /// NAME or NAME@REQUIREMENT, e.g. rust-cli@^1.2 (several allowed).
+        #[arg(required = true)]
+        packages: Vec<String>,
+        /// Directory to install into; each package lands in TARGET/NAME.
+        #[arg(long, short, default_value = ".")]
+        target: PathBuf,
+        /// Resolve and show what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace directories in the target that ggen did not install.
+        #[arg(long)]
+        force: bool,
+        /// Install only the named packages, not their dependencies.
+        #[arg(long)]
+        no_dependencies: bool,
+        /// Fail if ggen.lock would change.
+        #[arg(long)]
+        locked: bool,
+        /// Also install optional dependencies.
+        #[arg(long)]
+        with_optional: bool,
+        /// Require a valid signature from a trusted key on every package.
+        #[arg(long)]
+        verify_signature: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Update installed packages to the newest versions their requirements allow.
+    Update {
+        /// Only this package (default: everything in ggen.lock).
+        name: Option<String>,
+        #[arg(long, short, default_value = ".")]
+        target: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Remove an installed package (and dependencies nothing else needs).
+    Remove {
+        name: String,
+        #[arg(long, short, default_value = ".")]
+        target: PathBuf,
+        /// Remove it even if other installed packages depend on it.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Check a package directory or manifest (or a directory of packages) for errors.
+    Validate {
+        path: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Rebuild the search indexes (V1 tantivy and V2 term index) from the stored data.
+    RebuildIndex {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Show compiled features, effective routing per operation and where each setting came from.
+    Status {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Copy every V1 package and version into the V2 store (idempotent and resumable).
+    Migrate {
+        /// Show what would be copied without writing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Compare every package in V1 and V2; exits non-zero listing each difference.
+    VerifyMigration {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Rebuild the V2 store from the V1 index and archives.
+    RebuildDb {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Dump the V2 graph as Turtle, N-Triples or JSON-LD.
+    Export {
+        #[arg(long, value_enum, default_value = "turtle")]
+        format: ExportFormat,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Run a read-only SPARQL query against the V2 store.
+    Sparql {
+        query: String,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Summarise compare-mode results: match rate, overlap, latencies, worst mismatches.
+    AbReport {
+        #[command(flatten)]
+        global: Global,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Turtle,
+    Ntriples,
+    Jsonld,
+}
+
+impl Marketplace {
+    pub fn global(&self) -> &Global {
+        match self {
+            Self::Init { global, .. }
+            | Self::Search { global, .. }
+            | Self::List { global, .. }
+            | Self::Info { global, .. }
+            | Self::Versions { global, .. }
+            | Self::Install { global, .. }
+            | Self::Update { global, .. }
+            | Self::Remove { global, .. }
+            | Self::Validate { global, .. }
+            | Self::RebuildIndex { global }
+            | Self::Status { global }
+            | Self::Migrate { global, .. }
+            | Self::VerifyMigration { global }
+            | Self::RebuildDb { global }
+            | Self::Export { global, .. }
+            | Self::Sparql { global, .. }
+            | Self::AbReport { global } => global,
+        }
+    }
+}

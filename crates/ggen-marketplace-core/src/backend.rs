@@ -1,0 +1,150 @@
+//! The one interface every backend answers, after cargo's `Source`: callers
+//! (CLI, server, installer, migration) never know which store is behind it.
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MarketplaceError, Result};
+use crate::model::{Package, PackageSummary, PackageVersion};
+use crate::search::{SearchQuery, SearchResults};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    V1,
+    V2,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "v1" => Ok(Self::V1),
+            "v2" => Ok(Self::V2),
+            other => Err(format!("unknown backend `{other}` (expected v1 or v2)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub supports_full_text_search: bool,
+    pub supports_sparql_queries: bool,
+    pub supports_rdf_metadata: bool,
+    pub supports_cryptographic_signing: bool,
+    pub supports_publish: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendMetadata {
+    pub kind: BackendKind,
+    /// What stores the data, e.g. "index.json + tantivy" or "oxigraph (rocksdb)".
+    pub storage: String,
+    /// Where, e.g. a directory or an endpoint URL.
+    pub location: String,
+    pub package_count: usize,
+    pub version_count: usize,
+    pub capabilities: Capabilities,
+}
+
+/// What a backend must answer. Implementations are shared between threads (the
+/// dual adapter runs both at once in compare mode), hence `Send + Sync`.
+///
+/// The trait is synchronous: both stores (tantivy, Oxigraph) are synchronous
+/// libraries, so an async trait would only add executors to the CLI's path.
+/// The server calls it from blocking tasks.
+pub trait MarketplaceBackend: Send + Sync {
+    fn kind(&self) -> BackendKind;
+
+    /// Which backend answered the most recent call on this thread's behalf: the
+    /// same as [`kind`](Self::kind) except for adapters that route between two.
+    fn last_used(&self) -> BackendKind {
+        self.kind()
+    }
+
+    fn metadata(&self) -> Result<BackendMetadata>;
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults>;
+
+    /// A package with every version; [`MarketplaceError::NotFound`] when absent.
+    fn package(&self, name: &str) -> Result<Package>;
+
+    /// Published versions, ascending.
+    fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
+        Ok(self.package(name)?.versions)
+    }
+
+    /// Every package's latest version, by name.
+    fn list(&self) -> Result<Vec<PackageSummary>>;
+
+    /// The `.tar.gz` bytes of one version, exactly as published.
+    fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>>;
+
+    /// Stores a new version with its archive. Fails with
+    /// [`MarketplaceError::AlreadyPublished`] if that version exists.
+    fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()>;
+
+    /// Marks a version yanked (or not). Yanked versions stay installable from a
+    /// lockfile but are skipped by resolution.
+    fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()>;
+
+    /// Checks that `release` could be published here, writing nothing: the name is
+    /// valid, the version is new, and the archive matches the declared checksum.
+    fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        validate_release(self, release, archive)
+    }
+}
+
+/// The checks every backend's `validate` and `publish` start with.
+pub fn validate_release<B: MarketplaceBackend + ?Sized>(
+    backend: &B,
+    release: &PackageVersion,
+    archive: &[u8],
+) -> Result<()> {
+    crate::name::validate_name(&release.name)?;
+    for dep in &release.dependencies {
+        crate::name::validate_name(&dep.name)?;
+    }
+    let actual = crate::checksum::sha256_hex(archive);
+    match &release.checksum {
+        Some(expected) if *expected != actual => {
+            return Err(MarketplaceError::ChecksumMismatch {
+                name: release.name.clone(),
+                version: release.version.to_string(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        None => {
+            return Err(MarketplaceError::InvalidArchive {
+                reason: format!("`{}` declares no checksum", release.id()),
+            });
+        }
+        _ => {}
+    }
+    match backend.package(&release.name) {
+        Ok(existing) if existing.version(&release.version).is_some() => {
+            Err(MarketplaceError::AlreadyPublished {
+                name: release.name.clone(),
+                version: release.version.to_string(),
+            })
+        }
+        Ok(_) | Err(MarketplaceError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

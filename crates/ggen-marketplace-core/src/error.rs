@@ -1,0 +1,148 @@
+//! One error type for every backend, so adapters can decide about fallback and
+//! retry without knowing which backend failed.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = MarketplaceError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketplaceError {
+    #[error("package `{name}` not found")]
+    NotFound { name: String },
+
+    #[error("package `{name}` has no version matching `{requirement}`")]
+    VersionNotFound { name: String, requirement: String },
+
+    #[error("`{name}@{version}` is already published; published versions are immutable")]
+    AlreadyPublished { name: String, version: String },
+
+    #[error("invalid package name `{name}`: {reason}")]
+    InvalidName { name: String, reason: String },
+
+    #[error("invalid version requirement `{requirement}`: {reason}")]
+    InvalidRequirement { requirement: String, reason: String },
+
+    #[error("invalid manifest {}: {reason}", path.display())]
+    InvalidManifest { path: PathBuf, reason: String },
+
+    #[error("registry index {} is unreadable: {reason}", path.display())]
+    CorruptIndex { path: PathBuf, reason: String },
+
+    #[error("search index {} is unusable: {reason}", path.display())]
+    SearchIndex { path: PathBuf, reason: String },
+
+    #[error("archive for `{name}@{version}` is missing ({})", path.display())]
+    ArchiveMissing {
+        name: String,
+        version: String,
+        path: PathBuf,
+    },
+
+    #[error("checksum mismatch for `{name}@{version}`: expected sha256 {expected}, got {actual}")]
+    ChecksumMismatch {
+        name: String,
+        version: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("unsafe archive entry `{entry}`: {reason}")]
+    UnsafeArchive { entry: String, reason: String },
+
+    #[error("archive is invalid: {reason}")]
+    InvalidArchive { reason: String },
+
+    #[error("{backend} backend does not support {operation}: {reason}")]
+    Unsupported {
+        backend: String,
+        operation: String,
+        reason: String,
+    },
+
+    #[error("{backend} backend is unavailable: {reason}")]
+    Unavailable { backend: String, reason: String },
+
+    #[error("{backend} backend timed out after {millis} ms during {operation}")]
+    Timeout {
+        backend: String,
+        operation: String,
+        millis: u64,
+    },
+
+    #[error("{backend} backend failed: {message}")]
+    Backend { backend: String, message: String },
+
+    #[error("invalid query: {reason}")]
+    InvalidQuery { reason: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl MarketplaceError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn backend(backend: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::Backend {
+            backend: backend.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Whether retrying the same call, or asking another backend, may succeed.
+    /// Answers about the data itself (not found, bad input, tampering) are final.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Timeout { .. } | Self::Backend { .. } | Self::Io { .. }
+        )
+    }
+
+    /// What the user can do next, printed under the error by the CLI.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::NotFound { .. } => {
+                "search for it with `ggen marketplace search --query NAME`".into()
+            }
+            Self::VersionNotFound { name, .. } => {
+                format!("list published versions with `ggen marketplace versions {name}`")
+            }
+            Self::AlreadyPublished { .. } => "bump the version in the manifest".into(),
+            Self::InvalidName { .. } => {
+                "names use lowercase letters, digits, `.`, `_` and `-`, and start with a letter or digit".into()
+            }
+            Self::InvalidRequirement { .. } => {
+                "use a semver requirement such as `^1.2`, `~0.3.1`, `>=1, <2` or `*`".into()
+            }
+            Self::CorruptIndex { .. } => {
+                "restore index.json from a backup, or run `ggen marketplace init --force` to reseed the bundled catalogue".into()
+            }
+            Self::SearchIndex { .. } => "rebuild it with `ggen marketplace rebuild-index`".into(),
+            Self::ArchiveMissing { .. } => {
+                "the registry is incomplete: republish the package or restore the registry from a backup".into()
+            }
+            Self::ChecksumMismatch { .. } => {
+                "the archive was altered or corrupted; nothing was installed. Clear the download cache with `ggen marketplace cache clear` and retry, or report it to the registry".into()
+            }
+            Self::UnsafeArchive { .. } | Self::InvalidArchive { .. } => {
+                "the archive was refused and nothing was extracted; report it to the publisher".into()
+            }
+            Self::Unavailable { .. } | Self::Timeout { .. } => {
+                "check `ggen marketplace status`, or use `--backend v1`".into()
+            }
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! The unified package model every backend reads and writes.
+//!
+//! A [`Package`] is a name with its package-wide counters and every published
+//! [`PackageVersion`]; each version carries its own metadata, as on crates.io,
+//! because descriptions, dependencies and archives change between releases.
+
+use chrono::{DateTime, Utc};
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub name: String,
+    /// Semver requirement; `*` when the registry gave none.
+    pub req: VersionReq,
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl Dependency {
+    pub fn new(name: impl Into<String>, req: VersionReq) -> Self {
+        Self {
+            name: name.into(),
+            req,
+            optional: false,
+        }
+    }
+}
+
+/// An Ed25519 signature over a canonical statement (see the signing module of the
+/// facade). The statement is kept verbatim because it holds the signing time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    pub algorithm: String,
+    pub key_id: String,
+    /// Raw 32-byte public key, hex.
+    pub public_key: String,
+    /// Raw 64-byte signature, hex.
+    pub signature: String,
+    /// The exact bytes that were signed (UTF-8 text).
+    pub statement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageVersion {
+    pub name: String,
+    pub version: Version,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub license: Option<String>,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub homepage: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+    #[serde(default)]
+    pub production_ready: bool,
+    /// Where the package's sources live in the publisher's repository (real V1 data).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// SHA-256 of the `.tar.gz` archive, lowercase hex.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// Archive size in bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub signature: Option<Signature>,
+    #[serde(default)]
+    pub yanked: bool,
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl PackageVersion {
+    pub fn new(name: impl Into<String>, version: Version) -> Self {
+        Self {
+            name: name.into(),
+            version,
+            description: String::new(),
+            category: None,
+            tags: Vec::new(),
+            keywords: Vec::new(),
+            authors: Vec::new(),
+            license: None,
+            repository: None,
+            homepage: None,
+            dependencies: Vec::new(),
+            production_ready: false,
+            path: None,
+            download_url: None,
+            checksum: None,
+            size: None,
+            signature: None,
+            yanked: false,
+            published_at: None,
+        }
+    }
+
+    /// `name@version`, as users type it.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub name: String,
+    #[serde(default)]
+    pub downloads: u64,
+    #[serde(default)]
+    pub stars: u64,
+    /// Every published version, ascending.
+    pub versions: Vec<PackageVersion>,
+}
+
+impl Package {
+    /// The version to show and to install by default: the highest that is neither
+    /// yanked nor a pre-release, else the highest not yanked, else the highest.
+    pub fn latest(&self) -> &PackageVersion {
+        let live = || self.versions.iter().filter(|v| !v.yanked);
+        live()
+            .filter(|v| v.version.pre.is_empty())
+            .max_by(|a, b| a.version.cmp(&b.version))
+            .or_else(|| live().max_by(|a, b| a.version.cmp(&b.version)))
+            .or_else(|| self.versions.iter().max_by(|a, b| a.version.cmp(&b.version)))
+            .expect("a package has at least one version")
+    }
+
+    pub fn version(&self, version: &Version) -> Option<&PackageVersion> {
+        self.versions.iter().find(|v| &v.version == version)
+    }
+
+    /// The highest version matching `req`; yanked versions only when `include_yanked`.
+    pub fn best_match(&self, req: &VersionReq, include_yanked: bool) -> Option<&PackageVersion> {
+        self.versions
+            .iter()
+            .filter(|v| include_yanked || !v.yanked)
+            .filter(|v| req.matches(&v.version))
+            .max_by(|a, b| a.version.cmp(&b.version))
+    }
+
+    pub fn sort_versions(&mut self) {
+        self.versions.sort_by(|a, b| a.version.cmp(&b.version));
+    }
+
+    pub fn summary(&self) -> PackageSummary {
+        let latest = self.latest();
+        PackageSummary {
+            name: self.name.clone(),
+            version: latest.version.clone(),
+            description: latest.description.clone(),
+            category: latest.category.clone(),
+            tags: latest.tags.clone(),
+            downloads: self.downloads,
+            stars: self.stars,
+            signed: latest.signature.is_some(),
+            versions: self.versions.len(),
+        }
+    }
+}
+
+/// One line of `list`: the latest version of a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageSummary {
+    pub name: String,
+    pub version: Version,
+    pub description: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub downloads: u64,
+    pub stars: u64,
+    pub signed: bool,
+    pub versions: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(versions: &[(&str, bool)]) -> Package {
+        Package {
+            name: "p".into(),
+            downloads: 0,
+            stars: 0,
+            versions: versions
+                .iter()
+                .map(|(v, yanked)| {
+                    let mut pv = PackageVersion::new("p", v.parse().unwrap());
+                    pv.yanked = *yanked;
+                    pv
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn latest_skips_yanked_and_prereleases() {
+        let p = pkg(&[("1.0.0", false), ("1.1.0", true), ("2.0.0-beta.1", false)]);
+        assert_eq!(p.latest().version.to_string(), "1.0.0");
+        let only_pre = pkg(&[("2.0.0-beta.1", false)]);
+        assert_eq!(only_pre.latest().version.to_string(), "2.0.0-beta.1");
+        let all_yanked = pkg(&[("1.0.0", true), ("1.2.0", true)]);
+        assert_eq!(all_yanked.latest().version.to_string(), "1.2.0");
+    }
+
+    #[test]
+    fn best_match_honours_yanked() {
+        let p = pkg(&[("1.0.0", false), ("1.1.0", true)]);
+        let req: VersionReq = "^1".parse().unwrap();
+        assert_eq!(p.best_match(&req, false).unwrap().version.to_string(), "1.0.0");
+        assert_eq!(p.best_match(&req, true).unwrap().version.to_string(), "1.1.0");
+    }
+}

@@ -1,0 +1,163 @@
+//! Search requests and answers, identical for every backend so that compare mode
+//! can diff them.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendKind;
+
+pub const DEFAULT_LIMIT: usize = 20;
+/// Queries longer than this are refused rather than searched: nobody types them,
+/// and they make fuzzy expansion expensive.
+pub const MAX_QUERY_LEN: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    #[default]
+    Relevance,
+    Downloads,
+    Name,
+    Recent,
+}
+
+impl std::str::FromStr for SortOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "relevance" => Ok(Self::Relevance),
+            "downloads" => Ok(Self::Downloads),
+            "name" => Ok(Self::Name),
+            "recent" => Ok(Self::Recent),
+            other => Err(format!(
+                "unknown sort order `{other}` (expected relevance, downloads, name or recent)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub text: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub sort: SortOrder,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            category: None,
+            tags: Vec::new(),
+            sort: SortOrder::Relevance,
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+impl SearchQuery {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks what no backend should have to: length and control characters.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |reason: String| Err(crate::MarketplaceError::InvalidQuery { reason });
+        if self.text.len() > MAX_QUERY_LEN {
+            return bad(format!(
+                "query is {} bytes long; the limit is {MAX_QUERY_LEN}",
+                self.text.len()
+            ));
+        }
+        if self.text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return bad("query contains control characters".into());
+        }
+        if self.limit == 0 || self.limit > 1000 {
+            return bad(format!("limit {} is outside 1..=1000", self.limit));
+        }
+        Ok(())
+    }
+
+    /// The lowercase words of the query, as both backends tokenize it.
+    pub fn terms(&self) -> Vec<String> {
+        tokenize(&self.text)
+    }
+}
+
+/// Splits text into lowercase alphanumeric words. Shared by V1 and V2 so their
+/// notion of a "word" is identical.
+pub fn tokenize(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub name: String,
+    pub version: semver::Version,
+    pub description: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub downloads: u64,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Matches before limit and offset.
+    pub total: usize,
+    pub backend_used: BackendKind,
+    #[serde(rename = "query_time_ms", with = "millis")]
+    pub query_time: Duration,
+}
+
+impl SearchResults {
+    pub fn names(&self) -> Vec<&str> {
+        self.hits.iter().map(|h| h.name.as_str()).collect()
+    }
+}
+
+/// Durations travel as fractional milliseconds in JSON (`query_time_ms` style).
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let ms = f64::deserialize(d)?;
+        Ok(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenize_splits_on_punctuation_and_lowercases() {
+        assert_eq!(tokenize("Hello-World, BibTeX!"), ["hello", "world", "bibtex"]);
+        assert_eq!(tokenize("x\") } ; DROP ALL ; #"), ["x", "drop", "all"]);
+    }
+
+    #[test]
+    fn validate_refuses_control_chars_and_huge_queries() {
+        assert!(SearchQuery::text("a\u{0}b").validate().is_err());
+        assert!(SearchQuery::text("x".repeat(10_000)).validate().is_err());
+        assert!(SearchQuery::text("tab\tok").validate().is_ok());
+    }
+}

@@ -1,0 +1,376 @@
+//! The tantivy index beside `index.json`.
+//!
+//! One document per package (its latest version). Stored fields hold what a search
+//! hit shows, so a search never has to parse `index.json`. The commit payload
+//! records the size and modification time of the `index.json` it was built from;
+//! when they differ (a crash between the two writes, a restored backup, a manual
+//! edit) the index is rebuilt before it is used.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+
+use ggen_marketplace_core::model::Package;
+use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults, SortOrder};
+use ggen_marketplace_core::{BackendKind, MarketplaceError, Result};
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+pub const SEARCH_DIR: &str = "search-index";
+const WORDS: &str = "ggen_words";
+const WRITER_BUDGET: usize = 30_000_000;
+/// Whole-name matches outrank any combination of word matches.
+const EXACT_NAME_SCORE: f32 = 1000.0;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    name: Field,
+    name_words: Field,
+    description: Field,
+    tags: Field,
+    keywords: Field,
+    category: Field,
+    author: Field,
+    tag_exact: Field,
+    category_exact: Field,
+    version: Field,
+    downloads: Field,
+    published: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut sb = Schema::builder();
+    let words = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(WORDS)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let fields = Fields {
+        name: sb.add_text_field("name", STRING | STORED | FAST),
+        name_words: sb.add_text_field("name_words", words(false)),
+        description: sb.add_text_field("description", words(true)),
+        tags: sb.add_text_field("tags", words(true)),
+        keywords: sb.add_text_field("keywords", words(false)),
+        category: sb.add_text_field("category", words(true)),
+        author: sb.add_text_field("author", words(false)),
+        tag_exact: sb.add_text_field("tag_exact", STRING),
+        category_exact: sb.add_text_field("category_exact", STRING),
+        version: sb.add_text_field("version", STORED),
+        downloads: sb.add_u64_field("downloads", FAST | STORED),
+        published: sb.add_i64_field("published", INDEXED | FAST),
+    };
+    (sb.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Tokenizes query text exactly as the indexed fields were tokenized.
+fn analyze(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        if !out.contains(&t.text) {
+            out.push(t.text.clone());
+        }
+    }
+    out
+}
+
+/// What the index was built from: `index.json`'s length and mtime.
+pub fn stamp_of(index_json: &Path) -> Option<String> {
+    let meta = std::fs::metadata(index_json).ok()?;
+    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    Some(format!("len={};mtime={}", meta.len(), mtime))
+}
+
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`; `None` when it is missing, unreadable or was built
+    /// from a different `index.json` (see the module docs), i.e. must be rebuilt.
+    pub fn open_if_fresh(dir: &Path, expected_stamp: Option<&str>) -> Option<Self> {
+        let opened = (|| -> tantivy::Result<Self> {
+            let index = Index::open_in_dir(dir)?;
+            Self::from_index(dir, index)
+        })();
+        match opened {
+            Ok(si) => {
+                let payload = si.index.load_metas().ok()?.payload;
+                if payload.as_deref() == expected_stamp && expected_stamp.is_some() {
+                    Some(si)
+                } else {
+                    tracing::info!(dir = %dir.display(), "search index is stale; rebuilding");
+                    None
+                }
+            }
+            Err(e) => {
+                if dir.exists() {
+                    tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding");
+                }
+                None
+            }
+        }
+    }
+
+    fn from_index(dir: &Path, index: Index) -> tantivy::Result<Self> {
+        index.tokenizers().register(WORDS, analyzer());
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            return Err(tantivy::TantivyError::SchemaError("schema differs from this version of ggen".into()));
+        }
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// Builds a fresh index in a temporary directory and swaps it into `dir`, so a
+    /// crash mid-build leaves the old index (which will be seen as stale) in place.
+    pub fn rebuild<'a>(dir: &Path, packages: impl IntoIterator<Item = &'a Package>, stamp: Option<&str>) -> Result<Self> {
+        let err = |e: tantivy::TantivyError| MarketplaceError::SearchIndex {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| MarketplaceError::io(parent, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".search-index-new")
+            .tempdir_in(parent)
+            .map_err(|e| MarketplaceError::io(parent, e))?;
+        {
+            let (schema, _) = schema();
+            let index = Index::create_in_dir(tmp.path(), schema).map_err(err)?;
+            let si = Self::from_index(tmp.path(), index).map_err(err)?;
+            let mut writer = si.writer()?;
+            for pkg in packages {
+                writer.add_document(si.document(pkg)).map_err(err)?;
+            }
+            si.commit(writer, stamp)?;
+        }
+        let old = parent.join(".search-index-old");
+        let _ = std::fs::remove_dir_all(&old);
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(|e| MarketplaceError::io(dir, e))?;
+        }
+        let built = tmp.keep();
+        std::fs::rename(&built, dir).map_err(|e| MarketplaceError::io(dir, e))?;
+        ggen_marketplace_core::fsutil::sync_dir(parent);
+        let _ = std::fs::remove_dir_all(&old);
+        let index = Index::open_in_dir(dir).map_err(err)?;
+        Self::from_index(dir, index).map_err(err)
+    }
+
+    fn writer(&self) -> Result<IndexWriter> {
+        self.index
+            .writer_with_num_threads(1, WRITER_BUDGET)
+            .map_err(|e| MarketplaceError::SearchIndex {
+                path: self.dir.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn commit(&self, mut writer: IndexWriter, stamp: Option<&str>) -> Result<()> {
+        let err = |e: tantivy::TantivyError| MarketplaceError::SearchIndex {
+            path: self.dir.clone(),
+            reason: e.to_string(),
+        };
+        let mut prepared = writer.prepare_commit().map_err(err)?;
+        prepared.set_payload(stamp.unwrap_or(""));
+        prepared.commit().map_err(err)?;
+        writer.wait_merging_threads().map_err(err)?;
+        self.reader.reload().map_err(err)?;
+        Ok(())
+    }
+
+    /// Replaces the documents of the given packages (their latest versions).
+    pub fn upsert(&self, packages: &[&Package], stamp: Option<&str>) -> Result<()> {
+        let mut writer = self.writer()?;
+        for pkg in packages {
+            writer.delete_term(Term::from_field_text(self.fields.name, &pkg.name));
+            writer
+                .add_document(self.document(pkg))
+                .map_err(|e| MarketplaceError::SearchIndex {
+                    path: self.dir.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+        self.commit(writer, stamp)
+    }
+
+    fn document(&self, pkg: &Package) -> TantivyDocument {
+        let f = &self.fields;
+        let v = pkg.latest();
+        let mut d = TantivyDocument::default();
+        d.add_text(f.name, &pkg.name);
+        d.add_text(f.name_words, &pkg.name);
+        d.add_text(f.description, &v.description);
+        for t in &v.tags {
+            d.add_text(f.tags, t);
+            d.add_text(f.tag_exact, t.to_lowercase());
+        }
+        for k in &v.keywords {
+            d.add_text(f.keywords, k);
+        }
+        if let Some(c) = &v.category {
+            d.add_text(f.category, c);
+            d.add_text(f.category_exact, c.to_lowercase());
+        }
+        for a in &v.authors {
+            d.add_text(f.author, a);
+        }
+        d.add_text(f.version, v.version.to_string());
+        d.add_u64(f.downloads, pkg.downloads);
+        d.add_i64(f.published, v.published_at.map_or(0, |t| t.timestamp()));
+        d
+    }
+
+    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+        let f = &self.fields;
+        let terms = analyze(text);
+        if terms.is_empty() {
+            return None;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // The whole query as a package name, as typed and with words joined by `-`.
+        let lowered = text.trim().to_lowercase();
+        for candidate in [lowered.clone(), terms.join("-")] {
+            let exact = TermQuery::new(Term::from_field_text(f.name, &candidate), IndexRecordOption::Basic);
+            clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(exact), EXACT_NAME_SCORE))));
+        }
+        let weighted = [
+            (f.name_words, 6.0),
+            (f.tags, 3.0),
+            (f.keywords, 3.0),
+            (f.category, 2.0),
+            (f.description, 1.0),
+            (f.author, 0.5),
+        ];
+        for term in &terms {
+            let mut group: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (field, boost) in weighted {
+                let t = Term::from_field_text(field, term);
+                let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
+                group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                let len = term.chars().count();
+                // Prefixes for as-you-type queries, on the short fields only.
+                if len >= 2 && boost >= 2.0 {
+                    let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
+                    group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * 0.4))));
+                }
+                // Typos: one edit for short words, two for long ones.
+                if len >= 4 && boost >= 1.0 {
+                    let distance = if len >= 8 { 2 } else { 1 };
+                    let q = FuzzyTermQuery::new(t, distance, true);
+                    group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * 0.3))));
+                }
+            }
+            clauses.push((Occur::Should, Box::new(BooleanQuery::new(group))));
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    pub fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        query.validate()?;
+        let started = Instant::now();
+        let f = &self.fields;
+        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let text = self.text_query(&query.text);
+        let has_text = text.is_some();
+        musts.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
+        if let Some(c) = &query.category {
+            let q = TermQuery::new(Term::from_field_text(f.category_exact, &c.to_lowercase()), IndexRecordOption::Basic);
+            musts.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(q), 0.0))));
+        }
+        for tag in &query.tags {
+            let q = TermQuery::new(Term::from_field_text(f.tag_exact, &tag.to_lowercase()), IndexRecordOption::Basic);
+            musts.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(q), 0.0))));
+        }
+        let q = BooleanQuery::new(musts);
+        let searcher = self.reader.searcher();
+        let err = |e: tantivy::TantivyError| MarketplaceError::SearchIndex {
+            path: self.dir.clone(),
+            reason: e.to_string(),
+        };
+        let top = TopDocs::with_limit(query.limit).and_offset(query.offset);
+        let (addrs, total): (Vec<(f32, DocAddress)>, usize) = match query.sort {
+            SortOrder::Relevance if has_text => {
+                let c = top.order_by((
+                    (SortBySimilarityScore, Order::Desc),
+                    (SortByStaticFastValue::<u64>::for_field("downloads"), Order::Desc),
+                ));
+                let (hits, total) = searcher.search(&q, &(c, Count)).map_err(err)?;
+                (hits.into_iter().map(|((s, _), a)| (s, a)).collect(), total)
+            }
+            // With no text every score is equal: relevance means popularity.
+            SortOrder::Relevance | SortOrder::Downloads => {
+                let c = top.order_by_u64_field("downloads", Order::Desc);
+                let (hits, total) = searcher.search(&q, &(c, Count)).map_err(err)?;
+                (hits.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+            }
+            SortOrder::Name => {
+                let c = top.order_by_string_fast_field("name", Order::Asc);
+                let (hits, total) = searcher.search(&q, &(c, Count)).map_err(err)?;
+                (hits.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+            }
+            SortOrder::Recent => {
+                let c = top.order_by_fast_field::<i64>("published", Order::Desc);
+                let (hits, total) = searcher.search(&q, &(c, Count)).map_err(err)?;
+                (hits.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+            }
+        };
+        let mut hits = Vec::with_capacity(addrs.len());
+        for (score, addr) in addrs {
+            let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            let text = |field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let version = text(f.version);
+            hits.push(SearchHit {
+                name: text(f.name),
+                version: version.parse().map_err(|_| MarketplaceError::SearchIndex {
+                    path: self.dir.clone(),
+                    reason: format!("stored version `{version}` is not semver"),
+                })?,
+                description: text(f.description),
+                category: d.get_first(f.category).and_then(|v| v.as_str()).map(str::to_string),
+                tags: d.get_all(f.tags).filter_map(|v| v.as_str()).map(str::to_string).collect(),
+                downloads: d.get_first(f.downloads).and_then(|v| v.as_u64()).unwrap_or(0),
+                score,
+            });
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            backend_used: BackendKind::V1,
+            query_time: started.elapsed(),
+        })
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}

@@ -1,0 +1,580 @@
+//! V2 backend: the registry as an RDF graph (ontology in `ontology/marketplace.ttl`,
+//! see `ONTOLOGY.md`) in Oxigraph, queried with SPARQL, with an FST term index for
+//! search.
+//!
+//! ```text
+//! <registry>/v2/store/                     RocksDB (embedded mode)
+//! <registry>/v2/terms/index.bin            term index + the graph generation it was built from
+//! <registry>/v2/.lock                      writers' lock
+//! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed
+//! ```
+//!
+//! Remote mode keeps the graph in a SPARQL 1.1 endpoint and everything else
+//! (term index, lock, blobs) in a local directory: an endpoint stores triples,
+//! not our FST, so each client keeps its own index and rebuilds it from the
+//! endpoint whenever the endpoint's `mp:generation` differs from the one the
+//! index was built from (checked at most once a second).
+//!
+//! Writers hold the lock, apply one atomic batch to the graph (which also bumps
+//! `mp:generation`), then update the in-memory term index from the touched
+//! packages and rewrite `index.bin`. A crash between the two leaves an index
+//! with an older generation, which is rebuilt on next use.
+
+pub mod mapping;
+pub mod store;
+pub mod terms;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
+use ggen_marketplace_core::name::validate_name;
+use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults};
+use ggen_marketplace_core::{
+    BackendKind, BackendMetadata, Capabilities, MarketplaceBackend, MarketplaceError, Result,
+};
+use oxigraph::io::{JsonLdProfile, RdfFormat};
+use oxigraph::model::vocab::rdf;
+use oxigraph::model::{NamedNode, Term};
+use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use semver::Version;
+
+use crate::mapping::{Nodes, mp, package_iri, version_iri};
+use crate::store::{Answer, GraphStore, Op, RemoteEndpoint};
+use crate::terms::{Doc, TermIndex};
+
+pub use crate::store::RemoteEndpoint as Endpoint;
+
+pub const V2_DIR: &str = "v2";
+pub const STORE_DIR: &str = "store";
+pub const TERMS_DIR: &str = "terms";
+pub const LOCK_FILE: &str = ".lock";
+pub const BLOBS_DIR: &str = "blobs";
+const BACKEND: &str = "v2";
+/// How long a remote endpoint's generation is trusted before it is asked again.
+const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
+/// Releases per atomic batch in `publish_many`.
+const BATCH: usize = 500;
+
+/// Formats [`V2Backend::export`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Turtle,
+    NTriples,
+    JsonLd,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = MarketplaceError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "turtle" | "ttl" => Ok(Self::Turtle),
+            "ntriples" | "n-triples" | "nt" => Ok(Self::NTriples),
+            "jsonld" | "json-ld" => Ok(Self::JsonLd),
+            other => Err(MarketplaceError::Unsupported {
+                backend: BACKEND.into(),
+                operation: "export".into(),
+                reason: format!("unknown format `{other}` (expected turtle, ntriples or jsonld)"),
+            }),
+        }
+    }
+}
+
+/// Where archives live: `<root>/blobs/sha256/<first 2 hex>/<sha256>.tar.gz`.
+pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+    let prefix = sha256.get(..2).unwrap_or("00");
+    root.join(BLOBS_DIR).join("sha256").join(prefix).join(format!("{sha256}.tar.gz"))
+}
+
+pub struct V2Backend {
+    store: GraphStore,
+    /// Holds `blobs/` and `v2/.lock` (and `v2/terms/` unless in memory).
+    root: PathBuf,
+    terms_dir: Option<PathBuf>,
+    index: RwLock<Option<Arc<TermIndex>>>,
+    last_check: Mutex<Option<Instant>>,
+}
+
+impl V2Backend {
+    fn with_store(store: GraphStore, root: PathBuf, terms_dir: Option<PathBuf>) -> Self {
+        Self { store, root, terms_dir, index: RwLock::new(None), last_check: Mutex::new(None) }
+    }
+
+    /// The default: a RocksDB store at `<registry>/v2/store` (created if missing).
+    /// Fails with [`MarketplaceError::Unavailable`] when another process holds it.
+    pub fn open_embedded(registry_dir: impl Into<PathBuf>) -> Result<Self> {
+        let root = registry_dir.into();
+        let store = GraphStore::embedded(&root.join(V2_DIR).join(STORE_DIR))?;
+        let terms = root.join(V2_DIR).join(TERMS_DIR);
+        let backend = Self::with_store(store, root, Some(terms));
+        backend.index()?;
+        Ok(backend)
+    }
+
+    /// An in-memory graph (tests); archives still go to `<blob_root>/blobs/`, and
+    /// the term index is kept in memory only.
+    pub fn in_memory(blob_root: impl Into<PathBuf>) -> Result<Self> {
+        Ok(Self::with_store(GraphStore::memory()?, blob_root.into(), None))
+    }
+
+    /// A remote SPARQL 1.1 endpoint (`oxigraph serve` exposes `/query` and
+    /// `/update`). `local_dir` holds the term index cache (`v2/terms/`), the
+    /// writers' lock and the archives. Nothing is contacted until first use.
+    pub fn remote(query_url: &str, update_url: &str, local_dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::remote_with(RemoteEndpoint::new(query_url, update_url), local_dir)
+    }
+
+    pub fn remote_with(endpoint: RemoteEndpoint, local_dir: impl Into<PathBuf>) -> Result<Self> {
+        let root = local_dir.into();
+        let terms = root.join(V2_DIR).join(TERMS_DIR);
+        Ok(Self::with_store(GraphStore::remote(endpoint), root, Some(terms)))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn lock(&self) -> Result<FileLock> {
+        FileLock::exclusive(&self.root.join(V2_DIR).join(LOCK_FILE))
+    }
+
+    /// The graph's write counter (`mp:generation`), bumped by every write.
+    pub fn generation(&self) -> Result<u64> {
+        self.store.generation()
+    }
+
+    /// Number of triples in the graph.
+    pub fn triple_count(&self) -> Result<usize> {
+        self.store.len()
+    }
+
+    /// The term index, loaded or rebuilt when the graph has moved on.
+    fn index(&self) -> Result<Arc<TermIndex>> {
+        let current = self.index.read().expect("index lock").clone();
+        if let (Some(ix), GraphStore::Remote(_)) = (&current, &self.store) {
+            let last = *self.last_check.lock().expect("check lock");
+            if last.is_some_and(|t| t.elapsed() < REMOTE_FRESHNESS) {
+                return Ok(ix.clone());
+            }
+        }
+        let generation = self.store.generation()?;
+        *self.last_check.lock().expect("check lock") = Some(Instant::now());
+        if let Some(ix) = current.filter(|ix| ix.generation() == generation) {
+            return Ok(ix);
+        }
+        let loaded = self.terms_dir.as_deref().and_then(|d| TermIndex::load(d, generation));
+        let ix = match loaded {
+            Some(ix) => ix,
+            None => self.build_index(generation)?,
+        };
+        let ix = Arc::new(ix);
+        *self.index.write().expect("index lock") = Some(ix.clone());
+        Ok(ix)
+    }
+
+    fn build_index(&self, generation: u64) -> Result<TermIndex> {
+        let started = Instant::now();
+        let packages = Nodes::new(&self.store.all_triples()?).packages()?;
+        let ix = TermIndex::build(generation, packages.iter().map(Doc::from_package).collect());
+        if let Some(dir) = &self.terms_dir {
+            ix.save(dir)?;
+        }
+        tracing::info!(packages = ix.len(), terms = ix.term_count(), ms = started.elapsed().as_millis() as u64, "v2 term index built");
+        Ok(ix)
+    }
+
+    /// Rebuilds the term index from the graph (`ggen marketplace rebuild-index`);
+    /// returns the number of packages indexed.
+    pub fn rebuild_index(&self) -> Result<usize> {
+        let _lock = self.lock()?;
+        let generation = self.store.generation()?;
+        let ix = self.build_index(generation)?;
+        let n = ix.len();
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        Ok(n)
+    }
+
+    /// Applies `ops` plus a generation bump under the caller's lock, then brings
+    /// the term index up to date for `touched` packages.
+    fn commit(&self, mut ops: Vec<Op>, touched: &[String]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let before = self.index()?;
+        ops.push(Op::BumpGeneration);
+        self.store.apply(&ops)?;
+        let generation = self.store.generation()?;
+        let ix = if generation == before.generation() + 1 {
+            let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
+            let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
+            let ix = before.with_changes(generation, packages.iter().map(Doc::from_package).collect(), &[]);
+            if let Some(dir) = &self.terms_dir {
+                ix.save(dir)?;
+            }
+            ix
+        } else {
+            // Someone else wrote to the endpoint in between: start over.
+            self.build_index(generation)?
+        };
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        *self.last_check.lock().expect("check lock") = Some(Instant::now());
+        Ok(())
+    }
+
+    fn store_blob(&self, sha256: &str, archive: &[u8]) -> Result<()> {
+        let path = blob_path(&self.root, sha256);
+        if path.is_file() && std::fs::read(&path).map(|b| sha256_hex(&b) == sha256).unwrap_or(false) {
+            return Ok(());
+        }
+        atomic_write(&path, archive)
+    }
+
+    fn exists(&self, s: &NamedNode, class: NamedNode) -> Result<bool> {
+        self.store.contains(s, &rdf::TYPE.into_owned(), &Term::NamedNode(class))
+    }
+
+    /// Publishes many versions in atomic batches (seeding, migration, benchmarks).
+    /// Versions already present with the same checksum are skipped, so a re-run
+    /// after a crash completes the work; the same version with another checksum
+    /// is [`MarketplaceError::AlreadyPublished`]. Returns how many were added.
+    pub fn publish_many(&self, releases: &[(PackageVersion, Vec<u8>)]) -> Result<usize> {
+        let _lock = self.lock()?;
+        for (release, archive) in releases {
+            check_release(release, archive)?;
+        }
+        let q = format!(
+            "SELECT ?v ?c WHERE {{ ?v {} {} . OPTIONAL {{ ?v {} ?c }} }}",
+            rdf::TYPE,
+            mp::version_class(),
+            mp::checksum()
+        );
+        let mut known: HashMap<String, Option<String>> = HashMap::new();
+        if let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&q)?)? {
+            for row in rows {
+                if let Some(Some(Term::NamedNode(v))) = row.first() {
+                    let c = match row.get(1) {
+                        Some(Some(Term::Literal(l))) => Some(l.value().to_string()),
+                        _ => None,
+                    };
+                    known.insert(v.as_str().to_string(), c);
+                }
+            }
+        }
+        let mut packages: HashSet<String> = HashSet::new();
+        if let Answer::Solutions { rows, .. } =
+            self.store.query(&store::parse_query(&format!("SELECT ?p WHERE {{ ?p {} {} }}", rdf::TYPE, mp::package_class()))?)?
+        {
+            for row in rows {
+                if let Some(Some(Term::NamedNode(p))) = row.first() {
+                    packages.insert(p.as_str().to_string());
+                }
+            }
+        }
+        let mut added = 0;
+        for chunk in releases.chunks(BATCH) {
+            let mut triples = Vec::new();
+            let mut touched = Vec::new();
+            for (release, archive) in chunk {
+                let iri = version_iri(&release.name, &release.version);
+                if let Some(existing) = known.get(iri.as_str()) {
+                    if *existing == release.checksum {
+                        continue;
+                    }
+                    return Err(MarketplaceError::AlreadyPublished {
+                        name: release.name.clone(),
+                        version: release.version.to_string(),
+                    });
+                }
+                let release = complete(release, archive);
+                self.store_blob(release.checksum.as_deref().unwrap_or_default(), archive)?;
+                if packages.insert(package_iri(&release.name).as_str().to_string()) {
+                    triples.extend(mapping::package_node_triples(&release.name, 0, 0));
+                }
+                triples.extend(mapping::version_triples(&release));
+                known.insert(iri.as_str().to_string(), release.checksum.clone());
+                touched.push(release.name.clone());
+                added += 1;
+            }
+            touched.sort();
+            touched.dedup();
+            self.commit(vec![Op::Insert(triples)], &touched)?;
+        }
+        Ok(added)
+    }
+
+    /// Sets package-wide counters `(name, downloads, stars)`; unknown names are skipped.
+    pub fn set_counters(&self, counters: &[(String, u64, u64)]) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut ops = Vec::new();
+        let mut touched = Vec::new();
+        for (name, downloads, stars) in counters {
+            if validate_name(name).is_err() || !self.exists(&package_iri(name), mp::package_class())? {
+                continue;
+            }
+            let p = package_iri(name);
+            ops.push(Op::DeleteValues(p.clone(), mp::downloads()));
+            ops.push(Op::DeleteValues(p, mp::stars()));
+            ops.push(Op::Insert(mapping::counter_triples(name, *downloads, *stars)));
+            touched.push(name.clone());
+        }
+        self.commit(ops, &touched)
+    }
+
+    /// Runs a read-only SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE; anything
+    /// else is refused before it reaches the store) and returns the answer
+    /// serialized: SPARQL 1.1 JSON results for SELECT/ASK, JSON-LD for graphs.
+    pub fn sparql_select(&self, query_text: &str) -> Result<String> {
+        let query = store::parse_query(query_text)?;
+        match &query {
+            spargebra::Query::Select { .. }
+            | spargebra::Query::Ask { .. }
+            | spargebra::Query::Construct { .. }
+            | spargebra::Query::Describe { .. } => {}
+        }
+        let ser_err = |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing results: {e}"));
+        let bytes = match self.store.query(&query)? {
+            Answer::Boolean(b) => QueryResultsSerializer::from_format(QueryResultsFormat::Json)
+                .serialize_boolean_to_writer(Vec::new(), b)
+                .map_err(ser_err)?,
+            Answer::Solutions { variables, rows } => {
+                let mut w = QueryResultsSerializer::from_format(QueryResultsFormat::Json)
+                    .serialize_solutions_to_writer(Vec::new(), variables.clone())
+                    .map_err(ser_err)?;
+                for row in &rows {
+                    w.serialize(
+                        variables.iter().zip(row).filter_map(|(v, t)| t.as_ref().map(|t| (v.as_ref(), t.as_ref()))),
+                    )
+                    .map_err(ser_err)?;
+                }
+                w.finish().map_err(ser_err)?
+            }
+            Answer::Graph(triples) => serialize_triples(&triples, jsonld())?,
+        };
+        String::from_utf8(bytes).map_err(|e| MarketplaceError::backend(BACKEND, e))
+    }
+
+    /// Dumps the whole graph.
+    pub fn export(&self, format: ExportFormat) -> Result<Vec<u8>> {
+        self.store.export(match format {
+            ExportFormat::Turtle => RdfFormat::Turtle,
+            ExportFormat::NTriples => RdfFormat::NTriples,
+            ExportFormat::JsonLd => jsonld(),
+        })
+    }
+
+    fn hydrate_version(&self, name: &str, version: &Version) -> Result<Option<PackageVersion>> {
+        let iri = version_iri(name, version);
+        let triples = self.store.describe(std::slice::from_ref(&iri))?;
+        if triples.is_empty() {
+            return Ok(None);
+        }
+        Nodes::new(&triples).version(iri.as_str()).map(Some)
+    }
+
+    fn missing_version(&self, name: &str, version: &Version) -> Result<MarketplaceError> {
+        if !self.exists(&package_iri(name), mp::package_class())? {
+            return Ok(MarketplaceError::NotFound { name: name.to_string() });
+        }
+        Ok(MarketplaceError::VersionNotFound { name: name.to_string(), requirement: format!("={version}") })
+    }
+}
+
+fn jsonld() -> RdfFormat {
+    RdfFormat::JsonLd { profile: JsonLdProfile::Streaming.into() }
+}
+
+fn serialize_triples(triples: &[oxigraph::model::Triple], format: RdfFormat) -> Result<Vec<u8>> {
+    let err = |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing RDF: {e}"));
+    let mut ser = oxigraph::io::RdfSerializer::from_format(format).for_writer(Vec::new());
+    for t in triples {
+        ser.serialize_triple(t).map_err(err)?;
+    }
+    ser.finish().map_err(err)
+}
+
+/// Name, dependency names and archive checksum: what every write checks first.
+fn check_release(release: &PackageVersion, archive: &[u8]) -> Result<()> {
+    validate_name(&release.name)?;
+    for dep in &release.dependencies {
+        validate_name(&dep.name)?;
+    }
+    let actual = sha256_hex(archive);
+    if release.checksum.as_deref() != Some(actual.as_str()) {
+        return Err(MarketplaceError::ChecksumMismatch {
+            name: release.name.clone(),
+            version: release.version.to_string(),
+            expected: release.checksum.clone().unwrap_or_else(|| "(none)".into()),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Fills what the registry knows better than the publisher: time and size.
+fn complete(release: &PackageVersion, archive: &[u8]) -> PackageVersion {
+    let mut r = release.clone();
+    r.published_at.get_or_insert_with(Utc::now);
+    r.size.get_or_insert(archive.len() as u64);
+    r
+}
+
+impl MarketplaceBackend for V2Backend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::V2
+    }
+
+    fn metadata(&self) -> Result<BackendMetadata> {
+        let ix = self.index()?;
+        let q = format!("SELECT (COUNT(?v) AS ?n) WHERE {{ ?v {} {} }}", rdf::TYPE, mp::version_class());
+        let version_count = match self.store.query(&store::parse_query(&q)?)? {
+            Answer::Solutions { rows, .. } => rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(|t| t.as_ref())
+                .and_then(store::term_u64)
+                .unwrap_or(0) as usize,
+            _ => 0,
+        };
+        let (storage, location) = self.store.describe_location();
+        Ok(BackendMetadata {
+            kind: BackendKind::V2,
+            storage,
+            location,
+            package_count: ix.len(),
+            version_count,
+            capabilities: Capabilities {
+                supports_full_text_search: true,
+                supports_sparql_queries: true,
+                supports_rdf_metadata: true,
+                supports_cryptographic_signing: true,
+                supports_publish: true,
+            },
+        })
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        query.validate()?;
+        let started = Instant::now();
+        let ix = self.index()?;
+        let (page, total) = ix.search(query);
+        let mut roots = Vec::with_capacity(page.len());
+        for s in &page {
+            let d = ix.doc(s.doc);
+            let version: Version = d.latest.parse().map_err(|_| MarketplaceError::SearchIndex {
+                path: self.terms_dir.clone().unwrap_or_default(),
+                reason: format!("stored version `{}` is not semver", d.latest),
+            })?;
+            roots.push(version_iri(&d.name, &version));
+        }
+        let nodes = Nodes::new(&self.store.describe(&roots)?);
+        let mut hits = Vec::with_capacity(page.len());
+        for (s, iri) in page.iter().zip(&roots) {
+            let v = nodes.version(iri.as_str()).map_err(|e| MarketplaceError::SearchIndex {
+                path: self.terms_dir.clone().unwrap_or_default(),
+                reason: format!("hit {} is not in the graph ({e}); run `ggen marketplace rebuild-index`", iri.as_str()),
+            })?;
+            hits.push(SearchHit {
+                name: v.name,
+                version: v.version,
+                description: v.description,
+                category: v.category,
+                tags: v.tags,
+                downloads: ix.doc(s.doc).downloads,
+                score: s.score,
+            });
+        }
+        Ok(SearchResults { hits, total, backend_used: BackendKind::V2, query_time: started.elapsed() })
+    }
+
+    fn package(&self, name: &str) -> Result<Package> {
+        let not_found = || MarketplaceError::NotFound { name: name.to_string() };
+        if validate_name(name).is_err() {
+            return Err(not_found());
+        }
+        let iri = package_iri(name);
+        let triples = self.store.describe(std::slice::from_ref(&iri))?;
+        let nodes = Nodes::new(&triples);
+        if !nodes.has_type(iri.as_str(), &mp::package_class()) {
+            return Err(not_found());
+        }
+        nodes.package(iri.as_str())
+    }
+
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        let packages = Nodes::new(&self.store.all_triples()?).packages()?;
+        Ok(packages.iter().map(Package::summary).collect())
+    }
+
+    fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound { name: name.to_string() });
+        }
+        let release = match self.hydrate_version(name, version)? {
+            Some(r) => r,
+            None => return Err(self.missing_version(name, version)?),
+        };
+        let expected = release.checksum.clone().unwrap_or_default();
+        let path = blob_path(&self.root, &expected);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(MarketplaceError::ArchiveMissing {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    path,
+                });
+            }
+            Err(e) => return Err(MarketplaceError::io(&path, e)),
+        };
+        let actual = sha256_hex(&bytes);
+        if actual != expected {
+            return Err(MarketplaceError::ChecksumMismatch {
+                name: name.to_string(),
+                version: version.to_string(),
+                expected: release.checksum.unwrap_or_else(|| "(none)".into()),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        let _lock = self.lock()?;
+        check_release(release, archive)?;
+        let iri = version_iri(&release.name, &release.version);
+        if self.exists(&iri, mp::version_class())? {
+            return Err(MarketplaceError::AlreadyPublished {
+                name: release.name.clone(),
+                version: release.version.to_string(),
+            });
+        }
+        let release = complete(release, archive);
+        self.store_blob(release.checksum.as_deref().unwrap_or_default(), archive)?;
+        let mut triples = Vec::new();
+        if !self.exists(&package_iri(&release.name), mp::package_class())? {
+            triples.extend(mapping::package_node_triples(&release.name, 0, 0));
+        }
+        triples.extend(mapping::version_triples(&release));
+        self.commit(vec![Op::Insert(triples)], std::slice::from_ref(&release.name))
+    }
+
+    fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
+        let _lock = self.lock()?;
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound { name: name.to_string() });
+        }
+        let iri = version_iri(name, version);
+        if !self.exists(&iri, mp::version_class())? {
+            return Err(self.missing_version(name, version)?);
+        }
+        self.commit(
+            vec![Op::DeleteValues(iri, mp::yanked()), Op::Insert(vec![mapping::yanked_triple(name, version, yanked)])],
+            &[name.to_string()],
+        )
+    }
+}

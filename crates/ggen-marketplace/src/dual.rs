@@ -1,0 +1,337 @@
+//! [`DualBackendAdapter`]: routes one operation between V1 and V2 according to a
+//! [`BackendStrategy`], falls back from V2 to V1 on failure, compares the two in
+//! compare mode, and writes to both during the migration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
+use ggen_marketplace_core::search::{SearchQuery, SearchResults};
+use ggen_marketplace_core::{BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{BackendStrategy, Operation, Settings};
+
+pub const COMPARE_LOG: &str = "compare-log.jsonl";
+/// The compare log keeps at most this many records (it is trimmed to half when full).
+pub const COMPARE_LOG_CAP: usize = 10_000;
+
+pub struct DualBackendAdapter {
+    v1: Arc<dyn MarketplaceBackend>,
+    v2: Arc<dyn MarketplaceBackend>,
+    strategy: BackendStrategy,
+    op: Operation,
+    subject: String,
+    fallback: bool,
+    compare_timeout: Duration,
+    home: PathBuf,
+    /// The backend that answered last (0 = none yet, 1 = v1, 2 = v2).
+    last: AtomicU8,
+}
+
+/// One comparison, as stored in the compare log and summarised by `ab-report`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRecord {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub operation: String,
+    pub query: String,
+    /// match | mismatch | error
+    pub outcome: String,
+    /// |top10(v1) ∩ top10(v2)| / max(|top10(v1)|, |top10(v2)|), 1.0 when both empty.
+    pub overlap: f64,
+    pub v1_ms: Option<f64>,
+    pub v2_ms: Option<f64>,
+    pub v1_error: Option<String>,
+    pub v2_error: Option<String>,
+    pub v1_top: Vec<String>,
+    pub v2_top: Vec<String>,
+}
+
+impl DualBackendAdapter {
+    pub fn new(
+        v1: Arc<dyn MarketplaceBackend>,
+        v2: Arc<dyn MarketplaceBackend>,
+        strategy: BackendStrategy,
+        op: Operation,
+        subject: String,
+        settings: &Settings,
+        home: PathBuf,
+    ) -> Self {
+        Self {
+            v1,
+            v2,
+            strategy,
+            op,
+            subject,
+            fallback: settings.fallback_enabled.value,
+            compare_timeout: settings.compare_timeout,
+            home,
+            last: AtomicU8::new(0),
+        }
+    }
+
+    /// The backend this call goes to first, and whether V1 may answer instead.
+    fn route(&self) -> (BackendKind, bool) {
+        match self.strategy {
+            BackendStrategy::V1Only => (BackendKind::V1, false),
+            BackendStrategy::V2Only => (BackendKind::V2, false),
+            BackendStrategy::V2WithFallback | BackendStrategy::Compare => (BackendKind::V2, self.fallback),
+            BackendStrategy::AbTest { v2_percentage } => {
+                if crate::bucket::in_v2(self.op.as_str(), &self.subject, v2_percentage) {
+                    (BackendKind::V2, self.fallback)
+                } else {
+                    (BackendKind::V1, false)
+                }
+            }
+        }
+    }
+
+    fn backend(&self, kind: BackendKind) -> &Arc<dyn MarketplaceBackend> {
+        match kind {
+            BackendKind::V1 => &self.v1,
+            BackendKind::V2 => &self.v2,
+        }
+    }
+
+    /// Runs a read on the routed backend, falling back to V1 when V2 cannot answer.
+    fn read<T>(&self, call: impl Fn(&dyn MarketplaceBackend) -> Result<T>) -> Result<T> {
+        let (primary, fallback) = self.route();
+        tracing::debug!(operation = self.op.as_str(), backend = %primary, strategy = %self.strategy, "backend selected");
+        self.note(primary);
+        match call(self.backend(primary).as_ref()) {
+            Ok(v) => Ok(v),
+            Err(e) if fallback && primary == BackendKind::V2 && should_fall_back(&e) => {
+                tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; falling back to v1");
+                self.note(BackendKind::V1);
+                call(self.v1.as_ref()).map_err(|v1| both_failed(&e, &v1))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn note(&self, kind: BackendKind) {
+        self.last.store(if kind == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
+    }
+
+    fn compare_search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        let (tx, rx) = mpsc::channel();
+        for (kind, backend) in [(BackendKind::V1, self.v1.clone()), (BackendKind::V2, self.v2.clone())] {
+            let tx = tx.clone();
+            let q = query.clone();
+            // Detached so a stalled backend cannot hold the caller past the timeout.
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let r = backend.search(&q);
+                let _ = tx.send((kind, r, started.elapsed()));
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + self.compare_timeout;
+        let (mut v1, mut v2) = (None, None);
+        while v1.is_none() || v2.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((BackendKind::V1, r, t)) => v1 = Some((r, t)),
+                Ok((BackendKind::V2, r, t)) => v2 = Some((r, t)),
+                Err(_) => break,
+            }
+        }
+        let timeout = |kind: &str| MarketplaceError::Timeout {
+            backend: kind.into(),
+            operation: "search (compare)".into(),
+            millis: self.compare_timeout.as_millis() as u64,
+        };
+        let (r1, t1) = v1.unwrap_or_else(|| (Err(timeout("v1")), self.compare_timeout));
+        let (r2, t2) = v2.unwrap_or_else(|| (Err(timeout("v2")), self.compare_timeout));
+        let record = compare_record(self.op, &query.text, &r1, t1, &r2, t2);
+        if let Err(e) = append_compare_log(&self.home, &record) {
+            tracing::warn!(error = %e, "could not record comparison");
+        }
+        self.note(if r2.is_ok() || !self.fallback { BackendKind::V2 } else { BackendKind::V1 });
+        match (r2, r1) {
+            (Ok(v2), _) => Ok(v2),
+            (Err(e2), Ok(v1)) if self.fallback => Ok(v1).inspect(|_| tracing::warn!(error = %e2, "v2 failed in compare mode; answered from v1")),
+            (Err(e2), Ok(_)) => Err(e2),
+            (Err(e2), Err(e1)) => Err(both_failed(&e2, &e1)),
+        }
+    }
+
+    /// Writes to both backends, the primary first. A failure on the second side is
+    /// recorded as a gap that `ggen marketplace migrate` repairs, never ignored.
+    fn write(&self, what: &str, call: impl Fn(&dyn MarketplaceBackend) -> Result<()>) -> Result<()> {
+        let (primary, _) = self.route();
+        let secondary = match primary {
+            BackendKind::V1 => BackendKind::V2,
+            BackendKind::V2 => BackendKind::V1,
+        };
+        call(self.backend(primary).as_ref())?;
+        if let Err(e) = call(self.backend(secondary).as_ref()) {
+            let gap = serde_json::json!({
+                "at": chrono::Utc::now(),
+                "operation": what,
+                "written_to": primary.as_str(),
+                "missing_from": secondary.as_str(),
+                "error": e.to_string(),
+            });
+            let path = self.home.join("dual-write-gaps.jsonl");
+            let mut line = gap.to_string();
+            line.push('\n');
+            use std::io::Write;
+            let _ = std::fs::create_dir_all(&self.home);
+            let _ = std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
+            return Err(MarketplaceError::Other(format!(
+                "{what} was written to {primary} but not to {secondary}: {e}. The gap is recorded in {}; run `ggen marketplace migrate` to repair it",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// V2 answers that should be retried on V1: unavailability, and "not found" (V2
+/// may lag V1 until migration completes).
+fn should_fall_back(e: &MarketplaceError) -> bool {
+    e.is_transient()
+        || matches!(e, MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. } | MarketplaceError::ArchiveMissing { .. })
+}
+
+fn both_failed(v2: &MarketplaceError, v1: &MarketplaceError) -> MarketplaceError {
+    // Data answers from V1 (not found, bad input) are the user's answer.
+    if !v1.is_transient() && !matches!(v1, MarketplaceError::Backend { .. }) && !v2.is_transient() {
+        return MarketplaceError::Other(v1.to_string());
+    }
+    MarketplaceError::Unavailable {
+        backend: "v1 and v2".into(),
+        reason: format!("v2: {v2}; v1: {v1}"),
+    }
+}
+
+fn top10(r: &Result<SearchResults>) -> Vec<String> {
+    r.as_ref().map(|r| r.hits.iter().take(10).map(|h| h.name.clone()).collect()).unwrap_or_default()
+}
+
+pub fn compare_record(
+    op: Operation,
+    query: &str,
+    r1: &Result<SearchResults>,
+    t1: Duration,
+    r2: &Result<SearchResults>,
+    t2: Duration,
+) -> CompareRecord {
+    let (a, b) = (top10(r1), top10(r2));
+    let common = a.iter().filter(|n| b.contains(n)).count();
+    let denom = a.len().max(b.len());
+    let overlap = if denom == 0 { 1.0 } else { common as f64 / denom as f64 };
+    let outcome = if r1.is_err() || r2.is_err() {
+        "error"
+    } else if a == b {
+        "match"
+    } else {
+        "mismatch"
+    };
+    let ms = |r: &Result<SearchResults>, t: Duration| r.is_ok().then(|| t.as_secs_f64() * 1000.0);
+    CompareRecord {
+        at: chrono::Utc::now(),
+        operation: op.as_str().into(),
+        query: query.into(),
+        outcome: outcome.into(),
+        overlap,
+        v1_ms: ms(r1, t1),
+        v2_ms: ms(r2, t2),
+        v1_error: r1.as_ref().err().map(|e| e.to_string()),
+        v2_error: r2.as_ref().err().map(|e| e.to_string()),
+        v1_top: a,
+        v2_top: b,
+    }
+}
+
+/// Appends a record; when the log passes twice the cap it is trimmed to the newest
+/// `COMPARE_LOG_CAP` records (atomically).
+pub fn append_compare_log(home: &std::path::Path, record: &CompareRecord) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(home)?;
+    let path = home.join(COMPARE_LOG);
+    let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
+    line.push('\n');
+    std::fs::OpenOptions::new().create(true).append(true).open(&path)?.write_all(line.as_bytes())?;
+    let len = std::fs::metadata(&path)?.len();
+    // Cheap check first: records are ~300 bytes.
+    if len > (COMPARE_LOG_CAP as u64) * 2 * 200 {
+        let text = std::fs::read_to_string(&path)?;
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.len() > COMPARE_LOG_CAP * 2 {
+            let keep = lines[lines.len() - COMPARE_LOG_CAP..].join("\n") + "\n";
+            ggen_marketplace_core::fsutil::atomic_write(&path, keep.as_bytes()).map_err(std::io::Error::other)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn read_compare_log(home: &std::path::Path) -> std::io::Result<Vec<CompareRecord>> {
+    let path = home.join(COMPARE_LOG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    // A torn last line after a crash is skipped, not fatal.
+    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+impl MarketplaceBackend for DualBackendAdapter {
+    fn kind(&self) -> BackendKind {
+        self.route().0
+    }
+
+    fn last_used(&self) -> BackendKind {
+        match self.last.load(Ordering::Relaxed) {
+            1 => BackendKind::V1,
+            2 => BackendKind::V2,
+            _ => self.route().0,
+        }
+    }
+
+    fn metadata(&self) -> Result<BackendMetadata> {
+        self.read(|b| b.metadata())
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        if self.strategy == BackendStrategy::Compare {
+            return self.compare_search(query);
+        }
+        self.read(|b| b.search(query))
+    }
+
+    fn package(&self, name: &str) -> Result<Package> {
+        self.read(|b| b.package(name))
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
+        self.read(|b| b.versions(name))
+    }
+
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        self.read(|b| b.list())
+    }
+
+    fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
+        self.read(|b| b.fetch_archive(name, version))
+    }
+
+    fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        self.write(&format!("publish {}", release.id()), |b| b.publish(release, archive))
+    }
+
+    fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
+        self.write(&format!("yank {name}@{version}"), |b| b.yank(name, version, yanked))
+    }
+
+    fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        self.v1.validate(release, archive)?;
+        self.v2.validate(release, archive)
+    }
+}

@@ -1,0 +1,37 @@
+//! Errors of the facade: a backend's error, or one of setup and configuration.
+
+use std::path::PathBuf;
+
+pub use ggen_marketplace_core::MarketplaceError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Marketplace(#[from] MarketplaceError),
+
+    #[error("config {}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
+
+    #[error("{0}")]
+    Setup(String),
+
+    /// A build without the needed backend.
+    #[error("the {backend} backend is not compiled into this build; rebuild with `--features {feature}`")]
+    NotCompiled { backend: String, feature: String },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Marketplace(e) => e.hint(),
+            Self::Config { .. } => Some("fix the key named above, or move the file away to use the defaults".into()),
+            Self::Env { var, .. } => Some(format!("unset {var} or give it a valid value")),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Installing packages into a target directory: resolve, fetch, verify, stage,
+//! then move into place and write `ggen.lock` as one transaction.
+//!
+//! Nothing touches the target until every archive is fetched, checked and
+//! extracted into a staging directory inside it. The move into place is recorded
+//! in a journal first; the new `ggen.lock` is the commit point. A run interrupted
+//! during the move is rolled back (or, past the commit point, finished) by the
+//! next command on that target, so the target is always either old or new.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use ggen_marketplace_core::archive::{ExtractLimits, extract_tar_gz};
+use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::fsutil::{FileLock, atomic_write, sync_dir};
+use ggen_marketplace_core::resolve::{self, Resolution, ResolveOptions};
+use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError, PackageVersion};
+use semver::VersionReq;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::lockfile::{LockedPackage, Lockfile};
+
+const JOURNAL: &str = ".ggen-txn.json";
+const STAGING_PREFIX: &str = ".ggen-staging-";
+const TARGET_LOCK: &str = ".ggen.lock-guard";
+
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    pub dry_run: bool,
+    pub force: bool,
+    pub no_dependencies: bool,
+    pub locked: bool,
+    pub include_optional: bool,
+    pub limits: ExtractLimits,
+}
+
+/// Checks a package's signature; returns the key id that signed it.
+pub type Verifier<'a> = &'a dyn Fn(&PackageVersion, &[u8]) -> std::result::Result<Option<String>, MarketplaceError>;
+
+pub struct InstallContext<'a> {
+    pub backend: &'a dyn MarketplaceBackend,
+    /// Written into the lockfile's `source`.
+    pub source: String,
+    /// Download cache (content-addressed by SHA-256).
+    pub cache_dir: PathBuf,
+    pub verifier: Option<Verifier<'a>>,
+    pub on_event: &'a dyn Fn(Event<'_>),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    Resolved { count: usize },
+    Fetching { name: &'a str, version: &'a semver::Version, cached: bool },
+    Extracted { name: &'a str },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Install,
+    Upgrade,
+    Downgrade,
+    Keep,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub name: String,
+    pub version: semver::Version,
+    pub from: Option<semver::Version>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub target: PathBuf,
+    pub changes: Vec<Change>,
+    pub dry_run: bool,
+    /// True when the target already matched and nothing was written.
+    pub up_to_date: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    staging: PathBuf,
+    /// Packages moved into the target; `had_old` means a previous copy sits in
+    /// `staging/.backup/<name>`.
+    moves: Vec<(String, bool)>,
+    /// Packages removed from the target (kept in the backup until commit).
+    removals: Vec<String>,
+    new_lock_sha256: String,
+}
+
+/// Installs `specs` (plus what the target already has) into `target`.
+pub fn install(ctx: &InstallContext<'_>, specs: &[(String, VersionReq)], target: &Path, opts: &InstallOptions) -> Result<Report> {
+    apply(ctx, target, opts, |old| {
+        let mut roots: BTreeMap<String, VersionReq> = old
+            .packages
+            .iter()
+            .filter(|p| p.requested)
+            .map(|p| (p.name.clone(), VersionReq::STAR))
+            .collect();
+        for (name, req) in specs {
+            roots.insert(name.clone(), req.clone());
+        }
+        Ok(roots)
+    }, specs.iter().map(|(n, _)| n.clone()).collect())
+}
+
+/// Re-resolves the target's requested packages, ignoring the lock for `only`
+/// (or for everything when `only` is empty).
+pub fn update(ctx: &InstallContext<'_>, only: &[String], target: &Path, opts: &InstallOptions) -> Result<Report> {
+    let old = Lockfile::read(target)?;
+    for n in only {
+        if old.get(n).is_none() {
+            return Err(Error::Setup(format!("`{n}` is not installed in {}", target.display())));
+        }
+    }
+    let opts = InstallOptions { locked: false, ..opts.clone() };
+    let keep: BTreeSet<String> = if only.is_empty() {
+        BTreeSet::new()
+    } else {
+        old.packages.iter().filter(|p| !only.contains(&p.name)).map(|p| p.name.clone()).collect()
+    };
+    apply_with_pins(ctx, target, &opts, |old| {
+        Ok(old.packages.iter().filter(|p| p.requested).map(|p| (p.name.clone(), VersionReq::STAR)).collect())
+    }, Vec::new(), Some(keep))
+}
+
+/// Removes a requested package (and dependencies nothing else needs).
+pub fn remove(ctx: &InstallContext<'_>, name: &str, target: &Path, opts: &InstallOptions) -> Result<Report> {
+    let old = Lockfile::read(target)?;
+    let Some(entry) = old.get(name) else {
+        return Err(Error::Setup(format!("`{name}` is not installed in {}", target.display())));
+    };
+    let dependents: Vec<&str> = old
+        .packages
+        .iter()
+        .filter(|p| p.dependencies.iter().any(|d| d.split(' ').next() == Some(name)))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !dependents.is_empty() && !opts.force {
+        return Err(Error::Setup(format!(
+            "`{name}` is needed by {}; remove those first or pass --force",
+            dependents.join(", ")
+        )));
+    }
+    let _ = entry;
+    let opts = InstallOptions { locked: true, ..opts.clone() };
+    apply(ctx, target, &opts, |old| {
+        Ok(old
+            .packages
+            .iter()
+            .filter(|p| p.requested && p.name != name)
+            .map(|p| (p.name.clone(), VersionReq::STAR))
+            .collect())
+    }, Vec::new())
+}
+
+fn apply(
+    ctx: &InstallContext<'_>,
+    target: &Path,
+    opts: &InstallOptions,
+    roots: impl FnOnce(&Lockfile) -> Result<BTreeMap<String, VersionReq>>,
+    requested: Vec<String>,
+) -> Result<Report> {
+    apply_with_pins(ctx, target, opts, roots, requested, None)
+}
+
+fn apply_with_pins(
+    ctx: &InstallContext<'_>,
+    target: &Path,
+    opts: &InstallOptions,
+    roots: impl FnOnce(&Lockfile) -> Result<BTreeMap<String, VersionReq>>,
+    requested: Vec<String>,
+    pins: Option<BTreeSet<String>>,
+) -> Result<Report> {
+    std::fs::create_dir_all(target).map_err(|e| MarketplaceError::io(target, e))?;
+    let _guard = FileLock::exclusive(&target.join(TARGET_LOCK))?;
+    recover(target)?;
+    let old = Lockfile::read(target)?;
+    let roots = roots(&old)?;
+    let requested: BTreeSet<String> = requested
+        .into_iter()
+        .chain(old.packages.iter().filter(|p| p.requested).map(|p| p.name.clone()))
+        .filter(|n| roots.contains_key(n))
+        .collect();
+
+    // Pins: the lock's versions are preferred (and required with --locked).
+    let locked = match &pins {
+        Some(keep) => old.versions().into_iter().filter(|(n, _)| keep.contains(n)).collect(),
+        None => old.versions(),
+    };
+    let resolution = resolve_plan(ctx, &roots, &locked, opts)?;
+    (ctx.on_event)(Event::Resolved { count: resolution.packages.len() });
+    if opts.locked {
+        for (name, v) in &resolution.packages {
+            if old.get(name).map(|p| &p.version) != Some(&v.version) && roots.contains_key(name) && old.get(name).is_some() {
+                return Err(Error::Setup(format!(
+                    "--locked: `{name}` would change from {} to {}; run without --locked to update ggen.lock",
+                    old.get(name).map(|p| p.version.to_string()).unwrap_or_default(),
+                    v.version
+                )));
+            }
+        }
+    }
+
+    let changes = diff(&old, &resolution);
+    let new_lock = lockfile_for(ctx, &resolution, &requested, &old)?;
+    let all_present = resolution.packages.keys().all(|n| target.join(n).is_dir());
+    if changes.iter().all(|c| c.action == Action::Keep) && all_present && new_lock_equal(&old, &new_lock) {
+        return Ok(Report { target: target.to_path_buf(), changes, dry_run: opts.dry_run, up_to_date: true });
+    }
+    if opts.locked && !new_lock_equal(&old, &new_lock) && !old.packages.is_empty() {
+        return Err(Error::Setup("--locked: ggen.lock would change; run without --locked to update it".into()));
+    }
+    if opts.dry_run {
+        return Ok(Report { target: target.to_path_buf(), changes, dry_run: true, up_to_date: false });
+    }
+
+    // Refuse to overwrite what ggen did not install.
+    for c in &changes {
+        if c.from.is_none() && c.action == Action::Install && target.join(&c.name).exists() && !opts.force {
+            return Err(Error::Setup(format!(
+                "{} exists and was not installed by ggen; move it away or pass --force",
+                target.join(&c.name).display()
+            )));
+        }
+    }
+
+    // Fetch, verify and extract everything into staging first.
+    let staging = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(target)
+        .map_err(|e| MarketplaceError::io(target, e))?;
+    let mut signers = BTreeMap::new();
+    for c in changes.iter().filter(|c| matches!(c.action, Action::Install | Action::Upgrade | Action::Downgrade)) {
+        let release = &resolution.packages[&c.name];
+        let bytes = fetch_verified(ctx, release)?;
+        if let Some(verify) = ctx.verifier {
+            let key = verify(release, &bytes)?;
+            signers.insert(c.name.clone(), key);
+        }
+        extract_tar_gz(&bytes, &staging.path().join("new").join(&c.name), &opts.limits)?;
+        (ctx.on_event)(Event::Extracted { name: &c.name });
+    }
+    let mut new_lock = new_lock;
+    for p in &mut new_lock.packages {
+        if let Some(Some(k)) = signers.get(&p.name) {
+            p.signature_key_id = Some(k.clone());
+        }
+    }
+    commit(target, staging, &changes, &new_lock)?;
+    Ok(Report { target: target.to_path_buf(), changes, dry_run: false, up_to_date: false })
+}
+
+fn new_lock_equal(a: &Lockfile, b: &Lockfile) -> bool {
+    let strip = |l: &Lockfile| {
+        let mut l = l.clone();
+        l.sort();
+        for p in &mut l.packages {
+            p.signature_key_id = None;
+        }
+        l
+    };
+    strip(a) == strip(b)
+}
+
+fn resolve_plan(
+    ctx: &InstallContext<'_>,
+    roots: &BTreeMap<String, VersionReq>,
+    locked: &BTreeMap<String, semver::Version>,
+    opts: &InstallOptions,
+) -> Result<Resolution> {
+    let roots: Vec<(String, VersionReq)> = roots.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+    let options = ResolveOptions {
+        include_optional: opts.include_optional,
+        locked: locked.clone(),
+        no_dependencies: opts.no_dependencies,
+    };
+    resolve::resolve(&resolve::BackendSource::new(ctx.backend), &roots, &options).map_err(|e| Error::Setup(e.to_string()))
+}
+
+fn diff(old: &Lockfile, new: &Resolution) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (name, release) in &new.packages {
+        let from = old.get(name).map(|p| p.version.clone());
+        let action = match &from {
+            None => Action::Install,
+            Some(v) if *v == release.version => Action::Keep,
+            Some(v) if *v < release.version => Action::Upgrade,
+            Some(_) => Action::Downgrade,
+        };
+        changes.push(Change { name: name.clone(), version: release.version.clone(), from, action });
+    }
+    for p in &old.packages {
+        if !new.packages.contains_key(&p.name) {
+            changes.push(Change { name: p.name.clone(), version: p.version.clone(), from: Some(p.version.clone()), action: Action::Remove });
+        }
+    }
+    changes
+}
+
+fn lockfile_for(ctx: &InstallContext<'_>, res: &Resolution, requested: &BTreeSet<String>, old: &Lockfile) -> Result<Lockfile> {
+    let mut lock = Lockfile::default();
+    for (name, release) in &res.packages {
+        let sha = release.checksum.clone().ok_or_else(|| MarketplaceError::InvalidArchive {
+            reason: format!("`{}` has no checksum in the registry; it cannot be verified", release.id()),
+        })?;
+        let deps = res
+            .edges
+            .get(name)
+            .map(|ds| ds.iter().map(|d| format!("{d} {}", res.packages[d].version)).collect())
+            .unwrap_or_default();
+        let prior_key = old.get(name).filter(|p| p.version == release.version).and_then(|p| p.signature_key_id.clone());
+        lock.packages.push(LockedPackage {
+            name: name.clone(),
+            version: release.version.clone(),
+            source: ctx.source.clone(),
+            sha256: sha,
+            signature_key_id: release.signature.as_ref().map(|s| s.key_id.clone()).or(prior_key),
+            requested: requested.contains(name),
+            dependencies: deps,
+        });
+    }
+    lock.sort();
+    Ok(lock)
+}
+
+/// The archive of `release`, from the download cache or the backend, with its
+/// SHA-256 checked against the registry before anything uses it.
+pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Result<Vec<u8>> {
+    let expected = release.checksum.clone().ok_or_else(|| MarketplaceError::InvalidArchive {
+        reason: format!("`{}` has no checksum in the registry; it cannot be verified", release.id()),
+    })?;
+    let cached = ctx.cache_dir.join("archives").join(format!("{expected}.tar.gz"));
+    if let Ok(bytes) = std::fs::read(&cached) {
+        if sha256_hex(&bytes) == expected {
+            (ctx.on_event)(Event::Fetching { name: &release.name, version: &release.version, cached: true });
+            return Ok(bytes);
+        }
+        let _ = std::fs::remove_file(&cached); // corrupt cache entry
+    }
+    (ctx.on_event)(Event::Fetching { name: &release.name, version: &release.version, cached: false });
+    let bytes = ctx.backend.fetch_archive(&release.name, &release.version)?;
+    let actual = sha256_hex(&bytes);
+    if actual != expected {
+        return Err(MarketplaceError::ChecksumMismatch {
+            name: release.name.clone(),
+            version: release.version.to_string(),
+            expected,
+            actual,
+        }
+        .into());
+    }
+    if let Err(e) = atomic_write(&cached, &bytes) {
+        tracing::warn!(error = %e, "could not cache the download");
+    }
+    Ok(bytes)
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| MarketplaceError::io(path, e).into()
+}
+
+fn commit(target: &Path, staging: tempfile::TempDir, changes: &[Change], new_lock: &Lockfile) -> Result<()> {
+    let staging = staging.keep();
+    let backup = staging.join(".backup");
+    std::fs::create_dir_all(&backup).map_err(io(&backup))?;
+    let lock_text = new_lock.render();
+    let journal = Journal {
+        staging: staging.clone(),
+        moves: changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Install | Action::Upgrade | Action::Downgrade))
+            .map(|c| (c.name.clone(), target.join(&c.name).exists()))
+            .collect(),
+        removals: changes.iter().filter(|c| c.action == Action::Remove).map(|c| c.name.clone()).collect(),
+        new_lock_sha256: sha256_hex(lock_text.as_bytes()),
+    };
+    let jpath = target.join(JOURNAL);
+    atomic_write(&jpath, &serde_json::to_vec(&journal).expect("journal serializes"))?;
+    for (name, had_old) in &journal.moves {
+        if *had_old {
+            std::fs::rename(target.join(name), backup.join(name)).map_err(io(target))?;
+        }
+        std::fs::rename(staging.join("new").join(name), target.join(name)).map_err(io(target))?;
+    }
+    for name in &journal.removals {
+        if target.join(name).exists() {
+            std::fs::rename(target.join(name), backup.join(name)).map_err(io(target))?;
+        }
+    }
+    sync_dir(target);
+    atomic_write(&Lockfile::path(target), lock_text.as_bytes())?; // the commit point
+    std::fs::remove_file(&jpath).map_err(io(&jpath))?;
+    sync_dir(target);
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+/// Finishes or undoes a transaction a previous run left behind.
+pub fn recover(target: &Path) -> Result<()> {
+    let jpath = target.join(JOURNAL);
+    let Ok(bytes) = std::fs::read(&jpath) else {
+        // Stale staging dirs from runs killed before committing hold nothing of value.
+        if let Ok(entries) = std::fs::read_dir(target) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        return Ok(());
+    };
+    let Ok(journal) = serde_json::from_slice::<Journal>(&bytes) else {
+        // A torn journal means the crash came before any move (it is written atomically).
+        let _ = std::fs::remove_file(&jpath);
+        return recover(target);
+    };
+    let backup = journal.staging.join(".backup");
+    // Past the commit point the lockfile on disk is exactly the new one.
+    let committed = std::fs::read(Lockfile::path(target))
+        .is_ok_and(|l| sha256_hex(&l) == journal.new_lock_sha256);
+    if !committed {
+        tracing::warn!(target = %target.display(), "rolling back an interrupted install");
+        for (name, had_old) in journal.moves.iter().rev() {
+            let staged_new = journal.staging.join("new").join(name);
+            let placed = target.join(name);
+            if !staged_new.exists() && placed.exists() {
+                std::fs::rename(&placed, &staged_new).map_err(io(target))?;
+            }
+            if *had_old && backup.join(name).exists() {
+                std::fs::rename(backup.join(name), &placed).map_err(io(target))?;
+            }
+        }
+        for name in &journal.removals {
+            if backup.join(name).exists() && !target.join(name).exists() {
+                std::fs::rename(backup.join(name), target.join(name)).map_err(io(target))?;
+            }
+        }
+    }
+    sync_dir(target);
+    std::fs::remove_file(&jpath).map_err(io(&jpath))?;
+    let _ = std::fs::remove_dir_all(&journal.staging);
+    recover(target)
+}

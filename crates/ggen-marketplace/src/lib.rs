@@ -1,0 +1,31 @@
+//! The ggen marketplace facade: one entry point over the V1 and V2 backends.
+//!
+//! Cargo features decide which backends exist (`marketplace-v1`, `marketplace-v2`,
+//! `marketplace-parallel` = both plus the [`dual::DualBackendAdapter`]); the
+//! configuration decides, per operation, which one answers.
+
+#[cfg(not(any(feature = "marketplace-v1", feature = "marketplace-v2")))]
+compile_error!(
+    "ggen-marketplace needs a backend: enable one of the features `marketplace-v1`, `marketplace-v2` or `marketplace-parallel` (the default)"
+);
+
+pub mod bucket;
+pub mod catalogue;
+pub mod config;
+#[cfg(feature = "marketplace-parallel")]
+pub mod dual;
+pub mod error;
+pub mod home;
+pub mod install;
+pub mod lockfile;
+pub mod marketplace;
+#[cfg(feature = "marketplace-parallel")]
+pub mod migrate;
+#[cfg(feature = "marketplace-parallel")]
+pub mod report;
+
+pub use config::{BackendStrategy, Operation, Settings};
+pub use error::{Error, Result};
+pub use ggen_marketplace_core as core;
+pub use home::Paths;
+pub use marketplace::Marketplace;

@@ -1,0 +1,125 @@
+//! V1 -> V2 migration and its verification (seeds: "V1 packages installable via
+//! V2 backend; no re-publishing required").
+//!
+//! Migration copies in batches through V2's idempotent bulk import, so a run
+//! killed half-way is finished by the next one. Verification compares every
+//! package under the unified model, field by field.
+
+use std::collections::BTreeSet;
+
+use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError, Package, PackageVersion};
+use ggen_marketplace_v1::V1Backend;
+use ggen_marketplace_v2::V2Backend;
+use serde::Serialize;
+
+use crate::error::Result;
+
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MigrationReport {
+    pub dry_run: bool,
+    pub packages: usize,
+    pub versions: usize,
+    pub copied: usize,
+    pub already_present: usize,
+    /// Versions whose archive V1 does not have (the metadata is still copied).
+    pub without_archive: usize,
+}
+
+pub fn migrate(v1: &V1Backend, v2: &V2Backend, dry_run: bool, progress: &dyn Fn(usize, usize)) -> Result<MigrationReport> {
+    let names: Vec<String> = v1.list()?.into_iter().map(|s| s.name).collect();
+    let mut report = MigrationReport { dry_run, packages: names.len(), ..Default::default() };
+    let mut batch: Vec<(PackageVersion, Option<Vec<u8>>)> = Vec::new();
+    let mut counters = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let pkg = v1.package(name)?;
+        let existing = match v2.package(name) {
+            Ok(p) => Some(p),
+            Err(MarketplaceError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        for v in &pkg.versions {
+            report.versions += 1;
+            if existing.as_ref().and_then(|p| p.version(&v.version)).is_some_and(|e| e == v) {
+                report.already_present += 1;
+                continue;
+            }
+            report.copied += 1;
+            if dry_run {
+                continue;
+            }
+            let archive = match v1.fetch_archive(name, &v.version) {
+                Ok(bytes) => Some(bytes),
+                Err(MarketplaceError::ArchiveMissing { .. }) => {
+                    report.without_archive += 1;
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            batch.push((v.clone(), archive));
+        }
+        counters.push((pkg.name.clone(), pkg.downloads, pkg.stars));
+        if batch.len() >= BATCH {
+            v2.import(&std::mem::take(&mut batch))?;
+        }
+        progress(i + 1, names.len());
+    }
+    if !dry_run {
+        if !batch.is_empty() {
+            v2.import(&batch)?;
+        }
+        v2.set_counters(&counters)?;
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub packages: usize,
+    pub differences: Vec<String>,
+}
+
+pub fn verify(v1: &dyn MarketplaceBackend, v2: &dyn MarketplaceBackend) -> Result<VerifyReport> {
+    let names = |b: &dyn MarketplaceBackend| -> Result<BTreeSet<String>> { Ok(b.list()?.into_iter().map(|s| s.name).collect()) };
+    let (a, b) = (names(v1)?, names(v2)?);
+    let mut report = VerifyReport { packages: a.union(&b).count(), differences: Vec::new() };
+    for n in a.difference(&b) {
+        report.differences.push(format!("{n}: in v1 only"));
+    }
+    for n in b.difference(&a) {
+        report.differences.push(format!("{n}: in v2 only"));
+    }
+    for n in a.intersection(&b) {
+        diff_package(&v1.package(n)?, &v2.package(n)?, &mut report.differences);
+    }
+    Ok(report)
+}
+
+fn diff_package(a: &Package, b: &Package, out: &mut Vec<String>) {
+    if a.downloads != b.downloads || a.stars != b.stars {
+        out.push(format!("{}: counters differ (v1 {}/{}, v2 {}/{} downloads/stars)", a.name, a.downloads, a.stars, b.downloads, b.stars));
+    }
+    for v in &a.versions {
+        match b.version(&v.version) {
+            None => out.push(format!("{}: in v1 only", v.id())),
+            Some(w) if w != v => {
+                let (x, y) = (serde_json::to_value(v).unwrap_or_default(), serde_json::to_value(w).unwrap_or_default());
+                let fields: Vec<String> = x
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, val)| y.get(k.as_str()) != Some(val))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                out.push(format!("{}: fields differ: {}", v.id(), fields.join(", ")));
+            }
+            Some(_) => {}
+        }
+    }
+    for w in &b.versions {
+        if a.version(&w.version).is_none() {
+            out.push(format!("{}: in v2 only", w.id()));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `ab-report`: what compare mode found, summarised (replaces the seeds'
+//! analysis scripts).
+
+use serde::Serialize;
+
+use crate::dual::CompareRecord;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AbReport {
+    pub comparisons: usize,
+    pub match_rate: f64,
+    pub mean_overlap: f64,
+    pub v1_error_rate: f64,
+    pub v2_error_rate: f64,
+    pub v1_p50_ms: Option<f64>,
+    pub v1_p95_ms: Option<f64>,
+    pub v2_p50_ms: Option<f64>,
+    pub v2_p95_ms: Option<f64>,
+    pub worst_mismatches: Vec<CompareRecord>,
+}
+
+/// Nearest-rank percentile of `values` (sorted in place).
+pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * values.len() as f64).ceil().max(1.0) as usize;
+    Some(values[rank.min(values.len()) - 1])
+}
+
+pub fn summarise(records: &[CompareRecord]) -> AbReport {
+    let n = records.len();
+    if n == 0 {
+        return AbReport::default();
+    }
+    let frac = |k: usize| k as f64 / n as f64;
+    let mut v1: Vec<f64> = records.iter().filter_map(|r| r.v1_ms).collect();
+    let mut v2: Vec<f64> = records.iter().filter_map(|r| r.v2_ms).collect();
+    let mut worst: Vec<CompareRecord> = records.iter().filter(|r| r.outcome == "mismatch").cloned().collect();
+    worst.sort_by(|a, b| a.overlap.total_cmp(&b.overlap));
+    worst.dedup_by(|a, b| a.query == b.query);
+    worst.truncate(10);
+    AbReport {
+        comparisons: n,
+        match_rate: frac(records.iter().filter(|r| r.outcome == "match").count()),
+        mean_overlap: records.iter().map(|r| r.overlap).sum::<f64>() / n as f64,
+        v1_error_rate: frac(records.iter().filter(|r| r.v1_error.is_some()).count()),
+        v2_error_rate: frac(records.iter().filter(|r| r.v2_error.is_some()).count()),
+        v1_p50_ms: percentile(&mut v1, 50.0),
+        v1_p95_ms: percentile(&mut v1, 95.0),
+        v2_p50_ms: percentile(&mut v2, 50.0),
+        v2_p95_ms: percentile(&mut v2, 95.0),
+        worst_mismatches: worst,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut v, 50.0), Some(50.0));
+        assert_eq!(percentile(&mut v, 95.0), Some(95.0));
+        assert_eq!(percentile(&mut [], 50.0), None);
+    }
+}

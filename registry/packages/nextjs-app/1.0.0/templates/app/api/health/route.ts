@@ -1,0 +1,6 @@
+export function GET(): Response {
+  return Response.json({
+    status: "ok",
+    time: new Date().toISOString(),
+  });
+}

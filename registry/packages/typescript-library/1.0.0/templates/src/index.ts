@@ -1,0 +1,8 @@
+/**
+ * {{ description }}
+ *
+ * @packageDocumentation
+ */
+
+export { slugify, truncate } from "./strings.js";
+export { chunk, groupBy } from "./arrays.js";

@@ -226,6 +226,23 @@ pub enum Marketplace {
         #[command(flatten)]
         global: Global,
     },
+    /// Manage the local caches (search results, downloaded archives).
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove cached search results and downloads.
+    Clear {
+        /// Only entries older than this, e.g. 30m, 1h, 7d.
+        #[arg(long)]
+        older_than: Option<String>,
+        #[command(flatten)]
+        global: Global,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -254,7 +271,8 @@ impl Marketplace {
             | Self::RebuildDb { global }
             | Self::Export { global, .. }
             | Self::Sparql { global, .. }
-            | Self::AbReport { global } => global,
+            | Self::AbReport { global }
+            | Self::Cache { action: CacheAction::Clear { global, .. } } => global,
         }
     }
 }

@@ -75,6 +75,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Export { format, .. } => export(&mp, format, &g),
         Cmd::Sparql { query, .. } => sparql(&mp, &query, &g),
         Cmd::AbReport { .. } => ab_report(&mp, &g),
+        Cmd::Cache { action: crate::args::CacheAction::Clear { older_than, .. } } => cache_clear(&mp, older_than.as_deref(), &g),
         Cmd::Init { .. } | Cmd::Validate { .. } => unreachable!("handled above"),
     }
 }
@@ -133,9 +134,11 @@ fn init(mp: &Marketplace, force: bool, g: &Global) -> Result<ExitCode> {
 
 fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> Result<ExitCode> {
     let started = Instant::now();
-    let backend = mp.backend_for(Operation::Search)?;
-    let results = backend.search(q)?;
+    let (results, cache, backend) = mp.search(q)?;
     verbose_line(g, mp, Operation::Search, backend.as_ref(), started);
+    if g.verbose {
+        eprintln!("cache: {}", cache.as_str());
+    }
     if g.json {
         let mut v = serde_json::to_value(&results)?;
         v["query"] = json!(q.text);
@@ -374,6 +377,19 @@ fn run_install(
         println!("Dry run: nothing was written.");
     } else {
         println!("Done in {:.0} ms: {} (ggen.lock updated).", started.elapsed().as_secs_f64() * 1000.0, target.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cache_clear(mp: &Marketplace, older_than: Option<&str>, g: &Global) -> Result<ExitCode> {
+    let limit = older_than
+        .map(|s| ggen_marketplace::cache::parse_duration(s).with_context(|| format!("`{s}` is not a duration like 30s, 15m, 1h or 7d")))
+        .transpose()?;
+    let removed = ggen_marketplace::cache::clear(&mp.paths.cache_dir(), limit)?;
+    if g.json {
+        output::json(&json!({"removed": removed, "cache_dir": mp.paths.cache_dir()}));
+    } else {
+        println!("Removed {removed} cached file(s) from {}.", mp.paths.cache_dir().display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,11 +22,20 @@ fn main() -> ExitCode {
         .with_target(false)
         .without_time()
         .init();
-    match commands::run(*cmd) {
+    // GGEN_METRICS_FILE: this run's metrics, merged into a node-exporter textfile.
+    let metrics_file = std::env::var_os("GGEN_METRICS_FILE").filter(|v| !v.is_empty());
+    let handle = metrics_file.as_ref().and_then(|_| ggen_marketplace::metrics::install());
+    let code = match commands::run(*cmd) {
         Ok(code) => code,
         Err(e) => {
             output::print_error(&e);
             ExitCode::FAILURE
         }
+    };
+    if let (Some(path), Some(handle)) = (metrics_file, handle) {
+        if let Err(e) = ggen_marketplace::metrics::write_textfile(std::path::Path::new(&path), &handle.render()) {
+            eprintln!("warning: could not write metrics to {}: {e}", std::path::Path::new(&path).display());
+        }
     }
+    code
 }

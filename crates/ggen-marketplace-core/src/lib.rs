@@ -15,6 +15,7 @@ pub mod model;
 pub mod name;
 pub mod resolve;
 pub mod search;
+pub mod signing;
 
 pub use backend::{BackendKind, BackendMetadata, Capabilities, MarketplaceBackend};
 pub use error::{MarketplaceError, Result};

@@ -106,6 +106,7 @@ impl DualBackendAdapter {
             Ok(v) => Ok(v),
             Err(e) if fallback && primary == BackendKind::V2 && should_fall_back(&e) => {
                 tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; falling back to v1");
+                metrics::counter!(crate::metrics::FALLBACKS, "operation" => self.op.as_str()).increment(1);
                 self.note(BackendKind::V1);
                 call(self.v1.as_ref()).map_err(|v1| both_failed(&e, &v1))
             }
@@ -114,6 +115,7 @@ impl DualBackendAdapter {
     }
 
     fn note(&self, kind: BackendKind) {
+        metrics::counter!(crate::metrics::SELECTION, "backend" => kind.as_str(), "operation" => self.op.as_str()).increment(1);
         self.last.store(if kind == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
     }
 

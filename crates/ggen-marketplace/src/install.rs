@@ -245,6 +245,7 @@ fn apply_with_pins(
         }
         extract_tar_gz(&bytes, &staging.path().join("new").join(&c.name), &opts.limits)?;
         (ctx.on_event)(Event::Extracted { name: &c.name });
+        fault_delay();
     }
     let mut new_lock = new_lock;
     for p in &mut new_lock.packages {
@@ -361,6 +362,14 @@ pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Res
     Ok(bytes)
 }
 
+/// Crash tests set `GGEN_FAULT_DELAY_MS` to widen the windows between steps, so a
+/// kill lands inside the transaction rather than before or after it.
+fn fault_delay() {
+    if let Some(ms) = std::env::var("GGEN_FAULT_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| MarketplaceError::io(path, e).into()
 }
@@ -387,6 +396,7 @@ fn commit(target: &Path, staging: tempfile::TempDir, changes: &[Change], new_loc
             std::fs::rename(target.join(name), backup.join(name)).map_err(io(target))?;
         }
         std::fs::rename(staging.join("new").join(name), target.join(name)).map_err(io(target))?;
+        fault_delay();
     }
     for name in &journal.removals {
         if target.join(name).exists() {

@@ -10,6 +10,7 @@ compile_error!(
 );
 
 pub mod bucket;
+pub mod cache;
 pub mod catalogue;
 pub mod config;
 #[cfg(feature = "marketplace-parallel")]
@@ -17,10 +18,13 @@ pub mod dual;
 pub mod error;
 pub mod home;
 pub mod install;
+pub mod instrument;
 pub mod lockfile;
 pub mod marketplace;
 #[cfg(feature = "marketplace-parallel")]
 pub mod migrate;
+pub mod metrics;
+pub mod resilience;
 #[cfg(feature = "marketplace-parallel")]
 pub mod report;
 

@@ -4,16 +4,23 @@
 use std::sync::{Arc, OnceLock};
 
 use ggen_marketplace_core::fsutil::FileLock;
-use ggen_marketplace_core::{BackendKind, MarketplaceBackend};
+use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchQuery, SearchResults};
 
 use crate::config::{BackendStrategy, Operation, Settings};
 use crate::error::{Error, Result};
+use crate::cache::{CacheStatus, DiskCache};
 use crate::home::Paths;
+use crate::instrument::Instrumented;
+use crate::resilience::{CircuitBreaker, Guarded};
 
 #[cfg(feature = "marketplace-v1")]
 use ggen_marketplace_v1::V1Backend;
 #[cfg(feature = "marketplace-v2")]
 use ggen_marketplace_v2::V2Backend;
+
+/// How long a cached search stays valid even without writes (safety net for
+/// writes made around the facade, e.g. by an older ggen).
+const SEARCH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Lock serialising seeding against other processes.
 const SEED_LOCK: &str = ".seed.lock";
@@ -26,6 +33,7 @@ pub struct Marketplace {
     #[cfg(feature = "marketplace-v2")]
     v2: OnceLock<Arc<V2Backend>>,
     subject: OnceLock<String>,
+    breakers: [Arc<CircuitBreaker>; 2],
 }
 
 /// What seeding did, for the CLI to report.
@@ -37,7 +45,13 @@ pub struct SeedReport {
 
 impl Marketplace {
     pub fn new(paths: Paths, settings: Settings) -> Self {
+        let breaker = |kind: BackendKind| {
+            let persist = paths.home.join(format!("circuit-{kind}.json"));
+            Arc::new(CircuitBreaker::new(kind, settings.breaker.clone(), Some(persist)))
+        };
+        let breakers = [breaker(BackendKind::V1), breaker(BackendKind::V2)];
         Self {
+            breakers,
             paths,
             settings,
             #[cfg(feature = "marketplace-v1")]
@@ -85,6 +99,7 @@ impl Marketplace {
                 report.v2_added = v2.publish_many(&releases)?;
             }
         }
+        crate::cache::bump_generation(&self.paths.registry);
         Ok(Some(report))
     }
 
@@ -128,15 +143,56 @@ impl Marketplace {
         }
     }
 
-    /// The backend that answers `op` under the configured strategy.
+    pub fn breaker(&self, kind: BackendKind) -> &Arc<CircuitBreaker> {
+        match kind {
+            BackendKind::V1 => &self.breakers[0],
+            BackendKind::V2 => &self.breakers[1],
+        }
+    }
+
+    /// One backend behind its circuit breaker, with retries for reads.
+    pub fn guarded(&self, kind: BackendKind) -> Result<Arc<dyn MarketplaceBackend>> {
+        Ok(Arc::new(Guarded::new(self.single(kind)?, self.breaker(kind).clone(), self.settings.retry.clone())))
+    }
+
+    /// The backend that answers `op` under the configured strategy, instrumented.
     pub fn backend_for(&self, op: Operation) -> Result<Arc<dyn MarketplaceBackend>> {
+        Ok(Arc::new(Instrumented::new(op, self.route(op)?, self.paths.registry.clone())))
+    }
+
+    /// Search through the configured routing, answered from the on-disk cache when
+    /// the same query ran since the last write.
+    pub fn search(&self, query: &SearchQuery) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
+        let backend = self.backend_for(Operation::Search)?;
+        let strategy = self.settings.strategy(Operation::Search);
+        let cache_size = crate::cache::env_size("GGEN_SEARCH_CACHE", 5000);
+        if strategy == BackendStrategy::Compare || cache_size == 0 {
+            let r = backend.search(query)?;
+            return Ok((r, CacheStatus::Bypass, backend));
+        }
+        let cache = DiskCache::new(self.paths.cache_dir().join("search"), SEARCH_CACHE_TTL);
+        let routing = format!("{strategy}|{}", self.subject());
+        let key = DiskCache::key(query, &routing, crate::cache::generation(&self.paths.registry));
+        let label = strategy.to_string();
+        metrics::counter!(crate::metrics::CACHE_REQUESTS, "tier" => "search", "strategy" => label.clone()).increment(1);
+        if let Some(mut hit) = cache.get(&key) {
+            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "search", "strategy" => label).increment(1);
+            hit.query_time = std::time::Duration::ZERO;
+            return Ok((hit, CacheStatus::Hit, backend));
+        }
+        let r = backend.search(query)?;
+        cache.put(&key, &r);
+        Ok((r, CacheStatus::Miss, backend))
+    }
+
+    fn route(&self, op: Operation) -> Result<Arc<dyn MarketplaceBackend>> {
         match self.settings.strategy(op) {
-            BackendStrategy::V1Only => self.single(BackendKind::V1),
-            BackendStrategy::V2Only => self.single(BackendKind::V2),
+            BackendStrategy::V1Only => self.guarded(BackendKind::V1),
+            BackendStrategy::V2Only => self.guarded(BackendKind::V2),
             #[cfg(feature = "marketplace-parallel")]
             strategy => Ok(Arc::new(crate::dual::DualBackendAdapter::new(
-                self.v1()?,
-                self.v2()?,
+                self.guarded(BackendKind::V1)?,
+                self.guarded(BackendKind::V2)?,
                 strategy,
                 op,
                 self.subject().to_string(),

@@ -1,0 +1,124 @@
+//! Prometheus metrics with the seeds' names (DESIGN.md §8), through the
+//! `metrics` facade. The server renders them at `/metrics`; the CLI writes them
+//! in node-exporter textfile format to `GGEN_METRICS_FILE`, adding its counters
+//! to the ones already in the file so that rates make sense across invocations.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const SEARCH_LATENCY: &str = "marketplace_search_latency";
+pub const INSTALL_LATENCY: &str = "marketplace_install_latency";
+pub const REQUESTS: &str = "marketplace_requests_total";
+pub const ERRORS: &str = "marketplace_errors_total";
+pub const FALLBACKS: &str = "marketplace_fallback_count";
+pub const SELECTION: &str = "marketplace_backend_selection_total";
+pub const CACHE_HITS: &str = "marketplace_cache_hits";
+pub const CACHE_REQUESTS: &str = "marketplace_cache_requests";
+pub const CACHE_HIT_RATE: &str = "marketplace_cache_hit_rate";
+pub const PUBLISHES: &str = "marketplace_publish_count";
+pub const INSTALLS: &str = "marketplace_install_count";
+pub const SIGNED_PACKAGES: &str = "marketplace_signed_packages";
+pub const TOTAL_PACKAGES: &str = "marketplace_total_packages";
+
+/// Every metric name the binary exports (checked against dashboards and rules).
+pub const ALL: &[&str] = &[
+    SEARCH_LATENCY, INSTALL_LATENCY, REQUESTS, ERRORS, FALLBACKS, SELECTION, CACHE_HITS, CACHE_REQUESTS,
+    CACHE_HIT_RATE, PUBLISHES, INSTALLS, SIGNED_PACKAGES, TOTAL_PACKAGES, "marketplace_circuit_opened_total",
+];
+
+/// Latency buckets in milliseconds.
+const BUCKETS_MS: &[f64] = &[0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0];
+
+/// Installs the global recorder; returns its handle (None if one was installed already).
+pub fn install() -> Option<PrometheusHandle> {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_latency".into()), BUCKETS_MS)
+        .ok()?
+        .install_recorder()
+        .ok()
+}
+
+pub fn describe() {
+    metrics::describe_histogram!(SEARCH_LATENCY, metrics::Unit::Milliseconds, "Search latency by backend");
+    metrics::describe_histogram!(INSTALL_LATENCY, metrics::Unit::Milliseconds, "Install latency by backend");
+    metrics::describe_counter!(REQUESTS, "Marketplace operations by backend and operation");
+    metrics::describe_counter!(ERRORS, "Failed marketplace operations by backend and operation");
+    metrics::describe_counter!(FALLBACKS, "Reads answered by V1 after V2 failed");
+    metrics::describe_counter!(SELECTION, "Backend chosen by the router, by backend and operation");
+}
+
+/// Merges `rendered` (this process) into the textfile at `path`: counters and
+/// histogram series add up, gauges take the new value. Written atomically.
+pub fn write_textfile(path: &Path, rendered: &str) -> std::io::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let merged = merge(&old, rendered);
+    ggen_marketplace_core::fsutil::atomic_write(path, merged.as_bytes()).map_err(std::io::Error::other)
+}
+
+fn series(text: &str) -> (BTreeMap<String, String>, Vec<(String, f64)>) {
+    let mut types = BTreeMap::new();
+    let mut values = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut it = rest.split_whitespace();
+            if let (Some(n), Some(t)) = (it.next(), it.next()) {
+                types.insert(n.to_string(), t.to_string());
+            }
+        } else if !line.starts_with('#') && !line.trim().is_empty() {
+            if let Some((key, v)) = line.rsplit_once(' ') {
+                if let Ok(v) = v.parse::<f64>() {
+                    values.push((key.to_string(), v));
+                }
+            }
+        }
+    }
+    (types, values)
+}
+
+fn base_name(key: &str) -> &str {
+    let name = key.split('{').next().unwrap_or(key);
+    ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
+}
+
+pub fn merge(old: &str, new: &str) -> String {
+    let (old_types, old_values) = series(old);
+    let (new_types, new_values) = series(new);
+    let mut types = old_types;
+    types.extend(new_types);
+    let mut values: BTreeMap<String, f64> = old_values.into_iter().collect();
+    for (key, v) in new_values {
+        let cumulative = matches!(types.get(base_name(&key)).map(String::as_str), Some("counter" | "histogram" | "summary"));
+        let entry = values.entry(key).or_insert(0.0);
+        *entry = if cumulative { *entry + v } else { v };
+    }
+    let mut out = String::new();
+    let mut by_metric: BTreeMap<&str, Vec<(&String, &f64)>> = BTreeMap::new();
+    for (k, v) in &values {
+        by_metric.entry(base_name(k)).or_default().push((k, v));
+    }
+    for (name, rows) in by_metric {
+        if let Some(t) = types.get(name) {
+            out.push_str(&format!("# TYPE {name} {t}\n"));
+        }
+        for (k, v) in rows {
+            out.push_str(&format!("{k} {v}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_gauges_replace() {
+        let a = "# TYPE marketplace_requests_total counter\nmarketplace_requests_total{backend=\"v1\"} 2\n# TYPE marketplace_total_packages gauge\nmarketplace_total_packages 10\n";
+        let b = "# TYPE marketplace_requests_total counter\nmarketplace_requests_total{backend=\"v1\"} 3\n# TYPE marketplace_total_packages gauge\nmarketplace_total_packages 12\n";
+        let m = merge(a, b);
+        assert!(m.contains("marketplace_requests_total{backend=\"v1\"} 5"), "{m}");
+        assert!(m.contains("marketplace_total_packages 12"), "{m}");
+    }
+}

@@ -231,6 +231,101 @@ pub enum Marketplace {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Create an Ed25519 signing key: PATH (PKCS#8 PEM, mode 0600) and PATH.pub (SPKI PEM).
+    Keygen {
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Check a private or public key file (ours or OpenSSL's) and print its key id.
+    VerifyKey {
+        path: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Pack and sign a package: writes NAME-VERSION.tar.gz, .sig and .statement.
+    Sign {
+        /// Package directory or its manifest (gpack.toml, gpack.yaml, package.toml).
+        #[arg(long, short)]
+        package: PathBuf,
+        /// Private key (PKCS#8 PEM).
+        #[arg(long, short)]
+        key: PathBuf,
+        /// Where to write the three files.
+        #[arg(long, default_value = ".")]
+        output: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Check a published package: checksum, signature, signing key and whether it is trusted.
+    Verify {
+        /// NAME or NAME@VERSION.
+        #[arg(long, short)]
+        package: String,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Manage the keys whose signatures you trust.
+    Trust {
+        #[command(subcommand)]
+        action: TrustAction,
+    },
+    /// Publish a package directory into the registry (optionally signed).
+    Publish {
+        /// Package directory or manifest (default: the current directory).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Sign the package with --key.
+        #[arg(long, requires = "key")]
+        sign: bool,
+        #[arg(long, short)]
+        key: Option<PathBuf>,
+        /// Validate and show what would be published; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Mark a published version as yanked (new resolutions skip it), or undo that.
+    Yank {
+        /// NAME@VERSION.
+        package: String,
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustAction {
+    /// Trust a public key (or the public half of a private key file).
+    Add {
+        keyfile: PathBuf,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+        /// Stop trusting it after this long, e.g. 90d.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// List trusted keys.
+    List {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Stop trusting a key.
+    Remove {
+        key_id: String,
+        #[command(flatten)]
+        global: Global,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,7 +367,14 @@ impl Marketplace {
             | Self::Export { global, .. }
             | Self::Sparql { global, .. }
             | Self::AbReport { global }
-            | Self::Cache { action: CacheAction::Clear { global, .. } } => global,
+            | Self::Cache { action: CacheAction::Clear { global, .. } }
+            | Self::Keygen { global, .. }
+            | Self::VerifyKey { global, .. }
+            | Self::Sign { global, .. }
+            | Self::Verify { global, .. }
+            | Self::Trust { action: TrustAction::Add { global, .. } | TrustAction::List { global } | TrustAction::Remove { global, .. } }
+            | Self::Publish { global, .. }
+            | Self::Yank { global, .. } => global,
         }
     }
 }

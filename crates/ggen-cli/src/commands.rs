@@ -20,8 +20,12 @@ use crate::output::{self, table};
 
 pub fn run(cmd: Cmd) -> Result<ExitCode> {
     let g = cmd.global().clone();
-    if let Cmd::Validate { path, .. } = &cmd {
-        return validate(path, &g);
+    match &cmd {
+        Cmd::Validate { path, .. } => return validate(path, &g),
+        Cmd::Keygen { output, force, .. } => return crate::sign::keygen(output, *force, &g),
+        Cmd::VerifyKey { path, .. } => return crate::sign::verify_key(path, &g),
+        Cmd::Sign { package, key, output, .. } => return crate::sign::sign(package, key, output, &g),
+        _ => {}
     }
     let mp = open(&g)?;
     if let Cmd::Init { force, .. } = &cmd {
@@ -76,7 +80,13 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Sparql { query, .. } => sparql(&mp, &query, &g),
         Cmd::AbReport { .. } => ab_report(&mp, &g),
         Cmd::Cache { action: crate::args::CacheAction::Clear { older_than, .. } } => cache_clear(&mp, older_than.as_deref(), &g),
-        Cmd::Init { .. } | Cmd::Validate { .. } => unreachable!("handled above"),
+        Cmd::Verify { package, .. } => crate::sign::verify(&mp, &package, &g),
+        Cmd::Trust { action } => crate::sign::trust(&mp, &action),
+        Cmd::Publish { path, key, dry_run, .. } => crate::sign::publish_cmd(&mp, &path, key.as_deref(), dry_run, &g),
+        Cmd::Yank { package, undo, .. } => crate::sign::yank(&mp, &package, undo, &g),
+        Cmd::Init { .. } | Cmd::Validate { .. } | Cmd::Keygen { .. } | Cmd::VerifyKey { .. } | Cmd::Sign { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -338,17 +348,16 @@ fn run_install(
         }
         install::Event::Extracted { .. } => bar.inc(1),
     };
-    if verify_signatures {
-        bail!(
-            "signature verification was requested (--verify-signature or install.require_signatures), \
-             but this build cannot verify signatures yet; nothing was installed"
-        );
-    }
+    let trust = if verify_signatures { Some(ggen_marketplace_core::signing::TrustStore::open(mp.paths.trust_file())?) } else { None };
+    let verifier = |release: &ggen_marketplace_core::PackageVersion, archive: &[u8]| match &trust {
+        Some(t) => ggen_marketplace::publish::require_trusted_signature(t, release, archive),
+        None => Ok(None),
+    };
     let ctx = InstallContext {
         backend: backend.as_ref(),
         source: format!("registry+file://{}", mp.paths.registry.display()),
         cache_dir: mp.paths.cache_dir(),
-        verifier: None,
+        verifier: verify_signatures.then_some(&verifier as install::Verifier<'_>),
         on_event: &on_event,
     };
     let report = run(&ctx)?;

@@ -49,6 +49,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Bound;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use pubgrub::{
     DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider, Derived,
@@ -798,8 +799,9 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     /// (missing package, requirement matching nothing) with nothing competing
     /// becomes its own error; anything else is a conflict with the derivation.
     fn explain(&self, tree: &DerivationTree<Node, VS, String>) -> ResolveError {
+        let tree = &self.drop_gaps(tree, &mut HashMap::new());
         let mut externals = Vec::new();
-        collect_externals(tree, &mut externals);
+        collect_externals(tree, &mut externals, &mut BTreeSet::new());
 
         let mut dead_ends = BTreeSet::new();
         let mut targets: HashMap<&Node, Vec<&VS>> = HashMap::new();
@@ -860,6 +862,53 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
         let explanation =
             DefaultStringReporter::report_with_formatter(tree, &Formatter { provider: self });
         ResolveError::Conflict { explanation }
+    }
+
+    /// Removes "no version of p in R" steps where R holds no published version
+    /// at all: they are artifacts of ranges having gaps between published
+    /// versions, true by construction, and only clutter the explanation. The
+    /// other cause of such a step says the same thing over published versions.
+    fn drop_gaps(
+        &self,
+        tree: &DerivationTree<Node, VS, String>,
+        memo: &mut HashMap<*const Derived<Node, VS, String>, DerivationTree<Node, VS, String>>,
+    ) -> DerivationTree<Node, VS, String> {
+        let DerivationTree::Derived(derived) = tree else {
+            return tree.clone();
+        };
+        let key: *const Derived<Node, VS, String> = derived;
+        if let Some(done) = memo.get(&key) {
+            return done.clone();
+        }
+        let is_gap = |t: &DerivationTree<Node, VS, String>| match t {
+            DerivationTree::External(External::NoVersions(Node::Pkg(name), r)) => self
+                .info(name)
+                .is_some_and(|info| info.indices_in(r).is_empty()),
+            _ => false,
+        };
+        let result = if is_gap(&derived.cause1) || is_gap(&derived.cause2) {
+            let other = if is_gap(&derived.cause1) {
+                &derived.cause2
+            } else {
+                &derived.cause1
+            };
+            match self.drop_gaps(other, memo) {
+                DerivationTree::Derived(mut inner) if inner.shared_id.is_none() => {
+                    inner.shared_id = derived.shared_id;
+                    DerivationTree::Derived(inner)
+                }
+                other => other,
+            }
+        } else {
+            DerivationTree::Derived(Derived {
+                terms: derived.terms.clone(),
+                shared_id: derived.shared_id,
+                cause1: Arc::new(self.drop_gaps(&derived.cause1, memo)),
+                cause2: Arc::new(self.drop_gaps(&derived.cause2, memo)),
+            })
+        };
+        memo.insert(key, result.clone());
+        result
     }
 
     fn dead_dependency(&self, p: &Node, sp: &VS, d: &Node, sd: &VS) -> Option<DeadEnd> {
@@ -1070,15 +1119,19 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     }
 }
 
+/// The leaves of `tree`, each shared subtree visited once.
 fn collect_externals<'t>(
     tree: &'t DerivationTree<Node, VS, String>,
     out: &mut Vec<&'t External<Node, VS, String>>,
+    seen: &mut BTreeSet<*const Derived<Node, VS, String>>,
 ) {
     match tree {
         DerivationTree::External(external) => out.push(external),
         DerivationTree::Derived(derived) => {
-            collect_externals(&derived.cause1, out);
-            collect_externals(&derived.cause2, out);
+            if seen.insert(derived as *const _) {
+                collect_externals(&derived.cause1, out, seen);
+                collect_externals(&derived.cause2, out, seen);
+            }
         }
     }
 }

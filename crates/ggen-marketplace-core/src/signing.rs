@@ -20,7 +20,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use ed25519_dalek::pkcs8::spki::der::pem::{self, LineEnding};
 use ed25519_dalek::pkcs8::spki::der::zeroize::Zeroizing;
 use ed25519_dalek::pkcs8::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
-use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, KeypairBytes, PrivateKeyInfoRef};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use semver::Version;
 use serde::{Deserialize, Serialize};
@@ -249,12 +249,19 @@ pub fn write_keypair(path: &Path, key: &SigningKey, force: bool) -> Result<()> {
             }
         }
     }
-    let private_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| SigningError::MalformedKey {
-            path: path.to_path_buf(),
-            reason: format!("cannot encode PKCS#8: {e}"),
-        })?;
+    // PKCS#8 v1 (RFC 8410 without the optional public key), as `openssl genpkey`
+    // writes it: OpenSSL 3.0 cannot read the v2 form with an embedded public key.
+    let keypair = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    let private_pem =
+        keypair
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| SigningError::MalformedKey {
+                path: path.to_path_buf(),
+                reason: format!("cannot encode PKCS#8: {e}"),
+            })?;
     let public_pem = public_key_pem(&key.verifying_key());
     write_new_file(path, private_pem.as_bytes(), 0o600, force)?;
     write_new_file(&pub_path, public_pem.as_bytes(), 0o644, force)?;
@@ -1027,6 +1034,7 @@ impl TrustStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::Verifier;
     use std::process::Command;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -1142,7 +1150,7 @@ mod tests {
                     "name: pkg\nversion: 1.0.0-rc.1+build.5\n",
                     "version: 1.0.0-rc.1+build.5\nname: pkg\n",
                 ),
-                "line 3 must be `name",
+                "line 2 must be `name",
             ),
             (good.replace("name: pkg", "name:  pkg"), "name"),
             (

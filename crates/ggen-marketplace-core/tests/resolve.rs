@@ -157,13 +157,14 @@ fn three_deep_chain_picks_highest_compatible() {
     assert_eq!(chosen(&res), ["core@0.4.0", "lib@2.0.0", "app@2.0.0"]);
 
     // A pre-release only when a requirement names one.
-    let res = resolve(
-        &reg,
-        &roots(&[("app", "*"), ("core", ">=0.4.1-beta.1")]),
-        &options,
-    )
-    .unwrap();
+    let res = resolve(&reg, &roots(&[("core", ">=0.4.1-beta.1")]), &options).unwrap();
     assert_eq!(res.version("core"), Some(&v("0.4.1-beta.1")));
+    let res = resolve(&reg, &roots(&[("core", "^0.4")]), &options).unwrap();
+    assert_eq!(res.version("core"), Some(&v("0.4.0")));
+    // lib 2.0.0 needs core ^0.4, which no pre-release of 0.4.1 satisfies.
+    let e = resolve(&reg, &roots(&[("app", "*"), ("core", ">=0.4.1-beta.1")]), &options)
+        .unwrap_err();
+    assert!(matches!(e, ResolveError::Conflict { .. }), "{e:?}");
 
     // Wildcard and exact requirements.
     let res = resolve(&reg, &roots(&[("lib", "1.1.*")]), &options).unwrap();

@@ -167,7 +167,7 @@ impl SearchIndex {
             let (schema, _) = schema();
             let index = Index::create_in_dir(tmp.path(), schema).map_err(err)?;
             let si = Self::from_index(tmp.path(), index).map_err(err)?;
-            let mut writer = si.writer()?;
+            let writer = si.writer()?;
             for pkg in packages {
                 writer.add_document(si.document(pkg)).map_err(err)?;
             }
@@ -210,7 +210,7 @@ impl SearchIndex {
 
     /// Replaces the documents of the given packages (their latest versions).
     pub fn upsert(&self, packages: &[&Package], stamp: Option<&str>) -> Result<()> {
-        let mut writer = self.writer()?;
+        let writer = self.writer()?;
         for pkg in packages {
             writer.delete_term(Term::from_field_text(self.fields.name, &pkg.name));
             writer

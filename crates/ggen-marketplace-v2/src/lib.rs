@@ -131,7 +131,10 @@ impl V2Backend {
 
     pub fn remote_with(endpoint: RemoteEndpoint, local_dir: impl Into<PathBuf>) -> Result<Self> {
         let root = local_dir.into();
-        let terms = root.join(V2_DIR).join(TERMS_DIR);
+        // One index cache per endpoint, apart from the embedded store's, so a
+        // registry dir used in both modes never loads the other graph's index.
+        let tag = &sha256_hex(endpoint.query_url.as_bytes())[..12];
+        let terms = root.join(V2_DIR).join(format!("{TERMS_DIR}-remote-{tag}"));
         Ok(Self::with_store(GraphStore::remote(endpoint), root, Some(terms)))
     }
 
@@ -243,9 +246,25 @@ impl V2Backend {
     /// after a crash completes the work; the same version with another checksum
     /// is [`MarketplaceError::AlreadyPublished`]. Returns how many were added.
     pub fn publish_many(&self, releases: &[(PackageVersion, Vec<u8>)]) -> Result<usize> {
+        let releases: Vec<(PackageVersion, Option<&[u8]>)> =
+            releases.iter().map(|(r, a)| (complete(r, a), Some(a.as_slice()))).collect();
+        self.add_many(&releases)
+    }
+
+    /// Copies versions in exactly as given (migration from V1): nothing is
+    /// filled in, so V1 -> V2 stays lossless. A release without an archive is
+    /// metadata only (the real public index has no archives); one with an
+    /// archive must match its checksum. Re-runs skip what is already there.
+    pub fn import(&self, releases: &[(PackageVersion, Option<Vec<u8>>)]) -> Result<usize> {
+        let releases: Vec<(PackageVersion, Option<&[u8]>)> =
+            releases.iter().map(|(r, a)| (r.clone(), a.as_deref())).collect();
+        self.add_many(&releases)
+    }
+
+    fn add_many(&self, releases: &[(PackageVersion, Option<&[u8]>)]) -> Result<usize> {
         let _lock = self.lock()?;
         for (release, archive) in releases {
-            check_release(release, archive)?;
+            check_release(release, *archive)?;
         }
         let q = format!(
             "SELECT ?v ?c WHERE {{ ?v {} {} . OPTIONAL {{ ?v {} ?c }} }}",
@@ -290,8 +309,9 @@ impl V2Backend {
                         version: release.version.to_string(),
                     });
                 }
-                let release = complete(release, archive);
-                self.store_blob(release.checksum.as_deref().unwrap_or_default(), archive)?;
+                if let (Some(archive), Some(sha)) = (archive, release.checksum.as_deref()) {
+                    self.store_blob(sha, archive)?;
+                }
                 if packages.insert(package_iri(&release.name).as_str().to_string()) {
                     triples.extend(mapping::package_node_triples(&release.name, 0, 0));
                 }
@@ -305,6 +325,26 @@ impl V2Backend {
             self.commit(vec![Op::Insert(triples)], &touched)?;
         }
         Ok(added)
+    }
+
+    /// Removes every package and version (`ggen marketplace rebuild-db` before a
+    /// fresh migration). The generation counter is kept and bumped, so no cached
+    /// term index from before the clear can be mistaken for the new state.
+    /// Archives in `blobs/` stay: they are content-addressed and shared.
+    pub fn clear(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        let registry = mp::registry();
+        let generation = mp::generation();
+        let doomed: Vec<_> = self
+            .store
+            .all_triples()?
+            .into_iter()
+            .filter(|t| !(t.subject.to_string() == registry.to_string() && t.predicate == generation))
+            .collect();
+        self.store.apply(&[Op::Delete(doomed), Op::BumpGeneration])?;
+        let ix = self.build_index(self.store.generation()?)?;
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        Ok(())
     }
 
     /// Sets package-wide counters `(name, downloads, stars)`; unknown names are skipped.
@@ -398,11 +438,12 @@ fn serialize_triples(triples: &[oxigraph::model::Triple], format: RdfFormat) -> 
 }
 
 /// Name, dependency names and archive checksum: what every write checks first.
-fn check_release(release: &PackageVersion, archive: &[u8]) -> Result<()> {
+fn check_release(release: &PackageVersion, archive: Option<&[u8]>) -> Result<()> {
     validate_name(&release.name)?;
     for dep in &release.dependencies {
         validate_name(&dep.name)?;
     }
+    let Some(archive) = archive else { return Ok(()) };
     let actual = sha256_hex(archive);
     if release.checksum.as_deref() != Some(actual.as_str()) {
         return Err(MarketplaceError::ChecksumMismatch {
@@ -545,7 +586,7 @@ impl MarketplaceBackend for V2Backend {
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         let _lock = self.lock()?;
-        check_release(release, archive)?;
+        check_release(release, Some(archive))?;
         let iri = version_iri(&release.name, &release.version);
         if self.exists(&iri, mp::version_class())? {
             return Err(MarketplaceError::AlreadyPublished {

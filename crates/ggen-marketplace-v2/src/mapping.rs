@@ -236,7 +236,7 @@ impl Nodes {
         self.props(s).iter().filter(move |(pp, _)| pp == p).map(|(_, o)| o)
     }
 
-    fn one(&self, s: &str, p: &NamedNode) -> Result<Option<&Term>> {
+    fn one<'a>(&'a self, s: &str, p: &'a NamedNode) -> Result<Option<&'a Term>> {
         let mut it = self.all(s, p);
         let first = it.next();
         if it.next().is_some() {
@@ -413,7 +413,7 @@ mod tests {
     }
 
     fn version() -> impl Strategy<Value = semver::Version> {
-        (0u64..1000, 0u64..1000, 0u64..1000, prop::option::of("[a-z]{1,5}(\\.[0-9]{1,3})?"), prop::option::of("[a-z0-9]{1,6}"))
+        (0u64..1000, 0u64..1000, 0u64..1000, prop::option::of("[a-z]{1,5}(\\.(0|[1-9][0-9]{0,2}))?"), prop::option::of("[a-z0-9]{1,6}"))
             .prop_map(|(a, b, c, pre, build)| {
                 let mut s = format!("{a}.{b}.{c}");
                 if let Some(p) = pre {

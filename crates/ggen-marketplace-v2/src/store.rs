@@ -211,12 +211,13 @@ impl GraphStore {
                 let under = |child: &str, parent: &str| {
                     format!("FILTER(isIRI({child}) && STRSTARTS(STR({child}), CONCAT(STR({parent}), \"/\")))")
                 };
+                // VALUES sits inside each branch: a group is evaluated on its own,
+                // so a `?root` bound only outside would be unbound within it.
                 let q = format!(
-                    "SELECT ?s ?p ?o WHERE {{ VALUES ?root {{ {values}}} \
-                     {{ BIND(?root AS ?s) }} \
-                     UNION {{ ?root ?l1 ?s . {f1} }} \
-                     UNION {{ ?root ?l1 ?m . {f2} ?m ?l2 ?s . {f3} }} \
-                     ?s ?p ?o }}",
+                    "SELECT DISTINCT ?s ?p ?o WHERE {{ \
+                     {{ VALUES ?root {{ {values}}} ?root ?p ?o . BIND(?root AS ?s) }} \
+                     UNION {{ VALUES ?root {{ {values}}} ?root ?l1 ?s . {f1} ?s ?p ?o }} \
+                     UNION {{ VALUES ?root {{ {values}}} ?root ?l1 ?m . {f2} ?m ?l2 ?s . {f3} ?s ?p ?o }} }}",
                     f1 = under("?s", "?root"),
                     f2 = under("?m", "?root"),
                     f3 = under("?s", "?m"),

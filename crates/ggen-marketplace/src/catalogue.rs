@@ -72,7 +72,7 @@ mod tests {
             }
         }
         // Seeding is reproducible: the same checksums every time.
-        let again = releases().unwrap();
+        let again = super::releases().unwrap();
         assert_eq!(
             releases.iter().map(|(r, _)| r.checksum.clone()).collect::<Vec<_>>(),
             again.iter().map(|(r, _)| r.checksum.clone()).collect::<Vec<_>>()

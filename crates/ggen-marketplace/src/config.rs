@@ -96,6 +96,10 @@ impl<T> Sourced<T> {
     fn default(value: T) -> Self {
         Self { value, source: Source::Default }
     }
+
+    fn file(value: T, path: &Path) -> Self {
+        Self { value, source: Source::File(path.to_path_buf()) }
+    }
 }
 
 // ---- the file, exactly as written -------------------------------------------------
@@ -369,7 +373,6 @@ impl Settings {
         let present = file.is_some();
         let file = file.unwrap_or_default();
         let m = &file.marketplace;
-        let from_file = |v| Sourced { value: v, source: Source::File(path.to_path_buf()) };
         let bad = |key: &str, message: String| Error::Config {
             path: path.to_path_buf(),
             message: format!("{key}: {message}"),
@@ -389,7 +392,7 @@ impl Settings {
             .and_then(|f| f.enabled.or(f.fallback_to_v1))
             .or(m.fallback_on_error);
         if let Some(v) = file_fallback {
-            fallback_enabled = from_file(v);
+            fallback_enabled = Sourced::file(v, path);
         }
         if let Some(v) = env("GGEN_MARKETPLACE_FALLBACK") {
             fallback_enabled = Sourced {
@@ -405,9 +408,9 @@ impl Settings {
         let ab = m.ab_testing.clone().unwrap_or_default();
         let mut pct: Sourced<u8> = Sourced::default(10);
         if let Some(v) = ab.v2_percentage {
-            pct = from_file(percentage("marketplace.ab_testing.v2_percentage", v)?);
+            pct = Sourced::file(percentage("marketplace.ab_testing.v2_percentage", v)?, path);
         } else if let Some(v) = m.v2_percentage {
-            pct = from_file(percentage("marketplace.v2_percentage", v)?);
+            pct = Sourced::file(percentage("marketplace.v2_percentage", v)?, path);
         }
         if let Some(v) = env("GGEN_MARKETPLACE_V2_PERCENTAGE") {
             let var = "GGEN_MARKETPLACE_V2_PERCENTAGE";
@@ -441,9 +444,9 @@ impl Settings {
         let mut base = Sourced::default(default_strategy);
         let ab_enabled = ab.enabled.or(m.enable_ab_testing).unwrap_or(false);
         if let Some(name) = m.backend {
-            base = from_file(strategy_of(name, pct.value, fallback_enabled.value));
+            base = Sourced::file(strategy_of(name, pct.value, fallback_enabled.value), path);
         } else if ab_enabled {
-            base = from_file(BackendStrategy::AbTest { v2_percentage: pct.value });
+            base = Sourced::file(BackendStrategy::AbTest { v2_percentage: pct.value }, path);
         }
         let mut env_base = None;
         if let Some(v) = env("GGEN_MARKETPLACE_BACKEND") {
@@ -484,7 +487,7 @@ impl Settings {
                         }
                     }
                 };
-                s = from_file(value);
+                s = Sourced::file(value, path);
             }
             // The environment overrides the file, operation overrides included.
             if let Some(e) = &env_base {
@@ -503,13 +506,13 @@ impl Settings {
         }
 
         let signing = m.publishing.as_ref().and_then(|p| p.signing.as_ref());
-        let opt_file = |v: Option<bool>, default: bool| v.map(from_file).unwrap_or(Sourced::default(default));
+        let opt_file = |v: Option<bool>, default: bool| v.map(|v| Sourced::file(v, path)).unwrap_or(Sourced::default(default));
         let signing_enabled = opt_file(signing.and_then(|s| s.enabled), true);
         let signing_required = opt_file(signing.and_then(|s| s.required), false);
         let require_signatures = opt_file(file.install.require_signatures, false);
 
         let v2 = m.v2.as_ref();
-        let mut v2_endpoint = v2.and_then(|v| v.endpoint.clone()).map(from_file);
+        let mut v2_endpoint = v2.and_then(|v| v.endpoint.clone()).map(|v| Sourced::file(v, path));
         if let Some(v) = env("GGEN_MARKETPLACE_V2_ENDPOINT") {
             v2_endpoint = Some(Sourced { value: v, source: Source::Env("GGEN_MARKETPLACE_V2_ENDPOINT".into()) });
         }
@@ -522,7 +525,7 @@ impl Settings {
             .or_else(|| v2.and_then(|v| v.update_endpoint.clone()))
             .or_else(|| v2_endpoint.as_ref().map(|e| derive_update_url(&e.value)));
 
-        let mut registry_url = file.registry.url.clone().map(from_file);
+        let mut registry_url = file.registry.url.clone().map(|v| Sourced::file(v, path));
         if let Some(v) = env("GGEN_REGISTRY_URL") {
             registry_url = Some(Sourced { value: v, source: Source::Env("GGEN_REGISTRY_URL".into()) });
         }

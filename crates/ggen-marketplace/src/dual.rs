@@ -105,10 +105,16 @@ impl DualBackendAdapter {
         match call(self.backend(primary).as_ref()) {
             Ok(v) => Ok(v),
             Err(e) if fallback && primary == BackendKind::V2 && should_fall_back(&e) => {
-                tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; falling back to v1");
+                // A package missing from V2 is expected while migration is under
+                // way; only real failures deserve a warning on the user's terminal.
+                if matches!(e, MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. }) {
+                    tracing::debug!(operation = self.op.as_str(), error = %e, "not in v2; asking v1");
+                } else {
+                    tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; falling back to v1");
+                }
                 metrics::counter!(crate::metrics::FALLBACKS, "operation" => self.op.as_str()).increment(1);
                 self.note(BackendKind::V1);
-                call(self.v1.as_ref()).map_err(|v1| both_failed(&e, &v1))
+                call(self.v1.as_ref()).map_err(|v1| both_failed(e, v1))
             }
             Err(e) => Err(e),
         }
@@ -158,7 +164,7 @@ impl DualBackendAdapter {
             (Ok(v2), _) => Ok(v2),
             (Err(e2), Ok(v1)) if self.fallback => Ok(v1).inspect(|_| tracing::warn!(error = %e2, "v2 failed in compare mode; answered from v1")),
             (Err(e2), Ok(_)) => Err(e2),
-            (Err(e2), Err(e1)) => Err(both_failed(&e2, &e1)),
+            (Err(e2), Err(e1)) => Err(both_failed(e2, e1)),
         }
     }
 
@@ -201,10 +207,11 @@ fn should_fall_back(e: &MarketplaceError) -> bool {
         || matches!(e, MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. } | MarketplaceError::ArchiveMissing { .. })
 }
 
-fn both_failed(v2: &MarketplaceError, v1: &MarketplaceError) -> MarketplaceError {
-    // Data answers from V1 (not found, bad input) are the user's answer.
+fn both_failed(v2: MarketplaceError, v1: MarketplaceError) -> MarketplaceError {
+    // V1's answer about the data (not found, bad input) is the user's answer,
+    // kept as is so its hint survives; only when both are down is it an outage.
     if !v1.is_transient() && !matches!(v1, MarketplaceError::Backend { .. }) && !v2.is_transient() {
-        return MarketplaceError::Other(v1.to_string());
+        return v1;
     }
     MarketplaceError::Unavailable {
         backend: "v1 and v2".into(),

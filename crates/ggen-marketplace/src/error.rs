@@ -17,6 +17,14 @@ pub enum Error {
     #[error("{var}: {message}")]
     Env { var: String, message: String },
 
+    /// No set of versions satisfies the request; the message explains why.
+    #[error(transparent)]
+    Resolve(#[from] ggen_marketplace_core::resolve::ResolveError),
+
+    /// A key, signature or trust-store problem.
+    #[error(transparent)]
+    Signing(#[from] ggen_marketplace_core::signing::SigningError),
+
     #[error("{0}")]
     Setup(String),
 
@@ -29,6 +37,8 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Marketplace(e) => e.hint(),
+            Self::Resolve(e) => e.hint(),
+            Self::Signing(e) => e.hint(),
             Self::Config { .. } => Some("fix the key named above, or move the file away to use the defaults".into()),
             Self::Env { var, .. } => Some(format!("unset {var} or give it a valid value")),
             _ => None,

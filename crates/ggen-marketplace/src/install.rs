@@ -281,7 +281,7 @@ fn resolve_plan(
         locked: locked.clone(),
         no_dependencies: opts.no_dependencies,
     };
-    resolve::resolve(&resolve::BackendSource::new(ctx.backend), &roots, &options).map_err(|e| Error::Setup(e.to_string()))
+    Ok(resolve::resolve_backend(ctx.backend, &roots, &options)?)
 }
 
 fn diff(old: &Lockfile, new: &Resolution) -> Vec<Change> {

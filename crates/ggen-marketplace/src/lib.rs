@@ -23,6 +23,7 @@ pub mod lockfile;
 pub mod marketplace;
 #[cfg(feature = "marketplace-parallel")]
 pub mod migrate;
+pub mod publish;
 pub mod metrics;
 pub mod resilience;
 #[cfg(feature = "marketplace-parallel")]

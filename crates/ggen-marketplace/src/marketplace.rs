@@ -124,7 +124,13 @@ impl Marketplace {
                     .v2_update_endpoint
                     .clone()
                     .unwrap_or_else(|| crate::config::derive_update_url(&endpoint.value));
-                V2Backend::remote(&endpoint.value, &update, &self.paths.registry, &self.paths.cache_dir().join("v2-remote"))?
+                {
+                    // Every SPARQL request is bounded by the search timeout, so a
+                    // stalled endpoint fails (and falls back) instead of hanging.
+                    let mut remote = ggen_marketplace_v2::Endpoint::new(&endpoint.value, update);
+                    remote.timeout = self.settings.search_timeout;
+                    V2Backend::remote_with(remote, &self.paths.registry)?
+                }
             }
             None => V2Backend::open_embedded(&self.paths.registry)?,
         };

@@ -73,7 +73,7 @@ pub fn exercise(b: &V2Backend) {
     assert_eq!(b.generation().unwrap(), cat.len() as u64, "failed writes change nothing");
 
     // package, versions (ascending), round trip of every field
-    let (v2, a2) = release("hello-world", "1.1.0", "A friendlier greeting template", &["example"]);
+    let (v2, a2) = release("hello-world", "1.1.0", "A friendlier greeting template", &["example", "Starter"]);
     b.publish(&v2, &a2).unwrap();
     let (v0, a0) = release("hello-world", "0.9.0-beta.1+build.7", "old", &[]);
     b.publish(&v0, &a0).unwrap();

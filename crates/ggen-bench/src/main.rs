@@ -1,0 +1,233 @@
+//! `ggen-bench`: per-operation latency percentiles of the V1 and V2 backends on
+//! generated catalogues.
+//!
+//! ```text
+//! cargo run --release -p ggen-bench -- --sizes 1000,10000 [--json]
+//! ```
+//!
+//! For each size it writes a V1 registry (index.json + tantivy) and imports
+//! the same packages into an embedded V2 store (RocksDB), then times every
+//! operation `--iterations` times per query and prints p50/p95/p99 and
+//! throughput. "first" is the first call after opening the backend in this
+//! process (index loading included); the percentiles are warm calls. The
+//! `v2-sparql-scan` rows are the naive baseline: a SPARQL `CONTAINS` filter over
+//! every description, which is what the term index exists to avoid.
+//!
+//! Not covered yet: the dual adapter's strategies, install/publish/sign and the
+//! remote endpoint (they need the facade and a server; see BENCHMARKS.md).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
+use ggen_marketplace_core::model::Package;
+use ggen_marketplace_core::resolve::{ResolveOptions, resolve_backend};
+use ggen_marketplace_core::search::{SearchQuery, SortOrder};
+use ggen_marketplace_core::MarketplaceBackend;
+use ggen_marketplace_v1::V1Backend;
+use ggen_marketplace_v1::index::IndexFile;
+use ggen_marketplace_v2::V2Backend;
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(version, about = "Latency percentiles of marketplace operations on generated catalogues")]
+struct Args {
+    /// Catalogue sizes (packages), comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    sizes: Vec<usize>,
+    /// Timed calls per operation and query.
+    #[arg(long, default_value_t = 200)]
+    iterations: usize,
+    /// Backends to measure.
+    #[arg(long, value_delimiter = ',', default_value = "v1,v2")]
+    backends: Vec<String>,
+    /// Skip the naive SPARQL scan baseline (slow at 100k).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Keep the generated registries here instead of a temporary directory.
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Row {
+    packages: usize,
+    backend: String,
+    operation: String,
+    calls: usize,
+    first_us: f64,
+    p50_us: f64,
+    p95_us: f64,
+    p99_us: f64,
+    ops_per_sec: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1e6
+}
+
+/// Times `f` once cold, then `iterations` times warm.
+fn measure(packages: usize, backend: &str, operation: &str, iterations: usize, mut f: impl FnMut()) -> Row {
+    let t = Instant::now();
+    f();
+    let first = t.elapsed();
+    let mut samples = Vec::with_capacity(iterations);
+    let total = Instant::now();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed());
+    }
+    let total = total.elapsed();
+    samples.sort();
+    Row {
+        packages,
+        backend: backend.into(),
+        operation: operation.into(),
+        calls: iterations,
+        first_us: first.as_secs_f64() * 1e6,
+        p50_us: percentile(&samples, 0.50),
+        p95_us: percentile(&samples, 0.95),
+        p99_us: percentile(&samples, 0.99),
+        ops_per_sec: iterations as f64 / total.as_secs_f64(),
+    }
+}
+
+/// The query set: one per kind of search users type.
+fn queries(n: usize) -> Vec<(&'static str, SearchQuery)> {
+    let exact = package_name(n / 2, 42);
+    let mut filtered = SearchQuery::text("template");
+    filtered.category = Some("web".into());
+    let mut by_downloads = SearchQuery::text("rust");
+    by_downloads.sort = SortOrder::Downloads;
+    vec![
+        ("search exact-name", SearchQuery::text(exact)),
+        ("search one-word", SearchQuery::text("graph")),
+        ("search multi-word", SearchQuery::text("rust web service")),
+        ("search prefix", SearchQuery::text("dashb")),
+        ("search typo", SearchQuery::text("grpah qeury")),
+        ("search category filter", filtered),
+        ("search sort downloads", by_downloads),
+        ("search no-hit", SearchQuery::text("zzzzqqq")),
+    ]
+}
+
+fn run_backend(n: usize, label: &str, b: &dyn MarketplaceBackend, corpus: &[Package], iterations: usize, rows: &mut Vec<Row>) -> Result<()> {
+    for (op, q) in queries(n) {
+        // Fail loudly rather than time errors.
+        b.search(&q).with_context(|| format!("{label} {op}"))?;
+        rows.push(measure(n, label, op, iterations, || {
+            b.search(&q).expect("search");
+        }));
+    }
+    let names: Vec<&str> = (0..64).map(|i| corpus[(i * 7919) % corpus.len()].name.as_str()).collect();
+    let mut i = 0;
+    rows.push(measure(n, label, "info", iterations, || {
+        b.package(names[i % names.len()]).expect("info");
+        i += 1;
+    }));
+    rows.push(measure(n, label, "versions", iterations, || {
+        b.versions(names[i % names.len()]).expect("versions");
+        i += 1;
+    }));
+    // Resolution of a package with the deepest dependency graph we can find cheaply.
+    let root = corpus.iter().rev().find(|p| !p.latest().dependencies.is_empty()).unwrap_or(&corpus[0]);
+    let roots = vec![(root.name.clone(), semver::VersionReq::STAR)];
+    let opts = ResolveOptions::default();
+    resolve_backend(b, &roots, &opts).with_context(|| format!("{label} resolve {}", root.name))?;
+    rows.push(measure(n, label, "resolve", iterations.min(50), || {
+        resolve_backend(b, &roots, &opts).expect("resolve");
+    }));
+    rows.push(measure(n, label, "list", iterations.clamp(1, 10), || {
+        b.list().expect("list");
+    }));
+    Ok(())
+}
+
+fn build_v1(dir: &Path, corpus: &[Package]) -> Result<V1Backend> {
+    std::fs::create_dir_all(dir)?;
+    let file = IndexFile::from_packages(corpus, "bench", 1);
+    std::fs::write(dir.join("index.json"), file.to_json())?;
+    let v1 = V1Backend::open(dir)?;
+    v1.rebuild_index()?;
+    Ok(v1)
+}
+
+fn build_v2(dir: &Path, corpus: &[Package]) -> Result<()> {
+    let v2 = V2Backend::open_embedded(dir)?;
+    let releases: Vec<_> = corpus.iter().flat_map(|p| p.versions.iter().map(|v| (v.clone(), None))).collect();
+    v2.import(&releases)?;
+    let counters: Vec<_> = corpus.iter().map(|p| (p.name.clone(), p.downloads, p.stars)).collect();
+    v2.set_counters(&counters)?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp = tempfile::tempdir()?;
+    let root = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let mut rows = Vec::new();
+    let mut setup: BTreeMap<String, f64> = BTreeMap::new();
+    for &n in &args.sizes {
+        eprintln!("generating {n} packages ...");
+        let corpus = generate(&CorpusSpec::new(n));
+        let dir = root.join(format!("registry-{n}"));
+        if args.backends.iter().any(|b| b == "v1") {
+            let t = Instant::now();
+            drop(build_v1(&dir, &corpus)?);
+            setup.insert(format!("v1 build {n}"), t.elapsed().as_secs_f64());
+            let v1 = V1Backend::open(&dir)?;
+            eprintln!("measuring v1 at {n} ...");
+            run_backend(n, "v1", &v1, &corpus, args.iterations, &mut rows)?;
+        }
+        if args.backends.iter().any(|b| b == "v2") {
+            let t = Instant::now();
+            build_v2(&dir, &corpus)?;
+            setup.insert(format!("v2 import {n}"), t.elapsed().as_secs_f64());
+            let v2 = V2Backend::open_embedded(&dir)?;
+            eprintln!("measuring v2 at {n} ...");
+            run_backend(n, "v2", &v2, &corpus, args.iterations, &mut rows)?;
+            if !args.no_baseline {
+                let q = "PREFIX mp: <https://ggen.io/marketplace/> SELECT ?p WHERE { ?v mp:description ?d . ?v mp:versionOf ?p . FILTER(CONTAINS(LCASE(?d), \"graph\")) } LIMIT 20";
+                v2.sparql_select(q).context("baseline query")?;
+                rows.push(measure(n, "v2-sparql-scan", "search one-word", args.iterations.min(20), || {
+                    v2.sparql_select(q).expect("scan");
+                }));
+            }
+        }
+    }
+    let peak_kib = peak_rss_kib();
+    if args.json {
+        let out = serde_json::json!({ "rows": rows, "setup_seconds": setup, "peak_rss_kib": peak_kib });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("{:>7}  {:<15} {:<24} {:>10} {:>10} {:>10} {:>10} {:>10}", "pkgs", "backend", "operation", "first µs", "p50 µs", "p95 µs", "p99 µs", "ops/s");
+    for r in &rows {
+        println!(
+            "{:>7}  {:<15} {:<24} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.0}",
+            r.packages, r.backend, r.operation, r.first_us, r.p50_us, r.p95_us, r.p99_us, r.ops_per_sec
+        );
+    }
+    for (k, v) in &setup {
+        println!("setup: {k}: {v:.2} s");
+    }
+    if let Some(kib) = peak_kib {
+        println!("peak RSS: {:.1} MiB", kib as f64 / 1024.0);
+    }
+    Ok(())
+}
+
+/// Peak resident set size from /proc (Linux); `None` elsewhere.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

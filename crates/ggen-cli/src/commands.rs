@@ -629,12 +629,13 @@ fn needs_both(cmd: &str) -> anyhow::Error {
 
 #[cfg(feature = "marketplace-v2")]
 fn export(mp: &Marketplace, format: crate::args::ExportFormat, _g: &Global) -> Result<ExitCode> {
-    let name = match format {
-        crate::args::ExportFormat::Turtle => "turtle",
-        crate::args::ExportFormat::Ntriples => "ntriples",
-        crate::args::ExportFormat::Jsonld => "jsonld",
+    use ggen_marketplace::v2::ExportFormat as F;
+    let format = match format {
+        crate::args::ExportFormat::Turtle => F::Turtle,
+        crate::args::ExportFormat::Ntriples => F::NTriples,
+        crate::args::ExportFormat::Jsonld => F::JsonLd,
     };
-    let bytes = mp.v2()?.export(name)?;
+    let bytes = mp.v2()?.export(format)?;
     use std::io::Write;
     std::io::stdout().write_all(&bytes)?;
     Ok(ExitCode::SUCCESS)

@@ -32,5 +32,9 @@ pub mod report;
 pub use config::{BackendStrategy, Operation, Settings};
 pub use error::{Error, Result};
 pub use ggen_marketplace_core as core;
+#[cfg(feature = "marketplace-v1")]
+pub use ggen_marketplace_v1 as v1;
+#[cfg(feature = "marketplace-v2")]
+pub use ggen_marketplace_v2 as v2;
 pub use home::Paths;
 pub use marketplace::Marketplace;

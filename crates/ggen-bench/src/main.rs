@@ -22,18 +22,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use ggen_marketplace_core::MarketplaceBackend;
 use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
 use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::resolve::{ResolveOptions, resolve_backend};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
-use ggen_marketplace_core::MarketplaceBackend;
 use ggen_marketplace_v1::V1Backend;
 use ggen_marketplace_v1::index::IndexFile;
 use ggen_marketplace_v2::V2Backend;
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(version, about = "Latency percentiles of marketplace operations on generated catalogues")]
+#[command(
+    version,
+    about = "Latency percentiles of marketplace operations on generated catalogues"
+)]
 struct Args {
     /// Catalogue sizes (packages), comma separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
@@ -74,7 +77,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Times `f` once cold, then `iterations` times warm.
-fn measure(packages: usize, backend: &str, operation: &str, iterations: usize, mut f: impl FnMut()) -> Row {
+fn measure(
+    packages: usize,
+    backend: &str,
+    operation: &str,
+    iterations: usize,
+    mut f: impl FnMut(),
+) -> Row {
     let t = Instant::now();
     f();
     let first = t.elapsed();
@@ -119,7 +128,14 @@ fn queries(n: usize) -> Vec<(&'static str, SearchQuery)> {
     ]
 }
 
-fn run_backend(n: usize, label: &str, b: &dyn MarketplaceBackend, corpus: &[Package], iterations: usize, rows: &mut Vec<Row>) -> Result<()> {
+fn run_backend(
+    n: usize,
+    label: &str,
+    b: &dyn MarketplaceBackend,
+    corpus: &[Package],
+    iterations: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
     for (op, q) in queries(n) {
         // Fail loudly rather than time errors.
         b.search(&q).with_context(|| format!("{label} {op}"))?;
@@ -127,7 +143,9 @@ fn run_backend(n: usize, label: &str, b: &dyn MarketplaceBackend, corpus: &[Pack
             b.search(&q).expect("search");
         }));
     }
-    let names: Vec<&str> = (0..64).map(|i| corpus[(i * 7919) % corpus.len()].name.as_str()).collect();
+    let names: Vec<&str> = (0..64)
+        .map(|i| corpus[(i * 7919) % corpus.len()].name.as_str())
+        .collect();
     let mut i = 0;
     rows.push(measure(n, label, "info", iterations, || {
         b.package(names[i % names.len()]).expect("info");
@@ -138,7 +156,11 @@ fn run_backend(n: usize, label: &str, b: &dyn MarketplaceBackend, corpus: &[Pack
         i += 1;
     }));
     // Resolution of a package with the deepest dependency graph we can find cheaply.
-    let root = corpus.iter().rev().find(|p| !p.latest().dependencies.is_empty()).unwrap_or(&corpus[0]);
+    let root = corpus
+        .iter()
+        .rev()
+        .find(|p| !p.latest().dependencies.is_empty())
+        .unwrap_or(&corpus[0]);
     let roots = vec![(root.name.clone(), semver::VersionReq::STAR)];
     let opts = ResolveOptions::default();
     resolve_backend(b, &roots, &opts).with_context(|| format!("{label} resolve {}", root.name))?;
@@ -162,9 +184,15 @@ fn build_v1(dir: &Path, corpus: &[Package]) -> Result<V1Backend> {
 
 fn build_v2(dir: &Path, corpus: &[Package]) -> Result<()> {
     let v2 = V2Backend::open_embedded(dir)?;
-    let releases: Vec<_> = corpus.iter().flat_map(|p| p.versions.iter().map(|v| (v.clone(), None))).collect();
+    let releases: Vec<_> = corpus
+        .iter()
+        .flat_map(|p| p.versions.iter().map(|v| (v.clone(), None)))
+        .collect();
     v2.import(&releases)?;
-    let counters: Vec<_> = corpus.iter().map(|p| (p.name.clone(), p.downloads, p.stars)).collect();
+    let counters: Vec<_> = corpus
+        .iter()
+        .map(|p| (p.name.clone(), p.downloads, p.stars))
+        .collect();
     v2.set_counters(&counters)?;
     Ok(())
 }
@@ -197,23 +225,40 @@ fn main() -> Result<()> {
             if !args.no_baseline {
                 let q = "PREFIX mp: <https://ggen.io/marketplace/> SELECT ?p WHERE { ?v mp:description ?d . ?v mp:versionOf ?p . FILTER(CONTAINS(LCASE(?d), \"graph\")) } LIMIT 20";
                 v2.sparql_select(q).context("baseline query")?;
-                rows.push(measure(n, "v2-sparql-scan", "search one-word", args.iterations.min(20), || {
-                    v2.sparql_select(q).expect("scan");
-                }));
+                rows.push(measure(
+                    n,
+                    "v2-sparql-scan",
+                    "search one-word",
+                    args.iterations.min(20),
+                    || {
+                        v2.sparql_select(q).expect("scan");
+                    },
+                ));
             }
         }
     }
     let peak_kib = peak_rss_kib();
     if args.json {
-        let out = serde_json::json!({ "rows": rows, "setup_seconds": setup, "peak_rss_kib": peak_kib });
+        let out =
+            serde_json::json!({ "rows": rows, "setup_seconds": setup, "peak_rss_kib": peak_kib });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("{:>7}  {:<15} {:<24} {:>10} {:>10} {:>10} {:>10} {:>10}", "pkgs", "backend", "operation", "first µs", "p50 µs", "p95 µs", "p99 µs", "ops/s");
+    println!(
+        "{:>7}  {:<15} {:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "pkgs", "backend", "operation", "first µs", "p50 µs", "p95 µs", "p99 µs", "ops/s"
+    );
     for r in &rows {
         println!(
             "{:>7}  {:<15} {:<24} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.0}",
-            r.packages, r.backend, r.operation, r.first_us, r.p50_us, r.p95_us, r.p99_us, r.ops_per_sec
+            r.packages,
+            r.backend,
+            r.operation,
+            r.first_us,
+            r.p50_us,
+            r.p95_us,
+            r.p99_us,
+            r.ops_per_sec
         );
     }
     for (k, v) in &setup {

@@ -367,12 +367,19 @@ impl Marketplace {
             | Self::Export { global, .. }
             | Self::Sparql { global, .. }
             | Self::AbReport { global }
-            | Self::Cache { action: CacheAction::Clear { global, .. } }
+            | Self::Cache {
+                action: CacheAction::Clear { global, .. },
+            }
             | Self::Keygen { global, .. }
             | Self::VerifyKey { global, .. }
             | Self::Sign { global, .. }
             | Self::Verify { global, .. }
-            | Self::Trust { action: TrustAction::Add { global, .. } | TrustAction::List { global } | TrustAction::Remove { global, .. } }
+            | Self::Trust {
+                action:
+                    TrustAction::Add { global, .. }
+                    | TrustAction::List { global }
+                    | TrustAction::Remove { global, .. },
+            }
             | Self::Publish { global, .. }
             | Self::Yank { global, .. } => global,
         }

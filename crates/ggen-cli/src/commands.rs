@@ -24,7 +24,12 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Validate { path, .. } => return validate(path, &g),
         Cmd::Keygen { output, force, .. } => return crate::sign::keygen(output, *force, &g),
         Cmd::VerifyKey { path, .. } => return crate::sign::verify_key(path, &g),
-        Cmd::Sign { package, key, output, .. } => return crate::sign::sign(package, key, output, &g),
+        Cmd::Sign {
+            package,
+            key,
+            output,
+            ..
+        } => return crate::sign::sign(package, key, output, &g),
         _ => {}
     }
     let mp = open(&g)?;
@@ -39,17 +44,50 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         );
     }
     match cmd {
-        Cmd::Search { query, words, category, tag, sort, limit, offset, .. } => {
+        Cmd::Search {
+            query,
+            words,
+            category,
+            tag,
+            sort,
+            limit,
+            offset,
+            ..
+        } => {
             let text = query.unwrap_or_else(|| words.join(" "));
-            let q = SearchQuery { text, category, tags: tag, sort: sort.into(), limit, offset };
+            let q = SearchQuery {
+                text,
+                category,
+                tags: tag,
+                sort: sort.into(),
+                limit,
+                offset,
+            };
             search(&mp, &q, &g)
         }
-        Cmd::List { installed: true, target, .. } => list_installed(&target, &g),
+        Cmd::List {
+            installed: true,
+            target,
+            ..
+        } => list_installed(&target, &g),
         Cmd::List { .. } => list(&mp, &g),
         Cmd::Info { package, .. } => info(&mp, &package, &g),
         Cmd::Versions { name, .. } => versions(&mp, &name, &g),
-        Cmd::Install { packages, target, dry_run, force, no_dependencies, locked, with_optional, verify_signature, .. } => {
-            let specs = packages.iter().map(|p| parse_spec(p)).collect::<Result<Vec<_>>>()?;
+        Cmd::Install {
+            packages,
+            target,
+            dry_run,
+            force,
+            no_dependencies,
+            locked,
+            with_optional,
+            verify_signature,
+            ..
+        } => {
+            let specs = packages
+                .iter()
+                .map(|p| parse_spec(p))
+                .collect::<Result<Vec<_>>>()?;
             let opts = InstallOptions {
                 dry_run,
                 force,
@@ -59,17 +97,39 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                 ..InstallOptions::default()
             };
             let verify = verify_signature || mp.settings.require_signatures.value;
-            run_install(&mp, &g, &target, verify, |ctx| install::install(ctx, &specs, &target, &opts))
+            run_install(&mp, &g, &target, verify, |ctx| {
+                install::install(ctx, &specs, &target, &opts)
+            })
         }
-        Cmd::Update { name, target, dry_run, .. } => {
-            let opts = InstallOptions { dry_run, ..InstallOptions::default() };
+        Cmd::Update {
+            name,
+            target,
+            dry_run,
+            ..
+        } => {
+            let opts = InstallOptions {
+                dry_run,
+                ..InstallOptions::default()
+            };
             let only: Vec<String> = name.into_iter().collect();
             let verify = mp.settings.require_signatures.value;
-            run_install(&mp, &g, &target, verify, |ctx| install::update(ctx, &only, &target, &opts))
+            run_install(&mp, &g, &target, verify, |ctx| {
+                install::update(ctx, &only, &target, &opts)
+            })
         }
-        Cmd::Remove { name, target, force, .. } => {
-            let opts = InstallOptions { force, ..InstallOptions::default() };
-            run_install(&mp, &g, &target, false, |ctx| install::remove(ctx, &name, &target, &opts))
+        Cmd::Remove {
+            name,
+            target,
+            force,
+            ..
+        } => {
+            let opts = InstallOptions {
+                force,
+                ..InstallOptions::default()
+            };
+            run_install(&mp, &g, &target, false, |ctx| {
+                install::remove(ctx, &name, &target, &opts)
+            })
         }
         Cmd::RebuildIndex { .. } => rebuild_index(&mp, &g),
         Cmd::Status { .. } => status(&mp, &g),
@@ -79,12 +139,20 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         Cmd::Export { format, .. } => export(&mp, format, &g),
         Cmd::Sparql { query, .. } => sparql(&mp, &query, &g),
         Cmd::AbReport { .. } => ab_report(&mp, &g),
-        Cmd::Cache { action: crate::args::CacheAction::Clear { older_than, .. } } => cache_clear(&mp, older_than.as_deref(), &g),
+        Cmd::Cache {
+            action: crate::args::CacheAction::Clear { older_than, .. },
+        } => cache_clear(&mp, older_than.as_deref(), &g),
         Cmd::Verify { package, .. } => crate::sign::verify(&mp, &package, &g),
         Cmd::Trust { action } => crate::sign::trust(&mp, &action),
-        Cmd::Publish { path, key, dry_run, .. } => crate::sign::publish_cmd(&mp, &path, key.as_deref(), dry_run, &g),
+        Cmd::Publish {
+            path, key, dry_run, ..
+        } => crate::sign::publish_cmd(&mp, &path, key.as_deref(), dry_run, &g),
         Cmd::Yank { package, undo, .. } => crate::sign::yank(&mp, &package, undo, &g),
-        Cmd::Init { .. } | Cmd::Validate { .. } | Cmd::Keygen { .. } | Cmd::VerifyKey { .. } | Cmd::Sign { .. } => {
+        Cmd::Init { .. }
+        | Cmd::Validate { .. }
+        | Cmd::Keygen { .. }
+        | Cmd::VerifyKey { .. }
+        | Cmd::Sign { .. } => {
             unreachable!("handled above")
         }
     }
@@ -108,15 +176,23 @@ fn parse_spec(spec: &str) -> Result<(String, VersionReq)> {
     validate_name(name)?;
     let req = match req {
         None => VersionReq::STAR,
-        Some(r) => VersionReq::parse(r).map_err(|e| ggen_marketplace_core::MarketplaceError::InvalidRequirement {
-            requirement: r.to_string(),
-            reason: e.to_string(),
+        Some(r) => VersionReq::parse(r).map_err(|e| {
+            ggen_marketplace_core::MarketplaceError::InvalidRequirement {
+                requirement: r.to_string(),
+                reason: e.to_string(),
+            }
         })?,
     };
     Ok((name.to_string(), req))
 }
 
-fn verbose_line(g: &Global, mp: &Marketplace, op: Operation, backend: &dyn MarketplaceBackend, started: Instant) {
+fn verbose_line(
+    g: &Global,
+    mp: &Marketplace,
+    op: Operation,
+    backend: &dyn MarketplaceBackend,
+    started: Instant,
+) {
     if g.verbose {
         let s = &mp.settings.strategies[&op];
         eprintln!(
@@ -131,13 +207,24 @@ fn verbose_line(g: &Global, mp: &Marketplace, op: Operation, backend: &dyn Marke
 
 fn init(mp: &Marketplace, force: bool, g: &Global) -> Result<ExitCode> {
     let report = mp.ensure_seeded(force)?;
-    let (v1, v2) = report.as_ref().map(|r| (r.v1_added, r.v2_added)).unwrap_or_default();
+    let (v1, v2) = report
+        .as_ref()
+        .map(|r| (r.v1_added, r.v2_added))
+        .unwrap_or_default();
     if g.json {
-        output::json(&json!({ "registry": mp.paths.registry, "seeded": report.is_some(), "v1_added": v1, "v2_added": v2 }));
+        output::json(
+            &json!({ "registry": mp.paths.registry, "seeded": report.is_some(), "v1_added": v1, "v2_added": v2 }),
+        );
     } else if report.is_some() {
-        println!("Registry {} ready: {v1} versions added to v1, {v2} to v2.", mp.paths.registry.display());
+        println!(
+            "Registry {} ready: {v1} versions added to v1, {v2} to v2.",
+            mp.paths.registry.display()
+        );
     } else {
-        println!("Registry {} is already initialised (use --force to re-import the bundled catalogue).", mp.paths.registry.display());
+        println!(
+            "Registry {} is already initialised (use --force to re-import the bundled catalogue).",
+            mp.paths.registry.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -156,13 +243,23 @@ fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if results.hits.is_empty() {
-        println!("No packages match `{}`. Try fewer words, or `ggen marketplace list`.", q.text);
+        println!(
+            "No packages match `{}`. Try fewer words, or `ggen marketplace list`.",
+            q.text
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = results
         .hits
         .iter()
-        .map(|h| vec![h.name.clone(), h.version.to_string(), h.category.clone().unwrap_or_default(), h.description.clone()])
+        .map(|h| {
+            vec![
+                h.name.clone(),
+                h.version.to_string(),
+                h.category.clone().unwrap_or_default(),
+                h.description.clone(),
+            ]
+        })
         .collect();
     table(&["name", "version", "category", "description"], &rows);
     println!(
@@ -186,7 +283,14 @@ fn list(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     }
     let rows: Vec<Vec<String>> = all
         .iter()
-        .map(|p| vec![p.name.clone(), p.version.to_string(), p.category.clone().unwrap_or_default(), p.description.clone()])
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.version.to_string(),
+                p.category.clone().unwrap_or_default(),
+                p.description.clone(),
+            ]
+        })
         .collect();
     table(&["name", "version", "category", "description"], &rows);
     println!("\n{} package(s) from {}.", all.len(), backend.last_used());
@@ -210,8 +314,15 @@ fn list_installed(target: &Path, g: &Global) -> Result<ExitCode> {
             vec![
                 p.name.clone(),
                 p.version.to_string(),
-                if p.requested { "requested".into() } else { "dependency".into() },
-                p.signature_key_id.clone().map(|k| format!("signed by {k}")).unwrap_or_else(|| "unsigned".into()),
+                if p.requested {
+                    "requested".into()
+                } else {
+                    "dependency".into()
+                },
+                p.signature_key_id
+                    .clone()
+                    .map(|k| format!("signed by {k}"))
+                    .unwrap_or_else(|| "unsigned".into()),
             ]
         })
         .collect();
@@ -223,16 +334,20 @@ fn info(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
     let (name, version) = split_spec(spec);
     validate_name(name)?;
     let version: Option<Version> = version
-        .map(|v| Version::parse(v).with_context(|| format!("`{v}` is not a version (use NAME@1.2.3)")))
+        .map(|v| {
+            Version::parse(v).with_context(|| format!("`{v}` is not a version (use NAME@1.2.3)"))
+        })
         .transpose()?;
     let started = Instant::now();
     let backend = mp.backend_for(Operation::Info)?;
     let pkg = backend.package(name)?;
     verbose_line(g, mp, Operation::Info, backend.as_ref(), started);
     let shown = match &version {
-        Some(v) => pkg.version(v).ok_or_else(|| ggen_marketplace_core::MarketplaceError::VersionNotFound {
-            name: name.into(),
-            requirement: format!("={v}"),
+        Some(v) => pkg.version(v).ok_or_else(|| {
+            ggen_marketplace_core::MarketplaceError::VersionNotFound {
+                name: name.into(),
+                requirement: format!("={v}"),
+            }
         })?,
         None => pkg.latest(),
     };
@@ -253,25 +368,65 @@ fn info(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
 }
 
 fn print_info(pkg: &Package, v: &ggen_marketplace_core::PackageVersion) {
-    println!("{} {}{}", pkg.name, v.version, if v.yanked { " (yanked)" } else { "" });
+    println!(
+        "{} {}{}",
+        pkg.name,
+        v.version,
+        if v.yanked { " (yanked)" } else { "" }
+    );
     if !v.description.is_empty() {
         println!("  {}", v.description);
     }
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
     println!("  category:     {}", opt(&v.category));
     println!("  license:      {}", opt(&v.license));
-    println!("  authors:      {}", if v.authors.is_empty() { "-".into() } else { v.authors.join(", ") });
+    println!(
+        "  authors:      {}",
+        if v.authors.is_empty() {
+            "-".into()
+        } else {
+            v.authors.join(", ")
+        }
+    );
     if let Some(r) = &v.repository {
         println!("  repository:   {r}");
     }
-    println!("  tags:         {}", if v.tags.is_empty() { "-".into() } else { v.tags.join(", ") });
-    println!("  keywords:     {}", if v.keywords.is_empty() { "-".into() } else { v.keywords.join(", ") });
+    println!(
+        "  tags:         {}",
+        if v.tags.is_empty() {
+            "-".into()
+        } else {
+            v.tags.join(", ")
+        }
+    );
+    println!(
+        "  keywords:     {}",
+        if v.keywords.is_empty() {
+            "-".into()
+        } else {
+            v.keywords.join(", ")
+        }
+    );
     let deps: Vec<String> = v
         .dependencies
         .iter()
-        .map(|d| format!("{} {}{}", d.name, d.req, if d.optional { " (optional)" } else { "" }))
+        .map(|d| {
+            format!(
+                "{} {}{}",
+                d.name,
+                d.req,
+                if d.optional { " (optional)" } else { "" }
+            )
+        })
         .collect();
-    println!("  dependencies: {}", if deps.is_empty() { "none".into() } else { deps.join(", ") });
+    println!(
+        "  dependencies: {}",
+        if deps.is_empty() {
+            "none".into()
+        } else {
+            deps.join(", ")
+        }
+    );
     println!("  sha256:       {}", opt(&v.checksum));
     if let Some(size) = v.size {
         println!("  size:         {size} bytes");
@@ -287,7 +442,10 @@ fn print_info(pkg: &Package, v: &ggen_marketplace_core::PackageVersion) {
         .map(|x| format!("{}{}", x.version, if x.yanked { " (yanked)" } else { "" }))
         .collect();
     println!("  versions:     {}", versions.join(", "));
-    println!("\nInstall: ggen marketplace install {}@{}", pkg.name, v.version);
+    println!(
+        "\nInstall: ggen marketplace install {}@{}",
+        pkg.name, v.version
+    );
 }
 
 fn versions(mp: &Marketplace, name: &str, g: &Global) -> Result<ExitCode> {
@@ -301,7 +459,9 @@ fn versions(mp: &Marketplace, name: &str, g: &Global) -> Result<ExitCode> {
             .iter()
             .map(|v| json!({"version": v.version, "yanked": v.yanked, "published_at": v.published_at, "sha256": v.checksum, "signed": v.signature.is_some()}))
             .collect();
-        output::json(&json!({ "backend_used": backend.last_used(), "name": name, "versions": list }));
+        output::json(
+            &json!({ "backend_used": backend.last_used(), "name": name, "versions": list }),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = versions
@@ -310,9 +470,19 @@ fn versions(mp: &Marketplace, name: &str, g: &Global) -> Result<ExitCode> {
         .map(|v| {
             vec![
                 v.version.to_string(),
-                v.published_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into()),
-                if v.signature.is_some() { "signed".into() } else { "unsigned".into() },
-                if v.yanked { "yanked".into() } else { String::new() },
+                v.published_at
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|| "-".into()),
+                if v.signature.is_some() {
+                    "signed".into()
+                } else {
+                    "unsigned".into()
+                },
+                if v.yanked {
+                    "yanked".into()
+                } else {
+                    String::new()
+                },
             ]
         })
         .collect();
@@ -333,13 +503,23 @@ fn run_install(
     let bar = indicatif::ProgressBar::hidden();
     if progress {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {msg}").expect("template"));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {msg}")
+                .expect("template"),
+        );
     }
     let quiet = g.json;
     let on_event = |e: install::Event<'_>| match e {
         install::Event::Resolved { count } => bar.set_length(count as u64),
-        install::Event::Fetching { name, version, cached } => {
-            let msg = format!("{} {name} {version}", if cached { "Using cached" } else { "Fetching" });
+        install::Event::Fetching {
+            name,
+            version,
+            cached,
+        } => {
+            let msg = format!(
+                "{} {name} {version}",
+                if cached { "Using cached" } else { "Fetching" }
+            );
             if progress {
                 bar.set_message(msg);
             } else if !quiet {
@@ -348,7 +528,13 @@ fn run_install(
         }
         install::Event::Extracted { .. } => bar.inc(1),
     };
-    let trust = if verify_signatures { Some(ggen_marketplace_core::signing::TrustStore::open(mp.paths.trust_file())?) } else { None };
+    let trust = if verify_signatures {
+        Some(ggen_marketplace_core::signing::TrustStore::open(
+            mp.paths.trust_file(),
+        )?)
+    } else {
+        None
+    };
     let verifier = |release: &ggen_marketplace_core::PackageVersion, archive: &[u8]| match &trust {
         Some(t) => ggen_marketplace::publish::require_trusted_signature(t, release, archive),
         None => Ok(None),
@@ -370,13 +556,18 @@ fn run_install(
         return Ok(ExitCode::SUCCESS);
     }
     if report.up_to_date {
-        println!("Nothing to do: {} is up to date with ggen.lock.", target.display());
+        println!(
+            "Nothing to do: {} is up to date with ggen.lock.",
+            target.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for c in &report.changes {
         let line = match (&c.action, &c.from) {
             (Action::Install, _) => format!("+ {} {}", c.name, c.version),
-            (Action::Upgrade | Action::Downgrade, Some(f)) => format!("~ {} {} -> {}", c.name, f, c.version),
+            (Action::Upgrade | Action::Downgrade, Some(f)) => {
+                format!("~ {} {} -> {}", c.name, f, c.version)
+            }
             (Action::Remove, _) => format!("- {} {}", c.name, c.version),
             _ => continue,
         };
@@ -385,20 +576,30 @@ fn run_install(
     if report.dry_run {
         println!("Dry run: nothing was written.");
     } else {
-        println!("Done in {:.0} ms: {} (ggen.lock updated).", started.elapsed().as_secs_f64() * 1000.0, target.display());
+        println!(
+            "Done in {:.0} ms: {} (ggen.lock updated).",
+            started.elapsed().as_secs_f64() * 1000.0,
+            target.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn cache_clear(mp: &Marketplace, older_than: Option<&str>, g: &Global) -> Result<ExitCode> {
     let limit = older_than
-        .map(|s| ggen_marketplace::cache::parse_duration(s).with_context(|| format!("`{s}` is not a duration like 30s, 15m, 1h or 7d")))
+        .map(|s| {
+            ggen_marketplace::cache::parse_duration(s)
+                .with_context(|| format!("`{s}` is not a duration like 30s, 15m, 1h or 7d"))
+        })
         .transpose()?;
     let removed = ggen_marketplace::cache::clear(&mp.paths.cache_dir(), limit)?;
     if g.json {
         output::json(&json!({"removed": removed, "cache_dir": mp.paths.cache_dir()}));
     } else {
-        println!("Removed {removed} cached file(s) from {}.", mp.paths.cache_dir().display());
+        println!(
+            "Removed {removed} cached file(s) from {}.",
+            mp.paths.cache_dir().display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -418,7 +619,10 @@ fn validate(path: &Path, g: &Global) -> Result<ExitCode> {
         targets.push(path.to_path_buf());
     }
     if targets.is_empty() {
-        bail!("{} holds no package (no gpack.toml, gpack.yaml or package.toml)", path.display());
+        bail!(
+            "{} holds no package (no gpack.toml, gpack.yaml or package.toml)",
+            path.display()
+        );
     }
     let mut results = Vec::new();
     let mut invalid = 0;
@@ -426,10 +630,10 @@ fn validate(path: &Path, g: &Global) -> Result<ExitCode> {
         match Manifest::load(t) {
             Ok(m) => {
                 let mut errors = Vec::new();
-                if t.is_dir() {
-                    if let Err(e) = ggen_marketplace_core::archive::pack_dir(t) {
-                        errors.push(e.to_string());
-                    }
+                if t.is_dir()
+                    && let Err(e) = ggen_marketplace_core::archive::pack_dir(t)
+                {
+                    errors.push(e.to_string());
                 }
                 if !errors.is_empty() {
                     invalid += 1;
@@ -438,7 +642,9 @@ fn validate(path: &Path, g: &Global) -> Result<ExitCode> {
             }
             Err(e) => {
                 invalid += 1;
-                results.push(json!({"path": t, "valid": false, "errors": [e.to_string()], "warnings": []}));
+                results.push(
+                    json!({"path": t, "valid": false, "errors": [e.to_string()], "warnings": []}),
+                );
             }
         }
     }
@@ -461,7 +667,11 @@ fn validate(path: &Path, g: &Global) -> Result<ExitCode> {
         }
         println!("\n{} checked, {} invalid.", results.len(), invalid);
     }
-    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn rebuild_index(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
@@ -470,18 +680,30 @@ fn rebuild_index(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     {
         let started = Instant::now();
         let docs = mp.v1()?.rebuild_index()?;
-        report.insert("v1".into(), json!({"documents": docs, "ms": started.elapsed().as_millis() as u64}));
+        report.insert(
+            "v1".into(),
+            json!({"documents": docs, "ms": started.elapsed().as_millis() as u64}),
+        );
         if !g.json {
-            println!("v1: tantivy index rebuilt with {docs} packages in {} ms.", started.elapsed().as_millis());
+            println!(
+                "v1: tantivy index rebuilt with {docs} packages in {} ms.",
+                started.elapsed().as_millis()
+            );
         }
     }
     #[cfg(feature = "marketplace-v2")]
     {
         let started = Instant::now();
         let terms = mp.v2()?.rebuild_index()?;
-        report.insert("v2".into(), json!({"terms": terms, "ms": started.elapsed().as_millis() as u64}));
+        report.insert(
+            "v2".into(),
+            json!({"terms": terms, "ms": started.elapsed().as_millis() as u64}),
+        );
         if !g.json {
-            println!("v2: term index rebuilt ({terms} terms) in {} ms.", started.elapsed().as_millis());
+            println!(
+                "v2: term index rebuilt ({terms} terms) in {} ms.",
+                started.elapsed().as_millis()
+            );
         }
     }
     if g.json {
@@ -532,9 +754,16 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     println!(
         "config:    {}{}",
         mp.paths.config_file().display(),
-        if s.config_file.is_some() { "" } else { " (not present: defaults)" }
+        if s.config_file.is_some() {
+            ""
+        } else {
+            " (not present: defaults)"
+        }
     );
-    println!("fallback:  {} (from {})", s.fallback_enabled.value, s.fallback_enabled.source);
+    println!(
+        "fallback:  {} (from {})",
+        s.fallback_enabled.value, s.fallback_enabled.source
+    );
     if let Some(e) = &s.v2_endpoint {
         println!("v2 endpoint: {} (from {})", e.value, e.source);
     }
@@ -542,7 +771,13 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     let rows: Vec<Vec<String>> = s
         .strategies
         .iter()
-        .map(|(op, st)| vec![op.as_str().to_string(), st.value.to_string(), st.source.to_string()])
+        .map(|(op, st)| {
+            vec![
+                op.as_str().to_string(),
+                st.value.to_string(),
+                st.source.to_string(),
+            ]
+        })
         .collect();
     table(&["operation", "strategy", "source"], &rows);
     println!("\nbackends:");
@@ -555,7 +790,10 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
                 m["package_count"],
                 m["version_count"]
             ),
-            None => println!("  {kind}: unavailable: {}", entry["error"].as_str().unwrap_or_default()),
+            None => println!(
+                "  {kind}: unavailable: {}",
+                entry["error"].as_str().unwrap_or_default()
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -564,11 +802,16 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
 #[cfg(feature = "marketplace-parallel")]
 fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> Result<ExitCode> {
     let progress = !g.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = if progress { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
-    let report = ggen_marketplace::migrate::migrate(&*mp.v1()?, &*mp.v2()?, dry_run, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let report =
+        ggen_marketplace::migrate::migrate(&*mp.v1()?, &*mp.v2()?, dry_run, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })?;
     bar.finish_and_clear();
     if g.json {
         output::json(&serde_json::to_value(&report)?);
@@ -597,10 +840,18 @@ fn verify_migration(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
         println!(
             "{} packages compared: {}.",
             report.packages,
-            if report.differences.is_empty() { "v1 and v2 agree".to_string() } else { format!("{} difference(s)", report.differences.len()) }
+            if report.differences.is_empty() {
+                "v1 and v2 agree".to_string()
+            } else {
+                format!("{} difference(s)", report.differences.len())
+            }
         );
     }
-    Ok(if report.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.differences.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(feature = "marketplace-parallel")]
@@ -624,7 +875,11 @@ fn rebuild_db(_: &Marketplace, _: &Global) -> Result<ExitCode> {
 }
 #[cfg(not(feature = "marketplace-parallel"))]
 fn needs_both(cmd: &str) -> anyhow::Error {
-    ggen_marketplace::Error::NotCompiled { backend: format!("v1 and v2 (needed by `{cmd}`)"), feature: "marketplace-parallel".into() }.into()
+    ggen_marketplace::Error::NotCompiled {
+        backend: format!("v1 and v2 (needed by `{cmd}`)"),
+        feature: "marketplace-parallel".into(),
+    }
+    .into()
 }
 
 #[cfg(feature = "marketplace-v2")]
@@ -650,11 +905,19 @@ fn sparql(mp: &Marketplace, query: &str, _g: &Global) -> Result<ExitCode> {
 
 #[cfg(not(feature = "marketplace-v2"))]
 fn export(_: &Marketplace, _: crate::args::ExportFormat, _: &Global) -> Result<ExitCode> {
-    Err(ggen_marketplace::Error::NotCompiled { backend: "v2".into(), feature: "marketplace-v2".into() }.into())
+    Err(ggen_marketplace::Error::NotCompiled {
+        backend: "v2".into(),
+        feature: "marketplace-v2".into(),
+    }
+    .into())
 }
 #[cfg(not(feature = "marketplace-v2"))]
 fn sparql(_: &Marketplace, _: &str, _: &Global) -> Result<ExitCode> {
-    Err(ggen_marketplace::Error::NotCompiled { backend: "v2".into(), feature: "marketplace-v2".into() }.into())
+    Err(ggen_marketplace::Error::NotCompiled {
+        backend: "v2".into(),
+        feature: "marketplace-v2".into(),
+    }
+    .into())
 }
 
 #[cfg(feature = "marketplace-parallel")]
@@ -666,20 +929,46 @@ fn ab_report(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.comparisons == 0 {
-        println!("No comparisons recorded yet. Run searches with GGEN_MARKETPLACE_BACKEND=compare (or `marketplace.backend: compare`).");
+        println!(
+            "No comparisons recorded yet. Run searches with GGEN_MARKETPLACE_BACKEND=compare (or `marketplace.backend: compare`)."
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("comparisons:   {}", report.comparisons);
     println!("match rate:    {:.1}%", report.match_rate * 100.0);
-    println!("mean overlap:  {:.1}% of the top 10", report.mean_overlap * 100.0);
-    println!("errors:        v1 {:.1}%, v2 {:.1}%", report.v1_error_rate * 100.0, report.v2_error_rate * 100.0);
-    let f = |x: Option<f64>| x.map(|v| format!("{v:.2} ms")).unwrap_or_else(|| "-".into());
-    println!("latency v1:    p50 {}, p95 {}", f(report.v1_p50_ms), f(report.v1_p95_ms));
-    println!("latency v2:    p50 {}, p95 {}", f(report.v2_p50_ms), f(report.v2_p95_ms));
+    println!(
+        "mean overlap:  {:.1}% of the top 10",
+        report.mean_overlap * 100.0
+    );
+    println!(
+        "errors:        v1 {:.1}%, v2 {:.1}%",
+        report.v1_error_rate * 100.0,
+        report.v2_error_rate * 100.0
+    );
+    let f = |x: Option<f64>| {
+        x.map(|v| format!("{v:.2} ms"))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "latency v1:    p50 {}, p95 {}",
+        f(report.v1_p50_ms),
+        f(report.v1_p95_ms)
+    );
+    println!(
+        "latency v2:    p50 {}, p95 {}",
+        f(report.v2_p50_ms),
+        f(report.v2_p95_ms)
+    );
     if !report.worst_mismatches.is_empty() {
         println!("\nworst mismatches:");
         for m in &report.worst_mismatches {
-            println!("  {:>5.1}% overlap  `{}`  v1: {}  v2: {}", m.overlap * 100.0, m.query, m.v1_top.join(","), m.v2_top.join(","));
+            println!(
+                "  {:>5.1}% overlap  `{}`  v1: {}  v2: {}",
+                m.overlap * 100.0,
+                m.query,
+                m.v1_top.join(","),
+                m.v2_top.join(",")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -687,5 +976,9 @@ fn ab_report(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
 
 #[cfg(not(feature = "marketplace-parallel"))]
 fn ab_report(_: &Marketplace, _: &Global) -> Result<ExitCode> {
-    Err(ggen_marketplace::Error::NotCompiled { backend: "v1 and v2 (needed by `ab-report`)".into(), feature: "marketplace-parallel".into() }.into())
+    Err(ggen_marketplace::Error::NotCompiled {
+        backend: "v1 and v2 (needed by `ab-report`)".into(),
+        feature: "marketplace-parallel".into(),
+    }
+    .into())
 }

@@ -17,7 +17,8 @@ fn main() -> ExitCode {
     let default_level = if verbose { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -26,7 +27,9 @@ fn main() -> ExitCode {
         .init();
     // GGEN_METRICS_FILE: this run's metrics, merged into a node-exporter textfile.
     let metrics_file = std::env::var_os("GGEN_METRICS_FILE").filter(|v| !v.is_empty());
-    let handle = metrics_file.as_ref().and_then(|_| ggen_marketplace::metrics::install());
+    let handle = metrics_file
+        .as_ref()
+        .and_then(|_| ggen_marketplace::metrics::install());
     let code = match commands::run(*cmd) {
         Ok(code) => code,
         Err(e) => {
@@ -34,10 +37,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    if let (Some(path), Some(handle)) = (metrics_file, handle) {
-        if let Err(e) = ggen_marketplace::metrics::write_textfile(std::path::Path::new(&path), &handle.render()) {
-            eprintln!("warning: could not write metrics to {}: {e}", std::path::Path::new(&path).display());
-        }
+    if let (Some(path), Some(handle)) = (metrics_file, handle)
+        && let Err(e) =
+            ggen_marketplace::metrics::write_textfile(std::path::Path::new(&path), &handle.render())
+    {
+        eprintln!(
+            "warning: could not write metrics to {}: {e}",
+            std::path::Path::new(&path).display()
+        );
     }
     code
 }

@@ -1,7 +1,5 @@
 //! Presentation: tables for people, JSON for scripts, errors with a next step.
 
-use std::io::IsTerminal;
-
 use ggen_marketplace::Error;
 
 /// Prints `error: ...` and, when known, what to do next.
@@ -17,6 +15,14 @@ pub fn print_error(e: &anyhow::Error) {
             hint = err.hint();
             break;
         }
+        if let Some(err) = cause.downcast_ref::<ggen_marketplace_core::signing::SigningError>() {
+            hint = err.hint();
+            break;
+        }
+        if let Some(err) = cause.downcast_ref::<ggen_marketplace_core::resolve::ResolveError>() {
+            hint = err.hint();
+            break;
+        }
     }
     if let Some(h) = hint {
         eprintln!("  hint: {h}");
@@ -25,10 +31,6 @@ pub fn print_error(e: &anyhow::Error) {
 
 pub fn json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(value).expect("json"));
-}
-
-pub fn stdout_is_terminal() -> bool {
-    std::io::stdout().is_terminal()
 }
 
 /// A plain aligned table; the last column is truncated to keep lines readable.

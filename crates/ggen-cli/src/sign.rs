@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
+use ggen_marketplace::Marketplace;
 use ggen_marketplace::config::Operation;
 use ggen_marketplace::publish;
-use ggen_marketplace::Marketplace;
 use ggen_marketplace_core::name::{split_spec, validate_name};
 use ggen_marketplace_core::signing::{self, TrustStore};
 use semver::Version;
@@ -24,10 +24,16 @@ pub fn keygen(output: &Path, force: bool, g: &Global) -> Result<ExitCode> {
     if g.json {
         output::json(&json!({"private_key": output, "public_key": public, "key_id": id}));
     } else {
-        println!("Private key: {} (mode 0600; keep it secret)", output.display());
+        println!(
+            "Private key: {} (mode 0600; keep it secret)",
+            output.display()
+        );
         println!("Public key:  {}", public.display());
         println!("Key id:      {id}");
-        println!("\nShare the public key; consumers trust it with `ggen marketplace trust add {}`.", public.display());
+        println!(
+            "\nShare the public key; consumers trust it with `ggen marketplace trust add {}`.",
+            public.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -53,7 +59,9 @@ pub fn sign(package: &Path, key: &Path, out: &Path, g: &Global) -> Result<ExitCo
     let files = publish::write_signed_files(&prepared, out)?;
     let sig = prepared.release.signature.as_ref().expect("just signed");
     if g.json {
-        output::json(&json!({"package": prepared.release.name, "version": prepared.release.version, "sha256": prepared.release.checksum, "key_id": sig.key_id, "files": files}));
+        output::json(
+            &json!({"package": prepared.release.name, "version": prepared.release.version, "sha256": prepared.release.checksum, "key_id": sig.key_id, "files": files}),
+        );
     } else {
         println!("Signed {} with key {}:", prepared.release.id(), sig.key_id);
         for f in &files {
@@ -70,16 +78,34 @@ fn trust_store(mp: &Marketplace) -> Result<TrustStore> {
 pub fn verify(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
     let (name, version) = split_spec(spec);
     validate_name(name)?;
-    let version = version.map(Version::parse).transpose().with_context(|| format!("`{spec}`: use NAME or NAME@1.2.3"))?;
+    let version = version
+        .map(Version::parse)
+        .transpose()
+        .with_context(|| format!("`{spec}`: use NAME or NAME@1.2.3"))?;
     // Verification reads through the routed backend but never hides a failure behind a fallback.
     let backend = mp.backend_for(Operation::Info)?;
     let report = publish::verify(backend.as_ref(), &trust_store(mp)?, name, version.as_ref())?;
     if g.json {
-        output::json(&json!({"backend_used": backend.last_used(), "ok": report.is_ok(), "report": report}));
+        output::json(
+            &json!({"backend_used": backend.last_used(), "ok": report.is_ok(), "report": report}),
+        );
     } else {
         println!("{} {}", report.name, report.version);
-        println!("  checksum:  {} ({})", if report.checksum_ok { "ok" } else { "FAILED" }, report.sha256.clone().unwrap_or_default());
-        println!("  signature: {}", if !report.signed { "none" } else if report.signature_ok { "valid (ed25519, strict)" } else { "INVALID" });
+        println!(
+            "  checksum:  {} ({})",
+            if report.checksum_ok { "ok" } else { "FAILED" },
+            report.sha256.clone().unwrap_or_default()
+        );
+        println!(
+            "  signature: {}",
+            if !report.signed {
+                "none"
+            } else if report.signature_ok {
+                "valid (ed25519, strict)"
+            } else {
+                "INVALID"
+            }
+        );
         if let Some(k) = &report.key_id {
             println!("  key id:    {k}");
         }
@@ -89,22 +115,31 @@ pub fn verify(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
         if let Some(e) = &report.error {
             println!("  problem:   {e}");
         }
-        if g.verbose {
-            if let Some(s) = &report.statement {
-                println!("  statement:");
-                for line in s.lines() {
-                    println!("    {line}");
-                }
+        if g.verbose
+            && let Some(s) = &report.statement
+        {
+            println!("  statement:");
+            for line in s.lines() {
+                println!("    {line}");
             }
         }
     }
-    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
     let mut store = trust_store(mp)?;
     match action {
-        TrustAction::Add { keyfile, name, expires, global } => {
+        TrustAction::Add {
+            keyfile,
+            name,
+            expires,
+            global,
+        } => {
             let expires_at = expires
                 .as_deref()
                 .map(|e| {
@@ -113,8 +148,12 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
                         .with_context(|| format!("`{e}` is not a duration like 30d"))
                 })
                 .transpose()?;
-            let label = name.clone().unwrap_or_else(|| keyfile.display().to_string());
-            let entry = store.add_key_file(keyfile, &label, expires_at, Utc::now())?.clone();
+            let label = name
+                .clone()
+                .unwrap_or_else(|| keyfile.display().to_string());
+            let entry = store
+                .add_key_file(keyfile, &label, expires_at, Utc::now())?
+                .clone();
             store.save()?;
             if global.json {
                 output::json(&serde_json::to_value(&entry)?);
@@ -132,7 +171,13 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
                 let rows: Vec<Vec<String>> = store
                     .list()
                     .iter()
-                    .map(|k| vec![k.key_id.clone(), store.is_trusted(&k.key_id, now).to_string(), k.label.clone()])
+                    .map(|k| {
+                        vec![
+                            k.key_id.clone(),
+                            store.is_trusted(&k.key_id, now).to_string(),
+                            k.label.clone(),
+                        ]
+                    })
                     .collect();
                 table(&["key id", "status", "label"], &rows);
             }
@@ -143,20 +188,34 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
             if global.json {
                 output::json(&serde_json::to_value(&removed)?);
             } else {
-                println!("No longer trusting key {} ({}).", removed.key_id, removed.label);
+                println!(
+                    "No longer trusting key {} ({}).",
+                    removed.key_id, removed.label
+                );
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn publish_cmd(mp: &Marketplace, path: &Path, key: Option<&Path>, dry_run: bool, g: &Global) -> Result<ExitCode> {
+pub fn publish_cmd(
+    mp: &Marketplace,
+    path: &Path,
+    key: Option<&Path>,
+    dry_run: bool,
+    g: &Global,
+) -> Result<ExitCode> {
     let mut prepared = publish::prepare(path)?;
     if let Some(k) = key {
         publish::sign(&mut prepared, k)?;
     }
     let backend = mp.backend_for(Operation::Publish)?;
-    publish::publish(backend.as_ref(), &prepared, mp.settings.signing_required.value, dry_run)?;
+    publish::publish(
+        backend.as_ref(),
+        &prepared,
+        mp.settings.signing_required.value,
+        dry_run,
+    )?;
     let r = &prepared.release;
     if g.json {
         output::json(&json!({
@@ -179,7 +238,10 @@ pub fn publish_cmd(mp: &Marketplace, path: &Path, key: Option<&Path>, dry_run: b
             r.id(),
             r.size.unwrap_or(0),
             r.checksum.as_deref().unwrap_or_default(),
-            r.signature.as_ref().map(|s| format!(", signed by {}", s.key_id)).unwrap_or_default()
+            r.signature
+                .as_ref()
+                .map(|s| format!(", signed by {}", s.key_id))
+                .unwrap_or_default()
         );
         if dry_run {
             println!("Dry run: would publish {what}. Nothing was written.");
@@ -193,16 +255,23 @@ pub fn publish_cmd(mp: &Marketplace, path: &Path, key: Option<&Path>, dry_run: b
 pub fn yank(mp: &Marketplace, spec: &str, undo: bool, g: &Global) -> Result<ExitCode> {
     let (name, version) = split_spec(spec);
     validate_name(name)?;
-    let Some(version) = version else { bail!("give the version to yank: {name}@VERSION") };
-    let version = Version::parse(version).with_context(|| format!("`{version}` is not a version"))?;
+    let Some(version) = version else {
+        bail!("give the version to yank: {name}@VERSION")
+    };
+    let version =
+        Version::parse(version).with_context(|| format!("`{version}` is not a version"))?;
     let backend = mp.backend_for(Operation::Publish)?;
     backend.yank(name, &version, !undo)?;
     if g.json {
-        output::json(&json!({"name": name, "version": version, "yanked": !undo, "backend_used": backend.last_used()}));
+        output::json(
+            &json!({"name": name, "version": version, "yanked": !undo, "backend_used": backend.last_used()}),
+        );
     } else if undo {
         println!("{name}@{version} is no longer yanked.");
     } else {
-        println!("Yanked {name}@{version}: new installs skip it; lockfiles that pin it still install it.");
+        println!(
+            "Yanked {name}@{version}: new installs skip it; lockfiles that pin it still install it."
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

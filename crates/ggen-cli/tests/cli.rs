@@ -1,46 +1,13 @@
 //! End-to-end tests of the `ggen` binary against a throw-away GGEN_HOME.
 //! They run under every feature set; backend-specific ones are gated.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{Home, names};
 use predicates::prelude::*;
 use serde_json::Value;
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ggen(&self) -> Command {
-        let mut c = Command::cargo_bin("ggen").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GGEN_HOME", self.path())
-            .env("GGEN_CONFIG_DIR", self.path().join("config"))
-            .env("GGEN_USER_ID", "test-user")
-            .arg("marketplace");
-        c
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.ggen().args(args).arg("--json").output().unwrap();
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-    }
-}
-
-fn names(v: &Value) -> Vec<String> {
-    v["hits"].as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap().to_string()).collect()
-}
 
 #[test]
 fn fresh_home_is_seeded_and_search_finds_exact_name_first() {
@@ -86,7 +53,11 @@ fn info_versions_and_list() {
     assert_eq!(v["versions"].as_array().unwrap().len(), 4);
     let v = home.json(&["list"]);
     assert!(v["packages"].as_array().unwrap().len() >= 20);
-    home.ggen().args(["info", "rust-base"]).assert().success().stdout(predicate::str::contains("sha256:"));
+    home.ggen()
+        .args(["info", "rust-base"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sha256:"));
 }
 
 #[test]
@@ -96,7 +67,10 @@ fn unknown_package_and_bad_requirement_are_clear_errors() {
         .args(["info", "no-such-package"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("`no-such-package` not found").and(predicate::str::contains("hint:")));
+        .stderr(
+            predicate::str::contains("`no-such-package` not found")
+                .and(predicate::str::contains("hint:")),
+        );
     home.ggen()
         .args(["install", "hello-world@not-a-req", "--target"])
         .arg(home.path().join("t"))
@@ -114,10 +88,17 @@ fn unknown_package_and_bad_requirement_are_clear_errors() {
 fn install_extracts_verifies_and_locks() {
     let home = Home::new();
     let target = home.path().join("out");
-    home.ggen().args(["install", "hello-world", "--target"]).arg(&target).assert().success();
+    home.ggen()
+        .args(["install", "hello-world", "--target"])
+        .arg(&target)
+        .assert()
+        .success();
     assert!(target.join("hello-world/README.md").is_file());
     let lock = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
-    assert!(lock.contains("name = \"hello-world\"") && lock.contains("sha256 = "), "{lock}");
+    assert!(
+        lock.contains("name = \"hello-world\"") && lock.contains("sha256 = "),
+        "{lock}"
+    );
     // A second identical install does nothing and says so.
     home.ggen()
         .args(["install", "hello-world", "--target"])
@@ -131,15 +112,31 @@ fn install_extracts_verifies_and_locks() {
 fn install_resolves_a_three_deep_chain() {
     let home = Home::new();
     let target = home.path().join("out");
-    let v = home.json(&["install", "axum-service", "--target", target.to_str().unwrap()]);
-    let installed: Vec<&str> = v["changes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let v = home.json(&[
+        "install",
+        "axum-service",
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    let installed: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     for n in ["axum-service", "rust-cli", "rust-base"] {
         assert!(installed.contains(&n), "{n} missing from {installed:?}");
         assert!(target.join(n).is_dir());
     }
     // rust-cli ^1.2 needs rust-base ^1.1: the newest 1.x, never 2.0.0.
     let lock = home.json(&["list", "--installed", "--target", target.to_str().unwrap()]);
-    let base = lock["packages"].as_array().unwrap().iter().find(|p| p["name"] == "rust-base").unwrap().clone();
+    let base = lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "rust-base")
+        .unwrap()
+        .clone();
     assert_eq!(base["version"], "1.1.0");
     // Optional dependencies only when asked.
     assert!(!target.join("github-actions-rust").exists());
@@ -152,7 +149,8 @@ fn tampered_archive_is_refused_and_target_untouched() {
     // Corrupt every stored archive of hello-world (both backends' copies).
     let mut tampered = 0;
     for entry in walk(&home.path().join("registry")) {
-        if entry.extension().is_some_and(|e| e == "gz") && entry.to_string_lossy().contains("hello-world")
+        if entry.extension().is_some_and(|e| e == "gz")
+            && entry.to_string_lossy().contains("hello-world")
             || is_blob_of(&entry, &home, "hello-world")
         {
             let mut bytes = std::fs::read(&entry).unwrap();
@@ -172,7 +170,11 @@ fn tampered_archive_is_refused_and_target_untouched() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("checksum mismatch"));
-    let left: Vec<String> = std::fs::read_dir(&target).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with(".ggen")).collect();
+    let left: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(".ggen"))
+        .collect();
     assert_eq!(left, ["keep.txt"]);
 }
 
@@ -183,7 +185,9 @@ fn is_blob_of(path: &Path, home: &Home, name: &str) -> bool {
     }
     let out = home.ggen().args(["info", name, "--json"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["version"]["checksum"].as_str().is_some_and(|c| path.to_string_lossy().contains(c))
+    v["version"]["checksum"]
+        .as_str()
+        .is_some_and(|c| path.to_string_lossy().contains(c))
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -206,7 +210,11 @@ fn validate_reports_file_line_and_reason() {
     let home = Home::new();
     let pkg = home.path().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("gpack.toml"), "[package]\nname = \"ok-name\"\nversion = \"1.0.0\"\n[features]\n- \"x\"\n").unwrap();
+    std::fs::write(
+        pkg.join("gpack.toml"),
+        "[package]\nname = \"ok-name\"\nversion = \"1.0.0\"\n[features]\n- \"x\"\n",
+    )
+    .unwrap();
     home.ggen()
         .args(["validate"])
         .arg(&pkg)
@@ -214,14 +222,23 @@ fn validate_reports_file_line_and_reason() {
         .failure()
         .stdout(predicate::str::contains("gpack.toml").and(predicate::str::contains("line 5")));
     std::fs::write(pkg.join("gpack.toml"), "[package]\nname = \"ok-name\"\nversion = \"1.0.0\"\ndescription = \"fine\"\nlicense = \"MIT\"\n").unwrap();
-    home.ggen().args(["validate"]).arg(&pkg).assert().success().stdout(predicate::str::contains("ok"));
+    home.ggen()
+        .args(["validate"])
+        .arg(&pkg)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
 }
 
 #[test]
 fn unknown_config_key_names_key_and_file() {
     let home = Home::new();
     std::fs::create_dir_all(home.path().join("config")).unwrap();
-    std::fs::write(home.path().join("config/config.yaml"), "marketplace:\n  bakend: v1\n").unwrap();
+    std::fs::write(
+        home.path().join("config/config.yaml"),
+        "marketplace:\n  bakend: v1\n",
+    )
+    .unwrap();
     home.ggen()
         .args(["search", "--query", "x"])
         .assert()
@@ -232,14 +249,23 @@ fn unknown_config_key_names_key_and_file() {
 #[test]
 fn json_search_survives_injection_strings() {
     let home = Home::new();
-    for q in ["x\") } ; DROP ALL ; #", "'; DELETE WHERE { ?s ?p ?o } #", "{{}}<>\\\"", &"a".repeat(900)] {
+    for q in [
+        "x\") } ; DROP ALL ; #",
+        "'; DELETE WHERE { ?s ?p ?o } #",
+        "{{}}<>\\\"",
+        &"a".repeat(900),
+    ] {
         let v = home.json(&["search", "--query", q]);
         assert!(v["hits"].is_array());
     }
     // The registry is intact afterwards.
     let v = home.json(&["list"]);
     assert!(v["packages"].as_array().unwrap().len() >= 20);
-    home.ggen().args(["search", "--query", "a\u{1}b"]).assert().failure().stderr(predicate::str::contains("control characters"));
+    home.ggen()
+        .args(["search", "--query", "a\u{1}b"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("control characters"));
 }
 
 #[cfg(feature = "marketplace-v1")]
@@ -265,11 +291,25 @@ fn real_registry_shape_loads_with_quirks() {
     std::fs::create_dir_all(&reg).unwrap();
     std::fs::write(reg.join("index.json"), REAL_SHAPE).unwrap();
     let run = |args: &[&str]| {
-        let out = home.ggen().env("GGEN_REGISTRY_DIR", &reg).args(args).args(["--backend", "v1", "--json"]).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = home
+            .ggen()
+            .env("GGEN_REGISTRY_DIR", &reg)
+            .args(args)
+            .args(["--backend", "v1", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
-    home.ggen().env("GGEN_REGISTRY_DIR", &reg).args(["rebuild-index", "--backend", "v1"]).assert().success();
+    home.ggen()
+        .env("GGEN_REGISTRY_DIR", &reg)
+        .args(["rebuild-index", "--backend", "v1"])
+        .assert()
+        .success();
     let v = run(&["search", "--query", "bibtex"]);
     assert_eq!(names(&v)[0], "academic-bibliography-manager");
     let v = run(&["info", "io.ggen.nextjs.ontology-crud"]);
@@ -277,9 +317,13 @@ fn real_registry_shape_loads_with_quirks() {
     let v = run(&["search", "--query", "", "--category", "enterprise"]);
     assert_eq!(v["total"], 2, "case-insensitive category filter: {v}");
     // The index file is not rewritten by reads.
-    assert_eq!(std::fs::read_to_string(reg.join("index.json")).unwrap(), REAL_SHAPE);
+    assert_eq!(
+        std::fs::read_to_string(reg.join("index.json")).unwrap(),
+        REAL_SHAPE
+    );
 }
 
+#[cfg(feature = "marketplace-v1")]
 const REAL_SHAPE: &str = r#"{
   "version": "1.0.0",
   "registry_url": "https://github.com/seanchatmangpt/ggen",

@@ -47,11 +47,25 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn killed_installs_leave_old_or_new_state() {
     let home = tempfile::tempdir().unwrap();
     let target = home.path().join("target");
-    assert!(ggen(home.path()).args(["install", "hello-world", "--target"]).arg(&target).status().unwrap().success());
+    assert!(
+        ggen(home.path())
+            .args(["install", "hello-world", "--target"])
+            .arg(&target)
+            .status()
+            .unwrap()
+            .success()
+    );
     let old = snapshot(&target);
     // The complete new state, from an undisturbed run in a copy.
     let reference = home.path().join("reference");
-    assert!(ggen(home.path()).args(["install", "hello-world", "axum-service", "--target"]).arg(&reference).status().unwrap().success());
+    assert!(
+        ggen(home.path())
+            .args(["install", "hello-world", "axum-service", "--target"])
+            .arg(&reference)
+            .status()
+            .unwrap()
+            .success()
+    );
     let new = snapshot(&reference);
     assert_ne!(old, new);
 
@@ -67,10 +81,21 @@ fn killed_installs_leave_old_or_new_state() {
         let _ = child.kill();
         let _ = child.wait();
         // The next command on the target finishes or undoes the interrupted one.
-        assert!(ggen(home.path()).args(["list", "--installed", "--target"]).arg(&target).status().unwrap().success());
+        assert!(
+            ggen(home.path())
+                .args(["list", "--installed", "--target"])
+                .arg(&target)
+                .status()
+                .unwrap()
+                .success()
+        );
         let recovered = {
             // `install` of what is already there recovers first, then changes nothing.
-            let _ = ggen(home.path()).args(["install", "hello-world", "--target"]).arg(&target).status().unwrap();
+            let _ = ggen(home.path())
+                .args(["install", "hello-world", "--target"])
+                .arg(&target)
+                .status()
+                .unwrap();
             snapshot(&target)
         };
         let state = if recovered == old {
@@ -78,13 +103,23 @@ fn killed_installs_leave_old_or_new_state() {
         } else if recovered == new {
             "new"
         } else {
-            panic!("after a kill at {kill_after_ms} ms the target is neither old nor new: {:?}", recovered.keys().collect::<Vec<_>>());
+            panic!(
+                "after a kill at {kill_after_ms} ms the target is neither old nor new: {:?}",
+                recovered.keys().collect::<Vec<_>>()
+            );
         };
         *outcomes.entry(state).or_insert(0) += 1;
         // Back to the old state for the next round.
         if state == "new" {
             std::fs::remove_dir_all(&target).unwrap();
-            assert!(ggen(home.path()).args(["install", "hello-world", "--target"]).arg(&target).status().unwrap().success());
+            assert!(
+                ggen(home.path())
+                    .args(["install", "hello-world", "--target"])
+                    .arg(&target)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
             assert_eq!(snapshot(&target), old);
         }
     }

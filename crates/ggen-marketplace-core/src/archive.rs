@@ -77,8 +77,13 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| MarketplaceError::io(dir, e))?;
         let path = entry.path();
-        let ty = entry.file_type().map_err(|e| MarketplaceError::io(&path, e))?;
-        let rel = path.strip_prefix(root).expect("walk stays under root").to_path_buf();
+        let ty = entry
+            .file_type()
+            .map_err(|e| MarketplaceError::io(&path, e))?;
+        let rel = path
+            .strip_prefix(root)
+            .expect("walk stays under root")
+            .to_path_buf();
         if ty.is_symlink() {
             return Err(MarketplaceError::UnsafeArchive {
                 entry: rel.display().to_string(),
@@ -137,7 +142,9 @@ fn safe_relative_path(raw: &[u8], limits: &ExtractLimits) -> Result<PathBuf> {
         return Err(unsafe_entry("path is too long"));
     }
     if text.contains('\\') || text.chars().any(char::is_control) {
-        return Err(unsafe_entry("path contains a backslash or control character"));
+        return Err(unsafe_entry(
+            "path contains a backslash or control character",
+        ));
     }
     let mut out = PathBuf::new();
     for comp in Path::new(text).components() {
@@ -220,9 +227,11 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
                     use std::os::unix::fs::OpenOptionsExt;
                     opts.mode(if executable { 0o755 } else { 0o644 });
                 }
-                let mut file = opts.open(&target).map_err(|e| MarketplaceError::io(&target, e))?;
-                let copied = io::copy(&mut (&mut entry).take(declared), &mut file)
-                    .map_err(invalid)?;
+                let mut file = opts
+                    .open(&target)
+                    .map_err(|e| MarketplaceError::io(&target, e))?;
+                let copied =
+                    io::copy(&mut (&mut entry).take(declared), &mut file).map_err(invalid)?;
                 file.flush().map_err(|e| MarketplaceError::io(&target, e))?;
                 summary.bytes += copied;
             }
@@ -230,9 +239,7 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
                 let kind = match other {
                     tar::EntryType::Symlink => "symbolic links are not allowed",
                     tar::EntryType::Link => "hard links are not allowed",
-                    tar::EntryType::Char | tar::EntryType::Block => {
-                        "device files are not allowed"
-                    }
+                    tar::EntryType::Char | tar::EntryType::Block => "device files are not allowed",
                     tar::EntryType::Fifo => "FIFOs are not allowed",
                     _ => "unsupported entry type",
                 };
@@ -320,11 +327,22 @@ mod tests {
         let b = pack_dir(src.path()).unwrap();
         assert_eq!(a, b, "packing must be deterministic");
         let (dir, r) = extract(&a);
-        assert_eq!(r.unwrap(), ExtractSummary { files: 2, bytes: 18 });
+        assert_eq!(
+            r.unwrap(),
+            ExtractSummary {
+                files: 2,
+                bytes: 18
+            }
+        );
         let out = dir.path().join("out");
         assert_eq!(fs::read_to_string(out.join("README.md")).unwrap(), "# hi\n");
         assert!(!out.join(".git").exists());
-        assert_eq!(read_file(&a, "README.md", &ExtractLimits::default()).unwrap().unwrap(), b"# hi\n");
+        assert_eq!(
+            read_file(&a, "README.md", &ExtractLimits::default())
+                .unwrap()
+                .unwrap(),
+            b"# hi\n"
+        );
     }
 
     #[test]
@@ -343,8 +361,14 @@ mod tests {
         ];
         for (path, ty, needle) in cases {
             let (dir, r) = extract(&raw_tar(&[(path, ty, b"x")]));
-            let err = r.expect_err(&format!("{:?} must be refused", String::from_utf8_lossy(path)));
-            assert!(err.to_string().contains(needle), "{err} should mention {needle}");
+            let err = r.expect_err(&format!(
+                "{:?} must be refused",
+                String::from_utf8_lossy(path)
+            ));
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should mention {needle}"
+            );
             assert!(!dir.path().join("escape.txt").exists());
         }
     }
@@ -393,7 +417,10 @@ mod tests {
     #[test]
     fn garbage_is_an_invalid_archive() {
         let (_d, r) = extract(b"this is not gzip");
-        assert!(matches!(r.unwrap_err(), MarketplaceError::InvalidArchive { .. }));
+        assert!(matches!(
+            r.unwrap_err(),
+            MarketplaceError::InvalidArchive { .. }
+        ));
     }
 
     #[cfg(unix)]

@@ -11,25 +11,135 @@ use semver::{Version, VersionReq};
 use crate::model::{Dependency, Package, PackageVersion};
 
 const WORDS: &[&str] = &[
-    "rust", "cli", "web", "api", "service", "graph", "query", "template", "starter", "async", "http", "server",
-    "client", "database", "schema", "ontology", "sparql", "rdf", "json", "yaml", "config", "logging", "metrics",
-    "tracing", "auth", "token", "cache", "queue", "stream", "batch", "pipeline", "etl", "report", "chart",
-    "dashboard", "admin", "crud", "form", "table", "search", "index", "parser", "lexer", "compiler", "codegen",
-    "macro", "plugin", "workflow", "agent", "model", "vector", "embedding", "latex", "paper", "thesis",
-    "bibtex", "citation", "docker", "kubernetes", "helm", "terraform", "ci", "github", "actions", "release",
-    "test", "bench", "fuzz", "lint", "format", "docs", "book", "site", "blog", "shop", "payment", "invoice",
-    "ledger", "bank", "trading", "health", "patient", "clinic", "fhir", "hl7", "inventory", "order", "shipping",
-    "python", "typescript", "react", "nextjs", "vue", "svelte", "go", "java", "kotlin", "swift", "wasm",
+    "rust",
+    "cli",
+    "web",
+    "api",
+    "service",
+    "graph",
+    "query",
+    "template",
+    "starter",
+    "async",
+    "http",
+    "server",
+    "client",
+    "database",
+    "schema",
+    "ontology",
+    "sparql",
+    "rdf",
+    "json",
+    "yaml",
+    "config",
+    "logging",
+    "metrics",
+    "tracing",
+    "auth",
+    "token",
+    "cache",
+    "queue",
+    "stream",
+    "batch",
+    "pipeline",
+    "etl",
+    "report",
+    "chart",
+    "dashboard",
+    "admin",
+    "crud",
+    "form",
+    "table",
+    "search",
+    "index",
+    "parser",
+    "lexer",
+    "compiler",
+    "codegen",
+    "macro",
+    "plugin",
+    "workflow",
+    "agent",
+    "model",
+    "vector",
+    "embedding",
+    "latex",
+    "paper",
+    "thesis",
+    "bibtex",
+    "citation",
+    "docker",
+    "kubernetes",
+    "helm",
+    "terraform",
+    "ci",
+    "github",
+    "actions",
+    "release",
+    "test",
+    "bench",
+    "fuzz",
+    "lint",
+    "format",
+    "docs",
+    "book",
+    "site",
+    "blog",
+    "shop",
+    "payment",
+    "invoice",
+    "ledger",
+    "bank",
+    "trading",
+    "health",
+    "patient",
+    "clinic",
+    "fhir",
+    "hl7",
+    "inventory",
+    "order",
+    "shipping",
+    "python",
+    "typescript",
+    "react",
+    "nextjs",
+    "vue",
+    "svelte",
+    "go",
+    "java",
+    "kotlin",
+    "swift",
+    "wasm",
 ];
 
 const CATEGORIES: &[&str] = &[
-    "starter", "rust", "web", "api", "devops", "ci", "docker", "academic", "rdf", "python", "tooling", "data",
-    "finance", "healthcare", "ai",
+    "starter",
+    "rust",
+    "web",
+    "api",
+    "devops",
+    "ci",
+    "docker",
+    "academic",
+    "rdf",
+    "python",
+    "tooling",
+    "data",
+    "finance",
+    "healthcare",
+    "ai",
 ];
 
 const PHRASES: &[&str] = &[
-    "production-ready", "minimal", "opinionated", "batteries-included", "lightweight", "extensible",
-    "type-safe", "well-tested", "documented",
+    "production-ready",
+    "minimal",
+    "opinionated",
+    "batteries-included",
+    "lightweight",
+    "extensible",
+    "type-safe",
+    "well-tested",
+    "documented",
 ];
 
 /// xorshift64*: tiny, fast, deterministic; quality is ample for test data.
@@ -69,7 +179,12 @@ pub struct CorpusSpec {
 
 impl CorpusSpec {
     pub fn new(packages: usize) -> Self {
-        Self { packages, seed: 42, max_versions: 5, max_dependencies: 3 }
+        Self {
+            packages,
+            seed: 42,
+            max_versions: 5,
+            max_dependencies: 3,
+        }
     }
 }
 
@@ -90,15 +205,31 @@ pub fn generate(spec: &CorpusSpec) -> Vec<Package> {
     for i in 0..spec.packages {
         let name = package_name(i, spec.seed);
         let category = rng.pick(CATEGORIES).to_string();
-        let topic: Vec<&str> = name.split('-').filter(|w| w.parse::<u64>().is_err()).collect();
-        let tags: Vec<String> = (0..1 + rng.below(4)).map(|_| rng.pick(WORDS).to_string()).chain(topic.iter().map(|s| s.to_string())).take(5).collect();
-        let keywords: Vec<String> = (0..rng.below(4)).map(|_| rng.pick(WORDS).to_string()).collect();
+        let topic: Vec<&str> = name
+            .split('-')
+            .filter(|w| w.parse::<u64>().is_err())
+            .collect();
+        let tags: Vec<String> = (0..1 + rng.below(4))
+            .map(|_| rng.pick(WORDS).to_string())
+            .chain(topic.iter().map(|s| s.to_string()))
+            .take(5)
+            .collect();
+        let keywords: Vec<String> = (0..rng.below(4))
+            .map(|_| rng.pick(WORDS).to_string())
+            .collect();
         let n_versions = 1 + rng.below(spec.max_versions.max(1));
         let downloads = rng.next_u64() % 100_000;
         let mut versions = Vec::with_capacity(n_versions);
         for v in 0..n_versions {
-            let version = Version::new(if v >= 3 { 2 } else { 1 }, v as u64 % 3, rng.below(3) as u64);
-            if versions.iter().any(|x: &PackageVersion| x.version == version) {
+            let version = Version::new(
+                if v >= 3 { 2 } else { 1 },
+                v as u64 % 3,
+                rng.below(3) as u64,
+            );
+            if versions
+                .iter()
+                .any(|x: &PackageVersion| x.version == version)
+            {
                 continue;
             }
             let mut pv = PackageVersion::new(name.clone(), version);
@@ -131,7 +262,10 @@ pub fn generate(spec: &CorpusSpec) -> Vec<Package> {
                         1 => format!("~{}.{}.0", target.major, target.minor),
                         _ => format!(">={}.0.0, <{}.0.0", target.major, target.major + 1),
                     };
-                    let mut d = Dependency::new(dep.name.clone(), VersionReq::parse(&req).expect("valid range"));
+                    let mut d = Dependency::new(
+                        dep.name.clone(),
+                        VersionReq::parse(&req).expect("valid range"),
+                    );
                     d.optional = rng.below(10) == 0;
                     pv.dependencies.push(d);
                 }
@@ -142,7 +276,12 @@ pub fn generate(spec: &CorpusSpec) -> Vec<Package> {
             versions.push(pv);
         }
         versions.sort_by(|a, b| a.version.cmp(&b.version));
-        packages.push(Package { name, downloads, stars: downloads / 100, versions });
+        packages.push(Package {
+            name,
+            downloads,
+            stars: downloads / 100,
+            versions,
+        });
     }
     packages
 }
@@ -163,7 +302,12 @@ mod tests {
             for v in &p.versions {
                 for d in &v.dependencies {
                     let dep = a.iter().find(|x| x.name == d.name).unwrap();
-                    assert!(dep.versions.iter().any(|x| d.req.matches(&x.version)), "{} {} unsatisfiable", d.name, d.req);
+                    assert!(
+                        dep.versions.iter().any(|x| d.req.matches(&x.version)),
+                        "{} {} unsatisfiable",
+                        d.name,
+                        d.req
+                    );
                 }
             }
         }

@@ -106,7 +106,10 @@ impl MarketplaceError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Unavailable { .. } | Self::Timeout { .. } | Self::Backend { .. } | Self::Io { .. }
+            Self::Unavailable { .. }
+                | Self::Timeout { .. }
+                | Self::Backend { .. }
+                | Self::Io { .. }
         )
     }
 

@@ -9,13 +9,19 @@ use crate::error::{MarketplaceError, Result};
 /// Writes `bytes` to `path` so that readers see either the old or the new file,
 /// never a mix: temp file in the same directory, fsync, rename, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| MarketplaceError::io(dir, e))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| MarketplaceError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| MarketplaceError::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| MarketplaceError::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| MarketplaceError::io(path, e.error))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| MarketplaceError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| MarketplaceError::io(path, e.error))?;
     sync_dir(dir);
     Ok(())
 }

@@ -69,18 +69,28 @@ impl Manifest {
             .find(|p| p.is_file())
             .ok_or_else(|| MarketplaceError::InvalidManifest {
                 path: dir.to_path_buf(),
-                reason: format!("no manifest found (expected one of {})", MANIFEST_FILES.join(", ")),
+                reason: format!(
+                    "no manifest found (expected one of {})",
+                    MANIFEST_FILES.join(", ")
+                ),
             })
     }
 
     /// Reads a manifest from a file, or from the manifest inside a directory.
     pub fn load(path: &Path) -> Result<Self> {
-        let file = if path.is_dir() { Self::find_in_dir(path)? } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            Self::find_in_dir(path)?
+        } else {
+            path.to_path_buf()
+        };
         let meta = std::fs::metadata(&file).map_err(|e| MarketplaceError::io(&file, e))?;
         if meta.len() > MAX_MANIFEST_BYTES {
             return Err(MarketplaceError::InvalidManifest {
                 path: file,
-                reason: format!("manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}", meta.len()),
+                reason: format!(
+                    "manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
+                    meta.len()
+                ),
             });
         }
         let bytes = std::fs::read(&file).map_err(|e| MarketplaceError::io(&file, e))?;
@@ -144,7 +154,10 @@ fn format_for(file: &Path) -> Result<ManifestFormat> {
             Some("toml") => Ok(ManifestFormat::GpackToml),
             _ => Err(MarketplaceError::InvalidManifest {
                 path: file.to_path_buf(),
-                reason: format!("unknown manifest file (expected one of {})", MANIFEST_FILES.join(", ")),
+                reason: format!(
+                    "unknown manifest file (expected one of {})",
+                    MANIFEST_FILES.join(", ")
+                ),
             }),
         },
     }
@@ -229,7 +242,11 @@ impl GpackFile {
             };
             let req = VersionReq::parse(&req)
                 .map_err(|e| invalid(format!("dependencies.{name}: requirement `{req}`: {e}")))?;
-            dependencies.push(Dependency { name, req, optional });
+            dependencies.push(Dependency {
+                name,
+                req,
+                optional,
+            });
         }
         let mut warnings = Vec::new();
         if p.description.trim().is_empty() {
@@ -278,21 +295,33 @@ fn legacy(table: &toml::Table, path: &Path) -> Result<Manifest> {
         (None, None) => return Err(invalid("package.name is missing".into())),
     };
     validate_name(&name).map_err(|e| invalid(format!("package.name: {e}")))?;
-    if let Some(dir) = path.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
-        if dir != name {
-            warnings.push(format!("package name `{name}` differs from its directory `{dir}`"));
-        }
+    if let Some(dir) = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|d| d.to_str())
+        && dir != name
+    {
+        warnings.push(format!(
+            "package name `{name}` differs from its directory `{dir}`"
+        ));
     }
-    let version_text = s(pkg, "version").ok_or_else(|| invalid("package.version is missing".into()))?;
+    let version_text =
+        s(pkg, "version").ok_or_else(|| invalid("package.version is missing".into()))?;
     let version = Version::parse(&version_text)
         .map_err(|e| invalid(format!("package.version `{version_text}`: {e}")))?;
 
     let list = |v: Option<&toml::Value>, key: &str| -> Vec<String> {
         match v {
-            Some(toml::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             // `[package.tags] tags = [...]`
             Some(toml::Value::Table(t)) => match t.get(key) {
-                Some(toml::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
                 _ => Vec::new(),
             },
             Some(toml::Value::String(one)) => vec![one.clone()],
@@ -304,8 +333,12 @@ fn legacy(table: &toml::Table, path: &Path) -> Result<Manifest> {
         (None, Some(a)) => vec![a],
         (None, None) => Vec::new(),
     };
-    let category = s(pkg, "category").or_else(|| list(pkg.get("categories"), "categories").into_iter().next());
-    let metadata = pkg.get("metadata").and_then(|v| v.as_table()).or_else(|| table.get("metadata").and_then(|v| v.as_table()));
+    let category =
+        s(pkg, "category").or_else(|| list(pkg.get("categories"), "categories").into_iter().next());
+    let metadata = pkg
+        .get("metadata")
+        .and_then(|v| v.as_table())
+        .or_else(|| table.get("metadata").and_then(|v| v.as_table()));
     let production_ready = pkg
         .get("production_ready")
         .or_else(|| pkg.get("production"))
@@ -316,14 +349,22 @@ fn legacy(table: &toml::Table, path: &Path) -> Result<Manifest> {
     let homepage = s(pkg, "homepage").or_else(|| metadata.and_then(|m| s(m, "homepage")));
 
     let mut dependencies = Vec::new();
-    let deps = table.get("dependencies").or_else(|| pkg.get("dependencies"));
+    let deps = table
+        .get("dependencies")
+        .or_else(|| pkg.get("dependencies"));
     let mut add = |name: &str, req: Option<&str>, optional: bool, warnings: &mut Vec<String>| {
         if validate_name(name).is_err() {
-            warnings.push(format!("dependency `{name}` is not a valid package name; ignored"));
+            warnings.push(format!(
+                "dependency `{name}` is not a valid package name; ignored"
+            ));
             return;
         }
         match VersionReq::parse(req.unwrap_or("*")) {
-            Ok(req) => dependencies.push(Dependency { name: name.to_string(), req, optional }),
+            Ok(req) => dependencies.push(Dependency {
+                name: name.to_string(),
+                req,
+                optional,
+            }),
             Err(_) => warnings.push(format!(
                 "dependency `{name}` has requirement `{}`, which is not semver; ignored",
                 req.unwrap_or_default()
@@ -350,14 +391,27 @@ fn legacy(table: &toml::Table, path: &Path) -> Result<Manifest> {
                     }
                     (_, toml::Value::String(req)) => add(k, Some(req), false, &mut warnings),
                     (_, toml::Value::Table(spec)) => {
-                        let optional = spec.get("optional").and_then(|o| o.as_bool()).unwrap_or(false);
-                        add(k, spec.get("version").and_then(|r| r.as_str()), optional, &mut warnings)
+                        let optional = spec
+                            .get("optional")
+                            .and_then(|o| o.as_bool())
+                            .unwrap_or(false);
+                        add(
+                            k,
+                            spec.get("version").and_then(|r| r.as_str()),
+                            optional,
+                            &mut warnings,
+                        )
                     }
-                    _ => warnings.push(format!("dependency `{k}` has an unreadable requirement; ignored")),
+                    _ => warnings.push(format!(
+                        "dependency `{k}` has an unreadable requirement; ignored"
+                    )),
                 }
             }
         }
-        Some(other) => warnings.push(format!("dependencies has unexpected type {}; ignored", other.type_str())),
+        Some(other) => warnings.push(format!(
+            "dependencies has unexpected type {}; ignored",
+            other.type_str()
+        )),
         None => {}
     }
 
@@ -414,7 +468,11 @@ port = { default = 8080, description = "Port" }
         assert_eq!(m.name, "axum-service");
         assert_eq!(m.category.as_deref(), Some("rust"));
         assert_eq!(m.dependencies.len(), 2);
-        let gha = m.dependencies.iter().find(|d| d.name == "github-actions-rust").unwrap();
+        let gha = m
+            .dependencies
+            .iter()
+            .find(|d| d.name == "github-actions-rust")
+            .unwrap();
         assert!(gha.optional);
         assert!(gha.req.matches(&Version::new(1, 5, 0)));
         assert_eq!(m.variables["port"].default, Some(serde_json::json!(8080)));
@@ -433,19 +491,36 @@ port = { default = 8080, description = "Port" }
 
     #[test]
     fn gpack_errors_name_the_field_and_line() {
-        let e = parse("[package]\nname = \"a\"\nversion = \"1.0\"\n", ManifestFormat::GpackToml, "p/gpack.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("p/gpack.toml") && e.contains("package.version"), "{e}");
-        let e = parse("[package]\nname = \"a\"\nversion = \"1.0.0\"\nbogus = 1\n", ManifestFormat::GpackToml, "p/gpack.toml")
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "[package]\nname = \"a\"\nversion = \"1.0\"\n",
+            ManifestFormat::GpackToml,
+            "p/gpack.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("p/gpack.toml") && e.contains("package.version"),
+            "{e}"
+        );
+        let e = parse(
+            "[package]\nname = \"a\"\nversion = \"1.0.0\"\nbogus = 1\n",
+            ManifestFormat::GpackToml,
+            "p/gpack.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 4") && e.contains("bogus"), "{e}");
-        let e = parse("[package]\nname = \"../x\"\nversion = \"1.0.0\"\n", ManifestFormat::GpackToml, "p/gpack.toml")
+        let e = parse(
+            "[package]\nname = \"../x\"\nversion = \"1.0.0\"\n",
+            ManifestFormat::GpackToml,
+            "p/gpack.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("package.name"), "{e}");
+        let e = parse("package: [1, 2", ManifestFormat::GpackYaml, "p/gpack.yaml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("package.name"), "{e}");
-        let e = parse("package: [1, 2", ManifestFormat::GpackYaml, "p/gpack.yaml").unwrap_err().to_string();
         assert!(e.contains("line"), "{e}");
     }
 
@@ -506,6 +581,9 @@ rdf_ontology = "ontology/banking_core.ttl"
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("a/package.toml") && e.contains("line 5, column"), "{e}");
+        assert!(
+            e.contains("a/package.toml") && e.contains("line 5, column"),
+            "{e}"
+        );
     }
 }

@@ -135,7 +135,11 @@ impl Package {
             .filter(|v| v.version.pre.is_empty())
             .max_by(|a, b| a.version.cmp(&b.version))
             .or_else(|| live().max_by(|a, b| a.version.cmp(&b.version)))
-            .or_else(|| self.versions.iter().max_by(|a, b| a.version.cmp(&b.version)))
+            .or_else(|| {
+                self.versions
+                    .iter()
+                    .max_by(|a, b| a.version.cmp(&b.version))
+            })
             .expect("a package has at least one version")
     }
 
@@ -220,7 +224,13 @@ mod tests {
     fn best_match_honours_yanked() {
         let p = pkg(&[("1.0.0", false), ("1.1.0", true)]);
         let req: VersionReq = "^1".parse().unwrap();
-        assert_eq!(p.best_match(&req, false).unwrap().version.to_string(), "1.0.0");
-        assert_eq!(p.best_match(&req, true).unwrap().version.to_string(), "1.1.0");
+        assert_eq!(
+            p.best_match(&req, false).unwrap().version.to_string(),
+            "1.0.0"
+        );
+        assert_eq!(
+            p.best_match(&req, true).unwrap().version.to_string(),
+            "1.1.0"
+        );
     }
 }

@@ -52,7 +52,13 @@ mod tests {
 
     #[test]
     fn real_registry_names_are_valid() {
-        for n in ["hello-world", "io.ggen.nextjs.ontology-crud", "a", "x_1", "sector-api-gateway-8020"] {
+        for n in [
+            "hello-world",
+            "io.ggen.nextjs.ontology-crud",
+            "a",
+            "x_1",
+            "sector-api-gateway-8020",
+        ] {
             validate_name(n).unwrap();
         }
     }
@@ -60,8 +66,22 @@ mod tests {
     #[test]
     fn hostile_names_are_refused() {
         for n in [
-            "", "..", "../etc", "a/b", "a\\b", "/abs", "%2e%2e", "Hello", "a..b", "a.", ".hidden",
-            "a b", "a\u{0}b", "a\nb", "раскладка", "pаckage", /* Cyrillic a */
+            "",
+            "..",
+            "../etc",
+            "a/b",
+            "a\\b",
+            "/abs",
+            "%2e%2e",
+            "Hello",
+            "a..b",
+            "a.",
+            ".hidden",
+            "a b",
+            "a\u{0}b",
+            "a\nb",
+            "раскладка",
+            "pаckage", /* Cyrillic a */
         ] {
             assert!(validate_name(n).is_err(), "{n:?} should be refused");
         }

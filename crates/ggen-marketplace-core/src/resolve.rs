@@ -52,9 +52,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use pubgrub::{
-    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider, Derived,
-    DerivationTree, External, Map, PackageResolutionStatistics, PubGrubError, Ranges,
-    ReportFormatter, Reporter, Term,
+    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider, DerivationTree,
+    Derived, External, Map, PackageResolutionStatistics, PubGrubError, Ranges, ReportFormatter,
+    Reporter, Term,
 };
 use semver::{Version, VersionReq};
 
@@ -240,7 +240,11 @@ fn list(available: &[Candidate]) -> String {
     if available.is_empty() {
         "none".to_string()
     } else {
-        available.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        available
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -471,7 +475,9 @@ fn install_order(
     let start = walk.iter().position(|n| *n == current).expect("repeat");
     let mut cycle: Vec<&str> = walk[start..].to_vec();
     // Start at the smallest name so the message does not depend on the walk.
-    let min = (0..cycle.len()).min_by_key(|i| cycle[*i]).expect("non-empty");
+    let min = (0..cycle.len())
+        .min_by_key(|i| cycle[*i])
+        .expect("non-empty");
     cycle.rotate_left(min);
     let steps = (0..cycle.len())
         .map(|i| {
@@ -495,7 +501,10 @@ fn install_order(
 }
 
 fn join_reqs(reqs: &[VersionReq]) -> String {
-    reqs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    reqs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `name` alone for "any version", else `name req`.
@@ -868,6 +877,8 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     /// at all: they are artifacts of ranges having gaps between published
     /// versions, true by construction, and only clutter the explanation. The
     /// other cause of such a step says the same thing over published versions.
+    // pubgrub's DerivationTree holds its causes in `Arc`s; the tree never crosses threads.
+    #[allow(clippy::arc_with_non_send_sync)]
     fn drop_gaps(
         &self,
         tree: &DerivationTree<Node, VS, String>,
@@ -1346,7 +1357,11 @@ impl<S: PackageSource + ?Sized> ReportFormatter<Node, VS, String> for Formatter<
 /// requirements conflict and the solver must backtrack; a few versions are
 /// yanked. The oldest version of every package has no dependencies and is never
 /// yanked, so requiring any package with `*` is always solvable.
-pub fn synthetic_registry(packages: usize, versions: usize, seed: u64) -> BTreeMap<String, Package> {
+pub fn synthetic_registry(
+    packages: usize,
+    versions: usize,
+    seed: u64,
+) -> BTreeMap<String, Package> {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = move |bound: usize| -> usize {
         // xorshift64*: small, deterministic, good enough for shapes.

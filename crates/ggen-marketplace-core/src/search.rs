@@ -77,7 +77,11 @@ impl SearchQuery {
                 self.text.len()
             ));
         }
-        if self.text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        if self
+            .text
+            .chars()
+            .any(|c| c.is_control() && !c.is_whitespace())
+        {
             return bad("query contains control characters".into());
         }
         if self.limit == 0 || self.limit > 1000 {
@@ -150,7 +154,10 @@ mod tests {
 
     #[test]
     fn tokenize_splits_on_punctuation_and_lowercases() {
-        assert_eq!(tokenize("Hello-World, BibTeX!"), ["hello", "world", "bibtex"]);
+        assert_eq!(
+            tokenize("Hello-World, BibTeX!"),
+            ["hello", "world", "bibtex"]
+        );
         assert_eq!(tokenize("x\") } ; DROP ALL ; #"), ["x", "drop", "all"]);
     }
 

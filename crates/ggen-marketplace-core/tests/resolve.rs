@@ -60,7 +60,11 @@ impl Registry {
 
 impl PackageSource for Registry {
     fn package(&self, name: &str) -> Result<Option<Package>> {
-        *self.fetches.borrow_mut().entry(name.to_string()).or_default() += 1;
+        *self
+            .fetches
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_default() += 1;
         self.packages.package(name)
     }
 }
@@ -114,7 +118,11 @@ fn assert_valid(res: &Resolution, options: &ResolveOptions) {
                 dep.req,
                 got.version
             );
-            assert!(pos[dep.name.as_str()] < pos[name.as_str()], "order: {:?}", res.order);
+            assert!(
+                pos[dep.name.as_str()] < pos[name.as_str()],
+                "order: {:?}",
+                res.order
+            );
             assert!(res.edges[name].contains(&dep.name));
         }
     }
@@ -162,14 +170,23 @@ fn three_deep_chain_picks_highest_compatible() {
     let res = resolve(&reg, &roots(&[("core", "^0.4")]), &options).unwrap();
     assert_eq!(res.version("core"), Some(&v("0.4.0")));
     // lib 2.0.0 needs core ^0.4, which no pre-release of 0.4.1 satisfies.
-    let e = resolve(&reg, &roots(&[("app", "*"), ("core", ">=0.4.1-beta.1")]), &options)
-        .unwrap_err();
+    let e = resolve(
+        &reg,
+        &roots(&[("app", "*"), ("core", ">=0.4.1-beta.1")]),
+        &options,
+    )
+    .unwrap_err();
     assert!(matches!(e, ResolveError::Conflict { .. }), "{e:?}");
 
     // Wildcard and exact requirements.
     let res = resolve(&reg, &roots(&[("lib", "1.1.*")]), &options).unwrap();
     assert_eq!(chosen(&res), ["core@0.3.9", "lib@1.1.0"]);
-    let res = resolve(&reg, &roots(&[("lib", "=1.2.0"), ("core", "<0.3.5")]), &options).unwrap();
+    let res = resolve(
+        &reg,
+        &roots(&[("lib", "=1.2.0"), ("core", "<0.3.5")]),
+        &options,
+    )
+    .unwrap();
     assert_eq!(chosen(&res), ["core@0.3.1", "lib@1.2.0"]);
 }
 
@@ -182,8 +199,12 @@ fn each_package_is_fetched_once() {
         .add("c", "1.0.0", &[])
         .add("c", "1.1.0", &[])
         .add("d", "1.0.0", &[]);
-    let res = resolve(&reg, &roots(&[("a", "*"), ("a", "^1")]), &ResolveOptions::default())
-        .unwrap();
+    let res = resolve(
+        &reg,
+        &roots(&[("a", "*"), ("a", "^1")]),
+        &ResolveOptions::default(),
+    )
+    .unwrap();
     assert_eq!(chosen(&res), ["c@1.1.0", "b@1.0.0", "a@1.0.0"]);
     let fetches = reg.fetches.borrow();
     assert!(fetches.values().all(|n| *n == 1), "{fetches:?}");
@@ -263,7 +284,10 @@ fn locked_version_that_no_longer_exists_is_an_error() {
     let mut options = ResolveOptions::default();
     options.locked.insert("lib".into(), v("1.1.0"));
     let e = must_fail(&reg, &[("app", "*")], &options);
-    assert!(matches!(e, ResolveError::LockedVersionMissing { .. }), "{e:?}");
+    assert!(
+        matches!(e, ResolveError::LockedVersionMissing { .. }),
+        "{e:?}"
+    );
     assert_eq!(
         e.to_string(),
         "the lockfile pins lib 1.1.0, which is no longer in the registry; available versions: 1.0.0, 1.2.0"
@@ -292,7 +316,8 @@ fn optional_dependencies_only_when_asked() {
 #[test]
 fn no_dependencies_resolves_roots_only() {
     let mut reg = Registry::new();
-    reg.add("app", "1.0.0", &["missing ^1"]).add("tool", "0.2.0", &[]);
+    reg.add("app", "1.0.0", &["missing ^1"])
+        .add("tool", "0.2.0", &[]);
     let options = ResolveOptions {
         no_dependencies: true,
         ..Default::default()
@@ -311,16 +336,32 @@ fn conflict_names_both_requirement_paths() {
         .add("b", "1.5.0", &[])
         .add("b", "2.0.0", &[])
         .add("b", "2.1.0", &[]);
-    let e = must_fail(&reg, &[("a", "^1"), ("c", "^0.4")], &ResolveOptions::default());
+    let e = must_fail(
+        &reg,
+        &[("a", "^1"), ("c", "^0.4")],
+        &ResolveOptions::default(),
+    );
     let ResolveError::Conflict { explanation } = &e else {
         panic!("expected a conflict, got {e:?}");
     };
-    assert!(explanation.contains("a 1.2.0 depends on b ^2"), "{explanation}");
-    assert!(explanation.contains("c 0.4.0 depends on b ^1"), "{explanation}");
-    assert!(explanation.contains("a 1.2.0 and c 0.4.0 are incompatible"), "{explanation}");
+    assert!(
+        explanation.contains("a 1.2.0 depends on b ^2"),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("c 0.4.0 depends on b ^1"),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("a 1.2.0 and c 0.4.0 are incompatible"),
+        "{explanation}"
+    );
     assert!(explanation.contains("you require"), "{explanation}");
     assert!(!explanation.contains("Ranges"), "{explanation}");
-    assert!(e.to_string().starts_with("no set of versions satisfies all requirements:\n"));
+    assert!(
+        e.to_string()
+            .starts_with("no set of versions satisfies all requirements:\n")
+    );
 }
 
 #[test]
@@ -333,13 +374,23 @@ fn conflict_with_backtracking_over_several_versions() {
         .add("lib", "1.0.0", &[])
         .add("lib", "1.1.0", &[])
         .add("lib", "1.2.0", &[]);
-    let e = must_fail(&reg, &[("app", "^1"), ("tool", "^3")], &ResolveOptions::default());
+    let e = must_fail(
+        &reg,
+        &[("app", "^1"), ("tool", "^3")],
+        &ResolveOptions::default(),
+    );
     let ResolveError::Conflict { explanation } = &e else {
         panic!("expected a conflict, got {e:?}");
     };
-    assert!(explanation.contains("tool 3.0.0 depends on lib >=1.2, <2"), "{explanation}");
+    assert!(
+        explanation.contains("tool 3.0.0 depends on lib >=1.2, <2"),
+        "{explanation}"
+    );
     assert!(explanation.contains("depends on lib ~1."), "{explanation}");
-    assert!(explanation.contains("your requirements are unsatisfiable"), "{explanation}");
+    assert!(
+        explanation.contains("your requirements are unsatisfiable"),
+        "{explanation}"
+    );
 
     // Dropping the tool makes it solvable, by the newest app.
     let res = resolve(&reg, &roots(&[("app", "^1")]), &ResolveOptions::default()).unwrap();
@@ -442,7 +493,11 @@ fn cycles_are_refused_with_the_cycle_named() {
     let mut reg = Registry::new();
     reg.add("selfish", "1.0.0", &["selfish ^1"]);
     let e = must_fail(&reg, &[("selfish", "*")], &ResolveOptions::default());
-    assert!(e.to_string().starts_with("dependency cycle: selfish -> selfish"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("dependency cycle: selfish -> selfish"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -32,7 +32,9 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("v1-search-{n}"));
         for (label, q) in &queries {
             let query = SearchQuery::text(q.clone());
-            group.bench_with_input(BenchmarkId::from_parameter(label), &query, |b, q| b.iter(|| v1.search(q).unwrap()));
+            group.bench_with_input(BenchmarkId::from_parameter(label), &query, |b, q| {
+                b.iter(|| v1.search(q).unwrap())
+            });
         }
         group.finish();
         let mut group = c.benchmark_group(format!("v1-info-{n}"));

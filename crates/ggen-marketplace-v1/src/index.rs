@@ -153,7 +153,10 @@ impl IndexFile {
             match entry.to_package() {
                 Ok(pkg) => {
                     if let Some(existing) = packages.get_mut(&pkg.name) {
-                        report.warnings.push(format!("package `{}` is listed twice; versions merged", pkg.name));
+                        report.warnings.push(format!(
+                            "package `{}` is listed twice; versions merged",
+                            pkg.name
+                        ));
                         for v in pkg.versions {
                             if existing.version(&v.version).is_none() {
                                 existing.versions.push(v);
@@ -200,7 +203,11 @@ impl IndexFile {
                 *file.categories.entry(c.clone()).or_default() += 1;
             }
             let latest = &entry.latest;
-            let terms = latest.tags.iter().chain(&latest.keywords).map(|t| t.to_lowercase());
+            let terms = latest
+                .tags
+                .iter()
+                .chain(&latest.keywords)
+                .map(|t| t.to_lowercase());
             for term in terms.chain(ggen_marketplace_core::search::tokenize(&pkg.name)) {
                 let names = file.search_index.entry(term).or_default();
                 if names.last() != Some(&pkg.name) {
@@ -243,7 +250,11 @@ impl IndexEntry {
     }
 
     pub fn from_package(pkg: &Package) -> Self {
-        let versions: Vec<VersionEntry> = pkg.versions.iter().map(VersionEntry::from_unified).collect();
+        let versions: Vec<VersionEntry> = pkg
+            .versions
+            .iter()
+            .map(VersionEntry::from_unified)
+            .collect();
         Self {
             name: pkg.name.clone(),
             latest: VersionEntry::from_unified(pkg.latest()),
@@ -257,17 +268,26 @@ impl IndexEntry {
 impl VersionEntry {
     fn to_unified(&self, name: &str) -> Result<PackageVersion> {
         let version = Version::parse(&self.version).map_err(|e| {
-            MarketplaceError::Other(format!("`{name}` has invalid version `{}`: {e}", self.version))
+            MarketplaceError::Other(format!(
+                "`{name}` has invalid version `{}`: {e}",
+                self.version
+            ))
         })?;
         let mut dependencies = Vec::with_capacity(self.dependencies.len());
         for d in &self.dependencies {
             dependencies.push(match d {
                 DepEntry::Name(n) => Dependency::new(n.clone(), VersionReq::STAR),
-                DepEntry::Full { name: n, req, optional } => Dependency {
+                DepEntry::Full {
+                    name: n,
+                    req,
+                    optional,
+                } => Dependency {
                     name: n.clone(),
-                    req: VersionReq::parse(req).map_err(|e| MarketplaceError::InvalidRequirement {
-                        requirement: format!("{req} (dependency `{n}` of `{name}@{version}`)"),
-                        reason: e.to_string(),
+                    req: VersionReq::parse(req).map_err(|e| {
+                        MarketplaceError::InvalidRequirement {
+                            requirement: format!("{req} (dependency `{n}` of `{name}@{version}`)"),
+                            reason: e.to_string(),
+                        }
                     })?,
                     optional: *optional,
                 },
@@ -309,7 +329,11 @@ impl VersionEntry {
             tags: v.tags.clone(),
             keywords: v.keywords.clone(),
             author: v.authors.first().cloned(),
-            authors: if v.authors.len() > 1 { v.authors.clone() } else { Vec::new() },
+            authors: if v.authors.len() > 1 {
+                v.authors.clone()
+            } else {
+                Vec::new()
+            },
             license: v.license.clone(),
             production_ready: v.production_ready,
             dependencies: v

@@ -52,7 +52,9 @@ pub struct V1Backend {
 }
 
 pub fn archive_path(dir: &Path, name: &str, version: &Version) -> PathBuf {
-    dir.join(ARCHIVES_DIR).join(name).join(format!("{name}-{version}.tar.gz"))
+    dir.join(ARCHIVES_DIR)
+        .join(name)
+        .join(format!("{name}-{version}.tar.gz"))
 }
 
 impl V1Backend {
@@ -161,7 +163,11 @@ impl V1Backend {
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
         let reg = self.read_from_disk()?;
         let stamp = stamp_of(&self.index_path());
-        let si = SearchIndex::rebuild(&self.dir.join(SEARCH_DIR), reg.packages.values(), stamp.as_deref())?;
+        let si = SearchIndex::rebuild(
+            &self.dir.join(SEARCH_DIR),
+            reg.packages.values(),
+            stamp.as_deref(),
+        )?;
         let docs = si.num_docs();
         *self.search.write().expect("lock") = Some(Arc::new(si));
         *self.registry.write().expect("lock") = Some(Arc::new(reg));
@@ -170,12 +176,16 @@ impl V1Backend {
 
     /// Applies `change` to a fresh copy of the registry under the writers' lock and
     /// persists the result: `index.json` first, then the search index.
-    fn write<T>(&self, change: impl FnOnce(&mut Registry) -> Result<(T, Vec<String>)>) -> Result<T> {
+    fn write<T>(
+        &self,
+        change: impl FnOnce(&mut Registry) -> Result<(T, Vec<String>)>,
+    ) -> Result<T> {
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
         let mut reg = self.read_from_disk()?;
         let (out, touched) = change(&mut reg)?;
         reg.generation += 1;
-        let file = IndexFile::from_packages(reg.packages.values(), &reg.registry_url, reg.generation);
+        let file =
+            IndexFile::from_packages(reg.packages.values(), &reg.registry_url, reg.generation);
         atomic_write(&self.index_path(), &file.to_json())?;
         let stamp = stamp_of(&self.index_path());
         let reg = Arc::new(reg);
@@ -187,7 +197,11 @@ impl V1Backend {
             Some(si) => si,
             None => match SearchIndex::open_if_fresh(&search_dir, None) {
                 Some(si) => Arc::new(si),
-                None => Arc::new(SearchIndex::rebuild(&search_dir, reg.packages.values(), stamp.as_deref())?),
+                None => Arc::new(SearchIndex::rebuild(
+                    &search_dir,
+                    reg.packages.values(),
+                    stamp.as_deref(),
+                )?),
             },
         };
         let pkgs: Vec<&Package> = touched.iter().filter_map(|n| reg.packages.get(n)).collect();
@@ -209,7 +223,11 @@ impl V1Backend {
             let mut touched = Vec::new();
             let mut added = 0;
             for (release, archive) in releases {
-                if let Some(existing) = reg.packages.get(&release.name).and_then(|p| p.version(&release.version)) {
+                if let Some(existing) = reg
+                    .packages
+                    .get(&release.name)
+                    .and_then(|p| p.version(&release.version))
+                {
                     if existing.checksum == release.checksum {
                         continue;
                     }
@@ -263,12 +281,15 @@ fn insert_version(reg: &mut Registry, release: &PackageVersion) {
     let mut release = release.clone();
     release.published_at.get_or_insert_with(Utc::now);
     release.size.get_or_insert(0);
-    let pkg = reg.packages.entry(release.name.clone()).or_insert_with(|| Package {
-        name: release.name.clone(),
-        downloads: 0,
-        stars: 0,
-        versions: Vec::new(),
-    });
+    let pkg = reg
+        .packages
+        .entry(release.name.clone())
+        .or_insert_with(|| Package {
+            name: release.name.clone(),
+            downloads: 0,
+            stars: 0,
+            versions: Vec::new(),
+        });
     pkg.versions.push(release);
     pkg.sort_versions();
 }
@@ -305,19 +326,28 @@ impl MarketplaceBackend for V1Backend {
             .packages
             .get(name)
             .cloned()
-            .ok_or_else(|| MarketplaceError::NotFound { name: name.to_string() })
+            .ok_or_else(|| MarketplaceError::NotFound {
+                name: name.to_string(),
+            })
     }
 
     fn list(&self) -> Result<Vec<PackageSummary>> {
-        Ok(self.registry()?.packages.values().map(Package::summary).collect())
+        Ok(self
+            .registry()?
+            .packages
+            .values()
+            .map(Package::summary)
+            .collect())
     }
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         let pkg = self.package(name)?;
-        let release = pkg.version(version).ok_or_else(|| MarketplaceError::VersionNotFound {
-            name: name.to_string(),
-            requirement: format!("={version}"),
-        })?;
+        let release = pkg
+            .version(version)
+            .ok_or_else(|| MarketplaceError::VersionNotFound {
+                name: name.to_string(),
+                requirement: format!("={version}"),
+            })?;
         let path = archive_path(&self.dir, name, version);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -345,7 +375,12 @@ impl MarketplaceBackend for V1Backend {
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         self.write(|reg| {
-            if reg.packages.get(&release.name).and_then(|p| p.version(&release.version)).is_some() {
+            if reg
+                .packages
+                .get(&release.name)
+                .and_then(|p| p.version(&release.version))
+                .is_some()
+            {
                 return Err(MarketplaceError::AlreadyPublished {
                     name: release.name.clone(),
                     version: release.version.to_string(),
@@ -363,7 +398,9 @@ impl MarketplaceBackend for V1Backend {
             let pkg = reg
                 .packages
                 .get_mut(name)
-                .ok_or_else(|| MarketplaceError::NotFound { name: name.to_string() })?;
+                .ok_or_else(|| MarketplaceError::NotFound {
+                    name: name.to_string(),
+                })?;
             let v = pkg
                 .versions
                 .iter_mut()

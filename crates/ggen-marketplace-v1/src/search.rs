@@ -18,11 +18,15 @@ use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
-    STRING,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
 };
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
 
 pub const SEARCH_DIR: &str = "search-index";
 const WORDS: &str = "ggen_words";
@@ -97,7 +101,12 @@ fn analyze(text: &str) -> Vec<String> {
 /// What the index was built from: `index.json`'s length and mtime.
 pub fn stamp_of(index_json: &Path) -> Option<String> {
     let meta = std::fs::metadata(index_json).ok()?;
-    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
     Some(format!("len={};mtime={}", meta.len(), mtime))
 }
 
@@ -139,9 +148,14 @@ impl SearchIndex {
         index.tokenizers().register(WORDS, analyzer());
         let (expected, fields) = schema();
         if index.schema() != expected {
-            return Err(tantivy::TantivyError::SchemaError("schema differs from this version of ggen".into()));
+            return Err(tantivy::TantivyError::SchemaError(
+                "schema differs from this version of ggen".into(),
+            ));
         }
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         Ok(Self {
             dir: dir.to_path_buf(),
             index,
@@ -152,7 +166,11 @@ impl SearchIndex {
 
     /// Builds a fresh index in a temporary directory and swaps it into `dir`, so a
     /// crash mid-build leaves the old index (which will be seen as stale) in place.
-    pub fn rebuild<'a>(dir: &Path, packages: impl IntoIterator<Item = &'a Package>, stamp: Option<&str>) -> Result<Self> {
+    pub fn rebuild<'a>(
+        dir: &Path,
+        packages: impl IntoIterator<Item = &'a Package>,
+        stamp: Option<&str>,
+    ) -> Result<Self> {
         let err = |e: tantivy::TantivyError| MarketplaceError::SearchIndex {
             path: dir.to_path_buf(),
             reason: e.to_string(),
@@ -260,8 +278,14 @@ impl SearchIndex {
         // The whole query as a package name, as typed and with words joined by `-`.
         let lowered = text.trim().to_lowercase();
         for candidate in [lowered.clone(), terms.join("-")] {
-            let exact = TermQuery::new(Term::from_field_text(f.name, &candidate), IndexRecordOption::Basic);
-            clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(exact), EXACT_NAME_SCORE))));
+            let exact = TermQuery::new(
+                Term::from_field_text(f.name, &candidate),
+                IndexRecordOption::Basic,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(exact), EXACT_NAME_SCORE)),
+            ));
         }
         let weighted = [
             (f.name_words, 6.0),
@@ -281,13 +305,19 @@ impl SearchIndex {
                 // Prefixes for as-you-type queries, on the short fields only.
                 if len >= 2 && boost >= 2.0 {
                     let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
-                    group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * 0.4))));
+                    group.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), boost * 0.4)),
+                    ));
                 }
                 // Typos: one edit for short words, two for long ones.
                 if len >= 4 && boost >= 1.0 {
                     let distance = if len >= 8 { 2 } else { 1 };
                     let q = FuzzyTermQuery::new(t, distance, true);
-                    group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * 0.3))));
+                    group.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), boost * 0.3)),
+                    ));
                 }
             }
             clauses.push((Occur::Should, Box::new(BooleanQuery::new(group))));
@@ -304,12 +334,24 @@ impl SearchIndex {
         let has_text = text.is_some();
         musts.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
         if let Some(c) = &query.category {
-            let q = TermQuery::new(Term::from_field_text(f.category_exact, &c.to_lowercase()), IndexRecordOption::Basic);
-            musts.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(q), 0.0))));
+            let q = TermQuery::new(
+                Term::from_field_text(f.category_exact, &c.to_lowercase()),
+                IndexRecordOption::Basic,
+            );
+            musts.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
+            ));
         }
         for tag in &query.tags {
-            let q = TermQuery::new(Term::from_field_text(f.tag_exact, &tag.to_lowercase()), IndexRecordOption::Basic);
-            musts.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(q), 0.0))));
+            let q = TermQuery::new(
+                Term::from_field_text(f.tag_exact, &tag.to_lowercase()),
+                IndexRecordOption::Basic,
+            );
+            musts.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
+            ));
         }
         let q = BooleanQuery::new(musts);
         let searcher = self.reader.searcher();
@@ -322,7 +364,10 @@ impl SearchIndex {
             SortOrder::Relevance if has_text => {
                 let c = top.order_by((
                     (SortBySimilarityScore, Order::Desc),
-                    (SortByStaticFastValue::<u64>::for_field("downloads"), Order::Desc),
+                    (
+                        SortByStaticFastValue::<u64>::for_field("downloads"),
+                        Order::Desc,
+                    ),
                 ));
                 let (hits, total) = searcher.search(&q, &(c, Count)).map_err(err)?;
                 (hits.into_iter().map(|((s, _), a)| (s, a)).collect(), total)
@@ -347,7 +392,12 @@ impl SearchIndex {
         let mut hits = Vec::with_capacity(addrs.len());
         for (score, addr) in addrs {
             let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
-            let text = |field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let text = |field| {
+                d.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let version = text(f.version);
             hits.push(SearchHit {
                 name: text(f.name),
@@ -356,9 +406,19 @@ impl SearchIndex {
                     reason: format!("stored version `{version}` is not semver"),
                 })?,
                 description: text(f.description),
-                category: d.get_first(f.category).and_then(|v| v.as_str()).map(str::to_string),
-                tags: d.get_all(f.tags).filter_map(|v| v.as_str()).map(str::to_string).collect(),
-                downloads: d.get_first(f.downloads).and_then(|v| v.as_u64()).unwrap_or(0),
+                category: d
+                    .get_first(f.category)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                tags: d
+                    .get_all(f.tags)
+                    .filter_map(|v| v.as_str())
+                    .map(str::to_string)
+                    .collect(),
+                downloads: d
+                    .get_first(f.downloads)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0),
                 score,
             });
         }

@@ -10,7 +10,13 @@ use ggen_marketplace_v1::index::IndexFile;
 use ggen_marketplace_v1::{V1Backend, archive_path};
 use semver::Version;
 
-fn release(name: &str, version: &str, description: &str, category: &str, tags: &[&str]) -> (PackageVersion, Vec<u8>) {
+fn release(
+    name: &str,
+    version: &str,
+    description: &str,
+    category: &str,
+    tags: &[&str],
+) -> (PackageVersion, Vec<u8>) {
     let archive = format!("archive of {name}@{version}").into_bytes();
     let mut v = PackageVersion::new(name, version.parse().unwrap());
     v.description = description.into();
@@ -25,13 +31,55 @@ fn registry() -> (tempfile::TempDir, V1Backend) {
     let dir = tempfile::tempdir().unwrap();
     let v1 = V1Backend::create(dir.path(), "test").unwrap();
     let releases = vec![
-        release("hello-world", "1.0.0", "The classic greeting program", "starter", &["example", "Starter"]),
-        release("rust-cli", "1.2.0", "Command line applications in Rust with clap", "CLI", &["rust", "cli"]),
-        release("rust-cli-extras", "0.1.0", "Extra helpers for rust-cli projects", "cli", &["rust"]),
-        release("cli-tools", "1.0.0", "Rust cli tools, rust cli helpers, rust cli everything", "cli", &["rust", "cli"]),
-        release("dashboard-web", "2.0.0", "Metrics dashboard served over HTTP", "Web", &["web", "metrics"]),
-        release("graph-query", "0.3.0", "SPARQL graph query helpers", "rdf", &["graph", "sparql"]),
-        release("io.ggen.nextjs.ontology-crud", "1.0.0", "Next.js CRUD pages from an ontology", "web", &["nextjs"]),
+        release(
+            "hello-world",
+            "1.0.0",
+            "The classic greeting program",
+            "starter",
+            &["example", "Starter"],
+        ),
+        release(
+            "rust-cli",
+            "1.2.0",
+            "Command line applications in Rust with clap",
+            "CLI",
+            &["rust", "cli"],
+        ),
+        release(
+            "rust-cli-extras",
+            "0.1.0",
+            "Extra helpers for rust-cli projects",
+            "cli",
+            &["rust"],
+        ),
+        release(
+            "cli-tools",
+            "1.0.0",
+            "Rust cli tools, rust cli helpers, rust cli everything",
+            "cli",
+            &["rust", "cli"],
+        ),
+        release(
+            "dashboard-web",
+            "2.0.0",
+            "Metrics dashboard served over HTTP",
+            "Web",
+            &["web", "metrics"],
+        ),
+        release(
+            "graph-query",
+            "0.3.0",
+            "SPARQL graph query helpers",
+            "rdf",
+            &["graph", "sparql"],
+        ),
+        release(
+            "io.ggen.nextjs.ontology-crud",
+            "1.0.0",
+            "Next.js CRUD pages from an ontology",
+            "web",
+            &["nextjs"],
+        ),
     ];
     v1.publish_many(&releases).unwrap();
     let counters: Vec<(String, u64, u64)> = vec![
@@ -48,7 +96,12 @@ fn registry() -> (tempfile::TempDir, V1Backend) {
 }
 
 fn names(v1: &V1Backend, q: &SearchQuery) -> Vec<String> {
-    v1.search(q).unwrap().hits.into_iter().map(|h| h.name).collect()
+    v1.search(q)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
 }
 
 #[test]
@@ -79,7 +132,11 @@ fn index_file_round_trips_every_field() {
     assert_eq!(parsed, file);
     let (back, report) = parsed.to_packages();
     assert_eq!(back, packages);
-    assert!(report.warnings.iter().any(|w| w.contains("some-dep")), "{:?}", report.warnings);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("some-dep")),
+        "{:?}",
+        report.warnings
+    );
     assert_eq!(parsed.generation, 7);
     assert_eq!(parsed.package_count, 60);
 }
@@ -104,15 +161,24 @@ fn real_registry_shape_loads_with_warnings() {
     std::fs::write(dir.path().join("index.json"), real).unwrap();
     let v1 = V1Backend::open(dir.path()).unwrap();
     let warnings = v1.load_warnings().unwrap();
-    assert!(warnings.iter().any(|w| w.contains("missing-package")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("missing-package")),
+        "{warnings:?}"
+    );
     let p = v1.package("asset-management").unwrap();
     assert_eq!(p.versions[0].dependencies[0].req, semver::VersionReq::STAR);
     assert!(v1.package("io.ggen.crm").unwrap().latest().production_ready);
     // Case-insensitive category filter over mixed-case categories.
-    let q = SearchQuery { category: Some("ENTERPRISE".into()), ..SearchQuery::default() };
+    let q = SearchQuery {
+        category: Some("ENTERPRISE".into()),
+        ..SearchQuery::default()
+    };
     assert_eq!(v1.search(&q).unwrap().total, 2);
     // Reads never rewrite the file.
-    assert_eq!(std::fs::read_to_string(dir.path().join("index.json")).unwrap(), real);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("index.json")).unwrap(),
+        real
+    );
 }
 
 #[test]
@@ -121,7 +187,10 @@ fn exact_name_ranks_first() {
     // cli-tools repeats "rust cli" in its description, rust-cli-extras has more
     // downloads: the exact name still wins.
     assert_eq!(names(&v1, &SearchQuery::text("rust-cli"))[0], "rust-cli");
-    assert_eq!(names(&v1, &SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0], "io.ggen.nextjs.ontology-crud");
+    assert_eq!(
+        names(&v1, &SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
+        "io.ggen.nextjs.ontology-crud"
+    );
     let r = v1.search(&SearchQuery::text("hello-world")).unwrap();
     assert_eq!(r.hits[0].name, "hello-world");
     assert_eq!(r.backend_used, ggen_marketplace_core::BackendKind::V1);
@@ -130,8 +199,14 @@ fn exact_name_ranks_first() {
 #[test]
 fn typos_and_prefixes_still_find_packages() {
     let (_d, v1) = registry();
-    assert_eq!(names(&v1, &SearchQuery::text("helo wrld"))[0], "hello-world");
-    assert_eq!(names(&v1, &SearchQuery::text("dashbord"))[0], "dashboard-web");
+    assert_eq!(
+        names(&v1, &SearchQuery::text("helo wrld"))[0],
+        "hello-world"
+    );
+    assert_eq!(
+        names(&v1, &SearchQuery::text("dashbord"))[0],
+        "dashboard-web"
+    );
     assert_eq!(names(&v1, &SearchQuery::text("dashb"))[0], "dashboard-web");
     assert_eq!(names(&v1, &SearchQuery::text("sparq"))[0], "graph-query");
     assert!(names(&v1, &SearchQuery::text("zzzzqqq")).is_empty());
@@ -159,19 +234,31 @@ fn filters_are_case_insensitive_and_combine_with_text() {
 #[test]
 fn sort_orders_and_paging() {
     let (_d, v1) = registry();
-    let all = |sort| SearchQuery { sort, limit: 100, ..SearchQuery::default() };
+    let all = |sort| SearchQuery {
+        sort,
+        limit: 100,
+        ..SearchQuery::default()
+    };
     let by_name = names(&v1, &all(SortOrder::Name));
     let mut expected = by_name.clone();
     expected.sort();
     assert_eq!(by_name, expected);
     assert_eq!(by_name.len(), 7);
     let by_downloads = names(&v1, &all(SortOrder::Downloads));
-    assert_eq!(&by_downloads[..3], ["rust-cli-extras", "dashboard-web", "graph-query"]);
+    assert_eq!(
+        &by_downloads[..3],
+        ["rust-cli-extras", "dashboard-web", "graph-query"]
+    );
 
     // Pages of 3 cover the list exactly once, in order, with a stable total.
     let mut paged = Vec::new();
     for offset in (0..9).step_by(3) {
-        let q = SearchQuery { sort: SortOrder::Name, limit: 3, offset, ..SearchQuery::default() };
+        let q = SearchQuery {
+            sort: SortOrder::Name,
+            limit: 3,
+            offset,
+            ..SearchQuery::default()
+        };
         let r = v1.search(&q).unwrap();
         assert_eq!(r.total, 7);
         paged.extend(r.hits.into_iter().map(|h| h.name));
@@ -182,25 +269,64 @@ fn sort_orders_and_paging() {
 #[test]
 fn writes_keep_index_and_search_current() {
     let (dir, v1) = registry();
-    let (v, a) = release("fresh-package", "0.1.0", "Brand new zebra template", "misc", &[]);
+    let (v, a) = release(
+        "fresh-package",
+        "0.1.0",
+        "Brand new zebra template",
+        "misc",
+        &[],
+    );
     v1.publish(&v, &a).unwrap();
     assert_eq!(names(&v1, &SearchQuery::text("zebra")), ["fresh-package"]);
-    assert!(matches!(v1.publish(&v, &a), Err(MarketplaceError::AlreadyPublished { .. })));
+    assert!(matches!(
+        v1.publish(&v, &a),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
     let mut bad = release("bad-sum", "1.0.0", "", "misc", &[]);
     bad.0.checksum = Some("00".repeat(32));
-    assert!(matches!(v1.publish(&bad.0, &bad.1), Err(MarketplaceError::ChecksumMismatch { .. })));
-    assert!(matches!(v1.package("bad-sum"), Err(MarketplaceError::NotFound { .. })));
+    assert!(matches!(
+        v1.publish(&bad.0, &bad.1),
+        Err(MarketplaceError::ChecksumMismatch { .. })
+    ));
+    assert!(matches!(
+        v1.package("bad-sum"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
 
     // A second process (a fresh backend) sees the same state, search included.
     let other = V1Backend::open(dir.path()).unwrap();
-    assert_eq!(names(&other, &SearchQuery::text("zebra")), ["fresh-package"]);
-    assert_eq!(other.fetch_archive("fresh-package", &Version::new(0, 1, 0)).unwrap(), a);
+    assert_eq!(
+        names(&other, &SearchQuery::text("zebra")),
+        ["fresh-package"]
+    );
+    assert_eq!(
+        other
+            .fetch_archive("fresh-package", &Version::new(0, 1, 0))
+            .unwrap(),
+        a
+    );
 
     // Yank is recorded and reversible.
-    v1.yank("fresh-package", &Version::new(0, 1, 0), true).unwrap();
-    assert!(V1Backend::open(dir.path()).unwrap().package("fresh-package").unwrap().versions[0].yanked);
-    v1.yank("fresh-package", &Version::new(0, 1, 0), false).unwrap();
-    assert!(!V1Backend::open(dir.path()).unwrap().package("fresh-package").unwrap().versions[0].yanked);
+    v1.yank("fresh-package", &Version::new(0, 1, 0), true)
+        .unwrap();
+    assert!(
+        V1Backend::open(dir.path())
+            .unwrap()
+            .package("fresh-package")
+            .unwrap()
+            .versions[0]
+            .yanked
+    );
+    v1.yank("fresh-package", &Version::new(0, 1, 0), false)
+        .unwrap();
+    assert!(
+        !V1Backend::open(dir.path())
+            .unwrap()
+            .package("fresh-package")
+            .unwrap()
+            .versions[0]
+            .yanked
+    );
 }
 
 #[test]
@@ -209,9 +335,15 @@ fn tampered_or_missing_archives_are_refused() {
     let version = Version::new(1, 0, 0);
     let path = archive_path(dir.path(), "hello-world", &version);
     std::fs::write(&path, b"tampered").unwrap();
-    assert!(matches!(v1.fetch_archive("hello-world", &version), Err(MarketplaceError::ChecksumMismatch { .. })));
+    assert!(matches!(
+        v1.fetch_archive("hello-world", &version),
+        Err(MarketplaceError::ChecksumMismatch { .. })
+    ));
     std::fs::remove_file(&path).unwrap();
-    assert!(matches!(v1.fetch_archive("hello-world", &version), Err(MarketplaceError::ArchiveMissing { .. })));
+    assert!(matches!(
+        v1.fetch_archive("hello-world", &version),
+        Err(MarketplaceError::ArchiveMissing { .. })
+    ));
     assert!(matches!(
         v1.fetch_archive("hello-world", &Version::new(9, 9, 9)),
         Err(MarketplaceError::VersionNotFound { .. })
@@ -221,7 +353,11 @@ fn tampered_or_missing_archives_are_refused() {
 #[test]
 fn corrupt_index_json_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.json"), b"{ \"version\": \"1.0.0\", \"packages\": [ {").unwrap();
+    std::fs::write(
+        dir.path().join("index.json"),
+        b"{ \"version\": \"1.0.0\", \"packages\": [ {",
+    )
+    .unwrap();
     let v1 = V1Backend::open(dir.path()).unwrap();
     match v1.package("anything") {
         Err(e @ MarketplaceError::CorruptIndex { .. }) => {
@@ -232,7 +368,10 @@ fn corrupt_index_json_is_a_clear_error() {
         other => panic!("expected CorruptIndex, got {other:?}"),
     }
     let missing = tempfile::tempdir().unwrap();
-    assert!(matches!(V1Backend::open(missing.path()), Err(MarketplaceError::CorruptIndex { .. })));
+    assert!(matches!(
+        V1Backend::open(missing.path()),
+        Err(MarketplaceError::CorruptIndex { .. })
+    ));
 }
 
 #[test]
@@ -248,7 +387,10 @@ fn a_damaged_search_index_is_rebuilt_from_index_json() {
         }
     }
     let v1 = V1Backend::open(dir.path()).unwrap();
-    assert_eq!(names(&v1, &SearchQuery::text("hello-world"))[0], "hello-world");
+    assert_eq!(
+        names(&v1, &SearchQuery::text("hello-world"))[0],
+        "hello-world"
+    );
     // And a removed one too.
     drop(v1);
     std::fs::remove_dir_all(&search_dir).unwrap();
@@ -263,7 +405,9 @@ fn index_json_edited_by_hand_is_noticed() {
     drop(v1);
     // Someone edits index.json outside ggen: the search index must follow.
     let path = dir.path().join("index.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace("Metrics dashboard served over HTTP", "Quokka dashboard");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("Metrics dashboard served over HTTP", "Quokka dashboard");
     std::fs::write(&path, text).unwrap();
     let v1 = V1Backend::open(dir.path()).unwrap();
     assert_eq!(names(&v1, &SearchQuery::text("quokka")), ["dashboard-web"]);

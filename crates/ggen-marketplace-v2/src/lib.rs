@@ -88,7 +88,10 @@ impl std::str::FromStr for ExportFormat {
 /// Where archives live: `<root>/blobs/sha256/<first 2 hex>/<sha256>.tar.gz`.
 pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
     let prefix = sha256.get(..2).unwrap_or("00");
-    root.join(BLOBS_DIR).join("sha256").join(prefix).join(format!("{sha256}.tar.gz"))
+    root.join(BLOBS_DIR)
+        .join("sha256")
+        .join(prefix)
+        .join(format!("{sha256}.tar.gz"))
 }
 
 pub struct V2Backend {
@@ -102,7 +105,13 @@ pub struct V2Backend {
 
 impl V2Backend {
     fn with_store(store: GraphStore, root: PathBuf, terms_dir: Option<PathBuf>) -> Self {
-        Self { store, root, terms_dir, index: RwLock::new(None), last_check: Mutex::new(None) }
+        Self {
+            store,
+            root,
+            terms_dir,
+            index: RwLock::new(None),
+            last_check: Mutex::new(None),
+        }
     }
 
     /// The default: a RocksDB store at `<registry>/v2/store` (created if missing).
@@ -119,13 +128,21 @@ impl V2Backend {
     /// An in-memory graph (tests); archives still go to `<blob_root>/blobs/`, and
     /// the term index is kept in memory only.
     pub fn in_memory(blob_root: impl Into<PathBuf>) -> Result<Self> {
-        Ok(Self::with_store(GraphStore::memory()?, blob_root.into(), None))
+        Ok(Self::with_store(
+            GraphStore::memory()?,
+            blob_root.into(),
+            None,
+        ))
     }
 
     /// A remote SPARQL 1.1 endpoint (`oxigraph serve` exposes `/query` and
     /// `/update`). `local_dir` holds the term index cache (`v2/terms/`), the
     /// writers' lock and the archives. Nothing is contacted until first use.
-    pub fn remote(query_url: &str, update_url: &str, local_dir: impl Into<PathBuf>) -> Result<Self> {
+    pub fn remote(
+        query_url: &str,
+        update_url: &str,
+        local_dir: impl Into<PathBuf>,
+    ) -> Result<Self> {
         Self::remote_with(RemoteEndpoint::new(query_url, update_url), local_dir)
     }
 
@@ -135,7 +152,11 @@ impl V2Backend {
         // registry dir used in both modes never loads the other graph's index.
         let tag = &sha256_hex(endpoint.query_url.as_bytes())[..12];
         let terms = root.join(V2_DIR).join(format!("{TERMS_DIR}-remote-{tag}"));
-        Ok(Self::with_store(GraphStore::remote(endpoint), root, Some(terms)))
+        Ok(Self::with_store(
+            GraphStore::remote(endpoint),
+            root,
+            Some(terms),
+        ))
     }
 
     pub fn root(&self) -> &Path {
@@ -170,7 +191,10 @@ impl V2Backend {
         if let Some(ix) = current.filter(|ix| ix.generation() == generation) {
             return Ok(ix);
         }
-        let loaded = self.terms_dir.as_deref().and_then(|d| TermIndex::load(d, generation));
+        let loaded = self
+            .terms_dir
+            .as_deref()
+            .and_then(|d| TermIndex::load(d, generation));
         let ix = match loaded {
             Some(ix) => ix,
             None => self.build_index(generation)?,
@@ -187,7 +211,12 @@ impl V2Backend {
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
         }
-        tracing::info!(packages = ix.len(), terms = ix.term_count(), ms = started.elapsed().as_millis() as u64, "v2 term index built");
+        tracing::info!(
+            packages = ix.len(),
+            terms = ix.term_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "v2 term index built"
+        );
         Ok(ix)
     }
 
@@ -215,7 +244,11 @@ impl V2Backend {
         let ix = if generation == before.generation() + 1 {
             let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
             let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
-            let ix = before.with_changes(generation, packages.iter().map(Doc::from_package).collect(), &[]);
+            let ix = before.with_changes(
+                generation,
+                packages.iter().map(Doc::from_package).collect(),
+                &[],
+            );
             if let Some(dir) = &self.terms_dir {
                 ix.save(dir)?;
             }
@@ -231,14 +264,19 @@ impl V2Backend {
 
     fn store_blob(&self, sha256: &str, archive: &[u8]) -> Result<()> {
         let path = blob_path(&self.root, sha256);
-        if path.is_file() && std::fs::read(&path).map(|b| sha256_hex(&b) == sha256).unwrap_or(false) {
+        if path.is_file()
+            && std::fs::read(&path)
+                .map(|b| sha256_hex(&b) == sha256)
+                .unwrap_or(false)
+        {
             return Ok(());
         }
         atomic_write(&path, archive)
     }
 
     fn exists(&self, s: &NamedNode, class: NamedNode) -> Result<bool> {
-        self.store.contains(s, &rdf::TYPE.into_owned(), &Term::NamedNode(class))
+        self.store
+            .contains(s, &rdf::TYPE.into_owned(), &Term::NamedNode(class))
     }
 
     /// Publishes many versions in atomic batches (seeding, migration, benchmarks).
@@ -246,8 +284,10 @@ impl V2Backend {
     /// after a crash completes the work; the same version with another checksum
     /// is [`MarketplaceError::AlreadyPublished`]. Returns how many were added.
     pub fn publish_many(&self, releases: &[(PackageVersion, Vec<u8>)]) -> Result<usize> {
-        let releases: Vec<(PackageVersion, Option<&[u8]>)> =
-            releases.iter().map(|(r, a)| (complete(r, a), Some(a.as_slice()))).collect();
+        let releases: Vec<(PackageVersion, Option<&[u8]>)> = releases
+            .iter()
+            .map(|(r, a)| (complete(r, a), Some(a.as_slice())))
+            .collect();
         self.add_many(&releases)
     }
 
@@ -256,8 +296,10 @@ impl V2Backend {
     /// metadata only (the real public index has no archives); one with an
     /// archive must match its checksum. Re-runs skip what is already there.
     pub fn import(&self, releases: &[(PackageVersion, Option<Vec<u8>>)]) -> Result<usize> {
-        let releases: Vec<(PackageVersion, Option<&[u8]>)> =
-            releases.iter().map(|(r, a)| (r.clone(), a.as_deref())).collect();
+        let releases: Vec<(PackageVersion, Option<&[u8]>)> = releases
+            .iter()
+            .map(|(r, a)| (r.clone(), a.as_deref()))
+            .collect();
         self.add_many(&releases)
     }
 
@@ -285,9 +327,11 @@ impl V2Backend {
             }
         }
         let mut packages: HashSet<String> = HashSet::new();
-        if let Answer::Solutions { rows, .. } =
-            self.store.query(&store::parse_query(&format!("SELECT ?p WHERE {{ ?p {} {} }}", rdf::TYPE, mp::package_class()))?)?
-        {
+        if let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&format!(
+            "SELECT ?p WHERE {{ ?p {} {} }}",
+            rdf::TYPE,
+            mp::package_class()
+        ))?)? {
             for row in rows {
                 if let Some(Some(Term::NamedNode(p))) = row.first() {
                     packages.insert(p.as_str().to_string());
@@ -315,7 +359,7 @@ impl V2Backend {
                 if packages.insert(package_iri(&release.name).as_str().to_string()) {
                     triples.extend(mapping::package_node_triples(&release.name, 0, 0));
                 }
-                triples.extend(mapping::version_triples(&release));
+                triples.extend(mapping::version_triples(release));
                 known.insert(iri.as_str().to_string(), release.checksum.clone());
                 touched.push(release.name.clone());
                 added += 1;
@@ -339,9 +383,12 @@ impl V2Backend {
             .store
             .all_triples()?
             .into_iter()
-            .filter(|t| !(t.subject.to_string() == registry.to_string() && t.predicate == generation))
+            .filter(|t| {
+                !(t.subject.to_string() == registry.to_string() && t.predicate == generation)
+            })
             .collect();
-        self.store.apply(&[Op::Delete(doomed), Op::BumpGeneration])?;
+        self.store
+            .apply(&[Op::Delete(doomed), Op::BumpGeneration])?;
         let ix = self.build_index(self.store.generation()?)?;
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         Ok(())
@@ -353,13 +400,17 @@ impl V2Backend {
         let mut ops = Vec::new();
         let mut touched = Vec::new();
         for (name, downloads, stars) in counters {
-            if validate_name(name).is_err() || !self.exists(&package_iri(name), mp::package_class())? {
+            if validate_name(name).is_err()
+                || !self.exists(&package_iri(name), mp::package_class())?
+            {
                 continue;
             }
             let p = package_iri(name);
             ops.push(Op::DeleteValues(p.clone(), mp::downloads()));
             ops.push(Op::DeleteValues(p, mp::stars()));
-            ops.push(Op::Insert(mapping::counter_triples(name, *downloads, *stars)));
+            ops.push(Op::Insert(mapping::counter_triples(
+                name, *downloads, *stars,
+            )));
             touched.push(name.clone());
         }
         self.commit(ops, &touched)
@@ -376,7 +427,9 @@ impl V2Backend {
             | spargebra::Query::Construct { .. }
             | spargebra::Query::Describe { .. } => {}
         }
-        let ser_err = |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing results: {e}"));
+        let ser_err = |e: std::io::Error| {
+            MarketplaceError::backend(BACKEND, format!("serializing results: {e}"))
+        };
         let bytes = match self.store.query(&query)? {
             Answer::Boolean(b) => QueryResultsSerializer::from_format(QueryResultsFormat::Json)
                 .serialize_boolean_to_writer(Vec::new(), b)
@@ -387,7 +440,10 @@ impl V2Backend {
                     .map_err(ser_err)?;
                 for row in &rows {
                     w.serialize(
-                        variables.iter().zip(row).filter_map(|(v, t)| t.as_ref().map(|t| (v.as_ref(), t.as_ref()))),
+                        variables
+                            .iter()
+                            .zip(row)
+                            .filter_map(|(v, t)| t.as_ref().map(|t| (v.as_ref(), t.as_ref()))),
                     )
                     .map_err(ser_err)?;
                 }
@@ -418,18 +474,26 @@ impl V2Backend {
 
     fn missing_version(&self, name: &str, version: &Version) -> Result<MarketplaceError> {
         if !self.exists(&package_iri(name), mp::package_class())? {
-            return Ok(MarketplaceError::NotFound { name: name.to_string() });
+            return Ok(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
         }
-        Ok(MarketplaceError::VersionNotFound { name: name.to_string(), requirement: format!("={version}") })
+        Ok(MarketplaceError::VersionNotFound {
+            name: name.to_string(),
+            requirement: format!("={version}"),
+        })
     }
 }
 
 fn jsonld() -> RdfFormat {
-    RdfFormat::JsonLd { profile: JsonLdProfile::Streaming.into() }
+    RdfFormat::JsonLd {
+        profile: JsonLdProfile::Streaming.into(),
+    }
 }
 
 fn serialize_triples(triples: &[oxigraph::model::Triple], format: RdfFormat) -> Result<Vec<u8>> {
-    let err = |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing RDF: {e}"));
+    let err =
+        |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing RDF: {e}"));
     let mut ser = oxigraph::io::RdfSerializer::from_format(format).for_writer(Vec::new());
     for t in triples {
         ser.serialize_triple(t).map_err(err)?;
@@ -443,7 +507,9 @@ fn check_release(release: &PackageVersion, archive: Option<&[u8]>) -> Result<()>
     for dep in &release.dependencies {
         validate_name(&dep.name)?;
     }
-    let Some(archive) = archive else { return Ok(()) };
+    let Some(archive) = archive else {
+        return Ok(());
+    };
     let actual = sha256_hex(archive);
     if release.checksum.as_deref() != Some(actual.as_str()) {
         return Err(MarketplaceError::ChecksumMismatch {
@@ -471,7 +537,11 @@ impl MarketplaceBackend for V2Backend {
 
     fn metadata(&self) -> Result<BackendMetadata> {
         let ix = self.index()?;
-        let q = format!("SELECT (COUNT(?v) AS ?n) WHERE {{ ?v {} {} }}", rdf::TYPE, mp::version_class());
+        let q = format!(
+            "SELECT (COUNT(?v) AS ?n) WHERE {{ ?v {} {} }}",
+            rdf::TYPE,
+            mp::version_class()
+        );
         let version_count = match self.store.query(&store::parse_query(&q)?)? {
             Answer::Solutions { rows, .. } => rows
                 .first()
@@ -506,19 +576,27 @@ impl MarketplaceBackend for V2Backend {
         let mut roots = Vec::with_capacity(page.len());
         for s in &page {
             let d = ix.doc(s.doc);
-            let version: Version = d.latest.parse().map_err(|_| MarketplaceError::SearchIndex {
-                path: self.terms_dir.clone().unwrap_or_default(),
-                reason: format!("stored version `{}` is not semver", d.latest),
-            })?;
+            let version: Version = d
+                .latest
+                .parse()
+                .map_err(|_| MarketplaceError::SearchIndex {
+                    path: self.terms_dir.clone().unwrap_or_default(),
+                    reason: format!("stored version `{}` is not semver", d.latest),
+                })?;
             roots.push(version_iri(&d.name, &version));
         }
         let nodes = Nodes::new(&self.store.describe(&roots)?);
         let mut hits = Vec::with_capacity(page.len());
         for (s, iri) in page.iter().zip(&roots) {
-            let v = nodes.version(iri.as_str()).map_err(|e| MarketplaceError::SearchIndex {
-                path: self.terms_dir.clone().unwrap_or_default(),
-                reason: format!("hit {} is not in the graph ({e}); run `ggen marketplace rebuild-index`", iri.as_str()),
-            })?;
+            let v = nodes
+                .version(iri.as_str())
+                .map_err(|e| MarketplaceError::SearchIndex {
+                    path: self.terms_dir.clone().unwrap_or_default(),
+                    reason: format!(
+                        "hit {} is not in the graph ({e}); run `ggen marketplace rebuild-index`",
+                        iri.as_str()
+                    ),
+                })?;
             hits.push(SearchHit {
                 name: v.name,
                 version: v.version,
@@ -529,11 +607,18 @@ impl MarketplaceBackend for V2Backend {
                 score: s.score,
             });
         }
-        Ok(SearchResults { hits, total, backend_used: BackendKind::V2, query_time: started.elapsed() })
+        Ok(SearchResults {
+            hits,
+            total,
+            backend_used: BackendKind::V2,
+            query_time: started.elapsed(),
+        })
     }
 
     fn package(&self, name: &str) -> Result<Package> {
-        let not_found = || MarketplaceError::NotFound { name: name.to_string() };
+        let not_found = || MarketplaceError::NotFound {
+            name: name.to_string(),
+        };
         if validate_name(name).is_err() {
             return Err(not_found());
         }
@@ -553,7 +638,9 @@ impl MarketplaceBackend for V2Backend {
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         if validate_name(name).is_err() {
-            return Err(MarketplaceError::NotFound { name: name.to_string() });
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
         }
         let release = match self.hydrate_version(name, version)? {
             Some(r) => r,
@@ -601,20 +688,28 @@ impl MarketplaceBackend for V2Backend {
             triples.extend(mapping::package_node_triples(&release.name, 0, 0));
         }
         triples.extend(mapping::version_triples(&release));
-        self.commit(vec![Op::Insert(triples)], std::slice::from_ref(&release.name))
+        self.commit(
+            vec![Op::Insert(triples)],
+            std::slice::from_ref(&release.name),
+        )
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
         let _lock = self.lock()?;
         if validate_name(name).is_err() {
-            return Err(MarketplaceError::NotFound { name: name.to_string() });
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
         }
         let iri = version_iri(name, version);
         if !self.exists(&iri, mp::version_class())? {
             return Err(self.missing_version(name, version)?);
         }
         self.commit(
-            vec![Op::DeleteValues(iri, mp::yanked()), Op::Insert(vec![mapping::yanked_triple(name, version, yanked)])],
+            vec![
+                Op::DeleteValues(iri, mp::yanked()),
+                Op::Insert(vec![mapping::yanked_triple(name, version, yanked)]),
+            ],
             &[name.to_string()],
         )
     }

@@ -93,7 +93,11 @@ fn boolean(b: bool) -> Term {
 }
 
 fn datetime(t: &DateTime<Utc>) -> Term {
-    Literal::new_typed_literal(t.to_rfc3339_opts(SecondsFormat::AutoSi, true), xsd::DATE_TIME).into()
+    Literal::new_typed_literal(
+        t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        xsd::DATE_TIME,
+    )
+    .into()
 }
 
 struct Out(Vec<Triple>);
@@ -206,7 +210,10 @@ pub fn package_to_triples(p: &Package) -> Vec<Triple> {
 }
 
 fn corrupt(subject: &str, reason: impl std::fmt::Display) -> MarketplaceError {
-    MarketplaceError::backend("v2", format!("graph node <{subject}> is malformed: {reason}"))
+    MarketplaceError::backend(
+        "v2",
+        format!("graph node <{subject}> is malformed: {reason}"),
+    )
 }
 
 /// Triples grouped by subject IRI, for reading nodes back.
@@ -233,7 +240,10 @@ impl Nodes {
     }
 
     fn all<'a>(&'a self, s: &str, p: &'a NamedNode) -> impl Iterator<Item = &'a Term> + 'a {
-        self.props(s).iter().filter(move |(pp, _)| pp == p).map(|(_, o)| o)
+        self.props(s)
+            .iter()
+            .filter(move |(pp, _)| pp == p)
+            .map(|(_, o)| o)
     }
 
     fn one<'a>(&'a self, s: &str, p: &'a NamedNode) -> Result<Option<&'a Term>> {
@@ -249,17 +259,25 @@ impl Nodes {
         match self.one(s, p)? {
             None => Ok(None),
             Some(Term::Literal(l)) => Ok(Some(l.value().to_string())),
-            Some(other) => Err(corrupt(s, format!("<{}> is not a literal: {other}", p.as_str()))),
+            Some(other) => Err(corrupt(
+                s,
+                format!("<{}> is not a literal: {other}", p.as_str()),
+            )),
         }
     }
 
     fn str_req(&self, s: &str, p: &NamedNode) -> Result<String> {
-        self.str_opt(s, p)?.ok_or_else(|| corrupt(s, format!("missing <{}>", p.as_str())))
+        self.str_opt(s, p)?
+            .ok_or_else(|| corrupt(s, format!("missing <{}>", p.as_str())))
     }
 
     fn u64_opt(&self, s: &str, p: &NamedNode) -> Result<Option<u64>> {
         self.str_opt(s, p)?
-            .map(|v| v.trim().parse::<u64>().map_err(|e| corrupt(s, format!("<{}> `{v}`: {e}", p.as_str()))))
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|e| corrupt(s, format!("<{}> `{v}`: {e}", p.as_str())))
+            })
             .transpose()
     }
 
@@ -268,7 +286,10 @@ impl Nodes {
             .map(|v| match v.as_str() {
                 "true" | "1" => Ok(true),
                 "false" | "0" => Ok(false),
-                _ => Err(corrupt(s, format!("<{}> `{v}` is not a boolean", p.as_str()))),
+                _ => Err(corrupt(
+                    s,
+                    format!("<{}> `{v}` is not a boolean", p.as_str()),
+                )),
             })
             .transpose()
     }
@@ -286,7 +307,9 @@ impl Nodes {
     fn ordered(&self, s: &str, p: &NamedNode) -> Result<Vec<String>> {
         let mut entries = Vec::new();
         for e in self.objects(s, p) {
-            let pos = self.u64_opt(&e, &mp::position())?.ok_or_else(|| corrupt(&e, "missing mp:position"))?;
+            let pos = self
+                .u64_opt(&e, &mp::position())?
+                .ok_or_else(|| corrupt(&e, "missing mp:position"))?;
             entries.push((pos, e));
         }
         entries.sort();
@@ -294,13 +317,18 @@ impl Nodes {
     }
 
     pub fn has_type(&self, s: &str, class: &NamedNode) -> bool {
-        self.all(s, &rdf::TYPE.into_owned()).any(|o| matches!(o, Term::NamedNode(n) if n == class))
+        self.all(s, &rdf::TYPE.into_owned())
+            .any(|o| matches!(o, Term::NamedNode(n) if n == class))
     }
 
     /// Subjects typed `class`.
     pub fn subjects_of_type(&self, class: &NamedNode) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.by_subject.keys().filter(|s| self.has_type(s, class)).cloned().collect();
+        let mut v: Vec<String> = self
+            .by_subject
+            .keys()
+            .filter(|s| self.has_type(s, class))
+            .cloned()
+            .collect();
         v.sort();
         v
     }
@@ -331,7 +359,10 @@ impl Nodes {
             })
             .transpose()?;
         let values = |p: NamedNode| -> Result<Vec<String>> {
-            self.ordered(s, &p)?.iter().map(|e| self.str_req(e, &mp::value())).collect()
+            self.ordered(s, &p)?
+                .iter()
+                .map(|e| self.str_req(e, &mp::value()))
+                .collect()
         };
         v.tags = values(mp::tag())?;
         v.keywords = values(mp::keyword())?;
@@ -339,7 +370,9 @@ impl Nodes {
         for e in self.ordered(s, &mp::dependency())? {
             let name = self.str_req(&e, &mp::dependency_name())?;
             let req_text = self.str_req(&e, &mp::requirement())?;
-            let req = req_text.parse().map_err(|err| corrupt(&e, format!("requirement `{req_text}`: {err}")))?;
+            let req = req_text
+                .parse()
+                .map_err(|err| corrupt(&e, format!("requirement `{req_text}`: {err}")))?;
             v.dependencies.push(Dependency {
                 name,
                 req,
@@ -405,7 +438,9 @@ mod tests {
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
             Just(String::new()),
-            Just("quote \" backslash \\ newline \n cr \r tab \t brace } ; DROP ALL ; #".to_string()),
+            Just(
+                "quote \" backslash \\ newline \n cr \r tab \t brace } ; DROP ALL ; #".to_string()
+            ),
             Just("nul \u{0} ctrl \u{1b} \u{7f} bom \u{feff} \u{fffe}".to_string()),
             any::<String>(),
             "\\PC{0,40}",
@@ -413,7 +448,13 @@ mod tests {
     }
 
     fn version() -> impl Strategy<Value = semver::Version> {
-        (0u64..1000, 0u64..1000, 0u64..1000, prop::option::of("[a-z]{1,5}(\\.(0|[1-9][0-9]{0,2}))?"), prop::option::of("[a-z0-9]{1,6}"))
+        (
+            0u64..1000,
+            0u64..1000,
+            0u64..1000,
+            prop::option::of("[a-z]{1,5}(\\.(0|[1-9][0-9]{0,2}))?"),
+            prop::option::of("[a-z0-9]{1,6}"),
+        )
             .prop_map(|(a, b, c, pre, build)| {
                 let mut s = format!("{a}.{b}.{c}");
                 if let Some(p) = pre {
@@ -429,8 +470,14 @@ mod tests {
     }
 
     fn req() -> impl Strategy<Value = semver::VersionReq> {
-        prop_oneof![Just("*"), Just("^1.2"), Just("~0.3.1"), Just(">=1, <2"), Just("=1.0.0-beta.1")]
-            .prop_map(|s| s.parse().unwrap())
+        prop_oneof![
+            Just("*"),
+            Just("^1.2"),
+            Just("~0.3.1"),
+            Just(">=1, <2"),
+            Just("=1.0.0-beta.1")
+        ]
+        .prop_map(|s| s.parse().unwrap())
     }
 
     fn release(name: String) -> impl Strategy<Value = PackageVersion> {
@@ -440,42 +487,75 @@ mod tests {
             text(),
             prop::option::of(text()),
             (strs(), strs(), strs()),
-            (prop::option::of(text()), prop::option::of(text()), prop::option::of(text())),
+            (
+                prop::option::of(text()),
+                prop::option::of(text()),
+                prop::option::of(text()),
+            ),
             prop::collection::vec((name_strategy(), req(), any::<bool>()), 0..3),
-            (any::<bool>(), prop::option::of(text()), prop::option::of(text()), prop::option::of("[0-9a-f]{64}"), prop::option::of(any::<u64>())),
+            (
+                any::<bool>(),
+                prop::option::of(text()),
+                prop::option::of(text()),
+                prop::option::of("[0-9a-f]{64}"),
+                prop::option::of(any::<u64>()),
+            ),
             prop::option::of((text(), text(), "[0-9a-f]{64}", "[0-9a-f]{128}", text())),
-            (any::<bool>(), prop::option::of(0i64..253_402_300_799, ), 0u32..1_000_000_000),
+            (
+                any::<bool>(),
+                prop::option::of(0i64..253_402_300_799),
+                0u32..1_000_000_000,
+            ),
         )
-            .prop_map(move |(ver, description, category, (tags, keywords, authors), (license, repository, homepage), deps, (pr, path, url, checksum, size), sig, (yanked, ts, nanos))| {
-                let mut v = PackageVersion::new(name.clone(), ver);
-                v.description = description;
-                v.category = category;
-                v.tags = tags;
-                v.keywords = keywords;
-                v.authors = authors;
-                v.license = license;
-                v.repository = repository;
-                v.homepage = homepage;
-                v.dependencies = deps
-                    .into_iter()
-                    .map(|(n, req, optional)| Dependency { name: n, req, optional })
-                    .collect();
-                v.production_ready = pr;
-                v.path = path;
-                v.download_url = url;
-                v.checksum = checksum;
-                v.size = size;
-                v.signature = sig.map(|(algorithm, key_id, public_key, signature, statement)| Signature {
-                    algorithm,
-                    key_id,
-                    public_key,
-                    signature,
-                    statement,
-                });
-                v.yanked = yanked;
-                v.published_at = ts.map(|s| Utc.timestamp_opt(s, nanos).unwrap());
-                v
-            })
+            .prop_map(
+                move |(
+                    ver,
+                    description,
+                    category,
+                    (tags, keywords, authors),
+                    (license, repository, homepage),
+                    deps,
+                    (pr, path, url, checksum, size),
+                    sig,
+                    (yanked, ts, nanos),
+                )| {
+                    let mut v = PackageVersion::new(name.clone(), ver);
+                    v.description = description;
+                    v.category = category;
+                    v.tags = tags;
+                    v.keywords = keywords;
+                    v.authors = authors;
+                    v.license = license;
+                    v.repository = repository;
+                    v.homepage = homepage;
+                    v.dependencies = deps
+                        .into_iter()
+                        .map(|(n, req, optional)| Dependency {
+                            name: n,
+                            req,
+                            optional,
+                        })
+                        .collect();
+                    v.production_ready = pr;
+                    v.path = path;
+                    v.download_url = url;
+                    v.checksum = checksum;
+                    v.size = size;
+                    v.signature =
+                        sig.map(|(algorithm, key_id, public_key, signature, statement)| {
+                            Signature {
+                                algorithm,
+                                key_id,
+                                public_key,
+                                signature,
+                                statement,
+                            }
+                        });
+                    v.yanked = yanked;
+                    v.published_at = ts.map(|s| Utc.timestamp_opt(s, nanos).unwrap());
+                    v
+                },
+            )
     }
 
     fn name_strategy() -> BoxedStrategy<String> {
@@ -483,13 +563,20 @@ mod tests {
     }
 
     pub(crate) fn package() -> impl Strategy<Value = Package> {
-        (name(), any::<u64>(), any::<u64>(), 1usize..6).prop_flat_map(|(n, downloads, stars, count)| {
-            prop::collection::vec(release(n.clone()), count).prop_map(move |mut versions| {
-                versions.sort_by(|a, b| a.version.cmp(&b.version));
-                versions.dedup_by(|a, b| a.version == b.version);
-                Package { name: n.clone(), downloads, stars, versions }
-            })
-        })
+        (name(), any::<u64>(), any::<u64>(), 1usize..6).prop_flat_map(
+            |(n, downloads, stars, count)| {
+                prop::collection::vec(release(n.clone()), count).prop_map(move |mut versions| {
+                    versions.sort_by(|a, b| a.version.cmp(&b.version));
+                    versions.dedup_by(|a, b| a.version == b.version);
+                    Package {
+                        name: n.clone(),
+                        downloads,
+                        stars,
+                        versions,
+                    }
+                })
+            },
+        )
     }
 
     proptest! {
@@ -548,8 +635,13 @@ mod tests {
         all.extend(version_triples(&v));
         for t in all {
             for term in [t.predicate.to_string(), t.object.to_string()] {
-                if term.starts_with(&format!("<{NS}")) && !term.starts_with(&format!("<{NS}package/")) {
-                    assert!(declared.contains(&term), "{term} is not declared in the ontology");
+                if term.starts_with(&format!("<{NS}"))
+                    && !term.starts_with(&format!("<{NS}package/"))
+                {
+                    assert!(
+                        declared.contains(&term),
+                        "{term} is not declared in the ontology"
+                    );
                 }
             }
         }
@@ -558,7 +650,10 @@ mod tests {
 
     #[test]
     fn iris_follow_the_documented_scheme() {
-        assert_eq!(package_iri("io.ggen.x").as_str(), "https://ggen.io/marketplace/package/io.ggen.x");
+        assert_eq!(
+            package_iri("io.ggen.x").as_str(),
+            "https://ggen.io/marketplace/package/io.ggen.x"
+        );
         let v: semver::Version = "1.0.0-rc.1+build.5".parse().unwrap();
         assert_eq!(
             version_iri("a", &v).as_str(),

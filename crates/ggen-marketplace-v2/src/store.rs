@@ -20,7 +20,9 @@ use oxigraph::model::{
     GraphNameRef, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad,
     Term, TermRef, Triple,
 };
-use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsParser, SliceQueryResultsParserOutput};
+use oxigraph::sparql::results::{
+    QueryResultsFormat, QueryResultsParser, SliceQueryResultsParserOutput,
+};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator, Variable};
 use oxigraph::store::{StorageError, Store};
 
@@ -43,7 +45,10 @@ pub enum Op {
 /// The answer to a SPARQL query, fully read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    Solutions { variables: Vec<Variable>, rows: Vec<Vec<Option<Term>>> },
+    Solutions {
+        variables: Vec<Variable>,
+        rows: Vec<Vec<Option<Term>>>,
+    },
     Boolean(bool),
     Graph(Vec<Triple>),
 }
@@ -92,7 +97,10 @@ impl GraphStore {
     pub fn embedded(path: &Path) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(|e| MarketplaceError::io(path, e))?;
         match Store::open(path) {
-            Ok(store) => Ok(Self::Embedded { store, path: path.to_path_buf() }),
+            Ok(store) => Ok(Self::Embedded {
+                store,
+                path: path.to_path_buf(),
+            }),
             Err(e) => Err(open_error(path, &e)),
         }
     }
@@ -102,13 +110,18 @@ impl GraphStore {
             .timeout_global(Some(endpoint.timeout))
             .http_status_as_error(false)
             .build();
-        Self::Remote(Box::new(Remote { agent: config.into(), endpoint }))
+        Self::Remote(Box::new(Remote {
+            agent: config.into(),
+            endpoint,
+        }))
     }
 
     pub fn describe_location(&self) -> (String, String) {
         match self {
             Self::Memory(_) => ("oxigraph (memory)".into(), "memory".into()),
-            Self::Embedded { path, .. } => ("oxigraph (rocksdb)".into(), path.display().to_string()),
+            Self::Embedded { path, .. } => {
+                ("oxigraph (rocksdb)".into(), path.display().to_string())
+            }
             Self::Remote(r) => ("sparql endpoint".into(), r.endpoint.query_url.clone()),
         }
     }
@@ -128,7 +141,9 @@ impl GraphStore {
                     .for_query(query.clone())
                     .on_store(s)
                     .execute()
-                    .map_err(|e| MarketplaceError::backend(BACKEND, format!("query failed: {e}")))?;
+                    .map_err(|e| {
+                        MarketplaceError::backend(BACKEND, format!("query failed: {e}"))
+                    })?;
                 collect(results)
             }
             Self::Remote(r) => r.query(query),
@@ -139,12 +154,21 @@ impl GraphStore {
     pub fn objects(&self, s: &NamedNode, p: &NamedNode) -> Result<Vec<Term>> {
         match self.local() {
             Some(store) => store
-                .quads_for_pattern(Some(s.as_ref().into()), Some(p.as_ref()), None, Some(GraphNameRef::DefaultGraph))
+                .quads_for_pattern(
+                    Some(s.as_ref().into()),
+                    Some(p.as_ref()),
+                    None,
+                    Some(GraphNameRef::DefaultGraph),
+                )
                 .map(|q| q.map(|q| q.object).map_err(storage_err))
                 .collect(),
             None => {
                 let q = format!("SELECT ?o WHERE {{ {s} {p} ?o }}");
-                Ok(self.select_rows(&q)?.into_iter().filter_map(|mut r| r.pop().flatten()).collect())
+                Ok(self
+                    .select_rows(&q)?
+                    .into_iter()
+                    .filter_map(|mut r| r.pop().flatten())
+                    .collect())
             }
         }
     }
@@ -153,7 +177,10 @@ impl GraphStore {
         let q = parse_query(text)?;
         match self.query(&q)? {
             Answer::Solutions { rows, .. } => Ok(rows),
-            other => Err(MarketplaceError::backend(BACKEND, format!("expected solutions, got {other:?}"))),
+            other => Err(MarketplaceError::backend(
+                BACKEND,
+                format!("expected solutions, got {other:?}"),
+            )),
         }
     }
 
@@ -165,13 +192,21 @@ impl GraphStore {
     pub fn contains(&self, s: &NamedNode, p: &NamedNode, o: &Term) -> Result<bool> {
         match self.local() {
             Some(store) => store
-                .contains(oxigraph::model::QuadRef::new(s, p, o, GraphNameRef::DefaultGraph))
+                .contains(oxigraph::model::QuadRef::new(
+                    s,
+                    p,
+                    o,
+                    GraphNameRef::DefaultGraph,
+                ))
                 .map_err(storage_err),
             None => {
                 let q = parse_query(&format!("ASK {{ {s} {p} {o} }}"))?;
                 match self.query(&q)? {
                     Answer::Boolean(b) => Ok(b),
-                    other => Err(MarketplaceError::backend(BACKEND, format!("expected a boolean, got {other:?}"))),
+                    other => Err(MarketplaceError::backend(
+                        BACKEND,
+                        format!("expected a boolean, got {other:?}"),
+                    )),
                 }
             }
         }
@@ -191,12 +226,17 @@ impl GraphStore {
                 let mut queue: Vec<NamedNode> = roots.to_vec();
                 while let Some(s) = queue.pop() {
                     let prefix = format!("{}/", s.as_str());
-                    for q in store.quads_for_pattern(Some(s.as_ref().into()), None, None, Some(GraphNameRef::DefaultGraph)) {
+                    for q in store.quads_for_pattern(
+                        Some(s.as_ref().into()),
+                        None,
+                        None,
+                        Some(GraphNameRef::DefaultGraph),
+                    ) {
                         let q = q.map_err(storage_err)?;
-                        if let Term::NamedNode(o) = &q.object {
-                            if o.as_str().starts_with(&prefix) {
-                                queue.push(o.clone());
-                            }
+                        if let Term::NamedNode(o) = &q.object
+                            && o.as_str().starts_with(&prefix)
+                        {
+                            queue.push(o.clone());
                         }
                         out.push(Triple::from(q));
                     }
@@ -209,7 +249,9 @@ impl GraphStore {
                     write!(values, "{r} ").expect("write to string");
                 }
                 let under = |child: &str, parent: &str| {
-                    format!("FILTER(isIRI({child}) && STRSTARTS(STR({child}), CONCAT(STR({parent}), \"/\")))")
+                    format!(
+                        "FILTER(isIRI({child}) && STRSTARTS(STR({child}), CONCAT(STR({parent}), \"/\")))"
+                    )
                 };
                 // VALUES sits inside each branch: a group is evaluated on its own,
                 // so a `?root` bound only outside would be unbound within it.
@@ -246,7 +288,12 @@ impl GraphStore {
                 .count()),
             None => {
                 let rows = self.select_rows("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")?;
-                Ok(rows.first().and_then(|r| r.first()).and_then(|t| t.as_ref()).and_then(term_u64).unwrap_or(0) as usize)
+                Ok(rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(|t| t.as_ref())
+                    .and_then(term_u64)
+                    .unwrap_or(0) as usize)
             }
         }
     }
@@ -274,7 +321,12 @@ impl GraphStore {
                         }
                         Op::DeleteValues(subject, predicate) => {
                             let found: Vec<Quad> = tx
-                                .quads_for_pattern(Some(subject.as_ref().into()), Some(predicate.as_ref()), None, Some(GraphNameRef::DefaultGraph))
+                                .quads_for_pattern(
+                                    Some(subject.as_ref().into()),
+                                    Some(predicate.as_ref()),
+                                    None,
+                                    Some(GraphNameRef::DefaultGraph),
+                                )
                                 .collect::<std::result::Result<_, _>>()
                                 .map_err(storage_err)?;
                             for q in &found {
@@ -285,10 +337,19 @@ impl GraphStore {
                             let reg = mp::registry();
                             let gen_p = mp::generation();
                             let found: Vec<Quad> = tx
-                                .quads_for_pattern(Some(reg.as_ref().into()), Some(gen_p.as_ref()), None, Some(GraphNameRef::DefaultGraph))
+                                .quads_for_pattern(
+                                    Some(reg.as_ref().into()),
+                                    Some(gen_p.as_ref()),
+                                    None,
+                                    Some(GraphNameRef::DefaultGraph),
+                                )
                                 .collect::<std::result::Result<_, _>>()
                                 .map_err(storage_err)?;
-                            let current = found.iter().filter_map(|q| term_u64(&q.object)).max().unwrap_or(0);
+                            let current = found
+                                .iter()
+                                .filter_map(|q| term_u64(&q.object))
+                                .max()
+                                .unwrap_or(0);
                             for q in &found {
                                 tx.remove(q);
                             }
@@ -322,8 +383,16 @@ impl GraphStore {
 
 fn generation_triples(n: u64) -> Vec<Triple> {
     vec![
-        Triple::new(mp::registry(), oxigraph::model::vocab::rdf::TYPE.into_owned(), mp::registry_class()),
-        Triple::new(mp::registry(), mp::generation(), Literal::new_typed_literal(n.to_string(), xsd::INTEGER)),
+        Triple::new(
+            mp::registry(),
+            oxigraph::model::vocab::rdf::TYPE.into_owned(),
+            mp::registry_class(),
+        ),
+        Triple::new(
+            mp::registry(),
+            mp::generation(),
+            Literal::new_typed_literal(n.to_string(), xsd::INTEGER),
+        ),
     ]
 }
 
@@ -339,8 +408,12 @@ pub fn render_update(ops: &[Op]) -> String {
     };
     for op in ops {
         match op {
-            Op::Insert(ts) if !ts.is_empty() => parts.push(format!("INSERT DATA {{\n{}}}", data(ts))),
-            Op::Delete(ts) if !ts.is_empty() => parts.push(format!("DELETE DATA {{\n{}}}", data(ts))),
+            Op::Insert(ts) if !ts.is_empty() => {
+                parts.push(format!("INSERT DATA {{\n{}}}", data(ts)))
+            }
+            Op::Delete(ts) if !ts.is_empty() => {
+                parts.push(format!("DELETE DATA {{\n{}}}", data(ts)))
+            }
             Op::Insert(_) | Op::Delete(_) => {}
             Op::DeleteValues(s, p) => parts.push(format!("DELETE WHERE {{ {s} {p} ?o }}")),
             Op::BumpGeneration => {
@@ -366,17 +439,33 @@ pub fn term_u64(t: &Term) -> Option<u64> {
 fn rows_to_triples(rows: Vec<Vec<Option<Term>>>) -> Result<Vec<Triple>> {
     rows.into_iter()
         .map(|row| {
-            let bad = || MarketplaceError::backend(BACKEND, "endpoint returned an incomplete ?s ?p ?o row");
+            let bad = || {
+                MarketplaceError::backend(BACKEND, "endpoint returned an incomplete ?s ?p ?o row")
+            };
             let mut it = row.into_iter();
-            let (s, p, o) = (it.next().flatten(), it.next().flatten(), it.next().flatten());
+            let (s, p, o) = (
+                it.next().flatten(),
+                it.next().flatten(),
+                it.next().flatten(),
+            );
             let subject: NamedOrBlankNode = match s.ok_or_else(bad)? {
                 Term::NamedNode(n) => n.into(),
                 Term::BlankNode(b) => b.into(),
-                other => return Err(MarketplaceError::backend(BACKEND, format!("bad subject {other}"))),
+                other => {
+                    return Err(MarketplaceError::backend(
+                        BACKEND,
+                        format!("bad subject {other}"),
+                    ));
+                }
             };
             let predicate = match p.ok_or_else(bad)? {
                 Term::NamedNode(n) => n,
-                other => return Err(MarketplaceError::backend(BACKEND, format!("bad predicate {other}"))),
+                other => {
+                    return Err(MarketplaceError::backend(
+                        BACKEND,
+                        format!("bad predicate {other}"),
+                    ));
+                }
             };
             Ok(Triple::new(subject, predicate, o.ok_or_else(bad)?))
         })
@@ -386,11 +475,15 @@ fn rows_to_triples(rows: Vec<Vec<Option<Term>>>) -> Result<Vec<Triple>> {
 pub fn parse_query(text: &str) -> Result<spargebra::Query> {
     spargebra::SparqlParser::new()
         .parse_query(text)
-        .map_err(|e| MarketplaceError::InvalidQuery { reason: format!("not a SPARQL query: {e}") })
+        .map_err(|e| MarketplaceError::InvalidQuery {
+            reason: format!("not a SPARQL query: {e}"),
+        })
 }
 
 fn collect(results: QueryResults<'_>) -> Result<Answer> {
-    let err = |e: oxigraph::sparql::QueryEvaluationError| MarketplaceError::backend(BACKEND, format!("query failed: {e}"));
+    let err = |e: oxigraph::sparql::QueryEvaluationError| {
+        MarketplaceError::backend(BACKEND, format!("query failed: {e}"))
+    };
     Ok(match results {
         QueryResults::Boolean(b) => Answer::Boolean(b),
         QueryResults::Solutions(sols) => {
@@ -402,7 +495,11 @@ fn collect(results: QueryResults<'_>) -> Result<Answer> {
             }
             Answer::Solutions { variables, rows }
         }
-        QueryResults::Graph(triples) => Answer::Graph(triples.collect::<std::result::Result<_, _>>().map_err(err)?),
+        QueryResults::Graph(triples) => Answer::Graph(
+            triples
+                .collect::<std::result::Result<_, _>>()
+                .map_err(err)?,
+        ),
     })
 }
 
@@ -418,12 +515,22 @@ fn open_error(path: &Path, e: &StorageError) -> MarketplaceError {
             ),
         }
     } else {
-        MarketplaceError::backend(BACKEND, format!("cannot open the store at {}: {text}", path.display()))
+        MarketplaceError::backend(
+            BACKEND,
+            format!("cannot open the store at {}: {text}", path.display()),
+        )
     }
 }
 
 impl Remote {
-    fn post(&self, url: &str, content_type: &str, accept: &str, body: String, operation: &str) -> Result<Vec<u8>> {
+    fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        accept: &str,
+        body: String,
+        operation: &str,
+    ) -> Result<Vec<u8>> {
         let sent = self
             .agent
             .post(url)
@@ -439,14 +546,20 @@ impl Remote {
                     millis: self.endpoint.timeout.as_millis() as u64,
                 });
             }
-            Err(e @ (ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)) => {
+            Err(
+                e
+                @ (ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound),
+            ) => {
                 return Err(MarketplaceError::Unavailable {
                     backend: BACKEND.into(),
                     reason: format!("SPARQL endpoint {url} is unreachable: {e}"),
                 });
             }
             Err(e) => {
-                return Err(MarketplaceError::backend(BACKEND, format!("request to {url} failed: {e}")));
+                return Err(MarketplaceError::backend(
+                    BACKEND,
+                    format!("request to {url} failed: {e}"),
+                ));
             }
         };
         let status = resp.status().as_u16();
@@ -455,24 +568,51 @@ impl Remote {
             .with_config()
             .limit(1 << 30)
             .read_to_vec()
-            .map_err(|e| MarketplaceError::backend(BACKEND, format!("reading the answer of {url} failed: {e}")))?;
+            .map_err(|e| {
+                MarketplaceError::backend(
+                    BACKEND,
+                    format!("reading the answer of {url} failed: {e}"),
+                )
+            })?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&body);
             let text: String = text.chars().take(500).collect();
             return Err(MarketplaceError::backend(
                 BACKEND,
-                format!("SPARQL endpoint {url} answered HTTP {status} to {operation}: {}", text.trim()),
+                format!(
+                    "SPARQL endpoint {url} answered HTTP {status} to {operation}: {}",
+                    text.trim()
+                ),
             ));
         }
         Ok(body)
     }
 
     fn query(&self, query: &spargebra::Query) -> Result<Answer> {
-        let graph = matches!(query, spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. });
-        let accept = if graph { "application/n-triples" } else { "application/sparql-results+json" };
-        let body = self.post(&self.endpoint.query_url, "application/sparql-query", accept, query.to_string(), "query")?;
+        let graph = matches!(
+            query,
+            spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. }
+        );
+        let accept = if graph {
+            "application/n-triples"
+        } else {
+            "application/sparql-results+json"
+        };
+        let body = self.post(
+            &self.endpoint.query_url,
+            "application/sparql-query",
+            accept,
+            query.to_string(),
+            "query",
+        )?;
         let malformed = |e: &dyn std::fmt::Display| {
-            MarketplaceError::backend(BACKEND, format!("SPARQL endpoint {} returned malformed results: {e}", self.endpoint.query_url))
+            MarketplaceError::backend(
+                BACKEND,
+                format!(
+                    "SPARQL endpoint {} returned malformed results: {e}",
+                    self.endpoint.query_url
+                ),
+            )
         };
         if graph {
             let triples = RdfParser::from_format(RdfFormat::NTriples)
@@ -482,7 +622,10 @@ impl Remote {
                 .map_err(|e| malformed(&e))?;
             return Ok(Answer::Graph(triples));
         }
-        match QueryResultsParser::from_format(QueryResultsFormat::Json).for_slice(&body).map_err(|e| malformed(&e))? {
+        match QueryResultsParser::from_format(QueryResultsFormat::Json)
+            .for_slice(&body)
+            .map_err(|e| malformed(&e))?
+        {
             SliceQueryResultsParserOutput::Boolean(b) => Ok(Answer::Boolean(b)),
             SliceQueryResultsParserOutput::Solutions(sols) => {
                 let variables = sols.variables().to_vec();
@@ -500,7 +643,13 @@ impl Remote {
         if text.trim().is_empty() {
             return Ok(());
         }
-        self.post(&self.endpoint.update_url, "application/sparql-update", "*/*", text.to_string(), "update")?;
+        self.post(
+            &self.endpoint.update_url,
+            "application/sparql-update",
+            "*/*",
+            text.to_string(),
+            "update",
+        )?;
         Ok(())
     }
 }

@@ -52,7 +52,9 @@ pub const FIELD_COUNT: usize = 6;
 pub const WEIGHTS: [f32; FIELD_COUNT] = [6.0, 3.0, 3.0, 2.0, 1.0, 0.5];
 
 fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    tokenize(text).into_iter().filter(|t| t.len() < MAX_TOKEN_BYTES)
+    tokenize(text)
+        .into_iter()
+        .filter(|t| t.len() < MAX_TOKEN_BYTES)
 }
 
 /// What the index knows about one package.
@@ -77,11 +79,27 @@ impl Doc {
         let v = p.latest();
         let mut fields: [Vec<String>; FIELD_COUNT] = Default::default();
         fields[NAME] = tokens(&p.name).collect();
-        fields[TAGS] = v.tags.iter().flat_map(|t| tokens(t).collect::<Vec<_>>()).collect();
-        fields[KEYWORDS] = v.keywords.iter().flat_map(|t| tokens(t).collect::<Vec<_>>()).collect();
-        fields[CATEGORY] = v.category.iter().flat_map(|t| tokens(t).collect::<Vec<_>>()).collect();
+        fields[TAGS] = v
+            .tags
+            .iter()
+            .flat_map(|t| tokens(t).collect::<Vec<_>>())
+            .collect();
+        fields[KEYWORDS] = v
+            .keywords
+            .iter()
+            .flat_map(|t| tokens(t).collect::<Vec<_>>())
+            .collect();
+        fields[CATEGORY] = v
+            .category
+            .iter()
+            .flat_map(|t| tokens(t).collect::<Vec<_>>())
+            .collect();
         fields[DESCRIPTION] = tokens(&v.description).collect();
-        fields[AUTHOR] = v.authors.iter().flat_map(|t| tokens(t).collect::<Vec<_>>()).collect();
+        fields[AUTHOR] = v
+            .authors
+            .iter()
+            .flat_map(|t| tokens(t).collect::<Vec<_>>())
+            .collect();
         Self {
             name: p.name.clone(),
             latest: v.version.to_string(),
@@ -161,7 +179,10 @@ pub fn fuzzy_distance(chars: usize) -> Option<u8> {
 }
 
 fn index_err(dir: &Path, reason: impl std::fmt::Display) -> MarketplaceError {
-    MarketplaceError::SearchIndex { path: dir.to_path_buf(), reason: reason.to_string() }
+    MarketplaceError::SearchIndex {
+        path: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 impl TermIndex {
@@ -178,7 +199,11 @@ impl TermIndex {
                     *c = c.saturating_add(1);
                 }
                 for (t, tf) in counts {
-                    terms.entry(t).or_default().push(Posting { doc: i as u32, field: f as u8, tf });
+                    terms.entry(t).or_default().push(Posting {
+                        doc: i as u32,
+                        field: f as u8,
+                        tf,
+                    });
                 }
             }
         }
@@ -188,7 +213,12 @@ impl TermIndex {
         Self::assemble(generation, docs, fst, postings)
     }
 
-    fn assemble(generation: u64, docs: Vec<Doc>, fst: fst::Map<Vec<u8>>, postings: Vec<Vec<Posting>>) -> Self {
+    fn assemble(
+        generation: u64,
+        docs: Vec<Doc>,
+        fst: fst::Map<Vec<u8>>,
+        postings: Vec<Vec<Posting>>,
+    ) -> Self {
         let mut avg_len = [0f32; FIELD_COUNT];
         if !docs.is_empty() {
             for (f, avg) in avg_len.iter_mut().enumerate() {
@@ -196,13 +226,28 @@ impl TermIndex {
                 *avg = total as f32 / docs.len() as f32;
             }
         }
-        let by_name = docs.iter().enumerate().map(|(i, d)| (d.name.clone(), i as u32)).collect();
-        Self { generation, docs, by_name, fst, postings, avg_len }
+        let by_name = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.clone(), i as u32))
+            .collect();
+        Self {
+            generation,
+            docs,
+            by_name,
+            fst,
+            postings,
+            avg_len,
+        }
     }
 
     /// A copy with these packages' docs replaced (or added) and `removed` dropped.
     pub fn with_changes(&self, generation: u64, upserts: Vec<Doc>, removed: &[String]) -> Self {
-        let mut docs: BTreeMap<String, Doc> = self.docs.iter().map(|d| (d.name.clone(), d.clone())).collect();
+        let mut docs: BTreeMap<String, Doc> = self
+            .docs
+            .iter()
+            .map(|d| (d.name.clone(), d.clone()))
+            .collect();
         for r in removed {
             docs.remove(r);
         }
@@ -242,8 +287,11 @@ impl TermIndex {
 
     /// Writes `<dir>/index.bin` atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let header = serde_json::to_vec(&Header { generation: self.generation, docs: self.docs.clone() })
-            .map_err(|e| index_err(dir, e))?;
+        let header = serde_json::to_vec(&Header {
+            generation: self.generation,
+            docs: self.docs.clone(),
+        })
+        .map_err(|e| index_err(dir, e))?;
         let fst_bytes = self.fst.as_fst().as_bytes();
         let mut out = Vec::with_capacity(24 + header.len() + fst_bytes.len());
         out.extend_from_slice(MAGIC);
@@ -265,11 +313,17 @@ impl TermIndex {
             }
             let generation = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
             if generation != expected_generation {
-                return Err(format!("built from generation {generation}, the graph is at {expected_generation}"));
+                return Err(format!(
+                    "built from generation {generation}, the graph is at {expected_generation}"
+                ));
             }
             let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
-            let header_end = 24usize.checked_add(len).filter(|&e| e <= bytes.len()).ok_or("truncated")?;
-            let header: Header = serde_json::from_slice(&bytes[24..header_end]).map_err(|e| e.to_string())?;
+            let header_end = 24usize
+                .checked_add(len)
+                .filter(|&e| e <= bytes.len())
+                .ok_or("truncated")?;
+            let header: Header =
+                serde_json::from_slice(&bytes[24..header_end]).map_err(|e| e.to_string())?;
             if header.generation != generation {
                 return Err("header disagrees with itself".into());
             }
@@ -286,11 +340,17 @@ impl TermIndex {
                         *c = c.saturating_add(1);
                     }
                     for (t, tf) in counts {
-                        let ord = fst.get(t).ok_or_else(|| format!("token `{t}` missing from the FST"))?;
+                        let ord = fst
+                            .get(t)
+                            .ok_or_else(|| format!("token `{t}` missing from the FST"))?;
                         postings
                             .get_mut(ord as usize)
                             .ok_or("FST value out of range")?
-                            .push(Posting { doc: i as u32, field: f as u8, tf });
+                            .push(Posting {
+                                doc: i as u32,
+                                field: f as u8,
+                                tf,
+                            });
                     }
                 }
             }
@@ -390,7 +450,8 @@ impl TermIndex {
                         df[p.field as usize] += 1;
                     }
                     for p in list {
-                        scores[p.doc as usize] += WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
+                        scores[p.doc as usize] +=
+                            WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
                         matched[p.doc as usize] = true;
                     }
                 }
@@ -439,27 +500,40 @@ impl TermIndex {
             .filter(|&i| matched[i])
             .filter(|&i| {
                 let d = &self.docs[i];
-                category.as_ref().is_none_or(|c| d.category.as_ref() == Some(c))
+                category
+                    .as_ref()
+                    .is_none_or(|c| d.category.as_ref() == Some(c))
                     && tags.iter().all(|t| d.tags.contains(t))
             })
             .map(|i| Scored {
                 doc: i as u32,
-                score: if has_text && query.sort == SortOrder::Relevance { scores[i] } else { 0.0 },
+                score: if has_text && query.sort == SortOrder::Relevance {
+                    scores[i]
+                } else {
+                    0.0
+                },
             })
             .collect();
         let total = hits.len();
         let docs = &self.docs;
         let by_downloads = |a: &Scored, b: &Scored| {
             let (da, db) = (&docs[a.doc as usize], &docs[b.doc as usize]);
-            db.downloads.cmp(&da.downloads).then_with(|| da.name.cmp(&db.name))
+            db.downloads
+                .cmp(&da.downloads)
+                .then_with(|| da.name.cmp(&db.name))
         };
         let cmp = |a: &Scored, b: &Scored| -> std::cmp::Ordering {
             let (da, db) = (&docs[a.doc as usize], &docs[b.doc as usize]);
             match query.sort {
-                SortOrder::Relevance => b.score.total_cmp(&a.score).then_with(|| by_downloads(a, b)),
+                SortOrder::Relevance => {
+                    b.score.total_cmp(&a.score).then_with(|| by_downloads(a, b))
+                }
                 SortOrder::Downloads => by_downloads(a, b),
                 SortOrder::Name => da.name.cmp(&db.name),
-                SortOrder::Recent => db.published.cmp(&da.published).then_with(|| da.name.cmp(&db.name)),
+                SortOrder::Recent => db
+                    .published
+                    .cmp(&da.published)
+                    .then_with(|| da.name.cmp(&db.name)),
             }
         };
         let end = query.offset.saturating_add(query.limit).min(total);
@@ -484,23 +558,52 @@ mod tests {
         let mut v = PackageVersion::new(name, "1.0.0".parse().unwrap());
         v.description = desc.into();
         v.tags = tags.iter().map(|s| s.to_string()).collect();
-        Package { name: name.into(), downloads, stars: 0, versions: vec![v] }
+        Package {
+            name: name.into(),
+            downloads,
+            stars: 0,
+            versions: vec![v],
+        }
     }
 
     fn index() -> TermIndex {
         TermIndex::build(
             7,
             vec![
-                Doc::from_package(&pkg("hello-world", "A friendly greeting template", &["example"], 5)),
-                Doc::from_package(&pkg("bibtex-references", "Bibliography management", &["latex"], 50)),
-                Doc::from_package(&pkg("rust-cli", "Command line apps in Rust", &["rust", "cli"], 100)),
-                Doc::from_package(&pkg("io.ggen.nextjs.ontology-crud", "CRUD from an ontology", &["nextjs"], 1)),
+                Doc::from_package(&pkg(
+                    "hello-world",
+                    "A friendly greeting template",
+                    &["example"],
+                    5,
+                )),
+                Doc::from_package(&pkg(
+                    "bibtex-references",
+                    "Bibliography management",
+                    &["latex"],
+                    50,
+                )),
+                Doc::from_package(&pkg(
+                    "rust-cli",
+                    "Command line apps in Rust",
+                    &["rust", "cli"],
+                    100,
+                )),
+                Doc::from_package(&pkg(
+                    "io.ggen.nextjs.ontology-crud",
+                    "CRUD from an ontology",
+                    &["nextjs"],
+                    1,
+                )),
             ],
         )
     }
 
     fn names(ix: &TermIndex, q: SearchQuery) -> Vec<String> {
-        ix.search(&q).0.iter().map(|s| ix.doc(s.doc).name.clone()).collect()
+        ix.search(&q)
+            .0
+            .iter()
+            .map(|s| ix.doc(s.doc).name.clone())
+            .collect()
     }
 
     #[test]
@@ -512,7 +615,10 @@ mod tests {
         assert!(ix.candidates("helo").contains(&"hello".to_string()));
         assert!(ix.candidates("wrld").contains(&"world".to_string()));
         // two edits allowed from 8 characters on
-        assert!(ix.candidates("bibliogrphy").contains(&"bibliography".to_string()));
+        assert!(
+            ix.candidates("bibliogrphy")
+                .contains(&"bibliography".to_string())
+        );
         assert!(ix.candidates("ontologgy").contains(&"ontology".to_string()));
         // one char: no prefix expansion, no typo
         assert!(ix.candidates("b").is_empty());
@@ -526,11 +632,22 @@ mod tests {
         assert_eq!(names(&ix, SearchQuery::text("helo wrld"))[0], "hello-world");
         assert_eq!(names(&ix, SearchQuery::text("bib"))[0], "bibtex-references");
         assert_eq!(names(&ix, SearchQuery::text("rust-cli"))[0], "rust-cli");
-        assert_eq!(names(&ix, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0], "io.ggen.nextjs.ontology-crud");
+        assert_eq!(
+            names(&ix, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
+            "io.ggen.nextjs.ontology-crud"
+        );
         let (hits, _) = ix.search(&SearchQuery::text("hello world"));
         assert!(hits[0].score >= EXACT_NAME_SCORE);
         // No text: every package, by downloads.
-        assert_eq!(names(&ix, SearchQuery::default()), ["rust-cli", "bibtex-references", "hello-world", "io.ggen.nextjs.ontology-crud"]);
+        assert_eq!(
+            names(&ix, SearchQuery::default()),
+            [
+                "rust-cli",
+                "bibtex-references",
+                "hello-world",
+                "io.ggen.nextjs.ontology-crud"
+            ]
+        );
         assert!(ix.search(&SearchQuery::text("zzzzqqq")).0.is_empty());
     }
 
@@ -542,7 +659,10 @@ mod tests {
         let back = TermIndex::load(dir.path(), 7).expect("fresh");
         assert_eq!(back.docs(), ix.docs());
         assert_eq!(back.term_count(), ix.term_count());
-        assert_eq!(names(&back, SearchQuery::text("helo")), names(&ix, SearchQuery::text("helo")));
+        assert_eq!(
+            names(&back, SearchQuery::text("helo")),
+            names(&ix, SearchQuery::text("helo"))
+        );
         assert!(TermIndex::load(dir.path(), 8).is_none());
         std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
         assert!(TermIndex::load(dir.path(), 7).is_none());

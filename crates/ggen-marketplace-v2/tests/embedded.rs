@@ -24,15 +24,25 @@ fn data_and_index_survive_reopening_and_a_stale_index_is_rebuilt() {
     let written = std::fs::metadata(&index).unwrap().modified().unwrap();
     {
         let b = V2Backend::open_embedded(dir.path()).unwrap();
-        assert_eq!(b.search(&SearchQuery::text("helo wrld")).unwrap().hits[0].name, "hello-world");
+        assert_eq!(
+            b.search(&SearchQuery::text("helo wrld")).unwrap().hits[0].name,
+            "hello-world"
+        );
         assert_eq!(b.list().unwrap().len(), 6);
     }
-    assert_eq!(std::fs::metadata(&index).unwrap().modified().unwrap(), written, "a fresh index is reused");
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().modified().unwrap(),
+        written,
+        "a fresh index is reused"
+    );
     // An index from another generation (e.g. a crash between graph and index writes)
     // is rebuilt, as is a corrupt one.
     std::fs::write(&index, b"GGENV2T1\x63\0\0\0\0\0\0\0garbage").unwrap();
     let b = V2Backend::open_embedded(dir.path()).unwrap();
-    assert_eq!(b.search(&SearchQuery::text("bib")).unwrap().hits[0].name, "bibtex-references");
+    assert_eq!(
+        b.search(&SearchQuery::text("bib")).unwrap().hits[0].name,
+        "bibtex-references"
+    );
     assert!(std::fs::read(&index).unwrap().len() > 100);
 }
 
@@ -43,7 +53,10 @@ fn a_store_held_by_another_opener_is_unavailable_not_a_panic() {
     match V2Backend::open_embedded(dir.path()) {
         Err(MarketplaceError::Unavailable { backend, reason }) => {
             assert_eq!(backend, "v2");
-            assert!(reason.contains("another ggen process holds the store"), "{reason}");
+            assert!(
+                reason.contains("another ggen process holds the store"),
+                "{reason}"
+            );
         }
         Err(e) => panic!("expected Unavailable, got {e}"),
         Ok(_) => panic!("expected Unavailable, got a second handle"),

@@ -25,16 +25,27 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn oxigraph_available() -> bool {
-    let found = Command::new("oxigraph").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    let found = Command::new("oxigraph")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
     if !found {
         if std::env::var_os("CI").is_some() {
             panic!("the `oxigraph` binary is not on PATH (pip install oxigraph) and CI is set");
         }
-        eprintln!("SKIP: the `oxigraph` binary is not on PATH; `pip install oxigraph` to run the remote tests");
+        eprintln!(
+            "SKIP: the `oxigraph` binary is not on PATH; `pip install oxigraph` to run the remote tests"
+        );
     }
     found
 }
@@ -49,16 +60,27 @@ fn start(dir: &std::path::Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn oxigraph serve");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let probe = V2Backend::remote(&format!("{}/query", server.base), &format!("{}/update", server.base), dir.join("probe")).unwrap();
+            let probe = V2Backend::remote(
+                &format!("{}/query", server.base),
+                &format!("{}/update", server.base),
+                dir.join("probe"),
+            )
+            .unwrap();
             if probe.generation().is_ok() {
                 return server;
             }
         }
-        assert!(Instant::now() < deadline, "oxigraph serve did not become ready on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "oxigraph serve did not become ready on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -88,31 +110,55 @@ fn every_operation_against_oxigraph_serve() {
     // graph, and notices writes made through the first one.
     let other = tempfile::tempdir().unwrap();
     let c = V2Backend::remote(&q, &u, other.path()).unwrap();
-    assert_eq!(c.search(&SearchQuery::text("helo wrld")).unwrap().hits[0].name, "hello-world");
-    let (v, a) = common::release("late-arrival", "1.0.0", "published by the other client", &[]);
+    assert_eq!(
+        c.search(&SearchQuery::text("helo wrld")).unwrap().hits[0].name,
+        "hello-world"
+    );
+    let (v, a) = common::release(
+        "late-arrival",
+        "1.0.0",
+        "published by the other client",
+        &[],
+    );
     b.publish(&v, &a).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(c.search(&SearchQuery::text("late-arrival")).unwrap().hits[0].name, "late-arrival");
+    assert_eq!(
+        c.search(&SearchQuery::text("late-arrival")).unwrap().hits[0].name,
+        "late-arrival"
+    );
 
     // HTTP errors name the status.
     let wrong = V2Backend::remote(&format!("{}/nope", server.base), &u, other.path()).unwrap();
     match wrong.package("hello-world") {
-        Err(MarketplaceError::Backend { message, .. }) => assert!(message.contains("404"), "{message}"),
+        Err(MarketplaceError::Backend { message, .. }) => {
+            assert!(message.contains("404"), "{message}")
+        }
         other => panic!("expected a backend error naming 404, got {other:?}"),
     }
     drop(server);
 
     // Once the server is gone: Unavailable, not empty results.
     let c2 = V2Backend::remote(&q, &u, tempfile::tempdir().unwrap().path()).unwrap();
-    assert!(matches!(c2.search(&SearchQuery::text("rust")), Err(MarketplaceError::Unavailable { .. })));
-    assert!(matches!(b.package("hello-world"), Err(MarketplaceError::Unavailable { .. })));
+    assert!(matches!(
+        c2.search(&SearchQuery::text("rust")),
+        Err(MarketplaceError::Unavailable { .. })
+    ));
+    assert!(matches!(
+        b.package("hello-world"),
+        Err(MarketplaceError::Unavailable { .. })
+    ));
 }
 
 #[test]
 fn unreachable_endpoint_is_unavailable() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let b = V2Backend::remote(&format!("http://127.0.0.1:{port}/query"), &format!("http://127.0.0.1:{port}/update"), dir.path()).unwrap();
+    let b = V2Backend::remote(
+        &format!("http://127.0.0.1:{port}/query"),
+        &format!("http://127.0.0.1:{port}/update"),
+        dir.path(),
+    )
+    .unwrap();
     match b.search(&SearchQuery::text("x")) {
         Err(MarketplaceError::Unavailable { backend, reason }) => {
             assert_eq!(backend, "v2");
@@ -132,13 +178,24 @@ fn malformed_results_are_a_backend_error() {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
             let body = "this is not sparql json";
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     let dir = tempfile::tempdir().unwrap();
-    let b = V2Backend::remote(&format!("http://127.0.0.1:{port}/query"), &format!("http://127.0.0.1:{port}/update"), dir.path()).unwrap();
+    let b = V2Backend::remote(
+        &format!("http://127.0.0.1:{port}/query"),
+        &format!("http://127.0.0.1:{port}/update"),
+        dir.path(),
+    )
+    .unwrap();
     match b.package("anything") {
-        Err(MarketplaceError::Backend { message, .. }) => assert!(message.contains("malformed"), "{message}"),
+        Err(MarketplaceError::Backend { message, .. }) => {
+            assert!(message.contains("malformed"), "{message}")
+        }
         other => panic!("expected a backend error, got {other:?}"),
     }
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 /// The subject's bucket in 1..=100 for `group` (the operation name).
 pub fn bucket(group: &str, subject: &str) -> u32 {
     let key = format!("{group}:{subject}");
-    let hash = murmur3::murmur3_32(&mut Cursor::new(key.as_bytes()), 0).expect("reading from memory");
+    let hash =
+        murmur3::murmur3_32(&mut Cursor::new(key.as_bytes()), 0).expect("reading from memory");
     hash % 100 + 1
 }
 
@@ -50,9 +51,14 @@ mod tests {
     fn share_is_within_one_point_and_sticky() {
         for pct in [1u8, 10, 25, 50, 90] {
             let n = 10_000;
-            let inside = (0..n).filter(|i| in_v2("search", &format!("user-{i}"), pct)).count();
+            let inside = (0..n)
+                .filter(|i| in_v2("search", &format!("user-{i}"), pct))
+                .count();
             let share = inside as f64 * 100.0 / n as f64;
-            assert!((share - f64::from(pct)).abs() <= 1.0, "{pct}% gave {share}%");
+            assert!(
+                (share - f64::from(pct)).abs() <= 1.0,
+                "{pct}% gave {share}%"
+            );
         }
         for i in 0..1000 {
             let s = format!("user-{i}");

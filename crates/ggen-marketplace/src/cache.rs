@@ -16,7 +16,10 @@ pub const GENERATION_FILE: &str = "generation";
 
 /// The registry's write counter (0 when never written through the facade).
 pub fn generation(registry: &Path) -> u64 {
-    std::fs::read_to_string(registry.join(GENERATION_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(registry.join(GENERATION_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Bumps the write counter. Called after every successful write.
@@ -66,7 +69,12 @@ impl DiskCache {
 
     pub fn get(&self, key: &str) -> Option<SearchResults> {
         let p = self.path(key);
-        let age = std::fs::metadata(&p).ok()?.modified().ok()?.elapsed().ok()?;
+        let age = std::fs::metadata(&p)
+            .ok()?
+            .modified()
+            .ok()?
+            .elapsed()
+            .ok()?;
         if age > self.ttl {
             return None;
         }
@@ -135,7 +143,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 /// In-memory cache sizes from the environment (seeds 004: defaults 10000 / 5000).
 pub fn env_size(var: &str, default: u64) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[cfg(test)]

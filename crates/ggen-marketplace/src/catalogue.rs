@@ -29,7 +29,9 @@ pub fn releases() -> Result<Vec<(PackageVersion, Vec<u8>)>, MarketplaceError> {
             release.checksum = Some(sha256_hex(&archive));
             release.size = Some(archive.len() as u64);
             release.published_at = Some(published);
-            release.repository.get_or_insert_with(|| "https://github.com/ggen/marketplace".into());
+            release
+                .repository
+                .get_or_insert_with(|| "https://github.com/ggen/marketplace".into());
             out.push((release, archive));
         }
     }
@@ -56,14 +58,17 @@ mod tests {
     #[test]
     fn catalogue_is_valid_and_complete() {
         let releases = releases().unwrap();
-        let names: std::collections::BTreeSet<&str> = releases.iter().map(|(r, _)| r.name.as_str()).collect();
+        let names: std::collections::BTreeSet<&str> =
+            releases.iter().map(|(r, _)| r.name.as_str()).collect();
         assert!(names.len() >= 20, "only {} packages", names.len());
         assert!(names.contains("hello-world"));
         // Every dependency is satisfiable by a bundled version.
         for (r, _) in &releases {
             for d in &r.dependencies {
                 assert!(
-                    releases.iter().any(|(o, _)| o.name == d.name && d.req.matches(&o.version)),
+                    releases
+                        .iter()
+                        .any(|(o, _)| o.name == d.name && d.req.matches(&o.version)),
                     "{} needs {} {}, which is not bundled",
                     r.id(),
                     d.name,
@@ -74,8 +79,14 @@ mod tests {
         // Seeding is reproducible: the same checksums every time.
         let again = super::releases().unwrap();
         assert_eq!(
-            releases.iter().map(|(r, _)| r.checksum.clone()).collect::<Vec<_>>(),
-            again.iter().map(|(r, _)| r.checksum.clone()).collect::<Vec<_>>()
+            releases
+                .iter()
+                .map(|(r, _)| r.checksum.clone())
+                .collect::<Vec<_>>(),
+            again
+                .iter()
+                .map(|(r, _)| r.checksum.clone())
+                .collect::<Vec<_>>()
         );
     }
 }

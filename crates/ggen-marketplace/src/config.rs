@@ -53,7 +53,13 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 5] = [Self::Search, Self::Info, Self::List, Self::Install, Self::Publish];
+    pub const ALL: [Operation; 5] = [
+        Self::Search,
+        Self::Info,
+        Self::List,
+        Self::Install,
+        Self::Publish,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,11 +100,17 @@ pub struct Sourced<T> {
 
 impl<T> Sourced<T> {
     fn default(value: T) -> Self {
-        Self { value, source: Source::Default }
+        Self {
+            value,
+            source: Source::Default,
+        }
     }
 
     fn file(value: T, path: &Path) -> Self {
-        Self { value, source: Source::File(path.to_path_buf()) }
+        Self {
+            value,
+            source: Source::File(path.to_path_buf()),
+        }
     }
 }
 
@@ -336,10 +348,12 @@ pub fn read_file(path: &Path) -> Result<Option<ConfigFile>> {
     if text.trim().is_empty() {
         return Ok(Some(ConfigFile::default()));
     }
-    serde_norway::from_str(&text).map(Some).map_err(|e| Error::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    serde_norway::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 /// Overrides from the command line.
@@ -423,7 +437,10 @@ impl Settings {
                     var: var.into(),
                     message: format!("`{v}` is not a percentage in 0..=100"),
                 })?;
-            pct = Sourced { value: p, source: Source::Env(var.into()) };
+            pct = Sourced {
+                value: p,
+                source: Source::Env(var.into()),
+            };
         }
 
         let strategy_of = |name: StrategyName, pct: u8, fallback: bool| match name {
@@ -446,7 +463,12 @@ impl Settings {
         if let Some(name) = m.backend {
             base = Sourced::file(strategy_of(name, pct.value, fallback_enabled.value), path);
         } else if ab_enabled {
-            base = Sourced::file(BackendStrategy::AbTest { v2_percentage: pct.value }, path);
+            base = Sourced::file(
+                BackendStrategy::AbTest {
+                    v2_percentage: pct.value,
+                },
+                path,
+            );
         }
         let mut env_base = None;
         if let Some(v) = env("GGEN_MARKETPLACE_BACKEND") {
@@ -469,7 +491,9 @@ impl Settings {
             if let Some(o) = m.operations.get(&op) {
                 let key = format!("marketplace.operations.{}", op.as_str());
                 let value = match o {
-                    OperationOverride::Backend(name) => strategy_of(*name, pct.value, fallback_enabled.value),
+                    OperationOverride::Backend(name) => {
+                        strategy_of(*name, pct.value, fallback_enabled.value)
+                    }
                     OperationOverride::Detailed(d) => {
                         let fb = d
                             .fallback
@@ -482,7 +506,9 @@ impl Settings {
                         };
                         match (d.backend, &d.ab_testing) {
                             (Some(name), _) => strategy_of(name, op_pct, fb),
-                            (None, Some(_)) => BackendStrategy::AbTest { v2_percentage: op_pct },
+                            (None, Some(_)) => BackendStrategy::AbTest {
+                                v2_percentage: op_pct,
+                            },
                             (None, None) => s.value,
                         }
                     }
@@ -506,20 +532,31 @@ impl Settings {
         }
 
         let signing = m.publishing.as_ref().and_then(|p| p.signing.as_ref());
-        let opt_file = |v: Option<bool>, default: bool| v.map(|v| Sourced::file(v, path)).unwrap_or(Sourced::default(default));
+        let opt_file = |v: Option<bool>, default: bool| {
+            v.map(|v| Sourced::file(v, path))
+                .unwrap_or(Sourced::default(default))
+        };
         let signing_enabled = opt_file(signing.and_then(|s| s.enabled), true);
         let signing_required = opt_file(signing.and_then(|s| s.required), false);
         let require_signatures = opt_file(file.install.require_signatures, false);
 
         let v2 = m.v2.as_ref();
-        let mut v2_endpoint = v2.and_then(|v| v.endpoint.clone()).map(|v| Sourced::file(v, path));
+        let mut v2_endpoint = v2
+            .and_then(|v| v.endpoint.clone())
+            .map(|v| Sourced::file(v, path));
         if let Some(v) = env("GGEN_MARKETPLACE_V2_ENDPOINT") {
-            v2_endpoint = Some(Sourced { value: v, source: Source::Env("GGEN_MARKETPLACE_V2_ENDPOINT".into()) });
+            v2_endpoint = Some(Sourced {
+                value: v,
+                source: Source::Env("GGEN_MARKETPLACE_V2_ENDPOINT".into()),
+            });
         }
-        if let Some(e) = &v2_endpoint {
-            if !(e.value.starts_with("http://") || e.value.starts_with("https://")) {
-                return Err(bad("marketplace.v2.endpoint", format!("`{}` is not an http(s) URL", e.value)));
-            }
+        if let Some(e) = &v2_endpoint
+            && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
+        {
+            return Err(bad(
+                "marketplace.v2.endpoint",
+                format!("`{}` is not an http(s) URL", e.value),
+            ));
         }
         let v2_update_endpoint = env("GGEN_MARKETPLACE_V2_UPDATE_ENDPOINT")
             .or_else(|| v2.and_then(|v| v.update_endpoint.clone()))
@@ -527,10 +564,16 @@ impl Settings {
 
         let mut registry_url = file.registry.url.clone().map(|v| Sourced::file(v, path));
         if let Some(v) = env("GGEN_REGISTRY_URL") {
-            registry_url = Some(Sourced { value: v, source: Source::Env("GGEN_REGISTRY_URL".into()) });
+            registry_url = Some(Sourced {
+                value: v,
+                source: Source::Env("GGEN_REGISTRY_URL".into()),
+            });
         }
         if let Some(v) = &flags.registry_url {
-            registry_url = Some(Sourced { value: v.clone(), source: Source::Flag("--registry".into()) });
+            registry_url = Some(Sourced {
+                value: v.clone(),
+                source: Source::Flag("--registry".into()),
+            });
         }
 
         let mut breaker = BreakerSettings::default();
@@ -543,7 +586,10 @@ impl Settings {
             }
             if let Some(v) = b.failure_rate {
                 if !(0.0..=1.0).contains(&v) {
-                    return Err(bad("marketplace.circuit_breaker.failure_rate", format!("{v} is outside 0.0..=1.0")));
+                    return Err(bad(
+                        "marketplace.circuit_breaker.failure_rate",
+                        format!("{v} is outside 0.0..=1.0"),
+                    ));
                 }
                 breaker.failure_rate = v;
             }
@@ -581,7 +627,10 @@ impl Settings {
         Ok(Self {
             strategies,
             fallback_enabled,
-            log_backend_selection: ab.log_backend_selection.or(m.log_backend_selection).unwrap_or(false),
+            log_backend_selection: ab
+                .log_backend_selection
+                .or(m.log_backend_selection)
+                .unwrap_or(false),
             signing_enabled,
             signing_required,
             require_signatures,
@@ -624,9 +673,24 @@ mod tests {
 
     const BOTH: Compiled = Compiled { v1: true, v2: true };
 
-    fn resolve(yaml: &str, env: &[(&str, &str)], flags: Flags, compiled: Compiled) -> Result<Settings> {
-        let file = if yaml.is_empty() { None } else { Some(serde_norway::from_str(yaml).map_err(|e| Error::Config { path: "c.yaml".into(), message: e.to_string() })?) };
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    fn resolve(
+        yaml: &str,
+        env: &[(&str, &str)],
+        flags: Flags,
+        compiled: Compiled,
+    ) -> Result<Settings> {
+        let file = if yaml.is_empty() {
+            None
+        } else {
+            Some(serde_norway::from_str(yaml).map_err(|e| Error::Config {
+                path: "c.yaml".into(),
+                message: e.to_string(),
+            })?)
+        };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         Settings::resolve(file, Path::new("c.yaml"), &lookup, &flags, compiled)
     }
@@ -634,11 +698,32 @@ mod tests {
     #[test]
     fn defaults_follow_the_build() {
         let s = resolve("", &[], Flags::default(), BOTH).unwrap();
-        assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2WithFallback);
+        assert_eq!(
+            s.strategy(Operation::Search),
+            BackendStrategy::V2WithFallback
+        );
         assert_eq!(s.strategies[&Operation::Search].source, Source::Default);
-        let s = resolve("", &[], Flags::default(), Compiled { v1: true, v2: false }).unwrap();
+        let s = resolve(
+            "",
+            &[],
+            Flags::default(),
+            Compiled {
+                v1: true,
+                v2: false,
+            },
+        )
+        .unwrap();
         assert_eq!(s.strategy(Operation::Install), BackendStrategy::V1Only);
-        let s = resolve("", &[], Flags::default(), Compiled { v1: false, v2: true }).unwrap();
+        let s = resolve(
+            "",
+            &[],
+            Flags::default(),
+            Compiled {
+                v1: false,
+                v2: true,
+            },
+        )
+        .unwrap();
         assert_eq!(s.strategy(Operation::Install), BackendStrategy::V2Only);
     }
 
@@ -646,44 +731,121 @@ mod tests {
     fn seeds_rollout_config_is_understood() {
         let yaml = "marketplace:\n  backend: ab-test\n  operations:\n    search: v2\n    install:\n      ab_testing:\n        v2_percentage: 10\n  ab_testing:\n    enabled: true\n    v2_percentage: 25\n";
         let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
-        assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2WithFallback);
-        assert_eq!(s.strategy(Operation::Install), BackendStrategy::AbTest { v2_percentage: 10 });
-        assert_eq!(s.strategy(Operation::List), BackendStrategy::AbTest { v2_percentage: 25 });
+        assert_eq!(
+            s.strategy(Operation::Search),
+            BackendStrategy::V2WithFallback
+        );
+        assert_eq!(
+            s.strategy(Operation::Install),
+            BackendStrategy::AbTest { v2_percentage: 10 }
+        );
+        assert_eq!(
+            s.strategy(Operation::List),
+            BackendStrategy::AbTest { v2_percentage: 25 }
+        );
         // Seed aliases.
-        let s = resolve("marketplace:\n  backend: v2\n  fallback_on_error: false\n", &[], Flags::default(), BOTH).unwrap();
+        let s = resolve(
+            "marketplace:\n  backend: v2\n  fallback_on_error: false\n",
+            &[],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap();
         assert_eq!(s.strategy(Operation::Info), BackendStrategy::V2Only);
     }
 
     #[test]
     fn precedence_is_flag_env_file_default() {
         let yaml = "marketplace:\n  backend: v1\n";
-        let s = resolve(yaml, &[("GGEN_MARKETPLACE_BACKEND", "compare")], Flags::default(), BOTH).unwrap();
+        let s = resolve(
+            yaml,
+            &[("GGEN_MARKETPLACE_BACKEND", "compare")],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap();
         assert_eq!(s.strategy(Operation::Search), BackendStrategy::Compare);
-        assert_eq!(s.strategies[&Operation::Search].source, Source::Env("GGEN_MARKETPLACE_BACKEND".into()));
-        let flags = Flags { backend: Some(ggen_marketplace_core::BackendKind::V2), ..Flags::default() };
-        let s = resolve(yaml, &[("GGEN_MARKETPLACE_BACKEND", "compare")], flags, BOTH).unwrap();
+        assert_eq!(
+            s.strategies[&Operation::Search].source,
+            Source::Env("GGEN_MARKETPLACE_BACKEND".into())
+        );
+        let flags = Flags {
+            backend: Some(ggen_marketplace_core::BackendKind::V2),
+            ..Flags::default()
+        };
+        let s = resolve(
+            yaml,
+            &[("GGEN_MARKETPLACE_BACKEND", "compare")],
+            flags,
+            BOTH,
+        )
+        .unwrap();
         assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2Only);
     }
 
     #[test]
     fn bad_input_names_the_key() {
-        let e = resolve("marketplace:\n  bakend: v1\n", &[], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve("marketplace:\n  bakend: v1\n", &[], Flags::default(), BOTH)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bakend") && e.contains("c.yaml"), "{e}");
-        let e = resolve("marketplace:\n  backend: v3\n", &[], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve("marketplace:\n  backend: v3\n", &[], Flags::default(), BOTH)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("v3"), "{e}");
-        let e = resolve("marketplace:\n  ab_testing:\n    v2_percentage: 150\n", &[], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve(
+            "marketplace:\n  ab_testing:\n    v2_percentage: 150\n",
+            &[],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("v2_percentage") && e.contains("150"), "{e}");
-        let e = resolve("marketplace:\n  operations:\n    serch: v2\n", &[], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve(
+            "marketplace:\n  operations:\n    serch: v2\n",
+            &[],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("serch"), "{e}");
-        let e = resolve("", &[("GGEN_MARKETPLACE_V2_PERCENTAGE", "-1")], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve(
+            "",
+            &[("GGEN_MARKETPLACE_V2_PERCENTAGE", "-1")],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("GGEN_MARKETPLACE_V2_PERCENTAGE"), "{e}");
-        let e = resolve("", &[("GGEN_MARKETPLACE_BACKEND", "v9")], Flags::default(), BOTH).unwrap_err().to_string();
+        let e = resolve(
+            "",
+            &[("GGEN_MARKETPLACE_BACKEND", "v9")],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("v9"), "{e}");
     }
 
     #[test]
     fn endpoint_update_url_is_derived() {
-        let s = resolve("", &[("GGEN_MARKETPLACE_V2_ENDPOINT", "http://127.0.0.1:7878/query")], Flags::default(), BOTH).unwrap();
-        assert_eq!(s.v2_update_endpoint.as_deref(), Some("http://127.0.0.1:7878/update"));
+        let s = resolve(
+            "",
+            &[(
+                "GGEN_MARKETPLACE_V2_ENDPOINT",
+                "http://127.0.0.1:7878/query",
+            )],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap();
+        assert_eq!(
+            s.v2_update_endpoint.as_deref(),
+            Some("http://127.0.0.1:7878/update")
+        );
     }
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
-use ggen_marketplace_core::{BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result};
+use ggen_marketplace_core::{
+    BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result,
+};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +81,9 @@ impl DualBackendAdapter {
         match self.strategy {
             BackendStrategy::V1Only => (BackendKind::V1, false),
             BackendStrategy::V2Only => (BackendKind::V2, false),
-            BackendStrategy::V2WithFallback | BackendStrategy::Compare => (BackendKind::V2, self.fallback),
+            BackendStrategy::V2WithFallback | BackendStrategy::Compare => {
+                (BackendKind::V2, self.fallback)
+            }
             BackendStrategy::AbTest { v2_percentage } => {
                 if crate::bucket::in_v2(self.op.as_str(), &self.subject, v2_percentage) {
                     (BackendKind::V2, self.fallback)
@@ -107,12 +111,16 @@ impl DualBackendAdapter {
             Err(e) if fallback && primary == BackendKind::V2 && should_fall_back(&e) => {
                 // A package missing from V2 is expected while migration is under
                 // way; only real failures deserve a warning on the user's terminal.
-                if matches!(e, MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. }) {
+                if matches!(
+                    e,
+                    MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. }
+                ) {
                     tracing::debug!(operation = self.op.as_str(), error = %e, "not in v2; asking v1");
                 } else {
                     tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; falling back to v1");
                 }
-                metrics::counter!(crate::metrics::FALLBACKS, "operation" => self.op.as_str()).increment(1);
+                metrics::counter!(crate::metrics::FALLBACKS, "operation" => self.op.as_str())
+                    .increment(1);
                 self.note(BackendKind::V1);
                 call(self.v1.as_ref()).map_err(|v1| both_failed(e, v1))
             }
@@ -122,12 +130,18 @@ impl DualBackendAdapter {
 
     fn note(&self, kind: BackendKind) {
         metrics::counter!(crate::metrics::SELECTION, "backend" => kind.as_str(), "operation" => self.op.as_str()).increment(1);
-        self.last.store(if kind == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
+        self.last.store(
+            if kind == BackendKind::V1 { 1 } else { 2 },
+            Ordering::Relaxed,
+        );
     }
 
     fn compare_search(&self, query: &SearchQuery) -> Result<SearchResults> {
         let (tx, rx) = mpsc::channel();
-        for (kind, backend) in [(BackendKind::V1, self.v1.clone()), (BackendKind::V2, self.v2.clone())] {
+        for (kind, backend) in [
+            (BackendKind::V1, self.v1.clone()),
+            (BackendKind::V2, self.v2.clone()),
+        ] {
             let tx = tx.clone();
             let q = query.clone();
             // Detached so a stalled backend cannot hold the caller past the timeout.
@@ -159,10 +173,16 @@ impl DualBackendAdapter {
         if let Err(e) = append_compare_log(&self.home, &record) {
             tracing::warn!(error = %e, "could not record comparison");
         }
-        self.note(if r2.is_ok() || !self.fallback { BackendKind::V2 } else { BackendKind::V1 });
+        self.note(if r2.is_ok() || !self.fallback {
+            BackendKind::V2
+        } else {
+            BackendKind::V1
+        });
         match (r2, r1) {
             (Ok(v2), _) => Ok(v2),
-            (Err(e2), Ok(v1)) if self.fallback => Ok(v1).inspect(|_| tracing::warn!(error = %e2, "v2 failed in compare mode; answered from v1")),
+            (Err(e2), Ok(v1)) if self.fallback => Ok(v1).inspect(
+                |_| tracing::warn!(error = %e2, "v2 failed in compare mode; answered from v1"),
+            ),
             (Err(e2), Ok(_)) => Err(e2),
             (Err(e2), Err(e1)) => Err(both_failed(e2, e1)),
         }
@@ -170,7 +190,11 @@ impl DualBackendAdapter {
 
     /// Writes to both backends, the primary first. A failure on the second side is
     /// recorded as a gap that `ggen marketplace migrate` repairs, never ignored.
-    fn write(&self, what: &str, call: impl Fn(&dyn MarketplaceBackend) -> Result<()>) -> Result<()> {
+    fn write(
+        &self,
+        what: &str,
+        call: impl Fn(&dyn MarketplaceBackend) -> Result<()>,
+    ) -> Result<()> {
         let (primary, _) = self.route();
         let secondary = match primary {
             BackendKind::V1 => BackendKind::V2,
@@ -190,7 +214,11 @@ impl DualBackendAdapter {
             line.push('\n');
             use std::io::Write;
             let _ = std::fs::create_dir_all(&self.home);
-            let _ = std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
             return Err(MarketplaceError::Other(format!(
                 "{what} was written to {primary} but not to {secondary}: {e}. The gap is recorded in {}; run `ggen marketplace migrate` to repair it",
                 path.display()
@@ -204,7 +232,12 @@ impl DualBackendAdapter {
 /// may lag V1 until migration completes).
 fn should_fall_back(e: &MarketplaceError) -> bool {
     e.is_transient()
-        || matches!(e, MarketplaceError::NotFound { .. } | MarketplaceError::VersionNotFound { .. } | MarketplaceError::ArchiveMissing { .. })
+        || matches!(
+            e,
+            MarketplaceError::NotFound { .. }
+                | MarketplaceError::VersionNotFound { .. }
+                | MarketplaceError::ArchiveMissing { .. }
+        )
 }
 
 fn both_failed(v2: MarketplaceError, v1: MarketplaceError) -> MarketplaceError {
@@ -220,7 +253,9 @@ fn both_failed(v2: MarketplaceError, v1: MarketplaceError) -> MarketplaceError {
 }
 
 fn top10(r: &Result<SearchResults>) -> Vec<String> {
-    r.as_ref().map(|r| r.hits.iter().take(10).map(|h| h.name.clone()).collect()).unwrap_or_default()
+    r.as_ref()
+        .map(|r| r.hits.iter().take(10).map(|h| h.name.clone()).collect())
+        .unwrap_or_default()
 }
 
 pub fn compare_record(
@@ -234,7 +269,11 @@ pub fn compare_record(
     let (a, b) = (top10(r1), top10(r2));
     let common = a.iter().filter(|n| b.contains(n)).count();
     let denom = a.len().max(b.len());
-    let overlap = if denom == 0 { 1.0 } else { common as f64 / denom as f64 };
+    let overlap = if denom == 0 {
+        1.0
+    } else {
+        common as f64 / denom as f64
+    };
     let outcome = if r1.is_err() || r2.is_err() {
         "error"
     } else if a == b {
@@ -242,7 +281,7 @@ pub fn compare_record(
     } else {
         "mismatch"
     };
-    let ms = |r: &Result<SearchResults>, t: Duration| r.is_ok().then(|| t.as_secs_f64() * 1000.0);
+    let ms = |r: &Result<SearchResults>, t: Duration| r.is_ok().then_some(t.as_secs_f64() * 1000.0);
     CompareRecord {
         at: chrono::Utc::now(),
         operation: op.as_str().into(),
@@ -266,7 +305,11 @@ pub fn append_compare_log(home: &std::path::Path, record: &CompareRecord) -> std
     let path = home.join(COMPARE_LOG);
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
-    std::fs::OpenOptions::new().create(true).append(true).open(&path)?.write_all(line.as_bytes())?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?
+        .write_all(line.as_bytes())?;
     let len = std::fs::metadata(&path)?.len();
     // Cheap check first: records are ~300 bytes.
     if len > (COMPARE_LOG_CAP as u64) * 2 * 200 {
@@ -274,7 +317,8 @@ pub fn append_compare_log(home: &std::path::Path, record: &CompareRecord) -> std
         let lines: Vec<&str> = text.lines().collect();
         if lines.len() > COMPARE_LOG_CAP * 2 {
             let keep = lines[lines.len() - COMPARE_LOG_CAP..].join("\n") + "\n";
-            ggen_marketplace_core::fsutil::atomic_write(&path, keep.as_bytes()).map_err(std::io::Error::other)?;
+            ggen_marketplace_core::fsutil::atomic_write(&path, keep.as_bytes())
+                .map_err(std::io::Error::other)?;
         }
     }
     Ok(())
@@ -288,7 +332,10 @@ pub fn read_compare_log(home: &std::path::Path) -> std::io::Result<Vec<CompareRe
         Err(e) => return Err(e),
     };
     // A torn last line after a crash is skipped, not fatal.
-    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
 }
 
 impl MarketplaceBackend for DualBackendAdapter {
@@ -332,11 +379,15 @@ impl MarketplaceBackend for DualBackendAdapter {
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
-        self.write(&format!("publish {}", release.id()), |b| b.publish(release, archive))
+        self.write(&format!("publish {}", release.id()), |b| {
+            b.publish(release, archive)
+        })
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
-        self.write(&format!("yank {name}@{version}"), |b| b.yank(name, version, yanked))
+        self.write(&format!("yank {name}@{version}"), |b| {
+            b.yank(name, version, yanked)
+        })
     }
 
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

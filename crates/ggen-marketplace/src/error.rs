@@ -18,19 +18,34 @@ pub enum Error {
     Env { var: String, message: String },
 
     /// No set of versions satisfies the request; the message explains why.
+    /// Boxed: the explanation is large and errors travel through every `Result`.
     #[error(transparent)]
-    Resolve(#[from] ggen_marketplace_core::resolve::ResolveError),
+    Resolve(Box<ggen_marketplace_core::resolve::ResolveError>),
 
     /// A key, signature or trust-store problem.
     #[error(transparent)]
-    Signing(#[from] ggen_marketplace_core::signing::SigningError),
+    Signing(Box<ggen_marketplace_core::signing::SigningError>),
 
     #[error("{0}")]
     Setup(String),
 
     /// A build without the needed backend.
-    #[error("the {backend} backend is not compiled into this build; rebuild with `--features {feature}`")]
+    #[error(
+        "the {backend} backend is not compiled into this build; rebuild with `--features {feature}`"
+    )]
     NotCompiled { backend: String, feature: String },
+}
+
+impl From<ggen_marketplace_core::resolve::ResolveError> for Error {
+    fn from(e: ggen_marketplace_core::resolve::ResolveError) -> Self {
+        Self::Resolve(Box::new(e))
+    }
+}
+
+impl From<ggen_marketplace_core::signing::SigningError> for Error {
+    fn from(e: ggen_marketplace_core::signing::SigningError) -> Self {
+        Self::Signing(Box::new(e))
+    }
 }
 
 impl Error {
@@ -39,7 +54,9 @@ impl Error {
             Self::Marketplace(e) => e.hint(),
             Self::Resolve(e) => e.hint(),
             Self::Signing(e) => e.hint(),
-            Self::Config { .. } => Some("fix the key named above, or move the file away to use the defaults".into()),
+            Self::Config { .. } => {
+                Some("fix the key named above, or move the file away to use the defaults".into())
+            }
             Self::Env { var, .. } => Some(format!("unset {var} or give it a valid value")),
             _ => None,
         }

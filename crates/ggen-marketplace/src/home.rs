@@ -16,17 +16,25 @@ pub struct Paths {
 impl Paths {
     /// Resolves the locations from the environment.
     pub fn from_env() -> Result<Self> {
-        let env_path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env_path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let home = match env_path("GGEN_HOME") {
             Some(h) => h,
             None => dirs::home_dir()
-                .ok_or_else(|| Error::Setup("cannot find the home directory; set GGEN_HOME".into()))?
+                .ok_or_else(|| {
+                    Error::Setup("cannot find the home directory; set GGEN_HOME".into())
+                })?
                 .join(".ggen"),
         };
         let registry = env_path("GGEN_REGISTRY_DIR").unwrap_or_else(|| home.join("registry"));
         let config_dir = match env_path("GGEN_CONFIG_DIR") {
             Some(d) => d,
-            None => dirs::config_dir().map(|d| d.join("ggen")).unwrap_or_else(|| home.join("config")),
+            None => dirs::config_dir()
+                .map(|d| d.join("ggen"))
+                .unwrap_or_else(|| home.join("config")),
         };
         Ok(Self {
             home,

@@ -36,7 +36,8 @@ pub struct InstallOptions {
 }
 
 /// Checks a package's signature; returns the key id that signed it.
-pub type Verifier<'a> = &'a dyn Fn(&PackageVersion, &[u8]) -> std::result::Result<Option<String>, MarketplaceError>;
+pub type Verifier<'a> =
+    &'a dyn Fn(&PackageVersion, &[u8]) -> std::result::Result<Option<String>, MarketplaceError>;
 
 pub struct InstallContext<'a> {
     pub backend: &'a dyn MarketplaceBackend,
@@ -50,9 +51,17 @@ pub struct InstallContext<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
-    Resolved { count: usize },
-    Fetching { name: &'a str, version: &'a semver::Version, cached: bool },
-    Extracted { name: &'a str },
+    Resolved {
+        count: usize,
+    },
+    Fetching {
+        name: &'a str,
+        version: &'a semver::Version,
+        cached: bool,
+    },
+    Extracted {
+        name: &'a str,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,51 +103,101 @@ struct Journal {
 }
 
 /// Installs `specs` (plus what the target already has) into `target`.
-pub fn install(ctx: &InstallContext<'_>, specs: &[(String, VersionReq)], target: &Path, opts: &InstallOptions) -> Result<Report> {
-    apply(ctx, target, opts, |old| {
-        let mut roots: BTreeMap<String, VersionReq> = old
-            .packages
-            .iter()
-            .filter(|p| p.requested)
-            .map(|p| (p.name.clone(), VersionReq::STAR))
-            .collect();
-        for (name, req) in specs {
-            roots.insert(name.clone(), req.clone());
-        }
-        Ok(roots)
-    }, specs.iter().map(|(n, _)| n.clone()).collect())
+pub fn install(
+    ctx: &InstallContext<'_>,
+    specs: &[(String, VersionReq)],
+    target: &Path,
+    opts: &InstallOptions,
+) -> Result<Report> {
+    apply(
+        ctx,
+        target,
+        opts,
+        |old| {
+            let mut roots: BTreeMap<String, VersionReq> = old
+                .packages
+                .iter()
+                .filter(|p| p.requested)
+                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .collect();
+            for (name, req) in specs {
+                roots.insert(name.clone(), req.clone());
+            }
+            Ok(roots)
+        },
+        specs.iter().map(|(n, _)| n.clone()).collect(),
+    )
 }
 
 /// Re-resolves the target's requested packages, ignoring the lock for `only`
 /// (or for everything when `only` is empty).
-pub fn update(ctx: &InstallContext<'_>, only: &[String], target: &Path, opts: &InstallOptions) -> Result<Report> {
+pub fn update(
+    ctx: &InstallContext<'_>,
+    only: &[String],
+    target: &Path,
+    opts: &InstallOptions,
+) -> Result<Report> {
     let old = Lockfile::read(target)?;
     for n in only {
         if old.get(n).is_none() {
-            return Err(Error::Setup(format!("`{n}` is not installed in {}", target.display())));
+            return Err(Error::Setup(format!(
+                "`{n}` is not installed in {}",
+                target.display()
+            )));
         }
     }
-    let opts = InstallOptions { locked: false, ..opts.clone() };
+    let opts = InstallOptions {
+        locked: false,
+        ..opts.clone()
+    };
     let keep: BTreeSet<String> = if only.is_empty() {
         BTreeSet::new()
     } else {
-        old.packages.iter().filter(|p| !only.contains(&p.name)).map(|p| p.name.clone()).collect()
+        old.packages
+            .iter()
+            .filter(|p| !only.contains(&p.name))
+            .map(|p| p.name.clone())
+            .collect()
     };
-    apply_with_pins(ctx, target, &opts, |old| {
-        Ok(old.packages.iter().filter(|p| p.requested).map(|p| (p.name.clone(), VersionReq::STAR)).collect())
-    }, Vec::new(), Some(keep))
+    apply_with_pins(
+        ctx,
+        target,
+        &opts,
+        |old| {
+            Ok(old
+                .packages
+                .iter()
+                .filter(|p| p.requested)
+                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .collect())
+        },
+        Vec::new(),
+        Some(keep),
+    )
 }
 
 /// Removes a requested package (and dependencies nothing else needs).
-pub fn remove(ctx: &InstallContext<'_>, name: &str, target: &Path, opts: &InstallOptions) -> Result<Report> {
+pub fn remove(
+    ctx: &InstallContext<'_>,
+    name: &str,
+    target: &Path,
+    opts: &InstallOptions,
+) -> Result<Report> {
     let old = Lockfile::read(target)?;
     let Some(entry) = old.get(name) else {
-        return Err(Error::Setup(format!("`{name}` is not installed in {}", target.display())));
+        return Err(Error::Setup(format!(
+            "`{name}` is not installed in {}",
+            target.display()
+        )));
     };
     let dependents: Vec<&str> = old
         .packages
         .iter()
-        .filter(|p| p.dependencies.iter().any(|d| d.split(' ').next() == Some(name)))
+        .filter(|p| {
+            p.dependencies
+                .iter()
+                .any(|d| d.split(' ').next() == Some(name))
+        })
         .map(|p| p.name.as_str())
         .collect();
     if !dependents.is_empty() && !opts.force {
@@ -148,15 +207,24 @@ pub fn remove(ctx: &InstallContext<'_>, name: &str, target: &Path, opts: &Instal
         )));
     }
     let _ = entry;
-    let opts = InstallOptions { locked: true, ..opts.clone() };
-    apply(ctx, target, &opts, |old| {
-        Ok(old
-            .packages
-            .iter()
-            .filter(|p| p.requested && p.name != name)
-            .map(|p| (p.name.clone(), VersionReq::STAR))
-            .collect())
-    }, Vec::new())
+    let opts = InstallOptions {
+        locked: true,
+        ..opts.clone()
+    };
+    apply(
+        ctx,
+        target,
+        &opts,
+        |old| {
+            Ok(old
+                .packages
+                .iter()
+                .filter(|p| p.requested && p.name != name)
+                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .collect())
+        },
+        Vec::new(),
+    )
 }
 
 fn apply(
@@ -184,23 +252,39 @@ fn apply_with_pins(
     let roots = roots(&old)?;
     let requested: BTreeSet<String> = requested
         .into_iter()
-        .chain(old.packages.iter().filter(|p| p.requested).map(|p| p.name.clone()))
+        .chain(
+            old.packages
+                .iter()
+                .filter(|p| p.requested)
+                .map(|p| p.name.clone()),
+        )
         .filter(|n| roots.contains_key(n))
         .collect();
 
     // Pins: the lock's versions are preferred (and required with --locked).
     let locked = match &pins {
-        Some(keep) => old.versions().into_iter().filter(|(n, _)| keep.contains(n)).collect(),
+        Some(keep) => old
+            .versions()
+            .into_iter()
+            .filter(|(n, _)| keep.contains(n))
+            .collect(),
         None => old.versions(),
     };
     let resolution = resolve_plan(ctx, &roots, &locked, opts)?;
-    (ctx.on_event)(Event::Resolved { count: resolution.packages.len() });
+    (ctx.on_event)(Event::Resolved {
+        count: resolution.packages.len(),
+    });
     if opts.locked {
         for (name, v) in &resolution.packages {
-            if old.get(name).map(|p| &p.version) != Some(&v.version) && roots.contains_key(name) && old.get(name).is_some() {
+            if old.get(name).map(|p| &p.version) != Some(&v.version)
+                && roots.contains_key(name)
+                && old.get(name).is_some()
+            {
                 return Err(Error::Setup(format!(
                     "--locked: `{name}` would change from {} to {}; run without --locked to update ggen.lock",
-                    old.get(name).map(|p| p.version.to_string()).unwrap_or_default(),
+                    old.get(name)
+                        .map(|p| p.version.to_string())
+                        .unwrap_or_default(),
                     v.version
                 )));
             }
@@ -210,19 +294,38 @@ fn apply_with_pins(
     let changes = diff(&old, &resolution);
     let new_lock = lockfile_for(ctx, &resolution, &requested, &old)?;
     let all_present = resolution.packages.keys().all(|n| target.join(n).is_dir());
-    if changes.iter().all(|c| c.action == Action::Keep) && all_present && new_lock_equal(&old, &new_lock) {
-        return Ok(Report { target: target.to_path_buf(), changes, dry_run: opts.dry_run, up_to_date: true });
+    if changes.iter().all(|c| c.action == Action::Keep)
+        && all_present
+        && new_lock_equal(&old, &new_lock)
+    {
+        return Ok(Report {
+            target: target.to_path_buf(),
+            changes,
+            dry_run: opts.dry_run,
+            up_to_date: true,
+        });
     }
     if opts.locked && !new_lock_equal(&old, &new_lock) && !old.packages.is_empty() {
-        return Err(Error::Setup("--locked: ggen.lock would change; run without --locked to update it".into()));
+        return Err(Error::Setup(
+            "--locked: ggen.lock would change; run without --locked to update it".into(),
+        ));
     }
     if opts.dry_run {
-        return Ok(Report { target: target.to_path_buf(), changes, dry_run: true, up_to_date: false });
+        return Ok(Report {
+            target: target.to_path_buf(),
+            changes,
+            dry_run: true,
+            up_to_date: false,
+        });
     }
 
     // Refuse to overwrite what ggen did not install.
     for c in &changes {
-        if c.from.is_none() && c.action == Action::Install && target.join(&c.name).exists() && !opts.force {
+        if c.from.is_none()
+            && c.action == Action::Install
+            && target.join(&c.name).exists()
+            && !opts.force
+        {
             return Err(Error::Setup(format!(
                 "{} exists and was not installed by ggen; move it away or pass --force",
                 target.join(&c.name).display()
@@ -236,14 +339,23 @@ fn apply_with_pins(
         .tempdir_in(target)
         .map_err(|e| MarketplaceError::io(target, e))?;
     let mut signers = BTreeMap::new();
-    for c in changes.iter().filter(|c| matches!(c.action, Action::Install | Action::Upgrade | Action::Downgrade)) {
+    for c in changes.iter().filter(|c| {
+        matches!(
+            c.action,
+            Action::Install | Action::Upgrade | Action::Downgrade
+        )
+    }) {
         let release = &resolution.packages[&c.name];
         let bytes = fetch_verified(ctx, release)?;
         if let Some(verify) = ctx.verifier {
             let key = verify(release, &bytes)?;
             signers.insert(c.name.clone(), key);
         }
-        extract_tar_gz(&bytes, &staging.path().join("new").join(&c.name), &opts.limits)?;
+        extract_tar_gz(
+            &bytes,
+            &staging.path().join("new").join(&c.name),
+            &opts.limits,
+        )?;
         (ctx.on_event)(Event::Extracted { name: &c.name });
         fault_delay();
     }
@@ -254,7 +366,12 @@ fn apply_with_pins(
         }
     }
     commit(target, staging, &changes, &new_lock)?;
-    Ok(Report { target: target.to_path_buf(), changes, dry_run: false, up_to_date: false })
+    Ok(Report {
+        target: target.to_path_buf(),
+        changes,
+        dry_run: false,
+        up_to_date: false,
+    })
 }
 
 fn new_lock_equal(a: &Lockfile, b: &Lockfile) -> bool {
@@ -275,7 +392,8 @@ fn resolve_plan(
     locked: &BTreeMap<String, semver::Version>,
     opts: &InstallOptions,
 ) -> Result<Resolution> {
-    let roots: Vec<(String, VersionReq)> = roots.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+    let roots: Vec<(String, VersionReq)> =
+        roots.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
     let options = ResolveOptions {
         include_optional: opts.include_optional,
         locked: locked.clone(),
@@ -294,34 +412,66 @@ fn diff(old: &Lockfile, new: &Resolution) -> Vec<Change> {
             Some(v) if *v < release.version => Action::Upgrade,
             Some(_) => Action::Downgrade,
         };
-        changes.push(Change { name: name.clone(), version: release.version.clone(), from, action });
+        changes.push(Change {
+            name: name.clone(),
+            version: release.version.clone(),
+            from,
+            action,
+        });
     }
     for p in &old.packages {
         if !new.packages.contains_key(&p.name) {
-            changes.push(Change { name: p.name.clone(), version: p.version.clone(), from: Some(p.version.clone()), action: Action::Remove });
+            changes.push(Change {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                from: Some(p.version.clone()),
+                action: Action::Remove,
+            });
         }
     }
     changes
 }
 
-fn lockfile_for(ctx: &InstallContext<'_>, res: &Resolution, requested: &BTreeSet<String>, old: &Lockfile) -> Result<Lockfile> {
+fn lockfile_for(
+    ctx: &InstallContext<'_>,
+    res: &Resolution,
+    requested: &BTreeSet<String>,
+    old: &Lockfile,
+) -> Result<Lockfile> {
     let mut lock = Lockfile::default();
     for (name, release) in &res.packages {
-        let sha = release.checksum.clone().ok_or_else(|| MarketplaceError::InvalidArchive {
-            reason: format!("`{}` has no checksum in the registry; it cannot be verified", release.id()),
-        })?;
+        let sha = release
+            .checksum
+            .clone()
+            .ok_or_else(|| MarketplaceError::InvalidArchive {
+                reason: format!(
+                    "`{}` has no checksum in the registry; it cannot be verified",
+                    release.id()
+                ),
+            })?;
         let deps = res
             .edges
             .get(name)
-            .map(|ds| ds.iter().map(|d| format!("{d} {}", res.packages[d].version)).collect())
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| format!("{d} {}", res.packages[d].version))
+                    .collect()
+            })
             .unwrap_or_default();
-        let prior_key = old.get(name).filter(|p| p.version == release.version).and_then(|p| p.signature_key_id.clone());
+        let prior_key = old
+            .get(name)
+            .filter(|p| p.version == release.version)
+            .and_then(|p| p.signature_key_id.clone());
         lock.packages.push(LockedPackage {
             name: name.clone(),
             version: release.version.clone(),
             source: ctx.source.clone(),
             sha256: sha,
-            signature_key_id: release.signature.as_ref().map(|s| s.key_id.clone()).or(prior_key),
+            signature_key_id: release
+                .signature
+                .as_ref()
+                .map(|s| s.key_id.clone())
+                .or(prior_key),
             requested: requested.contains(name),
             dependencies: deps,
         });
@@ -333,18 +483,35 @@ fn lockfile_for(ctx: &InstallContext<'_>, res: &Resolution, requested: &BTreeSet
 /// The archive of `release`, from the download cache or the backend, with its
 /// SHA-256 checked against the registry before anything uses it.
 pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Result<Vec<u8>> {
-    let expected = release.checksum.clone().ok_or_else(|| MarketplaceError::InvalidArchive {
-        reason: format!("`{}` has no checksum in the registry; it cannot be verified", release.id()),
-    })?;
-    let cached = ctx.cache_dir.join("archives").join(format!("{expected}.tar.gz"));
+    let expected = release
+        .checksum
+        .clone()
+        .ok_or_else(|| MarketplaceError::InvalidArchive {
+            reason: format!(
+                "`{}` has no checksum in the registry; it cannot be verified",
+                release.id()
+            ),
+        })?;
+    let cached = ctx
+        .cache_dir
+        .join("archives")
+        .join(format!("{expected}.tar.gz"));
     if let Ok(bytes) = std::fs::read(&cached) {
         if sha256_hex(&bytes) == expected {
-            (ctx.on_event)(Event::Fetching { name: &release.name, version: &release.version, cached: true });
+            (ctx.on_event)(Event::Fetching {
+                name: &release.name,
+                version: &release.version,
+                cached: true,
+            });
             return Ok(bytes);
         }
         let _ = std::fs::remove_file(&cached); // corrupt cache entry
     }
-    (ctx.on_event)(Event::Fetching { name: &release.name, version: &release.version, cached: false });
+    (ctx.on_event)(Event::Fetching {
+        name: &release.name,
+        version: &release.version,
+        cached: false,
+    });
     let bytes = ctx.backend.fetch_archive(&release.name, &release.version)?;
     let actual = sha256_hex(&bytes);
     if actual != expected {
@@ -365,7 +532,10 @@ pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Res
 /// Crash tests set `GGEN_FAULT_DELAY_MS` to widen the windows between steps, so a
 /// kill lands inside the transaction rather than before or after it.
 fn fault_delay() {
-    if let Some(ms) = std::env::var("GGEN_FAULT_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = std::env::var("GGEN_FAULT_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
@@ -374,7 +544,12 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| MarketplaceError::io(path, e).into()
 }
 
-fn commit(target: &Path, staging: tempfile::TempDir, changes: &[Change], new_lock: &Lockfile) -> Result<()> {
+fn commit(
+    target: &Path,
+    staging: tempfile::TempDir,
+    changes: &[Change],
+    new_lock: &Lockfile,
+) -> Result<()> {
     let staging = staging.keep();
     let backup = staging.join(".backup");
     std::fs::create_dir_all(&backup).map_err(io(&backup))?;
@@ -383,14 +558,26 @@ fn commit(target: &Path, staging: tempfile::TempDir, changes: &[Change], new_loc
         staging: staging.clone(),
         moves: changes
             .iter()
-            .filter(|c| matches!(c.action, Action::Install | Action::Upgrade | Action::Downgrade))
+            .filter(|c| {
+                matches!(
+                    c.action,
+                    Action::Install | Action::Upgrade | Action::Downgrade
+                )
+            })
             .map(|c| (c.name.clone(), target.join(&c.name).exists()))
             .collect(),
-        removals: changes.iter().filter(|c| c.action == Action::Remove).map(|c| c.name.clone()).collect(),
+        removals: changes
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .map(|c| c.name.clone())
+            .collect(),
         new_lock_sha256: sha256_hex(lock_text.as_bytes()),
     };
     let jpath = target.join(JOURNAL);
-    atomic_write(&jpath, &serde_json::to_vec(&journal).expect("journal serializes"))?;
+    atomic_write(
+        &jpath,
+        &serde_json::to_vec(&journal).expect("journal serializes"),
+    )?;
     for (name, had_old) in &journal.moves {
         if *had_old {
             std::fs::rename(target.join(name), backup.join(name)).map_err(io(target))?;

@@ -22,7 +22,11 @@ pub struct Instrumented {
 
 impl Instrumented {
     pub fn new(op: Operation, inner: Arc<dyn MarketplaceBackend>, registry: PathBuf) -> Self {
-        Self { op, inner, registry }
+        Self {
+            op,
+            inner,
+            registry,
+        }
     }
 
     fn wrote(&self, r: Result<()>) -> Result<()> {
@@ -32,15 +36,21 @@ impl Instrumented {
         r
     }
 
-    fn record<T>(&self, call: &'static str, f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T>) -> Result<T> {
+    fn record<T>(
+        &self,
+        call: &'static str,
+        f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T>,
+    ) -> Result<T> {
         let started = Instant::now();
         let r = f(self.inner.as_ref());
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let backend = self.inner.last_used().as_str();
         let op = self.op.as_str();
-        metrics::counter!(m::REQUESTS, "backend" => backend, "operation" => op, "call" => call).increment(1);
+        metrics::counter!(m::REQUESTS, "backend" => backend, "operation" => op, "call" => call)
+            .increment(1);
         if r.is_err() {
-            metrics::counter!(m::ERRORS, "backend" => backend, "operation" => op, "call" => call).increment(1);
+            metrics::counter!(m::ERRORS, "backend" => backend, "operation" => op, "call" => call)
+                .increment(1);
         }
         if call == "search" {
             metrics::histogram!(m::SEARCH_LATENCY, "backend" => backend).record(ms);

@@ -21,13 +21,13 @@ pub mod install;
 pub mod instrument;
 pub mod lockfile;
 pub mod marketplace;
+pub mod metrics;
 #[cfg(feature = "marketplace-parallel")]
 pub mod migrate;
 pub mod publish;
-pub mod metrics;
-pub mod resilience;
 #[cfg(feature = "marketplace-parallel")]
 pub mod report;
+pub mod resilience;
 
 pub use config::{BackendStrategy, Operation, Settings};
 pub use error::{Error, Result};

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-
 pub const LOCKFILE: &str = "ggen.lock";
-const HEADER: &str = "# This file is written by `ggen marketplace install`. Do not edit it by hand.\n";
+const HEADER: &str =
+    "# This file is written by `ggen marketplace install`. Do not edit it by hand.\n";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockfile {
@@ -39,7 +39,10 @@ pub struct LockedPackage {
 
 impl Default for Lockfile {
     fn default() -> Self {
-        Self { version: 1, packages: Vec::new() }
+        Self {
+            version: 1,
+            packages: Vec::new(),
+        }
     }
 }
 
@@ -56,11 +59,13 @@ impl Lockfile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(ggen_marketplace_core::MarketplaceError::io(&path, e).into()),
         };
-        let lock: Self = toml::from_str(&text).map_err(|e| Error::Setup(format!(
-            "{} is not a valid lockfile: {}; delete it to reinstall from scratch",
-            path.display(),
-            e.message()
-        )))?;
+        let lock: Self = toml::from_str(&text).map_err(|e| {
+            Error::Setup(format!(
+                "{} is not a valid lockfile: {}; delete it to reinstall from scratch",
+                path.display(),
+                e.message()
+            ))
+        })?;
         if lock.version != 1 {
             return Err(Error::Setup(format!(
                 "{} has format version {}; this ggen reads version 1",
@@ -87,7 +92,10 @@ impl Lockfile {
     }
 
     pub fn versions(&self) -> BTreeMap<String, Version> {
-        self.packages.iter().map(|p| (p.name.clone(), p.version.clone())).collect()
+        self.packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect()
     }
 
     pub fn sort(&mut self) {
@@ -116,7 +124,11 @@ mod tests {
         };
         lock.write(dir.path()).unwrap();
         assert_eq!(Lockfile::read(dir.path()).unwrap(), lock);
-        assert!(std::fs::read_to_string(Lockfile::path(dir.path())).unwrap().starts_with("# This file"));
+        assert!(
+            std::fs::read_to_string(Lockfile::path(dir.path()))
+                .unwrap()
+                .starts_with("# This file")
+        );
     }
 
     #[test]
@@ -124,6 +136,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(Lockfile::path(dir.path()), "version = \"x\"").unwrap();
         let e = Lockfile::read(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("ggen.lock") && e.contains("not a valid lockfile"), "{e}");
+        assert!(
+            e.contains("ggen.lock") && e.contains("not a valid lockfile"),
+            "{e}"
+        );
     }
 }

@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock};
 use ggen_marketplace_core::fsutil::FileLock;
 use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchQuery, SearchResults};
 
+use crate::cache::{CacheStatus, DiskCache};
 use crate::config::{BackendStrategy, Operation, Settings};
 use crate::error::{Error, Result};
-use crate::cache::{CacheStatus, DiskCache};
 use crate::home::Paths;
 use crate::instrument::Instrumented;
 use crate::resilience::{CircuitBreaker, Guarded};
@@ -47,7 +47,11 @@ impl Marketplace {
     pub fn new(paths: Paths, settings: Settings) -> Self {
         let breaker = |kind: BackendKind| {
             let persist = paths.home.join(format!("circuit-{kind}.json"));
-            Arc::new(CircuitBreaker::new(kind, settings.breaker.clone(), Some(persist)))
+            Arc::new(CircuitBreaker::new(
+                kind,
+                settings.breaker.clone(),
+                Some(persist),
+            ))
         };
         let breakers = [breaker(BackendKind::V1), breaker(BackendKind::V2)];
         Self {
@@ -64,7 +68,8 @@ impl Marketplace {
 
     /// The A/B subject of this user (see [`crate::bucket::subject`]).
     pub fn subject(&self) -> &str {
-        self.subject.get_or_init(|| crate::bucket::subject(&self.paths.config_dir))
+        self.subject
+            .get_or_init(|| crate::bucket::subject(&self.paths.config_dir))
     }
 
     /// Whether the registry directory has been seeded yet.
@@ -158,17 +163,28 @@ impl Marketplace {
 
     /// One backend behind its circuit breaker, with retries for reads.
     pub fn guarded(&self, kind: BackendKind) -> Result<Arc<dyn MarketplaceBackend>> {
-        Ok(Arc::new(Guarded::new(self.single(kind)?, self.breaker(kind).clone(), self.settings.retry.clone())))
+        Ok(Arc::new(Guarded::new(
+            self.single(kind)?,
+            self.breaker(kind).clone(),
+            self.settings.retry.clone(),
+        )))
     }
 
     /// The backend that answers `op` under the configured strategy, instrumented.
     pub fn backend_for(&self, op: Operation) -> Result<Arc<dyn MarketplaceBackend>> {
-        Ok(Arc::new(Instrumented::new(op, self.route(op)?, self.paths.registry.clone())))
+        Ok(Arc::new(Instrumented::new(
+            op,
+            self.route(op)?,
+            self.paths.registry.clone(),
+        )))
     }
 
     /// Search through the configured routing, answered from the on-disk cache when
     /// the same query ran since the last write.
-    pub fn search(&self, query: &SearchQuery) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+    ) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
         let backend = self.backend_for(Operation::Search)?;
         let strategy = self.settings.strategy(Operation::Search);
         let cache_size = crate::cache::env_size("GGEN_SEARCH_CACHE", 5000);
@@ -178,11 +194,16 @@ impl Marketplace {
         }
         let cache = DiskCache::new(self.paths.cache_dir().join("search"), SEARCH_CACHE_TTL);
         let routing = format!("{strategy}|{}", self.subject());
-        let key = DiskCache::key(query, &routing, crate::cache::generation(&self.paths.registry));
+        let key = DiskCache::key(
+            query,
+            &routing,
+            crate::cache::generation(&self.paths.registry),
+        );
         let label = strategy.to_string();
         metrics::counter!(crate::metrics::CACHE_REQUESTS, "tier" => "search", "strategy" => label.clone()).increment(1);
         if let Some(mut hit) = cache.get(&key) {
-            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "search", "strategy" => label).increment(1);
+            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "search", "strategy" => label)
+                .increment(1);
             hit.query_time = std::time::Duration::ZERO;
             return Ok((hit, CacheStatus::Hit, backend));
         }

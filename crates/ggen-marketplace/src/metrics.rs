@@ -24,12 +24,27 @@ pub const TOTAL_PACKAGES: &str = "marketplace_total_packages";
 
 /// Every metric name the binary exports (checked against dashboards and rules).
 pub const ALL: &[&str] = &[
-    SEARCH_LATENCY, INSTALL_LATENCY, REQUESTS, ERRORS, FALLBACKS, SELECTION, CACHE_HITS, CACHE_REQUESTS,
-    CACHE_HIT_RATE, PUBLISHES, INSTALLS, SIGNED_PACKAGES, TOTAL_PACKAGES, "marketplace_circuit_opened_total",
+    SEARCH_LATENCY,
+    INSTALL_LATENCY,
+    REQUESTS,
+    ERRORS,
+    FALLBACKS,
+    SELECTION,
+    CACHE_HITS,
+    CACHE_REQUESTS,
+    CACHE_HIT_RATE,
+    PUBLISHES,
+    INSTALLS,
+    SIGNED_PACKAGES,
+    TOTAL_PACKAGES,
+    "marketplace_circuit_opened_total",
 ];
 
 /// Latency buckets in milliseconds.
-const BUCKETS_MS: &[f64] = &[0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0];
+const BUCKETS_MS: &[f64] = &[
+    0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+    10000.0,
+];
 
 /// Installs the global recorder; returns its handle (None if one was installed already).
 pub fn install() -> Option<PrometheusHandle> {
@@ -41,12 +56,26 @@ pub fn install() -> Option<PrometheusHandle> {
 }
 
 pub fn describe() {
-    metrics::describe_histogram!(SEARCH_LATENCY, metrics::Unit::Milliseconds, "Search latency by backend");
-    metrics::describe_histogram!(INSTALL_LATENCY, metrics::Unit::Milliseconds, "Install latency by backend");
+    metrics::describe_histogram!(
+        SEARCH_LATENCY,
+        metrics::Unit::Milliseconds,
+        "Search latency by backend"
+    );
+    metrics::describe_histogram!(
+        INSTALL_LATENCY,
+        metrics::Unit::Milliseconds,
+        "Install latency by backend"
+    );
     metrics::describe_counter!(REQUESTS, "Marketplace operations by backend and operation");
-    metrics::describe_counter!(ERRORS, "Failed marketplace operations by backend and operation");
+    metrics::describe_counter!(
+        ERRORS,
+        "Failed marketplace operations by backend and operation"
+    );
     metrics::describe_counter!(FALLBACKS, "Reads answered by V1 after V2 failed");
-    metrics::describe_counter!(SELECTION, "Backend chosen by the router, by backend and operation");
+    metrics::describe_counter!(
+        SELECTION,
+        "Backend chosen by the router, by backend and operation"
+    );
 }
 
 /// Merges `rendered` (this process) into the textfile at `path`: counters and
@@ -54,7 +83,8 @@ pub fn describe() {
 pub fn write_textfile(path: &Path, rendered: &str) -> std::io::Result<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let merged = merge(&old, rendered);
-    ggen_marketplace_core::fsutil::atomic_write(path, merged.as_bytes()).map_err(std::io::Error::other)
+    ggen_marketplace_core::fsutil::atomic_write(path, merged.as_bytes())
+        .map_err(std::io::Error::other)
 }
 
 fn series(text: &str) -> (BTreeMap<String, String>, Vec<(String, f64)>) {
@@ -66,12 +96,12 @@ fn series(text: &str) -> (BTreeMap<String, String>, Vec<(String, f64)>) {
             if let (Some(n), Some(t)) = (it.next(), it.next()) {
                 types.insert(n.to_string(), t.to_string());
             }
-        } else if !line.starts_with('#') && !line.trim().is_empty() {
-            if let Some((key, v)) = line.rsplit_once(' ') {
-                if let Ok(v) = v.parse::<f64>() {
-                    values.push((key.to_string(), v));
-                }
-            }
+        } else if !line.starts_with('#')
+            && !line.trim().is_empty()
+            && let Some((key, v)) = line.rsplit_once(' ')
+            && let Ok(v) = v.parse::<f64>()
+        {
+            values.push((key.to_string(), v));
         }
     }
     (types, values)
@@ -79,7 +109,10 @@ fn series(text: &str) -> (BTreeMap<String, String>, Vec<(String, f64)>) {
 
 fn base_name(key: &str) -> &str {
     let name = key.split('{').next().unwrap_or(key);
-    ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
+    ["_bucket", "_sum", "_count"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name)
 }
 
 pub fn merge(old: &str, new: &str) -> String {
@@ -89,7 +122,10 @@ pub fn merge(old: &str, new: &str) -> String {
     types.extend(new_types);
     let mut values: BTreeMap<String, f64> = old_values.into_iter().collect();
     for (key, v) in new_values {
-        let cumulative = matches!(types.get(base_name(&key)).map(String::as_str), Some("counter" | "histogram" | "summary"));
+        let cumulative = matches!(
+            types.get(base_name(&key)).map(String::as_str),
+            Some("counter" | "histogram" | "summary")
+        );
         let entry = values.entry(key).or_insert(0.0);
         *entry = if cumulative { *entry + v } else { v };
     }
@@ -118,7 +154,10 @@ mod tests {
         let a = "# TYPE marketplace_requests_total counter\nmarketplace_requests_total{backend=\"v1\"} 2\n# TYPE marketplace_total_packages gauge\nmarketplace_total_packages 10\n";
         let b = "# TYPE marketplace_requests_total counter\nmarketplace_requests_total{backend=\"v1\"} 3\n# TYPE marketplace_total_packages gauge\nmarketplace_total_packages 12\n";
         let m = merge(a, b);
-        assert!(m.contains("marketplace_requests_total{backend=\"v1\"} 5"), "{m}");
+        assert!(
+            m.contains("marketplace_requests_total{backend=\"v1\"} 5"),
+            "{m}"
+        );
         assert!(m.contains("marketplace_total_packages 12"), "{m}");
     }
 }

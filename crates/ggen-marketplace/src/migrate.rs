@@ -27,9 +27,18 @@ pub struct MigrationReport {
     pub without_archive: usize,
 }
 
-pub fn migrate(v1: &V1Backend, v2: &V2Backend, dry_run: bool, progress: &dyn Fn(usize, usize)) -> Result<MigrationReport> {
+pub fn migrate(
+    v1: &V1Backend,
+    v2: &V2Backend,
+    dry_run: bool,
+    progress: &dyn Fn(usize, usize),
+) -> Result<MigrationReport> {
     let names: Vec<String> = v1.list()?.into_iter().map(|s| s.name).collect();
-    let mut report = MigrationReport { dry_run, packages: names.len(), ..Default::default() };
+    let mut report = MigrationReport {
+        dry_run,
+        packages: names.len(),
+        ..Default::default()
+    };
     let mut batch: Vec<(PackageVersion, Option<Vec<u8>>)> = Vec::new();
     let mut counters = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -41,7 +50,11 @@ pub fn migrate(v1: &V1Backend, v2: &V2Backend, dry_run: bool, progress: &dyn Fn(
         };
         for v in &pkg.versions {
             report.versions += 1;
-            if existing.as_ref().and_then(|p| p.version(&v.version)).is_some_and(|e| e == v) {
+            if existing
+                .as_ref()
+                .and_then(|p| p.version(&v.version))
+                .is_some_and(|e| e == v)
+            {
                 report.already_present += 1;
                 continue;
             }
@@ -81,9 +94,14 @@ pub struct VerifyReport {
 }
 
 pub fn verify(v1: &dyn MarketplaceBackend, v2: &dyn MarketplaceBackend) -> Result<VerifyReport> {
-    let names = |b: &dyn MarketplaceBackend| -> Result<BTreeSet<String>> { Ok(b.list()?.into_iter().map(|s| s.name).collect()) };
+    let names = |b: &dyn MarketplaceBackend| -> Result<BTreeSet<String>> {
+        Ok(b.list()?.into_iter().map(|s| s.name).collect())
+    };
     let (a, b) = (names(v1)?, names(v2)?);
-    let mut report = VerifyReport { packages: a.union(&b).count(), differences: Vec::new() };
+    let mut report = VerifyReport {
+        packages: a.union(&b).count(),
+        differences: Vec::new(),
+    };
     for n in a.difference(&b) {
         report.differences.push(format!("{n}: in v1 only"));
     }
@@ -98,13 +116,19 @@ pub fn verify(v1: &dyn MarketplaceBackend, v2: &dyn MarketplaceBackend) -> Resul
 
 fn diff_package(a: &Package, b: &Package, out: &mut Vec<String>) {
     if a.downloads != b.downloads || a.stars != b.stars {
-        out.push(format!("{}: counters differ (v1 {}/{}, v2 {}/{} downloads/stars)", a.name, a.downloads, a.stars, b.downloads, b.stars));
+        out.push(format!(
+            "{}: counters differ (v1 {}/{}, v2 {}/{} downloads/stars)",
+            a.name, a.downloads, a.stars, b.downloads, b.stars
+        ));
     }
     for v in &a.versions {
         match b.version(&v.version) {
             None => out.push(format!("{}: in v1 only", v.id())),
             Some(w) if w != v => {
-                let (x, y) = (serde_json::to_value(v).unwrap_or_default(), serde_json::to_value(w).unwrap_or_default());
+                let (x, y) = (
+                    serde_json::to_value(v).unwrap_or_default(),
+                    serde_json::to_value(w).unwrap_or_default(),
+                );
                 let fields: Vec<String> = x
                     .as_object()
                     .into_iter()

@@ -28,12 +28,19 @@ pub struct Prepared {
 /// Reads the manifest (a package directory, or a manifest file inside one) and
 /// packs the directory.
 pub fn prepare(path: &Path) -> Result<Prepared> {
-    let dir: PathBuf = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
+    let dir: PathBuf = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
     let manifest = Manifest::load(path)?;
     let archive = pack_dir(&dir)?;
     if archive.len() > MAX_ARCHIVE_BYTES {
         return Err(MarketplaceError::InvalidArchive {
-            reason: format!("the packed archive is {} bytes; the limit is {MAX_ARCHIVE_BYTES}", archive.len()),
+            reason: format!(
+                "the packed archive is {} bytes; the limit is {MAX_ARCHIVE_BYTES}",
+                archive.len()
+            ),
         }
         .into());
     }
@@ -41,13 +48,23 @@ pub fn prepare(path: &Path) -> Result<Prepared> {
     release.checksum = Some(sha256_hex(&archive));
     release.size = Some(archive.len() as u64);
     release.published_at = Some(Utc::now());
-    Ok(Prepared { manifest, release, archive })
+    Ok(Prepared {
+        manifest,
+        release,
+        archive,
+    })
 }
 
 /// Signs a prepared package with the private key at `key_path`.
 pub fn sign(prepared: &mut Prepared, key_path: &Path) -> Result<()> {
     let key = signing::load_signing_key(key_path)?;
-    let sig = signing::sign_archive(&key, &prepared.release.name, &prepared.release.version, &prepared.archive, Utc::now())?;
+    let sig = signing::sign_archive(
+        &key,
+        &prepared.release.name,
+        &prepared.release.version,
+        &prepared.archive,
+        Utc::now(),
+    )?;
     prepared.release.signature = Some(sig);
     Ok(())
 }
@@ -56,13 +73,23 @@ pub fn sign(prepared: &mut Prepared, key_path: &Path) -> Result<()> {
 /// signed bytes) into `out_dir`, so OpenSSL can check them independently:
 /// `openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in X.statement -sigfile X.sig`.
 pub fn write_signed_files(prepared: &Prepared, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let sig = prepared.release.signature.as_ref().ok_or_else(|| Error::Setup("the package is not signed".into()))?;
-    let base = out_dir.join(format!("{}-{}.tar.gz", prepared.release.name, prepared.release.version));
+    let sig = prepared
+        .release
+        .signature
+        .as_ref()
+        .ok_or_else(|| Error::Setup("the package is not signed".into()))?;
+    let base = out_dir.join(format!(
+        "{}-{}.tar.gz",
+        prepared.release.name, prepared.release.version
+    ));
     let raw = hex_decode(&sig.signature)?;
     let files = [
         (base.clone(), prepared.archive.clone()),
         (PathBuf::from(format!("{}.sig", base.display())), raw),
-        (PathBuf::from(format!("{}.statement", base.display())), sig.statement.as_bytes().to_vec()),
+        (
+            PathBuf::from(format!("{}.statement", base.display())),
+            sig.statement.as_bytes().to_vec(),
+        ),
     ];
     for (path, bytes) in &files {
         ggen_marketplace_core::fsutil::atomic_write(path, bytes)?;
@@ -81,7 +108,12 @@ fn hex_decode(s: &str) -> Result<Vec<u8>> {
 /// Publishes through `backend` unless `dry_run`; `signing_required` refuses
 /// unsigned packages. Validation runs first either way, so a dry run reports
 /// exactly what a real run would refuse.
-pub fn publish(backend: &dyn MarketplaceBackend, prepared: &Prepared, signing_required: bool, dry_run: bool) -> Result<()> {
+pub fn publish(
+    backend: &dyn MarketplaceBackend,
+    prepared: &Prepared,
+    signing_required: bool,
+    dry_run: bool,
+) -> Result<()> {
     if signing_required && prepared.release.signature.is_none() {
         return Err(Error::Setup(
             "this registry requires signed packages (publishing.signing.required); publish with --sign --key KEY".into(),
@@ -89,7 +121,12 @@ pub fn publish(backend: &dyn MarketplaceBackend, prepared: &Prepared, signing_re
     }
     if let Some(sig) = &prepared.release.signature {
         // Never publish a signature that does not verify.
-        signing::verify(sig, &prepared.release.name, &prepared.release.version, &prepared.archive)?;
+        signing::verify(
+            sig,
+            &prepared.release.name,
+            &prepared.release.version,
+            &prepared.archive,
+        )?;
     }
     backend.validate(&prepared.release, &prepared.archive)?;
     if !dry_run {
@@ -120,10 +157,20 @@ impl VerifyReport {
 }
 
 /// Checks a published version: archive checksum, signature and trust.
-pub fn verify(backend: &dyn MarketplaceBackend, trust: &TrustStore, name: &str, version: Option<&Version>) -> Result<VerifyReport> {
+pub fn verify(
+    backend: &dyn MarketplaceBackend,
+    trust: &TrustStore,
+    name: &str,
+    version: Option<&Version>,
+) -> Result<VerifyReport> {
     let pkg = backend.package(name)?;
     let release = match version {
-        Some(v) => pkg.version(v).ok_or_else(|| MarketplaceError::VersionNotFound { name: name.into(), requirement: format!("={v}") })?,
+        Some(v) => pkg
+            .version(v)
+            .ok_or_else(|| MarketplaceError::VersionNotFound {
+                name: name.into(),
+                requirement: format!("={v}"),
+            })?,
         None => pkg.latest(),
     };
     let mut report = VerifyReport {
@@ -165,13 +212,18 @@ pub fn trust_label(status: TrustStatus) -> String {
 
 /// The install-time check behind `--verify-signature`: a valid signature over this
 /// exact archive, from a key the trust store trusts now. Returns the key id.
-pub fn require_trusted_signature(trust: &TrustStore, release: &PackageVersion, archive: &[u8]) -> std::result::Result<Option<String>, MarketplaceError> {
+pub fn require_trusted_signature(
+    trust: &TrustStore,
+    release: &PackageVersion,
+    archive: &[u8],
+) -> std::result::Result<Option<String>, MarketplaceError> {
     let sig = release.signature.as_ref().ok_or_else(|| MarketplaceError::Other(format!(
         "`{}` is not signed, and signatures are required (--verify-signature or install.require_signatures); nothing was installed",
         release.id()
     )))?;
-    let verified = signing::verify(sig, &release.name, &release.version, archive)
-        .map_err(|e| MarketplaceError::Other(format!("`{}`: {e}; nothing was installed", release.id())))?;
+    let verified = signing::verify(sig, &release.name, &release.version, archive).map_err(|e| {
+        MarketplaceError::Other(format!("`{}`: {e}; nothing was installed", release.id()))
+    })?;
     match trust.is_trusted(&verified.key_id, Utc::now()) {
         s if s.is_trusted() => Ok(Some(verified.key_id)),
         s => Err(MarketplaceError::Other(format!(

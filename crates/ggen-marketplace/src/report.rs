@@ -37,7 +37,11 @@ pub fn summarise(records: &[CompareRecord]) -> AbReport {
     let frac = |k: usize| k as f64 / n as f64;
     let mut v1: Vec<f64> = records.iter().filter_map(|r| r.v1_ms).collect();
     let mut v2: Vec<f64> = records.iter().filter_map(|r| r.v2_ms).collect();
-    let mut worst: Vec<CompareRecord> = records.iter().filter(|r| r.outcome == "mismatch").cloned().collect();
+    let mut worst: Vec<CompareRecord> = records
+        .iter()
+        .filter(|r| r.outcome == "mismatch")
+        .cloned()
+        .collect();
     worst.sort_by(|a, b| a.overlap.total_cmp(&b.overlap));
     worst.dedup_by(|a, b| a.query == b.query);
     worst.truncate(10);

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::{BlockingRetryable, ExponentialBuilder};
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
-use ggen_marketplace_core::{BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result};
+use ggen_marketplace_core::{
+    BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result,
+};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
@@ -53,12 +55,26 @@ pub struct CircuitBreaker {
 
 impl CircuitBreaker {
     pub fn new(backend: BackendKind, settings: BreakerSettings, persist: Option<PathBuf>) -> Self {
-        let mut inner = Inner { state: CircuitState::Closed, window: VecDeque::new(), open_until: None, probe_successes: 0 };
-        if let Some(p) = persist.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice::<Persisted>(&b).ok()) {
+        let mut inner = Inner {
+            state: CircuitState::Closed,
+            window: VecDeque::new(),
+            open_until: None,
+            probe_successes: 0,
+        };
+        if let Some(p) = persist
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<Persisted>(&b).ok())
+        {
             inner.state = CircuitState::Open;
             inner.open_until = Some(p.open_until);
         }
-        Self { backend, settings, inner: Mutex::new(inner), persist }
+        Self {
+            backend,
+            settings,
+            inner: Mutex::new(inner),
+            persist,
+        }
     }
 
     pub fn backend(&self) -> BackendKind {
@@ -72,7 +88,9 @@ impl CircuitBreaker {
     }
 
     fn advance(&self, inner: &mut Inner) {
-        if inner.state == CircuitState::Open && inner.open_until.is_some_and(|t| SystemTime::now() >= t) {
+        if inner.state == CircuitState::Open
+            && inner.open_until.is_some_and(|t| SystemTime::now() >= t)
+        {
             inner.state = CircuitState::HalfOpen;
             inner.probe_successes = 0;
         }
@@ -110,7 +128,10 @@ impl CircuitBreaker {
                 }
                 let n = inner.window.len();
                 let failures = inner.window.iter().filter(|f| **f).count();
-                if n >= self.settings.minimum_calls as usize && n > 0 && failures as f64 / n as f64 >= self.settings.failure_rate {
+                if n >= self.settings.minimum_calls as usize
+                    && n > 0
+                    && failures as f64 / n as f64 >= self.settings.failure_rate
+                {
                     self.open(&mut inner);
                 }
             }
@@ -124,11 +145,12 @@ impl CircuitBreaker {
         inner.open_until = Some(until);
         inner.window.clear();
         tracing::warn!(backend = %self.backend, open_for = ?self.settings.open_for, "circuit opened");
-        metrics::counter!("marketplace_circuit_opened_total", "backend" => self.backend.as_str()).increment(1);
-        if let Some(p) = &self.persist {
-            if let Ok(bytes) = serde_json::to_vec(&Persisted { open_until: until }) {
-                let _ = ggen_marketplace_core::fsutil::atomic_write(p, &bytes);
-            }
+        metrics::counter!("marketplace_circuit_opened_total", "backend" => self.backend.as_str())
+            .increment(1);
+        if let Some(p) = &self.persist
+            && let Ok(bytes) = serde_json::to_vec(&Persisted { open_until: until })
+        {
+            let _ = ggen_marketplace_core::fsutil::atomic_write(p, &bytes);
         }
     }
 }
@@ -141,14 +163,24 @@ pub struct Guarded {
 }
 
 impl Guarded {
-    pub fn new(inner: Arc<dyn MarketplaceBackend>, breaker: Arc<CircuitBreaker>, retry: RetrySettings) -> Self {
-        Self { inner, breaker, retry }
+    pub fn new(
+        inner: Arc<dyn MarketplaceBackend>,
+        breaker: Arc<CircuitBreaker>,
+        retry: RetrySettings,
+    ) -> Self {
+        Self {
+            inner,
+            breaker,
+            retry,
+        }
     }
 
     fn rejected(&self) -> MarketplaceError {
         MarketplaceError::Unavailable {
             backend: self.inner.kind().to_string(),
-            reason: "circuit breaker is open after repeated failures; calls skip it until it recovers".into(),
+            reason:
+                "circuit breaker is open after repeated failures; calls skip it until it recovers"
+                    .into(),
         }
     }
 
@@ -234,7 +266,11 @@ mod tests {
         for _ in 0..9 {
             b.record(true, Duration::ZERO);
         }
-        assert_eq!(b.state(), CircuitState::Closed, "below the minimum number of calls");
+        assert_eq!(
+            b.state(),
+            CircuitState::Closed,
+            "below the minimum number of calls"
+        );
         b.record(true, Duration::ZERO);
         assert_eq!(b.state(), CircuitState::Open);
         assert!(!b.allow());
@@ -264,7 +300,14 @@ mod tests {
     fn open_state_survives_the_process() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("circuit-v2.json");
-        let b = CircuitBreaker::new(BackendKind::V2, BreakerSettings { open_for: Duration::from_secs(60), ..settings() }, Some(p.clone()));
+        let b = CircuitBreaker::new(
+            BackendKind::V2,
+            BreakerSettings {
+                open_for: Duration::from_secs(60),
+                ..settings()
+            },
+            Some(p.clone()),
+        );
         for _ in 0..10 {
             b.record(true, Duration::ZERO);
         }

@@ -8,7 +8,12 @@ use ggen_marketplace_core::search::{SearchQuery, SortOrder};
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::{ExportFormat, V2Backend};
 
-pub fn release(name: &str, version: &str, description: &str, tags: &[&str]) -> (PackageVersion, Vec<u8>) {
+pub fn release(
+    name: &str,
+    version: &str,
+    description: &str,
+    tags: &[&str],
+) -> (PackageVersion, Vec<u8>) {
     let archive = format!("archive of {name}@{version}").into_bytes();
     let mut v = PackageVersion::new(name, version.parse().unwrap());
     v.description = description.into();
@@ -19,12 +24,42 @@ pub fn release(name: &str, version: &str, description: &str, tags: &[&str]) -> (
 
 pub fn catalogue() -> Vec<(PackageVersion, Vec<u8>)> {
     let mut out = vec![
-        release("hello-world", "1.0.0", "A friendly greeting template", &["example", "Starter"]),
-        release("bibtex-references", "0.3.0", "Bibliography management for LaTeX", &["latex"]),
-        release("rust-cli", "1.2.0", "Command line applications in Rust with clap", &["rust", "cli"]),
-        release("rust-web", "0.9.0", "Axum web service template in Rust", &["rust", "web"]),
-        release("io.ggen.nextjs.ontology-crud", "2.0.0", "CRUD pages generated from an ontology", &["nextjs", "rdf"]),
-        release("python-fastapi", "0.1.0", "FastAPI service with \"quotes\" and \\backslashes\\", &["python", "web"]),
+        release(
+            "hello-world",
+            "1.0.0",
+            "A friendly greeting template",
+            &["example", "Starter"],
+        ),
+        release(
+            "bibtex-references",
+            "0.3.0",
+            "Bibliography management for LaTeX",
+            &["latex"],
+        ),
+        release(
+            "rust-cli",
+            "1.2.0",
+            "Command line applications in Rust with clap",
+            &["rust", "cli"],
+        ),
+        release(
+            "rust-web",
+            "0.9.0",
+            "Axum web service template in Rust",
+            &["rust", "web"],
+        ),
+        release(
+            "io.ggen.nextjs.ontology-crud",
+            "2.0.0",
+            "CRUD pages generated from an ontology",
+            &["nextjs", "rdf"],
+        ),
+        release(
+            "python-fastapi",
+            "0.1.0",
+            "FastAPI service with \"quotes\" and \\backslashes\\",
+            &["python", "web"],
+        ),
     ];
     out[2].0.category = Some("CLI".into());
     out[2].0.keywords = vec!["terminal".into(), "command".into()];
@@ -40,20 +75,34 @@ pub fn catalogue() -> Vec<(PackageVersion, Vec<u8>)> {
         statement: "ggen-signature-v1\nname=io.ggen.nextjs.ontology-crud\n".into(),
     });
     for (i, (v, _)) in out.iter_mut().enumerate() {
-        v.published_at = Some(chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 1000, 0).unwrap());
+        v.published_at =
+            Some(chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 1000, 0).unwrap());
     }
     out
 }
 
 fn names(b: &V2Backend, q: SearchQuery) -> Vec<String> {
-    b.search(&q).unwrap().hits.into_iter().map(|h| h.name).collect()
+    b.search(&q)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
 }
 
 /// Every operation, on whatever store `b` sits on. `b` must be empty.
 pub fn exercise(b: &V2Backend) {
     assert_eq!(b.generation().unwrap(), 0);
-    assert!(matches!(b.package("hello-world"), Err(MarketplaceError::NotFound { .. })));
-    assert!(b.search(&SearchQuery::text("hello")).unwrap().hits.is_empty());
+    assert!(matches!(
+        b.package("hello-world"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(
+        b.search(&SearchQuery::text("hello"))
+            .unwrap()
+            .hits
+            .is_empty()
+    );
 
     // publish + immutability
     let cat = catalogue();
@@ -63,17 +112,38 @@ pub fn exercise(b: &V2Backend) {
     }
     assert_eq!(b.generation().unwrap(), cat.len() as u64);
     let (v, a) = &cat[0];
-    assert!(matches!(b.publish(v, a), Err(MarketplaceError::AlreadyPublished { .. })));
-    assert!(matches!(b.validate(v, a), Err(MarketplaceError::AlreadyPublished { .. })));
+    assert!(matches!(
+        b.publish(v, a),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
+    assert!(matches!(
+        b.validate(v, a),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
     let mut bad = release("bad-sum", "1.0.0", "", &[]);
     bad.0.checksum = Some("00".repeat(32));
-    assert!(matches!(b.publish(&bad.0, &bad.1), Err(MarketplaceError::ChecksumMismatch { .. })));
+    assert!(matches!(
+        b.publish(&bad.0, &bad.1),
+        Err(MarketplaceError::ChecksumMismatch { .. })
+    ));
     let bad_name = release("Bad Name", "1.0.0", "", &[]);
-    assert!(matches!(b.publish(&bad_name.0, &bad_name.1), Err(MarketplaceError::InvalidName { .. })));
-    assert_eq!(b.generation().unwrap(), cat.len() as u64, "failed writes change nothing");
+    assert!(matches!(
+        b.publish(&bad_name.0, &bad_name.1),
+        Err(MarketplaceError::InvalidName { .. })
+    ));
+    assert_eq!(
+        b.generation().unwrap(),
+        cat.len() as u64,
+        "failed writes change nothing"
+    );
 
     // package, versions (ascending), round trip of every field
-    let (v2, a2) = release("hello-world", "1.1.0", "A friendlier greeting template", &["example", "Starter"]);
+    let (v2, a2) = release(
+        "hello-world",
+        "1.1.0",
+        "A friendlier greeting template",
+        &["example", "Starter"],
+    );
     b.publish(&v2, &a2).unwrap();
     let (v0, a0) = release("hello-world", "0.9.0-beta.1+build.7", "old", &[]);
     b.publish(&v0, &a0).unwrap();
@@ -87,25 +157,46 @@ pub fn exercise(b: &V2Backend) {
     assert_eq!(stored.versions, vec![expected]);
     let rust_web = b.package("rust-web").unwrap();
     assert_eq!(rust_web.versions[0].dependencies[0].name, "rust-cli");
-    assert_eq!(b.package("python-fastapi").unwrap().versions[0].description, cat[5].0.description);
+    assert_eq!(
+        b.package("python-fastapi").unwrap().versions[0].description,
+        cat[5].0.description
+    );
 
     // list
     let list = b.list().unwrap();
     assert_eq!(list.len(), cat.len());
     let hello = list.iter().find(|s| s.name == "hello-world").unwrap();
-    assert_eq!((hello.version.to_string().as_str(), hello.versions), ("1.1.0", 3));
-    assert!(list.iter().find(|s| s.name == "io.ggen.nextjs.ontology-crud").unwrap().signed);
+    assert_eq!(
+        (hello.version.to_string().as_str(), hello.versions),
+        ("1.1.0", 3)
+    );
+    assert!(
+        list.iter()
+            .find(|s| s.name == "io.ggen.nextjs.ontology-crud")
+            .unwrap()
+            .signed
+    );
 
     // archives: content-addressed, verified on read
-    assert_eq!(b.fetch_archive("rust-cli", &"1.2.0".parse().unwrap()).unwrap(), cat[2].1);
+    assert_eq!(
+        b.fetch_archive("rust-cli", &"1.2.0".parse().unwrap())
+            .unwrap(),
+        cat[2].1
+    );
     assert!(matches!(
         b.fetch_archive("rust-cli", &"9.9.9".parse().unwrap()),
         Err(MarketplaceError::VersionNotFound { .. })
     ));
-    assert!(matches!(b.fetch_archive("nope", &"1.0.0".parse().unwrap()), Err(MarketplaceError::NotFound { .. })));
+    assert!(matches!(
+        b.fetch_archive("nope", &"1.0.0".parse().unwrap()),
+        Err(MarketplaceError::NotFound { .. })
+    ));
     let sha = cat[1].0.checksum.clone().unwrap();
     let blob = ggen_marketplace_v2::blob_path(b.root(), &sha);
-    assert!(blob.to_string_lossy().contains(&format!("blobs/sha256/{}/{sha}.tar.gz", &sha[..2])));
+    assert!(
+        blob.to_string_lossy()
+            .contains(&format!("blobs/sha256/{}/{sha}.tar.gz", &sha[..2]))
+    );
     std::fs::write(&blob, b"tampered").unwrap();
     assert!(matches!(
         b.fetch_archive("bibtex-references", &"0.3.0".parse().unwrap()),
@@ -120,14 +211,24 @@ pub fn exercise(b: &V2Backend) {
     std::fs::write(&blob, &cat[1].1).unwrap();
 
     // yank: latest moves back, search shows the new latest
-    b.yank("hello-world", &"1.1.0".parse().unwrap(), true).unwrap();
+    b.yank("hello-world", &"1.1.0".parse().unwrap(), true)
+        .unwrap();
     let p = b.package("hello-world").unwrap();
     assert!(p.versions[2].yanked);
     assert_eq!(p.latest().version.to_string(), "1.0.0");
-    assert_eq!(b.search(&SearchQuery::text("hello-world")).unwrap().hits[0].version.to_string(), "1.0.0");
-    b.yank("hello-world", &"1.1.0".parse().unwrap(), false).unwrap();
+    assert_eq!(
+        b.search(&SearchQuery::text("hello-world")).unwrap().hits[0]
+            .version
+            .to_string(),
+        "1.0.0"
+    );
+    b.yank("hello-world", &"1.1.0".parse().unwrap(), false)
+        .unwrap();
     assert!(!b.package("hello-world").unwrap().versions[2].yanked);
-    assert!(matches!(b.yank("nope", &"1.0.0".parse().unwrap(), true), Err(MarketplaceError::NotFound { .. })));
+    assert!(matches!(
+        b.yank("nope", &"1.0.0".parse().unwrap(), true),
+        Err(MarketplaceError::NotFound { .. })
+    ));
     assert!(matches!(
         b.yank("hello-world", &"7.0.0".parse().unwrap(), true),
         Err(MarketplaceError::VersionNotFound { .. })
@@ -148,14 +249,21 @@ pub fn exercise(b: &V2Backend) {
 
     // publish_many: idempotent, conflicting checksum refused
     let gen_before = b.generation().unwrap();
-    let more = vec![release("many-a", "1.0.0", "bulk one", &[]), release("many-b", "1.0.0", "bulk two", &[]), cat[0].clone()];
+    let more = vec![
+        release("many-a", "1.0.0", "bulk one", &[]),
+        release("many-b", "1.0.0", "bulk two", &[]),
+        cat[0].clone(),
+    ];
     assert_eq!(b.publish_many(&more).unwrap(), 2);
     assert_eq!(b.publish_many(&more).unwrap(), 0);
     assert!(b.generation().unwrap() > gen_before);
     let mut conflict = release("many-a", "1.0.0", "different", &[]);
     conflict.1 = b"other bytes".to_vec();
     conflict.0.checksum = Some(sha256_hex(&conflict.1));
-    assert!(matches!(b.publish_many(&[conflict]), Err(MarketplaceError::AlreadyPublished { .. })));
+    assert!(matches!(
+        b.publish_many(&[conflict]),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
     assert_eq!(names(b, SearchQuery::text("bulk")).len(), 2);
 
     // metadata
@@ -170,28 +278,58 @@ pub fn exercise(b: &V2Backend) {
         .sparql_select("PREFIX mp: <https://ggen.io/marketplace/> SELECT ?n WHERE { ?p a mp:Package ; mp:name ?n } ORDER BY ?n")
         .unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed["results"]["bindings"][0]["n"]["value"], "bibtex-references");
+    assert_eq!(
+        parsed["results"]["bindings"][0]["n"]["value"],
+        "bibtex-references"
+    );
     let ask = b.sparql_select("ASK { ?s ?p ?o }").unwrap();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&ask).unwrap()["boolean"], true);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&ask).unwrap()["boolean"],
+        true
+    );
     let graph = b
         .sparql_select("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER(?s = <https://ggen.io/marketplace/package/rust-cli>) }")
         .unwrap();
-    assert!(serde_json::from_str::<serde_json::Value>(&graph).is_ok(), "{graph}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&graph).is_ok(),
+        "{graph}"
+    );
     let triples = b.triple_count().unwrap();
-    for update in ["DROP ALL", "INSERT DATA { <http://x> <http://y> <http://z> }", "CLEAR DEFAULT", "DELETE WHERE { ?s ?p ?o }"] {
-        assert!(matches!(b.sparql_select(update), Err(MarketplaceError::InvalidQuery { .. })), "{update}");
+    for update in [
+        "DROP ALL",
+        "INSERT DATA { <http://x> <http://y> <http://z> }",
+        "CLEAR DEFAULT",
+        "DELETE WHERE { ?s ?p ?o }",
+    ] {
+        assert!(
+            matches!(
+                b.sparql_select(update),
+                Err(MarketplaceError::InvalidQuery { .. })
+            ),
+            "{update}"
+        );
     }
     assert_eq!(b.triple_count().unwrap(), triples);
 
     // export
-    for f in [ExportFormat::Turtle, ExportFormat::NTriples, ExportFormat::JsonLd] {
+    for f in [
+        ExportFormat::Turtle,
+        ExportFormat::NTriples,
+        ExportFormat::JsonLd,
+    ] {
         let bytes = b.export(f).unwrap();
         let fmt = match f {
             ExportFormat::Turtle => oxigraph::io::RdfFormat::Turtle,
             ExportFormat::NTriples => oxigraph::io::RdfFormat::NTriples,
-            ExportFormat::JsonLd => oxigraph::io::RdfFormat::JsonLd { profile: oxigraph::io::JsonLdProfileSet::empty() },
+            ExportFormat::JsonLd => oxigraph::io::RdfFormat::JsonLd {
+                profile: oxigraph::io::JsonLdProfileSet::empty(),
+            },
         };
-        let n = oxigraph::io::RdfParser::from_format(fmt).for_slice(&bytes).collect::<Result<Vec<_>, _>>().unwrap().len();
+        let n = oxigraph::io::RdfParser::from_format(fmt)
+            .for_slice(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .len();
         assert_eq!(n, triples, "{f:?}");
     }
 
@@ -207,18 +345,30 @@ pub fn ranking(b: &V2Backend) {
     // exact whole name first, even against popular packages
     assert_eq!(names(b, SearchQuery::text("rust-cli"))[0], "rust-cli");
     assert_eq!(names(b, SearchQuery::text("hello world"))[0], "hello-world");
-    assert_eq!(names(b, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0], "io.ggen.nextjs.ontology-crud");
+    assert_eq!(
+        names(b, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
+        "io.ggen.nextjs.ontology-crud"
+    );
     let exact = b.search(&SearchQuery::text("rust-cli")).unwrap();
     assert!(exact.hits[0].score >= 1000.0);
     // typo and prefix tolerance
     assert_eq!(names(b, SearchQuery::text("helo wrld"))[0], "hello-world");
     assert_eq!(names(b, SearchQuery::text("bib"))[0], "bibtex-references");
-    assert_eq!(names(b, SearchQuery::text("ontolgy"))[0], "io.ggen.nextjs.ontology-crud");
+    assert_eq!(
+        names(b, SearchQuery::text("ontolgy"))[0],
+        "io.ggen.nextjs.ontology-crud"
+    );
     // popularity breaks ties between equal matches
-    assert_eq!(names(b, SearchQuery::text("rust"))[..2], ["rust-web", "rust-cli"]);
+    assert_eq!(
+        names(b, SearchQuery::text("rust"))[..2],
+        ["rust-web", "rust-cli"]
+    );
     // hydrated fields come from the graph
     let hit = &b.search(&SearchQuery::text("fastapi")).unwrap().hits[0];
-    assert_eq!(hit.description, "FastAPI service with \"quotes\" and \\backslashes\\");
+    assert_eq!(
+        hit.description,
+        "FastAPI service with \"quotes\" and \\backslashes\\"
+    );
     assert_eq!(hit.category.as_deref(), Some("Web"));
     assert_eq!(hit.tags, ["python", "web"]);
     // filters, case-insensitive
@@ -235,21 +385,52 @@ pub fn ranking(b: &V2Backend) {
     assert_eq!(names(b, q("", None, &["starter"])), ["hello-world"]);
     assert!(names(b, q("rust", Some("nope"), &[])).is_empty());
     // sorts
-    let sorted = |sort: SortOrder| names(b, SearchQuery { sort, ..SearchQuery::default() });
+    let sorted = |sort: SortOrder| {
+        names(
+            b,
+            SearchQuery {
+                sort,
+                ..SearchQuery::default()
+            },
+        )
+    };
     let by_name = sorted(SortOrder::Name);
     let mut expected = by_name.clone();
     expected.sort();
     assert_eq!(by_name, expected);
-    assert_eq!(sorted(SortOrder::Downloads)[..3], ["rust-web", "rust-cli", "hello-world"]);
-    assert_eq!(sorted(SortOrder::Relevance)[..3], ["rust-web", "rust-cli", "hello-world"]);
+    assert_eq!(
+        sorted(SortOrder::Downloads)[..3],
+        ["rust-web", "rust-cli", "hello-world"]
+    );
+    assert_eq!(
+        sorted(SortOrder::Relevance)[..3],
+        ["rust-web", "rust-cli", "hello-world"]
+    );
     // hello-world 1.1.0 was published last (now), so it is the most recent
     assert_eq!(sorted(SortOrder::Recent)[0], "hello-world");
     // paging and total
-    let all = b.search(&SearchQuery { sort: SortOrder::Name, ..SearchQuery::default() }).unwrap();
-    let page = b.search(&SearchQuery { sort: SortOrder::Name, limit: 2, offset: 2, ..SearchQuery::default() }).unwrap();
+    let all = b
+        .search(&SearchQuery {
+            sort: SortOrder::Name,
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    let page = b
+        .search(&SearchQuery {
+            sort: SortOrder::Name,
+            limit: 2,
+            offset: 2,
+            ..SearchQuery::default()
+        })
+        .unwrap();
     assert_eq!(page.total, all.total);
     assert_eq!(page.names(), all.names()[2..4]);
-    let past = b.search(&SearchQuery { offset: 1000, ..SearchQuery::default() }).unwrap();
+    let past = b
+        .search(&SearchQuery {
+            offset: 1000,
+            ..SearchQuery::default()
+        })
+        .unwrap();
     assert!(past.hits.is_empty() && past.total == all.total);
 }
 
@@ -273,15 +454,27 @@ pub fn injection(b: &V2Backend) {
             Err(MarketplaceError::InvalidQuery { reason }) => assert!(!reason.is_empty()),
             Err(e) => panic!("{text:?}: unexpected {e}"),
         }
-        let filtered = SearchQuery { category: Some(text.into()), tags: vec![text.into()], ..SearchQuery::text("rust") };
+        let filtered = SearchQuery {
+            category: Some(text.into()),
+            tags: vec![text.into()],
+            ..SearchQuery::text("rust")
+        };
         let _ = b.search(&filtered);
-        assert!(matches!(b.package(text), Err(MarketplaceError::NotFound { .. })));
+        assert!(matches!(
+            b.package(text),
+            Err(MarketplaceError::NotFound { .. })
+        ));
         assert!(b.fetch_archive(text, &"1.0.0".parse().unwrap()).is_err());
         assert!(b.yank(text, &"1.0.0".parse().unwrap(), true).is_err());
         b.set_counters(&[(text.to_string(), 1, 1)]).unwrap();
     }
     // Hostile text inside stored values is data, not syntax.
-    let (mut v, a) = release("hostile", "1.0.0", "x\") } ; DROP ALL ; # \u{0} {{ }}", &["\"}; DROP ALL; #"]);
+    let (mut v, a) = release(
+        "hostile",
+        "1.0.0",
+        "x\") } ; DROP ALL ; # \u{0} {{ }}",
+        &["\"}; DROP ALL; #"],
+    );
     v.authors = vec![long.clone()];
     b.publish(&v, &a).unwrap();
     let back = b.package("hostile").unwrap();
@@ -290,5 +483,8 @@ pub fn injection(b: &V2Backend) {
     assert_eq!(back.versions[0].authors, v.authors);
     assert!(b.triple_count().unwrap() > triples);
     assert_eq!(b.generation().unwrap(), generation + 1);
-    assert_eq!(b.search(&SearchQuery::text("drop all")).unwrap().hits[0].name, "hostile");
+    assert_eq!(
+        b.search(&SearchQuery::text("drop all")).unwrap().hits[0].name,
+        "hostile"
+    );
 }

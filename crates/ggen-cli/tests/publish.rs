@@ -1,0 +1,284 @@
+//! Keys, signing, publishing, trust, verification and yanking, end to end, with
+//! OpenSSL checking our files from the outside.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use common::Home;
+use predicates::prelude::*;
+
+fn openssl(args: &[&str]) -> std::process::Output {
+    Std::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed (Debian: openssl)")
+}
+
+fn package_dir(root: &Path, name: &str, version: &str) -> PathBuf {
+    let dir = root.join(format!("src-{name}-{version}"));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"Signed zebra template\"\n\
+             category = \"testing\"\nlicense = \"MIT\"\ntags = [\"zebra\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
+    std::fs::write(dir.join("templates/main.rs.tmpl"), "fn main() {}\n").unwrap();
+    dir
+}
+
+#[test]
+fn keys_are_pkcs8_and_spki_pem_that_openssl_reads() {
+    let home = Home::new();
+    let key = home.path().join("keys/publisher.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let private = openssl(&["pkey", "-in", key.to_str().unwrap(), "-noout", "-text"]);
+    assert!(private.status.success());
+    assert!(String::from_utf8_lossy(&private.stdout).contains("ED25519"));
+    let public = openssl(&[
+        "pkey",
+        "-pubin",
+        "-in",
+        &format!("{}.pub", key.display()),
+        "-noout",
+        "-text",
+    ]);
+    assert!(String::from_utf8_lossy(&public.stdout).contains("ED25519 Public-Key"));
+
+    // No silent overwrite.
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--force"));
+
+    // verify-key prints the same key id for both halves, and accepts OpenSSL's keys.
+    let id = |path: &Path| {
+        home.json(&["verify-key", path.to_str().unwrap()])["key_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(id(&key), id(Path::new(&format!("{}.pub", key.display()))));
+    let theirs = home.path().join("openssl.pem");
+    assert!(
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "ed25519",
+            "-out",
+            theirs.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(id(&theirs).len(), id(&key).len());
+}
+
+#[test]
+fn openssl_verifies_what_sign_writes() {
+    let home = Home::new();
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    let pkg = package_dir(home.path(), "zebra-kit", "0.2.0");
+    let out = home.path().join("signed");
+    home.ggen()
+        .args(["sign", "--package"])
+        .arg(&pkg)
+        .arg("--key")
+        .arg(&key)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let base = out.join("zebra-kit-0.2.0.tar.gz");
+    assert!(base.is_file());
+    let statement = format!("{}.statement", base.display());
+    let sig = format!("{}.sig", base.display());
+    assert_eq!(std::fs::metadata(&sig).unwrap().len(), 64);
+    let text = std::fs::read_to_string(&statement).unwrap();
+    assert!(
+        text.contains("zebra-kit") && text.contains("0.2.0"),
+        "{text}"
+    );
+    let ok = openssl(&[
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        &format!("{}.pub", key.display()),
+        "-rawin",
+        "-in",
+        &statement,
+        "-sigfile",
+        &sig,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // A statement changed by one byte does not verify.
+    std::fs::write(&statement, text.replace("0.2.0", "0.2.1")).unwrap();
+    let bad = openssl(&[
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        &format!("{}.pub", key.display()),
+        "-rawin",
+        "-in",
+        &statement,
+        "-sigfile",
+        &sig,
+    ]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn signed_publish_trust_verify_install_and_yank() {
+    let home = Home::new();
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    let pkg = package_dir(home.path(), "zebra-kit", "1.0.0");
+
+    // Dry run writes nothing.
+    home.ggen()
+        .args(["publish"])
+        .arg(&pkg)
+        .args(["--sign", "--key"])
+        .arg(&key)
+        .arg("--dry-run")
+        .assert()
+        .success();
+    home.ggen().args(["info", "zebra-kit"]).assert().failure();
+
+    let v = home.json(&[
+        "publish",
+        pkg.to_str().unwrap(),
+        "--sign",
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(v["signed"], true);
+    let key_id = v["key_id"].as_str().unwrap().to_string();
+    // Published means searchable at once.
+    let found = home.json(&["search", "--query", "zebra"]);
+    assert_eq!(common::names(&found)[0], "zebra-kit");
+    // The same version twice is refused.
+    home.ggen()
+        .args(["publish"])
+        .arg(&pkg)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already"));
+
+    // Signed but not trusted yet: verify says so and fails; so does a verified install.
+    let target = home.path().join("out");
+    let report = home
+        .ggen()
+        .args(["verify", "--package", "zebra-kit", "--json"])
+        .output()
+        .unwrap();
+    assert!(!report.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["report"]["signature_ok"], true);
+    assert_eq!(report["report"]["trust"], "unknown");
+    home.ggen()
+        .args(["install", "zebra-kit", "--verify-signature", "--target"])
+        .arg(&target)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("trust add"));
+    assert!(
+        !target.join("zebra-kit").exists(),
+        "nothing is installed on failure"
+    );
+
+    // Trusted: verify passes and the install goes through, lockfile records the key.
+    home.ggen()
+        .args(["trust", "add"])
+        .arg(format!("{}.pub", key.display()))
+        .args(["--name", "me"])
+        .assert()
+        .success();
+    assert!(
+        home.json(&["verify", "--package", "zebra-kit@1.0.0"])["ok"]
+            .as_bool()
+            .unwrap()
+    );
+    home.ggen()
+        .args(["install", "zebra-kit", "--verify-signature", "--target"])
+        .arg(&target)
+        .assert()
+        .success();
+    assert!(target.join("zebra-kit/README.md").is_file());
+    let lock = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+    assert!(lock.contains(&key_id), "{lock}");
+
+    // An unsigned package cannot be installed with --verify-signature.
+    let other = home.path().join("out2");
+    home.ggen()
+        .args(["install", "hello-world", "--verify-signature", "--target"])
+        .arg(&other)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not signed"));
+
+    // Untrusting the key makes verification fail again.
+    home.ggen()
+        .args(["trust", "remove", &key_id])
+        .assert()
+        .success();
+    home.ggen()
+        .args(["verify", "--package", "zebra-kit"])
+        .assert()
+        .failure();
+
+    // Yanked: new resolutions skip it, with a hint that says why.
+    home.ggen()
+        .args(["yank", "zebra-kit@1.0.0"])
+        .assert()
+        .success();
+    home.ggen()
+        .args(["install", "zebra-kit", "--target"])
+        .arg(home.path().join("out3"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("yanked"));
+    home.ggen()
+        .args(["yank", "zebra-kit@1.0.0", "--undo"])
+        .assert()
+        .success();
+    home.ggen()
+        .args(["install", "zebra-kit", "--target"])
+        .arg(home.path().join("out3"))
+        .assert()
+        .success();
+}

@@ -40,7 +40,7 @@ pub struct Global {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
     V1,
     V2,

@@ -102,9 +102,6 @@ impl V1Backend {
         let bytes = std::fs::read(&path).map_err(|e| MarketplaceError::io(&path, e))?;
         let file = IndexFile::parse(&bytes, &path)?;
         let (packages, report) = file.to_packages();
-        for w in &report.warnings {
-            tracing::warn!("{}: {w}", path.display());
-        }
         Ok(Registry {
             packages: packages.into_iter().map(|p| (p.name.clone(), p)).collect(),
             generation: file.generation,
@@ -118,6 +115,10 @@ impl V1Backend {
             return Ok(r.clone());
         }
         let loaded = Arc::new(self.read_from_disk()?);
+        // Warned once per process, on first load (not on every re-read by writers).
+        for w in &loaded.warnings {
+            tracing::warn!("{}: {w}", self.index_path().display());
+        }
         *self.registry.write().expect("lock") = Some(loaded.clone());
         Ok(loaded)
     }

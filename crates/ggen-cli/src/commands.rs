@@ -729,12 +729,13 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     .collect();
     let mut backends = serde_json::Map::new();
     for kind in [BackendKind::V1, BackendKind::V2] {
+        let circuit = mp.breaker(kind).state();
         let entry = match mp.single(kind) {
             Ok(b) => match b.metadata() {
-                Ok(m) => json!({"available": true, "metadata": m}),
-                Err(e) => json!({"available": false, "error": e.to_string()}),
+                Ok(m) => json!({"available": true, "circuit": circuit, "metadata": m}),
+                Err(e) => json!({"available": false, "circuit": circuit, "error": e.to_string()}),
             },
-            Err(e) => json!({"available": false, "error": e.to_string()}),
+            Err(e) => json!({"available": false, "circuit": circuit, "error": e.to_string()}),
         };
         backends.insert(kind.to_string(), entry);
     }
@@ -789,15 +790,17 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     for (kind, entry) in &backends {
         match entry.get("metadata") {
             Some(m) => println!(
-                "  {kind}: {} at {} — {} packages, {} versions",
+                "  {kind}: {} at {} — {} packages, {} versions; circuit {}",
                 m["storage"].as_str().unwrap_or_default(),
                 m["location"].as_str().unwrap_or_default(),
                 m["package_count"],
-                m["version_count"]
+                m["version_count"],
+                entry["circuit"].as_str().unwrap_or_default()
             ),
             None => println!(
-                "  {kind}: unavailable: {}",
-                entry["error"].as_str().unwrap_or_default()
+                "  {kind}: unavailable: {}; circuit {}",
+                entry["error"].as_str().unwrap_or_default(),
+                entry["circuit"].as_str().unwrap_or_default()
             ),
         }
     }

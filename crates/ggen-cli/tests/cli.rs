@@ -351,3 +351,217 @@ const REAL_SHAPE: &str = r#"{
   "search_index": {"bibtex": ["academic-bibliography-manager"]}
 }
 "#;
+
+fn installed(home: &Home, target: &Path) -> Vec<(String, String)> {
+    let v = home.json(&["list", "--installed", "--target", target.to_str().unwrap()]);
+    v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn update_stays_within_the_requested_range() {
+    let home = Home::new();
+    let target = home.path().join("out");
+    let t = target.to_str().unwrap();
+    home.json(&["install", "rust-base@~1.0", "--target", t]);
+    assert_eq!(
+        installed(&home, &target),
+        [("rust-base".to_string(), "1.0.0".to_string())]
+    );
+    // rust-base 1.1.0 and 2.0.0 exist; ~1.0 allows neither.
+    home.json(&["update", "--target", t]);
+    assert_eq!(
+        installed(&home, &target),
+        [("rust-base".to_string(), "1.0.0".to_string())]
+    );
+    // Widening the requirement keeps the locked version (as cargo does) ...
+    home.json(&["install", "rust-base@^1", "--target", t]);
+    assert_eq!(
+        installed(&home, &target),
+        [("rust-base".to_string(), "1.0.0".to_string())]
+    );
+    // ... and `update` then moves to the newest 1.x, never 2.0.0.
+    home.json(&["update", "--target", t]);
+    assert_eq!(
+        installed(&home, &target),
+        [("rust-base".to_string(), "1.1.0".to_string())]
+    );
+}
+
+#[test]
+fn conflicting_requirements_are_explained_and_change_nothing() {
+    let home = Home::new();
+    let target = home.path().join("out");
+    home.ggen()
+        .args(["install", "rust-base@~1.0", "axum-service", "--target"])
+        .arg(&target)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("rust-base").and(predicate::str::contains("hint:")));
+    assert!(!target.join("ggen.lock").exists());
+    assert!(!target.join("axum-service").exists());
+}
+
+#[test]
+fn remove_respects_dependents_unless_forced() {
+    let home = Home::new();
+    let target = home.path().join("out");
+    let t = target.to_str().unwrap();
+    home.json(&["install", "axum-service", "--target", t]);
+    let before = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+
+    home.ggen()
+        .args(["remove", "rust-cli", "--target", t])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("needed by axum-service")
+                .and(predicate::str::contains("--force")),
+        );
+    assert_eq!(
+        std::fs::read_to_string(target.join("ggen.lock")).unwrap(),
+        before
+    );
+    assert!(target.join("rust-cli").is_dir());
+
+    // Removing the requested package takes the dependencies nothing else needs.
+    home.json(&["remove", "axum-service", "--target", t]);
+    assert!(installed(&home, &target).is_empty());
+    for n in ["axum-service", "rust-cli", "rust-base"] {
+        assert!(!target.join(n).exists(), "{n} left behind");
+    }
+
+    // --force removes a depended-on package and leaves the rest.
+    home.json(&["install", "axum-service", "--target", t]);
+    home.json(&["remove", "rust-base", "--force", "--target", t]);
+    assert!(!target.join("rust-base").exists());
+    let names: Vec<String> = installed(&home, &target)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["axum-service", "rust-cli"]);
+}
+
+#[test]
+fn locked_installs_exactly_the_lockfile_or_fails() {
+    let home = Home::new();
+    let target = home.path().join("out");
+    let t = target.to_str().unwrap();
+    home.json(&["install", "axum-service", "--target", t]);
+    let before = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+    // Same request: nothing to do, and --locked is satisfied.
+    home.ggen()
+        .args(["install", "axum-service", "--locked", "--target", t])
+        .assert()
+        .success();
+    // A new package would change the lockfile: refused, nothing changes.
+    home.ggen()
+        .args(["install", "hello-world", "--locked", "--target", t])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--locked"));
+    assert_eq!(
+        std::fs::read_to_string(target.join("ggen.lock")).unwrap(),
+        before
+    );
+    assert!(!target.join("hello-world").exists());
+}
+
+#[cfg(feature = "marketplace-parallel")]
+#[test]
+fn a_broken_v2_store_falls_back_to_v1() {
+    let home = Home::new();
+    home.json(&["search", "--query", "hello"]); // seeds both stores
+    let store = home.path().join("registry/v2/store");
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::write(&store, b"not a RocksDB directory").unwrap();
+    let v = home.json(&["search", "--query", "hello world"]);
+    assert_eq!(v["backend_used"], "v1");
+    assert_eq!(names(&v)[0], "hello-world");
+    let target = home.path().join("out");
+    let v = home.json(&[
+        "install",
+        "hello-world",
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(v["backend_used"], "v1");
+    assert!(target.join("hello-world/README.md").is_file());
+    // Asking for V2 alone reports the outage instead.
+    home.ggen()
+        .args(["search", "--query", "hello", "--backend", "v2"])
+        .assert()
+        .failure();
+}
+
+#[cfg(feature = "marketplace-parallel")]
+#[test]
+fn migration_copies_everything_and_both_backends_agree() {
+    let home = Home::new();
+    home.json(&["search", "--query", "x"]); // seed
+    // Re-migrating a seeded registry copies nothing new and verifies clean.
+    home.json(&["migrate"]);
+    home.ggen()
+        .args(["verify-migration"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("agree"));
+    // Same first hit on both backends for typical queries.
+    for q in [
+        "hello world",
+        "rust cli",
+        "axum",
+        "latex paper",
+        "docker",
+        "helo wrld",
+    ] {
+        let v1 = home.json(&["search", "--query", q, "--backend", "v1"]);
+        let v2 = home.json(&["search", "--query", q, "--backend", "v2"]);
+        assert_eq!(
+            names(&v1).first(),
+            names(&v2).first(),
+            "first hit differs for `{q}`"
+        );
+        assert_eq!(v1["backend_used"], "v1");
+        assert_eq!(v2["backend_used"], "v2");
+    }
+    // rebuild-db starts V2 over from V1 and ends in agreement again.
+    home.ggen().args(["rebuild-db"]).assert().success();
+    home.ggen().args(["verify-migration"]).assert().success();
+}
+
+#[test]
+fn status_shows_features_routing_sources_and_circuits() {
+    let home = Home::new();
+    let v = home.json(&["status"]);
+    assert!(
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().starts_with("marketplace-"))
+    );
+    assert!(v["operations"]["search"].is_object(), "{v}");
+    for (_, b) in v["backends"].as_object().unwrap() {
+        assert_eq!(b["circuit"], "closed", "{v}");
+    }
+    // Where a setting came from is named.
+    let out = home
+        .ggen()
+        .env("GGEN_MARKETPLACE_BACKEND", "v1")
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("GGEN_MARKETPLACE_BACKEND"), "{text}");
+}

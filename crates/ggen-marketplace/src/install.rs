@@ -109,7 +109,8 @@ pub fn install(
     target: &Path,
     opts: &InstallOptions,
 ) -> Result<Report> {
-    apply(
+    let started = std::time::Instant::now();
+    let report = apply(
         ctx,
         target,
         opts,
@@ -118,7 +119,12 @@ pub fn install(
                 .packages
                 .iter()
                 .filter(|p| p.requested)
-                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.requirement.clone().unwrap_or(VersionReq::STAR),
+                    )
+                })
                 .collect();
             for (name, req) in specs {
                 roots.insert(name.clone(), req.clone());
@@ -126,7 +132,15 @@ pub fn install(
             Ok(roots)
         },
         specs.iter().map(|(n, _)| n.clone()).collect(),
-    )
+    )?;
+    if !report.dry_run && !report.up_to_date {
+        let backend = ctx.backend.last_used().as_str();
+        metrics::histogram!(crate::metrics::INSTALL_LATENCY, "backend" => backend)
+            .record(started.elapsed().as_secs_f64() * 1000.0);
+        metrics::counter!(crate::metrics::INSTALLS, "backend" => backend)
+            .increment(report.changes.len() as u64);
+    }
+    Ok(report)
 }
 
 /// Re-resolves the target's requested packages, ignoring the lock for `only`
@@ -168,11 +182,17 @@ pub fn update(
                 .packages
                 .iter()
                 .filter(|p| p.requested)
-                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.requirement.clone().unwrap_or(VersionReq::STAR),
+                    )
+                })
                 .collect())
         },
         Vec::new(),
         Some(keep),
+        None,
     )
 }
 
@@ -207,23 +227,30 @@ pub fn remove(
         )));
     }
     let _ = entry;
-    let opts = InstallOptions {
-        locked: true,
-        ..opts.clone()
-    };
-    apply(
+    // Everything else keeps its locked version (apply prefers the lock). With
+    // --force and dependents, `name` is evicted from the resolution even though
+    // they still need it: the user asked for a broken set, knowingly.
+    let evict = (!dependents.is_empty()).then_some(name);
+    apply_with_pins(
         ctx,
         target,
-        &opts,
+        opts,
         |old| {
             Ok(old
                 .packages
                 .iter()
                 .filter(|p| p.requested && p.name != name)
-                .map(|p| (p.name.clone(), VersionReq::STAR))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.requirement.clone().unwrap_or(VersionReq::STAR),
+                    )
+                })
                 .collect())
         },
         Vec::new(),
+        None,
+        evict,
     )
 }
 
@@ -234,7 +261,7 @@ fn apply(
     roots: impl FnOnce(&Lockfile) -> Result<BTreeMap<String, VersionReq>>,
     requested: Vec<String>,
 ) -> Result<Report> {
-    apply_with_pins(ctx, target, opts, roots, requested, None)
+    apply_with_pins(ctx, target, opts, roots, requested, None, None)
 }
 
 fn apply_with_pins(
@@ -244,6 +271,7 @@ fn apply_with_pins(
     roots: impl FnOnce(&Lockfile) -> Result<BTreeMap<String, VersionReq>>,
     requested: Vec<String>,
     pins: Option<BTreeSet<String>>,
+    evict: Option<&str>,
 ) -> Result<Report> {
     std::fs::create_dir_all(target).map_err(|e| MarketplaceError::io(target, e))?;
     let _guard = FileLock::exclusive(&target.join(TARGET_LOCK))?;
@@ -270,7 +298,12 @@ fn apply_with_pins(
             .collect(),
         None => old.versions(),
     };
-    let resolution = resolve_plan(ctx, &roots, &locked, opts)?;
+    let mut resolution = resolve_plan(ctx, &roots, &locked, opts)?;
+    if let Some(name) = evict {
+        resolution.packages.remove(name);
+        resolution.edges.remove(name);
+        resolution.order.retain(|n| n != name);
+    }
     (ctx.on_event)(Event::Resolved {
         count: resolution.packages.len(),
     });
@@ -292,7 +325,7 @@ fn apply_with_pins(
     }
 
     let changes = diff(&old, &resolution);
-    let new_lock = lockfile_for(ctx, &resolution, &requested, &old)?;
+    let new_lock = lockfile_for(ctx, &resolution, &requested, &roots, &old)?;
     let all_present = resolution.packages.keys().all(|n| target.join(n).is_dir());
     if changes.iter().all(|c| c.action == Action::Keep)
         && all_present
@@ -436,6 +469,7 @@ fn lockfile_for(
     ctx: &InstallContext<'_>,
     res: &Resolution,
     requested: &BTreeSet<String>,
+    roots: &BTreeMap<String, VersionReq>,
     old: &Lockfile,
 ) -> Result<Lockfile> {
     let mut lock = Lockfile::default();
@@ -453,8 +487,9 @@ fn lockfile_for(
             .edges
             .get(name)
             .map(|ds| {
+                // A dependency evicted by `remove --force` is no longer listed.
                 ds.iter()
-                    .map(|d| format!("{d} {}", res.packages[d].version))
+                    .filter_map(|d| res.packages.get(d).map(|p| format!("{d} {}", p.version)))
                     .collect()
             })
             .unwrap_or_default();
@@ -473,6 +508,10 @@ fn lockfile_for(
                 .map(|s| s.key_id.clone())
                 .or(prior_key),
             requested: requested.contains(name),
+            requirement: roots
+                .get(name)
+                .filter(|r| requested.contains(name) && **r != VersionReq::STAR)
+                .cloned(),
             dependencies: deps,
         });
     }

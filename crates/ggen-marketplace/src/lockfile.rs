@@ -32,6 +32,10 @@ pub struct LockedPackage {
     /// Named on the command line (as opposed to pulled in as a dependency).
     #[serde(default)]
     pub requested: bool,
+    /// The requirement it was requested with (`install NAME@REQ`); `update`
+    /// stays within it, as cargo stays within Cargo.toml. Absent means `*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<semver::VersionReq>,
     /// `name version` of each resolved dependency.
     #[serde(default)]
     pub dependencies: Vec<String>,
@@ -119,6 +123,7 @@ mod tests {
                 sha256: "ab".repeat(32),
                 signature_key_id: Some("0123456789abcdef".into()),
                 requested: true,
+                requirement: Some("^1.2".parse().unwrap()),
                 dependencies: vec!["rust-base 1.1.0".into()],
             }],
         };

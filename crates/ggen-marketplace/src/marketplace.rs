@@ -219,7 +219,14 @@ impl Marketplace {
             #[cfg(feature = "marketplace-parallel")]
             strategy => Ok(Arc::new(crate::dual::DualBackendAdapter::new(
                 self.guarded(BackendKind::V1)?,
-                self.guarded(BackendKind::V2)?,
+                // A V2 that cannot open must not take V1 down with it.
+                self.guarded(BackendKind::V2).unwrap_or_else(|e| {
+                    tracing::debug!(error = %e, "v2 could not be opened");
+                    Arc::new(crate::resilience::Unopened::new(
+                        BackendKind::V2,
+                        e.to_string(),
+                    ))
+                }),
                 strategy,
                 op,
                 self.subject().to_string(),

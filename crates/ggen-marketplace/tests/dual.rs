@@ -1,0 +1,385 @@
+//! The dual adapter over real backends (V1 on disk, V2 in memory): every
+//! strategy, fallback on and off, compare records, dual writes. Faults a real
+//! store cannot produce on demand (a V2 that never opened, a stalled V2) come
+//! from `Unopened` and a small delaying wrapper.
+#![cfg(feature = "marketplace-parallel")]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ggen_marketplace::config::{Compiled, Flags};
+use ggen_marketplace::dual::{COMPARE_LOG, CompareRecord, DualBackendAdapter};
+use ggen_marketplace::resilience::Unopened;
+use ggen_marketplace::{BackendStrategy, Operation, Settings};
+use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
+use ggen_marketplace_core::search::{SearchQuery, SearchResults};
+use ggen_marketplace_core::{
+    BackendKind, BackendMetadata, MarketplaceBackend, MarketplaceError, Result,
+};
+use ggen_marketplace_v1::V1Backend;
+use ggen_marketplace_v2::V2Backend;
+use semver::Version;
+
+fn release(name: &str, version: &str, description: &str) -> (PackageVersion, Vec<u8>) {
+    let archive = format!("archive of {name}@{version}").into_bytes();
+    let mut v = PackageVersion::new(name, version.parse().unwrap());
+    v.description = description.into();
+    v.checksum = Some(sha256_hex(&archive));
+    (v, archive)
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    v1: Arc<V1Backend>,
+    v2: Arc<V2Backend>,
+}
+
+/// Both backends hold hello-world and rust-cli; only V1 has v1-only-package
+/// (V2 lags behind V1 until migration completes).
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = V1Backend::create(dir.path().join("v1"), "test").unwrap();
+    let v2 = V2Backend::in_memory(dir.path().join("v2")).unwrap();
+    let common = vec![
+        release("hello-world", "1.0.0", "The classic greeting"),
+        release("rust-cli", "1.2.0", "Command line applications in Rust"),
+    ];
+    v1.publish_many(&common).unwrap();
+    v2.publish_many(&common).unwrap();
+    v1.publish_many(&[release("v1-only-package", "0.1.0", "Not migrated yet")])
+        .unwrap();
+    World {
+        dir,
+        v1: Arc::new(v1),
+        v2: Arc::new(v2),
+    }
+}
+
+fn settings(fallback: bool, compare_ms: u64) -> Settings {
+    let env = move |key: &str| match key {
+        "GGEN_MARKETPLACE_FALLBACK" => Some(fallback.to_string()),
+        _ => None,
+    };
+    let mut s = Settings::resolve(
+        None,
+        Path::new("config.yaml"),
+        &env,
+        &Flags::default(),
+        Compiled::this_build(),
+    )
+    .unwrap();
+    s.compare_timeout = Duration::from_millis(compare_ms);
+    s
+}
+
+fn adapter(
+    w: &World,
+    v2: Arc<dyn MarketplaceBackend>,
+    strategy: BackendStrategy,
+    op: Operation,
+    fallback: bool,
+) -> DualBackendAdapter {
+    DualBackendAdapter::new(
+        w.v1.clone(),
+        v2,
+        strategy,
+        op,
+        "subject-1".into(),
+        &settings(fallback, 500),
+        w.dir.path().to_path_buf(),
+    )
+}
+
+fn down() -> Arc<dyn MarketplaceBackend> {
+    Arc::new(Unopened::new(
+        BackendKind::V2,
+        "store locked by another process",
+    ))
+}
+
+#[test]
+fn single_strategies_answer_from_their_backend() {
+    let w = world();
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V1Only,
+        Operation::Search,
+        true,
+    );
+    assert_eq!(
+        a.search(&SearchQuery::text("hello")).unwrap().backend_used,
+        BackendKind::V1
+    );
+    assert_eq!(a.last_used(), BackendKind::V1);
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V2Only,
+        Operation::Search,
+        true,
+    );
+    assert_eq!(
+        a.search(&SearchQuery::text("hello")).unwrap().backend_used,
+        BackendKind::V2
+    );
+    assert_eq!(a.last_used(), BackendKind::V2);
+}
+
+#[test]
+fn fallback_answers_from_v1_when_v2_is_down_and_only_when_enabled() {
+    let w = world();
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V2WithFallback,
+        Operation::Search,
+        true,
+    );
+    let r = a.search(&SearchQuery::text("hello")).unwrap();
+    assert_eq!(r.hits[0].name, "hello-world");
+    assert_eq!(a.last_used(), BackendKind::V1);
+    assert_eq!(a.package("rust-cli").unwrap().name, "rust-cli");
+
+    // V2 only (no fallback): the outage is the answer, with V2 named.
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V2Only,
+        Operation::Search,
+        false,
+    );
+    match a.search(&SearchQuery::text("hello")) {
+        Err(MarketplaceError::Unavailable { backend, .. }) => assert_eq!(backend, "v2"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    // Fallback configured off: same.
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V2WithFallback,
+        Operation::Search,
+        false,
+    );
+    assert!(matches!(
+        a.search(&SearchQuery::text("hello")),
+        Err(MarketplaceError::Unavailable { .. })
+    ));
+}
+
+#[test]
+fn packages_not_yet_in_v2_are_found_in_v1() {
+    let w = world();
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V2WithFallback,
+        Operation::Info,
+        true,
+    );
+    assert_eq!(
+        a.package("v1-only-package").unwrap().name,
+        "v1-only-package"
+    );
+    assert_eq!(a.last_used(), BackendKind::V1);
+    // Absent from both: V1's not-found is the user's answer, unchanged.
+    assert!(matches!(
+        a.package("nowhere"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn ab_split_follows_the_percentage() {
+    let w = world();
+    let none = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::AbTest { v2_percentage: 0 },
+        Operation::Search,
+        true,
+    );
+    none.search(&SearchQuery::text("hello")).unwrap();
+    assert_eq!(none.last_used(), BackendKind::V1);
+    let all = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::AbTest { v2_percentage: 100 },
+        Operation::Search,
+        true,
+    );
+    all.search(&SearchQuery::text("hello")).unwrap();
+    assert_eq!(all.last_used(), BackendKind::V2);
+    // Sticky: the subject's side never changes between calls.
+    let half = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::AbTest { v2_percentage: 50 },
+        Operation::Search,
+        true,
+    );
+    half.search(&SearchQuery::text("hello")).unwrap();
+    let first = half.last_used();
+    for _ in 0..5 {
+        half.search(&SearchQuery::text("rust")).unwrap();
+        assert_eq!(half.last_used(), first);
+    }
+}
+
+fn compare_log(dir: &Path) -> Vec<CompareRecord> {
+    std::fs::read_to_string(dir.join(COMPARE_LOG))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn compare_runs_both_and_records_the_outcome() {
+    let w = world();
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::Compare,
+        Operation::Search,
+        true,
+    );
+    let r = a.search(&SearchQuery::text("hello")).unwrap();
+    assert_eq!(r.hits[0].name, "hello-world");
+    let log = compare_log(w.dir.path());
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].query, "hello");
+    assert_eq!(log[0].outcome, "match");
+    assert_eq!(log[0].overlap, 1.0);
+    assert!(log[0].v1_ms.is_some() && log[0].v2_ms.is_some());
+
+    // V2 down: recorded as an error, and the user still gets V1's answer.
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::Compare,
+        Operation::Search,
+        true,
+    );
+    assert_eq!(
+        a.search(&SearchQuery::text("rust")).unwrap().hits[0].name,
+        "rust-cli"
+    );
+    let log = compare_log(w.dir.path());
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].outcome, "error");
+    assert!(log[1].v2_error.as_deref().unwrap().contains("locked"));
+}
+
+/// A V2 that answers, but only after `delay`.
+struct Slow {
+    inner: Arc<dyn MarketplaceBackend>,
+    delay: Duration,
+}
+
+impl MarketplaceBackend for Slow {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+    fn metadata(&self) -> Result<BackendMetadata> {
+        self.inner.metadata()
+    }
+    fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
+        std::thread::sleep(self.delay);
+        self.inner.search(q)
+    }
+    fn package(&self, name: &str) -> Result<Package> {
+        self.inner.package(name)
+    }
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        self.inner.list()
+    }
+    fn fetch_archive(&self, name: &str, v: &Version) -> Result<Vec<u8>> {
+        self.inner.fetch_archive(name, v)
+    }
+    fn publish(&self, r: &PackageVersion, a: &[u8]) -> Result<()> {
+        self.inner.publish(r, a)
+    }
+    fn yank(&self, name: &str, v: &Version, y: bool) -> Result<()> {
+        self.inner.yank(name, v, y)
+    }
+}
+
+#[test]
+fn compare_does_not_wait_for_a_stalled_backend() {
+    let w = world();
+    let slow: Arc<dyn MarketplaceBackend> = Arc::new(Slow {
+        inner: w.v2.clone(),
+        delay: Duration::from_secs(3),
+    });
+    let a = DualBackendAdapter::new(
+        w.v1.clone(),
+        slow,
+        BackendStrategy::Compare,
+        Operation::Search,
+        "s".into(),
+        &settings(true, 200),
+        w.dir.path().to_path_buf(),
+    );
+    let started = Instant::now();
+    let r = a.search(&SearchQuery::text("hello")).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.hits[0].name, "hello-world");
+    assert_eq!(compare_log(w.dir.path())[0].outcome, "error");
+}
+
+#[test]
+fn writes_go_to_both_and_a_v2_gap_is_recorded() {
+    let w = world();
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V2WithFallback,
+        Operation::Publish,
+        true,
+    );
+    let (v, archive) = release("fresh", "1.0.0", "new");
+    a.publish(&v, &archive).unwrap();
+    assert!(w.v1.package("fresh").is_ok());
+    assert!(w.v2.package("fresh").is_ok());
+    a.yank("fresh", &Version::new(1, 0, 0), true).unwrap();
+    assert!(w.v1.package("fresh").unwrap().versions[0].yanked);
+    assert!(w.v2.package("fresh").unwrap().versions[0].yanked);
+
+    // V2 down: the publish lands in V1 (the system of record) and the gap is logged.
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V2WithFallback,
+        Operation::Publish,
+        true,
+    );
+    let (v, archive) = release("during-outage", "1.0.0", "published while v2 was down");
+    a.publish(&v, &archive).unwrap();
+    assert!(w.v1.package("during-outage").is_ok());
+    let gaps = std::fs::read_to_string(w.dir.path().join("dual-write-gaps.jsonl")).unwrap();
+    assert!(
+        gaps.contains("during-outage") && gaps.contains("\"missing_from\":\"v2\""),
+        "{gaps}"
+    );
+
+    // V1 failing fails the write, whatever V2 would say.
+    let (v, archive) = release("fresh", "1.0.0", "same version again");
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V2WithFallback,
+        Operation::Publish,
+        true,
+    );
+    assert!(matches!(
+        a.publish(&v, &archive),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
+}

@@ -573,40 +573,21 @@ impl MarketplaceBackend for V2Backend {
         let started = Instant::now();
         let ix = self.index()?;
         let (page, total) = ix.search(query);
-        let mut roots = Vec::with_capacity(page.len());
-        for s in &page {
-            let d = ix.doc(s.doc);
-            let version: Version = d
-                .latest
-                .parse()
-                .map_err(|_| MarketplaceError::SearchIndex {
-                    path: self.terms_dir.clone().unwrap_or_default(),
-                    reason: format!("stored version `{}` is not semver", d.latest),
-                })?;
-            roots.push(version_iri(&d.name, &version));
-        }
-        let nodes = Nodes::new(&self.store.describe(&roots)?);
-        let mut hits = Vec::with_capacity(page.len());
-        for (s, iri) in page.iter().zip(&roots) {
-            let v = nodes
-                .version(iri.as_str())
-                .map_err(|e| MarketplaceError::SearchIndex {
-                    path: self.terms_dir.clone().unwrap_or_default(),
-                    reason: format!(
-                        "hit {} is not in the graph ({e}); run `ggen marketplace rebuild-index`",
-                        iri.as_str()
-                    ),
-                })?;
-            hits.push(SearchHit {
-                name: v.name,
-                version: v.version,
-                description: v.description,
-                category: v.category,
-                tags: v.tags,
-                downloads: ix.doc(s.doc).downloads,
-                score: s.score,
-            });
-        }
+        let hits = page
+            .iter()
+            .map(|s| {
+                let d = &ix.doc(s.doc).summary;
+                SearchHit {
+                    name: d.name.clone(),
+                    version: d.version.clone(),
+                    description: d.description.clone(),
+                    category: d.category.clone(),
+                    tags: d.tags.clone(),
+                    downloads: d.downloads,
+                    score: s.score,
+                }
+            })
+            .collect();
         Ok(SearchResults {
             hits,
             total,
@@ -632,8 +613,14 @@ impl MarketplaceBackend for V2Backend {
     }
 
     fn list(&self) -> Result<Vec<PackageSummary>> {
-        let packages = Nodes::new(&self.store.all_triples()?).packages()?;
-        Ok(packages.iter().map(Package::summary).collect())
+        // The term index holds every package's summary and is brought up to date
+        // with the graph before use, so listing needs no pass over the store.
+        let ix = self.index()?;
+        let mut out: Vec<PackageSummary> = (0..ix.len() as u32)
+            .map(|i| ix.doc(i).summary.clone())
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
     }
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {

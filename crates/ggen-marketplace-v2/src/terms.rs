@@ -27,14 +27,15 @@ use std::sync::OnceLock;
 
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::fsutil::atomic_write;
-use ggen_marketplace_core::model::Package;
+use ggen_marketplace_core::model::{Package, PackageSummary};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder, tokenize};
 use ggen_marketplace_core::{MarketplaceError, Result};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 use serde::{Deserialize, Serialize};
 
 pub const INDEX_FILE: &str = "index.bin";
-const MAGIC: &[u8; 8] = b"GGENV2T1";
+// Bumped whenever `Doc` changes: an older file is then rebuilt, never misread.
+const MAGIC: &[u8; 8] = b"GGENV2T2";
 /// Whole-name matches outrank any combination of word matches (as in V1).
 pub const EXACT_NAME_SCORE: f32 = 1000.0;
 /// V1 drops tokens of 40 bytes or more; so do we.
@@ -72,6 +73,9 @@ pub struct Doc {
     pub tags: Vec<String>,
     /// Tokens per field, in `WEIGHTS` order.
     pub fields: [Vec<String>; FIELD_COUNT],
+    /// What `search` hits and `list` show, as published: they are answered from
+    /// the index alone, without a round trip to the store per package.
+    pub summary: PackageSummary,
 }
 
 impl Doc {
@@ -108,6 +112,7 @@ impl Doc {
             category: v.category.as_ref().map(|c| c.to_lowercase()),
             tags: v.tags.iter().map(|t| t.to_lowercase()).collect(),
             fields,
+            summary: p.summary(),
         }
     }
 }

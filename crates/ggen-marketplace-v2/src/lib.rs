@@ -341,7 +341,6 @@ impl V2Backend {
         let mut added = 0;
         for chunk in releases.chunks(BATCH) {
             let mut triples = Vec::new();
-            let mut touched = Vec::new();
             for (release, archive) in chunk {
                 let iri = version_iri(&release.name, &release.version);
                 if let Some(existing) = known.get(iri.as_str()) {
@@ -361,12 +360,22 @@ impl V2Backend {
                 }
                 triples.extend(mapping::version_triples(release));
                 known.insert(iri.as_str().to_string(), release.checksum.clone());
-                touched.push(release.name.clone());
                 added += 1;
             }
-            touched.sort();
-            touched.dedup();
-            self.commit(vec![Op::Insert(triples)], &touched)?;
+            if triples.is_empty() {
+                continue;
+            }
+            // Each batch is atomic in the graph; the term index is rebuilt once
+            // at the end instead of per batch (rebuilding the FST per batch made
+            // large imports quadratic). A crash in between leaves an index of an
+            // older generation, which is rebuilt on next use.
+            self.store
+                .apply(&[Op::Insert(triples), Op::BumpGeneration])?;
+        }
+        if added > 0 {
+            let ix = self.build_index(self.store.generation()?)?;
+            *self.index.write().expect("index lock") = Some(Arc::new(ix));
+            *self.last_check.lock().expect("check lock") = Some(Instant::now());
         }
         Ok(added)
     }

@@ -474,15 +474,7 @@ fn lockfile_for(
 ) -> Result<Lockfile> {
     let mut lock = Lockfile::default();
     for (name, release) in &res.packages {
-        let sha = release
-            .checksum
-            .clone()
-            .ok_or_else(|| MarketplaceError::InvalidArchive {
-                reason: format!(
-                    "`{}` has no checksum in the registry; it cannot be verified",
-                    release.id()
-                ),
-            })?;
+        let sha = required_checksum(release)?;
         let deps = res
             .edges
             .get(name)
@@ -519,18 +511,23 @@ fn lockfile_for(
     Ok(lock)
 }
 
-/// The archive of `release`, from the download cache or the backend, with its
-/// SHA-256 checked against the registry before anything uses it.
-pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Result<Vec<u8>> {
-    let expected = release
-        .checksum
-        .clone()
-        .ok_or_else(|| MarketplaceError::InvalidArchive {
+/// A release without a checksum cannot be verified, so it is never installed.
+fn required_checksum(release: &PackageVersion) -> Result<String> {
+    release.checksum.clone().ok_or_else(|| {
+        MarketplaceError::InvalidArchive {
             reason: format!(
                 "`{}` has no checksum in the registry; it cannot be verified",
                 release.id()
             ),
-        })?;
+        }
+        .into()
+    })
+}
+
+/// The archive of `release`, from the download cache or the backend, with its
+/// SHA-256 checked against the registry before anything uses it.
+pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Result<Vec<u8>> {
+    let expected = required_checksum(release)?;
     let cached = ctx
         .cache_dir
         .join("archives")

@@ -245,6 +245,58 @@ impl MarketplaceBackend for Guarded {
     }
 }
 
+/// Stands in for a backend that could not even be opened (its store locked by
+/// another process, removed, unreachable): every call fails with
+/// [`MarketplaceError::Unavailable`], so the dual adapter falls back to V1
+/// instead of the whole command failing before routing starts.
+pub struct Unopened {
+    kind: BackendKind,
+    reason: String,
+}
+
+impl Unopened {
+    pub fn new(kind: BackendKind, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+        }
+    }
+
+    fn err<T>(&self) -> Result<T> {
+        Err(MarketplaceError::Unavailable {
+            backend: self.kind.to_string(),
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+impl MarketplaceBackend for Unopened {
+    fn kind(&self) -> BackendKind {
+        self.kind
+    }
+    fn metadata(&self) -> Result<BackendMetadata> {
+        self.err()
+    }
+    fn search(&self, _: &SearchQuery) -> Result<SearchResults> {
+        self.err()
+    }
+    fn package(&self, _: &str) -> Result<Package> {
+        self.err()
+    }
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        self.err()
+    }
+    fn fetch_archive(&self, _: &str, _: &Version) -> Result<Vec<u8>> {
+        self.err()
+    }
+    fn publish(&self, _: &PackageVersion, _: &[u8]) -> Result<()> {
+        self.err()
+    }
+    fn yank(&self, _: &str, _: &Version, _: bool) -> Result<()> {
+        self.err()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,57 +365,5 @@ mod tests {
         }
         let again = CircuitBreaker::new(BackendKind::V2, settings(), Some(p));
         assert_eq!(again.state(), CircuitState::Open);
-    }
-}
-
-/// Stands in for a backend that could not even be opened (its store locked by
-/// another process, removed, unreachable): every call fails with
-/// [`MarketplaceError::Unavailable`], so the dual adapter falls back to V1
-/// instead of the whole command failing before routing starts.
-pub struct Unopened {
-    kind: BackendKind,
-    reason: String,
-}
-
-impl Unopened {
-    pub fn new(kind: BackendKind, reason: impl Into<String>) -> Self {
-        Self {
-            kind,
-            reason: reason.into(),
-        }
-    }
-
-    fn err<T>(&self) -> Result<T> {
-        Err(MarketplaceError::Unavailable {
-            backend: self.kind.to_string(),
-            reason: self.reason.clone(),
-        })
-    }
-}
-
-impl MarketplaceBackend for Unopened {
-    fn kind(&self) -> BackendKind {
-        self.kind
-    }
-    fn metadata(&self) -> Result<BackendMetadata> {
-        self.err()
-    }
-    fn search(&self, _: &SearchQuery) -> Result<SearchResults> {
-        self.err()
-    }
-    fn package(&self, _: &str) -> Result<Package> {
-        self.err()
-    }
-    fn list(&self) -> Result<Vec<PackageSummary>> {
-        self.err()
-    }
-    fn fetch_archive(&self, _: &str, _: &Version) -> Result<Vec<u8>> {
-        self.err()
-    }
-    fn publish(&self, _: &PackageVersion, _: &[u8]) -> Result<()> {
-        self.err()
-    }
-    fn yank(&self, _: &str, _: &Version, _: bool) -> Result<()> {
-        self.err()
     }
 }

@@ -6,6 +6,23 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{MarketplaceError, Result};
 
+/// Prefix of the temp files [`atomic_write`] creates. A process killed between
+/// creating one and renaming it leaves it behind; it holds nothing of value and
+/// [`remove_stale_temp_files`] clears it.
+pub const TEMP_PREFIX: &str = ".ggen-tmp-";
+
+/// Removes temp files that killed writers left in `dir` (not recursive). Only
+/// call it under the lock that serialises writers of `dir`.
+pub fn remove_stale_temp_files(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Writes `bytes` to `path` so that readers see either the old or the new file,
 /// never a mix: temp file in the same directory, fsync, rename, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -14,7 +31,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| MarketplaceError::io(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| MarketplaceError::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| MarketplaceError::io(dir, e))?;
     tmp.write_all(bytes)
         .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
     tmp.as_file()

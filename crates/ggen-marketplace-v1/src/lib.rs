@@ -182,6 +182,8 @@ impl V1Backend {
         change: impl FnOnce(&mut Registry) -> Result<(T, Vec<String>)>,
     ) -> Result<T> {
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
+        // Temp files of writers killed mid-write; we hold the writers' lock.
+        ggen_marketplace_core::fsutil::remove_stale_temp_files(&self.dir);
         let mut reg = self.read_from_disk()?;
         let (out, touched) = change(&mut reg)?;
         reg.generation += 1;

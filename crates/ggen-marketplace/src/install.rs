@@ -636,6 +636,8 @@ fn commit(
 
 /// Finishes or undoes a transaction a previous run left behind.
 pub fn recover(target: &Path) -> Result<()> {
+    // Callers hold the target lock, so no live writer owns these.
+    ggen_marketplace_core::fsutil::remove_stale_temp_files(target);
     let jpath = target.join(JOURNAL);
     let Ok(bytes) = std::fs::read(&jpath) else {
         // Stale staging dirs from runs killed before committing hold nothing of value.

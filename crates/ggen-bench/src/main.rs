@@ -53,6 +53,10 @@ struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also time signing, verification and publishing a 1 MiB package into each
+    /// backend (reported with packages = 0: they do not depend on catalogue size).
+    #[arg(long)]
+    signing: bool,
     /// Keep the generated registries here instead of a temporary directory.
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -237,6 +241,10 @@ fn main() -> Result<()> {
             }
         }
     }
+    if args.signing {
+        eprintln!("measuring signing and publishing ...");
+        signing_rows(&root, &args, &mut rows)?;
+    }
     let peak_kib = peak_rss_kib();
     if args.json {
         let out =
@@ -266,6 +274,60 @@ fn main() -> Result<()> {
     }
     if let Some(kib) = peak_kib {
         println!("peak RSS: {:.1} MiB", kib as f64 / 1024.0);
+    }
+    Ok(())
+}
+
+/// Ed25519 sign and verify of a 1 MiB archive (hashing included), and a full
+/// publish of a new 1 MiB version into each backend (checksum, archive write,
+/// index update, fsyncs).
+fn signing_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
+    use ggen_marketplace_core::checksum::sha256_hex;
+    use ggen_marketplace_core::model::PackageVersion;
+    use ggen_marketplace_core::signing;
+
+    let mut rng = ggen_marketplace_core::corpus::Rng::new(7);
+    let archive: Vec<u8> = (0..1 << 20).map(|_| rng.next_u64() as u8).collect();
+    let key = signing::generate_keypair()?;
+    let version = semver::Version::new(1, 0, 0);
+    let now = chrono::Utc::now();
+    let sig = signing::sign_archive(&key, "bench-signed", &version, &archive, now)?;
+    let n = args.iterations.min(100);
+    rows.push(measure(0, "core", "sign 1 MiB", n, || {
+        signing::sign_archive(&key, "bench-signed", &version, &archive, now).expect("sign");
+    }));
+    rows.push(measure(0, "core", "verify 1 MiB", n, || {
+        signing::verify(&sig, "bench-signed", &version, &archive).expect("verify");
+    }));
+
+    let release = |patch: u64| {
+        let mut v = PackageVersion::new("bench-publish", semver::Version::new(1, 0, patch));
+        v.description = "A 1 MiB package published by the benchmark".into();
+        v.checksum = Some(sha256_hex(&archive));
+        v
+    };
+    let backends: Vec<(&str, Box<dyn MarketplaceBackend>)> = {
+        let mut b: Vec<(&str, Box<dyn MarketplaceBackend>)> = Vec::new();
+        if args.backends.iter().any(|x| x == "v1") {
+            b.push((
+                "v1",
+                Box::new(V1Backend::create(root.join("publish-v1"), "bench")?),
+            ));
+        }
+        if args.backends.iter().any(|x| x == "v2") {
+            b.push((
+                "v2",
+                Box::new(V2Backend::open_embedded(root.join("publish-v2"))?),
+            ));
+        }
+        b
+    };
+    for (label, backend) in &backends {
+        let mut patch = 0;
+        rows.push(measure(0, label, "publish 1 MiB", n.min(30), || {
+            backend.publish(&release(patch), &archive).expect("publish");
+            patch += 1;
+        }));
     }
     Ok(())
 }

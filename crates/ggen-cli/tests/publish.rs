@@ -282,3 +282,146 @@ fn signed_publish_trust_verify_install_and_yank() {
         .assert()
         .success();
 }
+
+#[test]
+fn signing_required_policy_refuses_unsigned_packages() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(
+        home.path().join("config/config.yaml"),
+        "marketplace:\n  publishing:\n    signing:\n      required: true\n",
+    )
+    .unwrap();
+    let pkg = package_dir(home.path(), "zebra-kit", "1.0.0");
+    home.ggen()
+        .arg("publish")
+        .arg(&pkg)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("requires signed packages")
+                .and(predicate::str::contains("--sign")),
+        );
+    home.ggen().args(["info", "zebra-kit"]).assert().failure();
+    // Signed, the same package goes through.
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    home.ggen()
+        .arg("publish")
+        .arg(&pkg)
+        .args(["--sign", "--key"])
+        .arg(&key)
+        .assert()
+        .success();
+    home.ggen().args(["info", "zebra-kit"]).assert().success();
+}
+
+/// Publish signed then install verified through one backend alone, and a
+/// tampered archive refused before extraction.
+fn signed_round_trip_through(backend: &str) {
+    let home = Home::new();
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    home.ggen()
+        .args(["trust", "add"])
+        .arg(format!("{}.pub", key.display()))
+        .assert()
+        .success();
+    let pkg = package_dir(home.path(), "zebra-kit", "2.0.0");
+    let v = home.json(&[
+        "publish",
+        pkg.to_str().unwrap(),
+        "--sign",
+        "--key",
+        key.to_str().unwrap(),
+        "--backend",
+        backend,
+    ]);
+    assert_eq!(v["backend_used"], backend);
+    home.ggen()
+        .args([
+            "publish",
+            pkg.to_str().unwrap(),
+            "--sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--backend",
+            backend,
+        ])
+        .assert()
+        .failure();
+    let target = home.path().join("out");
+    let v = home.json(&[
+        "install",
+        "zebra-kit",
+        "--verify-signature",
+        "--backend",
+        backend,
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(v["backend_used"], backend);
+    assert!(target.join("zebra-kit/README.md").is_file());
+    assert!(
+        home.json(&["verify", "--package", "zebra-kit", "--backend", backend])["ok"]
+            .as_bool()
+            .unwrap()
+    );
+
+    // Tamper with every stored copy of the archive (and drop the download
+    // cache): the install is refused and nothing is extracted.
+    for entry in walk(&home.path().join("registry")) {
+        if entry.extension().is_some_and(|e| e == "gz") && entry.to_string_lossy().contains("zebra")
+            || is_blob(&entry)
+        {
+            std::fs::write(&entry, b"tampered").unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(home.path().join("cache"));
+    let other = home.path().join("out2");
+    home.ggen()
+        .args(["install", "zebra-kit", "--backend", backend, "--target"])
+        .arg(&other)
+        .assert()
+        .failure();
+    assert!(!other.join("zebra-kit").exists());
+}
+
+fn is_blob(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "blobs") && path.is_file()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(feature = "marketplace-v1")]
+#[test]
+fn signed_publish_and_verified_install_through_v1() {
+    signed_round_trip_through("v1");
+}
+
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn signed_publish_and_verified_install_through_v2() {
+    signed_round_trip_through("v2");
+}

@@ -425,3 +425,40 @@ fn signed_publish_and_verified_install_through_v1() {
 fn signed_publish_and_verified_install_through_v2() {
     signed_round_trip_through("v2");
 }
+
+#[cfg(feature = "marketplace-parallel")]
+#[test]
+fn signatures_survive_migration_to_v2() {
+    let home = Home::new();
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    home.ggen()
+        .args(["trust", "add"])
+        .arg(format!("{}.pub", key.display()))
+        .assert()
+        .success();
+    let pkg = package_dir(home.path(), "zebra-kit", "3.0.0");
+    // Published into V1 alone (as before migration), then copied over.
+    home.json(&[
+        "publish",
+        pkg.to_str().unwrap(),
+        "--sign",
+        "--key",
+        key.to_str().unwrap(),
+        "--backend",
+        "v1",
+    ]);
+    home.ggen()
+        .args(["info", "zebra-kit", "--backend", "v2"])
+        .assert()
+        .failure();
+    home.json(&["migrate"]);
+    home.ggen().args(["verify-migration"]).assert().success();
+    let v = home.json(&["verify", "--package", "zebra-kit@3.0.0", "--backend", "v2"]);
+    assert_eq!(v["backend_used"], "v2");
+    assert!(v["ok"].as_bool().unwrap(), "{v}");
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Home, names};
+use common::{Home, names, walk};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -188,21 +188,6 @@ fn is_blob_of(path: &Path, home: &Home, name: &str) -> bool {
     v["version"]["checksum"]
         .as_str()
         .is_some_and(|c| path.to_string_lossy().contains(c))
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

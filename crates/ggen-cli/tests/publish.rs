@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use common::Home;
+use common::{Home, walk};
 use predicates::prelude::*;
 
 fn openssl(args: &[&str]) -> std::process::Output {
@@ -14,6 +14,22 @@ fn openssl(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("openssl is installed (Debian: openssl)")
+}
+
+/// A new key pair in the home, already in its trust store.
+fn trusted_key(home: &Home) -> PathBuf {
+    let key = home.path().join("k.pem");
+    home.ggen()
+        .args(["keygen", "--output"])
+        .arg(&key)
+        .assert()
+        .success();
+    home.ggen()
+        .args(["trust", "add"])
+        .arg(format!("{}.pub", key.display()))
+        .assert()
+        .success();
+    key
 }
 
 fn package_dir(root: &Path, name: &str, version: &str) -> PathBuf {
@@ -324,17 +340,7 @@ fn signing_required_policy_refuses_unsigned_packages() {
 /// tampered archive refused before extraction.
 fn signed_round_trip_through(backend: &str) {
     let home = Home::new();
-    let key = home.path().join("k.pem");
-    home.ggen()
-        .args(["keygen", "--output"])
-        .arg(&key)
-        .assert()
-        .success();
-    home.ggen()
-        .args(["trust", "add"])
-        .arg(format!("{}.pub", key.display()))
-        .assert()
-        .success();
+    let key = trusted_key(&home);
     let pkg = package_dir(home.path(), "zebra-kit", "2.0.0");
     let v = home.json(&[
         "publish",
@@ -399,21 +405,6 @@ fn is_blob(path: &Path) -> bool {
     path.components().any(|c| c.as_os_str() == "blobs") && path.is_file()
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 #[cfg(feature = "marketplace-v1")]
 #[test]
 fn signed_publish_and_verified_install_through_v1() {
@@ -430,17 +421,7 @@ fn signed_publish_and_verified_install_through_v2() {
 #[test]
 fn signatures_survive_migration_to_v2() {
     let home = Home::new();
-    let key = home.path().join("k.pem");
-    home.ggen()
-        .args(["keygen", "--output"])
-        .arg(&key)
-        .assert()
-        .success();
-    home.ggen()
-        .args(["trust", "add"])
-        .arg(format!("{}.pub", key.display()))
-        .assert()
-        .success();
+    let key = trusted_key(&home);
     let pkg = package_dir(home.path(), "zebra-kit", "3.0.0");
     // Published into V1 alone (as before migration), then copied over.
     home.json(&[

@@ -102,6 +102,21 @@ struct Journal {
     new_lock_sha256: String,
 }
 
+/// What the lockfile says was asked for, with the requirement it was asked with,
+/// leaving out `except`.
+fn requested_roots(old: &Lockfile, except: Option<&str>) -> BTreeMap<String, VersionReq> {
+    old.packages
+        .iter()
+        .filter(|p| p.requested && Some(p.name.as_str()) != except)
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.requirement.clone().unwrap_or(VersionReq::STAR),
+            )
+        })
+        .collect()
+}
+
 /// Installs `specs` (plus what the target already has) into `target`.
 pub fn install(
     ctx: &InstallContext<'_>,
@@ -115,17 +130,7 @@ pub fn install(
         target,
         opts,
         |old| {
-            let mut roots: BTreeMap<String, VersionReq> = old
-                .packages
-                .iter()
-                .filter(|p| p.requested)
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        p.requirement.clone().unwrap_or(VersionReq::STAR),
-                    )
-                })
-                .collect();
+            let mut roots: BTreeMap<String, VersionReq> = requested_roots(old, None);
             for (name, req) in specs {
                 roots.insert(name.clone(), req.clone());
             }
@@ -177,19 +182,7 @@ pub fn update(
         ctx,
         target,
         &opts,
-        |old| {
-            Ok(old
-                .packages
-                .iter()
-                .filter(|p| p.requested)
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        p.requirement.clone().unwrap_or(VersionReq::STAR),
-                    )
-                })
-                .collect())
-        },
+        |old| Ok(requested_roots(old, None)),
         Vec::new(),
         Some(keep),
         None,
@@ -204,12 +197,12 @@ pub fn remove(
     opts: &InstallOptions,
 ) -> Result<Report> {
     let old = Lockfile::read(target)?;
-    let Some(entry) = old.get(name) else {
+    if old.get(name).is_none() {
         return Err(Error::Setup(format!(
             "`{name}` is not installed in {}",
             target.display()
         )));
-    };
+    }
     let dependents: Vec<&str> = old
         .packages
         .iter()
@@ -226,7 +219,6 @@ pub fn remove(
             dependents.join(", ")
         )));
     }
-    let _ = entry;
     // Everything else keeps its locked version (apply prefers the lock). With
     // --force and dependents, `name` is evicted from the resolution even though
     // they still need it: the user asked for a broken set, knowingly.
@@ -235,19 +227,7 @@ pub fn remove(
         ctx,
         target,
         opts,
-        |old| {
-            Ok(old
-                .packages
-                .iter()
-                .filter(|p| p.requested && p.name != name)
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        p.requirement.clone().unwrap_or(VersionReq::STAR),
-                    )
-                })
-                .collect())
-        },
+        |old| Ok(requested_roots(old, Some(name))),
         Vec::new(),
         None,
         evict,

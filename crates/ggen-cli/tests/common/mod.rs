@@ -1,7 +1,7 @@
 //! Shared by the CLI end-to-end tests: a throw-away GGEN_HOME and the binary.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -55,4 +55,20 @@ pub fn names(v: &Value) -> Vec<String> {
         .iter()
         .map(|h| h["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Every file below `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

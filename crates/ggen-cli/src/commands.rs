@@ -825,11 +825,12 @@ fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> Result<ExitCode> {
         output::json(&serde_json::to_value(&report)?);
     } else {
         println!(
-            "{}{} packages, {} versions in v1; {} versions copied to v2, {} already there.",
+            "{}{} packages, {} versions in v1; {} versions copied to v2, {} repaired (v2's copy differed), {} already there.",
             if dry_run { "(dry run) " } else { "" },
             report.packages,
             report.versions,
             report.copied,
+            report.repaired,
             report.already_present
         );
     }

@@ -103,6 +103,19 @@ pub trait MarketplaceBackend: Send + Sync {
     /// lockfile but are skipped by resolution.
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()>;
 
+    /// Removes one version entirely (and its package when no version is left).
+    /// Not a user operation: published versions are immutable. It exists so the
+    /// dual adapter can undo the first half of a dual write whose second half
+    /// failed, and so migration can replace a V2 copy that no longer matches V1.
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        let _ = (name, version);
+        Err(MarketplaceError::Unsupported {
+            backend: self.kind().to_string(),
+            operation: "retract".into(),
+            reason: "this backend keeps every published version".into(),
+        })
+    }
+
     /// Checks that `release` could be published here, writing nothing: the name is
     /// valid, the version is new, and the archive matches the declared checksum.
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

@@ -208,7 +208,12 @@ impl V1Backend {
             },
         };
         let pkgs: Vec<&Package> = touched.iter().filter_map(|n| reg.packages.get(n)).collect();
-        si.upsert(&pkgs, stamp.as_deref())?;
+        let removed: Vec<&str> = touched
+            .iter()
+            .filter(|n| !reg.packages.contains_key(n.as_str()))
+            .map(String::as_str)
+            .collect();
+        si.upsert(&pkgs, &removed, stamp.as_deref())?;
         *self.search.write().expect("lock") = Some(si);
         Ok(out)
     }
@@ -415,6 +420,39 @@ impl MarketplaceBackend for V1Backend {
             v.yanked = yanked;
             Ok(((), vec![name.to_string()]))
         })
+    }
+
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        self.write(|reg| {
+            let pkg = reg
+                .packages
+                .get_mut(name)
+                .ok_or_else(|| MarketplaceError::NotFound {
+                    name: name.to_string(),
+                })?;
+            let before = pkg.versions.len();
+            pkg.versions.retain(|v| &v.version != version);
+            if pkg.versions.len() == before {
+                return Err(MarketplaceError::VersionNotFound {
+                    name: name.to_string(),
+                    requirement: format!("={version}"),
+                });
+            }
+            if pkg.versions.is_empty() {
+                reg.packages.remove(name);
+            }
+            Ok(((), vec![name.to_string()]))
+        })?;
+        // The index no longer names the archive; a crash before this line only
+        // leaves an unreferenced file, which a later publish of the same version
+        // overwrites.
+        match std::fs::remove_file(archive_path(&self.dir, name, version)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(MarketplaceError::io(
+                archive_path(&self.dir, name, version),
+                e,
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

@@ -227,8 +227,18 @@ impl SearchIndex {
     }
 
     /// Replaces the documents of the given packages (their latest versions).
-    pub fn upsert(&self, packages: &[&Package], stamp: Option<&str>) -> Result<()> {
+    /// Replaces the documents of `packages` and drops those of `removed` (names
+    /// with no version left), in one commit.
+    pub fn upsert(
+        &self,
+        packages: &[&Package],
+        removed: &[&str],
+        stamp: Option<&str>,
+    ) -> Result<()> {
         let writer = self.writer()?;
+        for name in removed {
+            writer.delete_term(Term::from_field_text(self.fields.name, name));
+        }
         for pkg in packages {
             writer.delete_term(Term::from_field_text(self.fields.name, &pkg.name));
             writer

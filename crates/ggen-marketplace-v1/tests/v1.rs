@@ -327,6 +327,32 @@ fn writes_keep_index_and_search_current() {
             .versions[0]
             .yanked
     );
+
+    // Retract (undoing half a dual write) takes a version out of index.json,
+    // search and the archive store; the last one takes the package with it.
+    let (v2, a2) = release(
+        "fresh-package",
+        "0.2.0",
+        "Brand new zebra template",
+        "misc",
+        &[],
+    );
+    v1.publish(&v2, &a2).unwrap();
+    v1.retract("fresh-package", &Version::new(0, 2, 0)).unwrap();
+    assert!(!archive_path(dir.path(), "fresh-package", &Version::new(0, 2, 0)).exists());
+    assert_eq!(v1.versions("fresh-package").unwrap().len(), 1);
+    v1.retract("fresh-package", &Version::new(0, 1, 0)).unwrap();
+    let other = V1Backend::open(dir.path()).unwrap();
+    assert!(matches!(
+        other.package("fresh-package"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(names(&other, &SearchQuery::text("zebra")).is_empty());
+    assert!(names(&v1, &SearchQuery::text("zebra")).is_empty());
+    assert!(matches!(
+        v1.retract("fresh-package", &Version::new(0, 1, 0)),
+        Err(MarketplaceError::NotFound { .. })
+    ));
 }
 
 #[test]

@@ -244,10 +244,16 @@ impl V2Backend {
         let ix = if generation == before.generation() + 1 {
             let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
             let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
+            // Touched packages that no longer exist (a retracted last version).
+            let removed: Vec<String> = touched
+                .iter()
+                .filter(|n| !packages.iter().any(|p| &p.name == *n))
+                .cloned()
+                .collect();
             let ix = before.with_changes(
                 generation,
                 packages.iter().map(Doc::from_package).collect(),
-                &[],
+                &removed,
             );
             if let Some(dir) = &self.terms_dir {
                 ix.save(dir)?;
@@ -688,6 +694,26 @@ impl MarketplaceBackend for V2Backend {
             vec![Op::Insert(triples)],
             std::slice::from_ref(&release.name),
         )
+    }
+
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        let _lock = self.lock()?;
+        let Some(stored) = self.hydrate_version(name, version)? else {
+            return Err(self.missing_version(name, version)?);
+        };
+        // The mapping is lossless, so mapping the stored version again yields
+        // exactly the triples it was written as.
+        let mut doomed = mapping::version_triples(&stored);
+        let pkg = self.package(name)?;
+        if pkg.versions.len() == 1 {
+            doomed.extend(mapping::package_node_triples(
+                name,
+                pkg.downloads,
+                pkg.stars,
+            ));
+        }
+        // The archive blob stays: blobs are content-addressed and may be shared.
+        self.commit(vec![Op::Delete(doomed)], &[name.to_string()])
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {

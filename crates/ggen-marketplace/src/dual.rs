@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{BackendStrategy, Operation, Settings};
 
 pub const COMPARE_LOG: &str = "compare-log.jsonl";
+/// Writes that reached one backend but not the other, one JSON object per line.
+pub const GAPS_LOG: &str = "dual-write-gaps.jsonl";
 /// The compare log keeps at most this many records (it is trimmed to half when full).
 pub const COMPARE_LOG_CAP: usize = 10_000;
 
@@ -188,46 +190,112 @@ impl DualBackendAdapter {
         }
     }
 
-    /// Writes to both backends. While both exist, V1 is the system of record
-    /// (it is what fallback and rollback read), so it is written first and its
-    /// failure fails the call; a failure on V2 is recorded as a gap in
-    /// `dual-write-gaps.jsonl`, never ignored. `ggen marketplace migrate` copies
-    /// V1 -> V2 and so fills missing versions (not a missed yank: see the issue notes).
+    /// Writes to both backends, the routed one (the primary) first.
+    ///
+    /// - Primary fails: nothing was written and the call fails, except that a
+    ///   V2 that is unavailable with fallback enabled does not stop a publish:
+    ///   it goes to V1 alone and the gap is recorded (see [`Self::record_gap`]).
+    /// - Secondary V2 fails after V1 took the write: V1 is what fallback and
+    ///   rollback read, so the write stands and the gap is recorded for
+    ///   `ggen marketplace migrate` (V1 -> V2) to repair.
+    /// - Secondary V1 fails after V2 took the write: V2's half is undone with
+    ///   `undo`, so a rollback to V1 loses nothing that was acknowledged, and the
+    ///   call fails. If the undo fails too, that gap is recorded and named.
     fn write(
         &self,
         what: &str,
         call: impl Fn(&dyn MarketplaceBackend) -> Result<()>,
+        undo: impl Fn(&dyn MarketplaceBackend) -> Result<()>,
     ) -> Result<()> {
-        let (primary, secondary) = (BackendKind::V1, BackendKind::V2);
+        let (primary, fallback) = self.route();
+        let secondary = other(primary);
         self.note(primary);
-        call(self.backend(primary).as_ref())?;
-        if let Err(e) = call(self.backend(secondary).as_ref()) {
-            let gap = serde_json::json!({
-                "at": chrono::Utc::now(),
-                "operation": what,
-                "written_to": primary.as_str(),
-                "missing_from": secondary.as_str(),
-                "error": e.to_string(),
-            });
-            let path = self.home.join("dual-write-gaps.jsonl");
-            let mut line = gap.to_string();
-            line.push('\n');
-            use std::io::Write;
-            let _ = std::fs::create_dir_all(&self.home);
-            let _ = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(line.as_bytes()));
-            // The write is durable in the system of record and reads fall back
-            // to it, so the call succeeds; the operator is told how to close the gap.
-            tracing::warn!(
-                "{what} was written to {primary} but not to {secondary}: {e}. The gap is recorded in {}; run `ggen marketplace migrate` to repair it",
-                path.display()
-            );
-            metrics::counter!(crate::metrics::ERRORS, "backend" => secondary.as_str(), "operation" => self.op.as_str(), "call" => "dual_write").increment(1);
+        if let Err(e) = call(self.backend(primary).as_ref()) {
+            if primary == BackendKind::V2 && fallback && e.is_transient() {
+                tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; writing to v1 alone");
+                metrics::counter!(crate::metrics::FALLBACKS, "operation" => self.op.as_str())
+                    .increment(1);
+                self.note(BackendKind::V1);
+                return match call(self.v1.as_ref()) {
+                    Ok(()) => {
+                        self.record_gap(what, BackendKind::V1, BackendKind::V2, &e);
+                        Ok(())
+                    }
+                    Err(v1) => Err(both_failed(e, v1)),
+                };
+            }
+            return Err(e);
         }
-        Ok(())
+        match call(self.backend(secondary).as_ref()) {
+            Ok(()) => Ok(()),
+            Err(e) if secondary == BackendKind::V2 => {
+                self.record_gap(what, BackendKind::V1, BackendKind::V2, &e);
+                Ok(())
+            }
+            Err(e) => {
+                metrics::counter!(crate::metrics::ERRORS, "backend" => "v1", "operation" => self.op.as_str(), "call" => "dual_write").increment(1);
+                match undo(self.v2.as_ref()) {
+                    Ok(()) => {
+                        tracing::warn!("{what} failed on v1 ({e}); undone on v2");
+                        Err(e)
+                    }
+                    Err(undo_err) => {
+                        self.record_gap(what, BackendKind::V2, BackendKind::V1, &e);
+                        Err(MarketplaceError::backend(
+                            "dual",
+                            format!(
+                                "{what} was written to v2 but failed on v1 ({e}), and undoing it on v2 failed too ({undo_err}); the gap is recorded in {}. `ggen marketplace verify-migration` lists it",
+                                self.home.join(GAPS_LOG).display()
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends a write that reached one backend but not the other to
+    /// `dual-write-gaps.jsonl`, so it is never silent.
+    fn record_gap(
+        &self,
+        what: &str,
+        written: BackendKind,
+        missing: BackendKind,
+        e: &MarketplaceError,
+    ) {
+        let gap = serde_json::json!({
+            "at": chrono::Utc::now(),
+            "operation": what,
+            "written_to": written.as_str(),
+            "missing_from": missing.as_str(),
+            "error": e.to_string(),
+        });
+        let path = self.home.join(GAPS_LOG);
+        let mut line = gap.to_string();
+        line.push('\n');
+        use std::io::Write;
+        let _ = std::fs::create_dir_all(&self.home);
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        let repair = match missing {
+            BackendKind::V2 => "run `ggen marketplace migrate` to repair it",
+            BackendKind::V1 => "`ggen marketplace verify-migration` lists it",
+        };
+        tracing::warn!(
+            "{what} was written to {written} but not to {missing}: {e}. The gap is recorded in {}; {repair}",
+            path.display()
+        );
+        metrics::counter!(crate::metrics::ERRORS, "backend" => missing.as_str(), "operation" => self.op.as_str(), "call" => "dual_write").increment(1);
+    }
+}
+
+fn other(kind: BackendKind) -> BackendKind {
+    match kind {
+        BackendKind::V1 => BackendKind::V2,
+        BackendKind::V2 => BackendKind::V1,
     }
 }
 
@@ -382,15 +450,29 @@ impl MarketplaceBackend for DualBackendAdapter {
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
-        self.write(&format!("publish {}", release.id()), |b| {
-            b.publish(release, archive)
-        })
+        self.write(
+            &format!("publish {}", release.id()),
+            |b| b.publish(release, archive),
+            |b| b.retract(&release.name, &release.version),
+        )
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
-        self.write(&format!("yank {name}@{version}"), |b| {
-            b.yank(name, version, yanked)
-        })
+        // What V2 said before, so a yank that fails on V1 can be put back.
+        let before = self
+            .v2
+            .versions(name)
+            .ok()
+            .and_then(|vs| vs.into_iter().find(|v| &v.version == version))
+            .map(|v| v.yanked);
+        self.write(
+            &format!("yank {name}@{version}"),
+            |b| b.yank(name, version, yanked),
+            |b| match before {
+                Some(was) => b.yank(name, version, was),
+                None => Ok(()),
+            },
+        )
     }
 
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

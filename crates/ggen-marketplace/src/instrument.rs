@@ -95,6 +95,10 @@ impl MarketplaceBackend for Instrumented {
         let r = self.record("yank", |b| b.yank(name, version, yanked));
         self.wrote(r)
     }
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        let r = self.record("retract", |b| b.retract(name, version));
+        self.wrote(r)
+    }
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         self.record("validate", |b| b.validate(release, archive))
     }

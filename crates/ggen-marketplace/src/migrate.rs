@@ -23,6 +23,9 @@ pub struct MigrationReport {
     pub versions: usize,
     pub copied: usize,
     pub already_present: usize,
+    /// Versions V2 held with other metadata than V1 (a yank that missed V2, say):
+    /// replaced by V1's copy, V1 being the source of a migration.
+    pub repaired: usize,
     /// Versions whose archive V1 does not have (the metadata is still copied).
     pub without_archive: usize,
 }
@@ -50,15 +53,19 @@ pub fn migrate(
         };
         for v in &pkg.versions {
             report.versions += 1;
-            if existing
-                .as_ref()
-                .and_then(|p| p.version(&v.version))
-                .is_some_and(|e| e == v)
-            {
-                report.already_present += 1;
-                continue;
+            match existing.as_ref().and_then(|p| p.version(&v.version)) {
+                Some(e) if e == v => {
+                    report.already_present += 1;
+                    continue;
+                }
+                Some(_) => {
+                    report.repaired += 1;
+                    if !dry_run {
+                        v2.retract(name, &v.version)?;
+                    }
+                }
+                None => report.copied += 1,
             }
-            report.copied += 1;
             if dry_run {
                 continue;
             }

@@ -28,6 +28,11 @@ pub struct Prepared {
 /// Reads the manifest (a package directory, or a manifest file inside one) and
 /// packs the directory.
 pub fn prepare(path: &Path) -> Result<Prepared> {
+    prepare_with_limit(path, MAX_ARCHIVE_BYTES)
+}
+
+/// [`prepare`] with another cap on the packed size (tests use a small one).
+pub fn prepare_with_limit(path: &Path, max_archive_bytes: usize) -> Result<Prepared> {
     let dir: PathBuf = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -35,10 +40,11 @@ pub fn prepare(path: &Path) -> Result<Prepared> {
     };
     let manifest = Manifest::load(path)?;
     let archive = pack_dir(&dir)?;
-    if archive.len() > MAX_ARCHIVE_BYTES {
+    if archive.len() > max_archive_bytes {
         return Err(MarketplaceError::InvalidArchive {
             reason: format!(
-                "the packed archive is {} bytes; the limit is {MAX_ARCHIVE_BYTES}",
+                "{} packs to {} bytes, over the limit of {max_archive_bytes} bytes; leave build output and large assets out of the package directory",
+                dir.display(),
                 archive.len()
             ),
         }
@@ -231,5 +237,39 @@ pub fn require_trusted_signature(
             release.id(),
             verified.key_id
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_over_the_size_cap_is_refused_with_both_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("gpack.toml"),
+            "[package]\nname = \"big-one\"\nversion = \"1.0.0\"\ndescription = \"x\"\n",
+        )
+        .unwrap();
+        // Incompressible bytes (an xorshift stream), so the packed size is real.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: Vec<u8> = (0..64 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(dir.path().join("blob.bin"), &noise).unwrap();
+
+        let fits = prepare_with_limit(dir.path(), 1024 * 1024).unwrap();
+        assert!(fits.archive.len() > 64 * 1024);
+        let err = prepare_with_limit(dir.path(), 32 * 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("over the limit of 32768 bytes"), "{err}");
+        assert!(err.contains(&fits.archive.len().to_string()), "{err}");
     }
 }

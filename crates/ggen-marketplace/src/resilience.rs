@@ -240,6 +240,9 @@ impl MarketplaceBackend for Guarded {
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
         self.call(false, |b| b.yank(name, version, yanked))
     }
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        self.call(false, |b| b.retract(name, version))
+    }
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         self.call(false, |b| b.validate(release, archive))
     }

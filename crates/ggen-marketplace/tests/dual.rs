@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use ggen_marketplace::config::{Compiled, Flags};
 use ggen_marketplace::dual::{COMPARE_LOG, CompareRecord, DualBackendAdapter};
+use ggen_marketplace::migrate;
 use ggen_marketplace::resilience::Unopened;
 use ggen_marketplace::{BackendStrategy, Operation, Settings};
 use ggen_marketplace_core::checksum::sha256_hex;
@@ -47,7 +48,12 @@ fn world() -> World {
         release("rust-cli", "1.2.0", "Command line applications in Rust"),
     ];
     v1.publish_many(&common).unwrap();
-    v2.publish_many(&common).unwrap();
+    // V2 holds V1's copies, as after a migration (so verify finds them equal).
+    let copies: Vec<(PackageVersion, Option<Vec<u8>>)> = common
+        .iter()
+        .map(|(v, a)| (v1.versions(&v.name).unwrap()[0].clone(), Some(a.clone())))
+        .collect();
+    v2.import(&copies).unwrap();
     v1.publish_many(&[release("v1-only-package", "0.1.0", "Not migrated yet")])
         .unwrap();
     World {
@@ -369,7 +375,7 @@ fn writes_go_to_both_and_a_v2_gap_is_recorded() {
         "{gaps}"
     );
 
-    // V1 failing fails the write, whatever V2 would say.
+    // A version that exists is refused by V2, written first; V1 is not asked.
     let (v, archive) = release("fresh", "1.0.0", "same version again");
     let a = adapter(
         &w,
@@ -382,4 +388,154 @@ fn writes_go_to_both_and_a_v2_gap_is_recorded() {
         a.publish(&v, &archive),
         Err(MarketplaceError::AlreadyPublished { .. })
     ));
+}
+
+/// A V1 whose writes fail (a full disk, say): the fault a real V1 cannot be
+/// made to produce on demand when tests run as root.
+struct RefusesWrites(Arc<V1Backend>);
+
+impl MarketplaceBackend for RefusesWrites {
+    fn kind(&self) -> BackendKind {
+        BackendKind::V1
+    }
+    fn metadata(&self) -> Result<BackendMetadata> {
+        self.0.metadata()
+    }
+    fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
+        self.0.search(q)
+    }
+    fn package(&self, name: &str) -> Result<Package> {
+        self.0.package(name)
+    }
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        self.0.list()
+    }
+    fn fetch_archive(&self, name: &str, v: &Version) -> Result<Vec<u8>> {
+        self.0.fetch_archive(name, v)
+    }
+    fn publish(&self, _: &PackageVersion, _: &[u8]) -> Result<()> {
+        Err(MarketplaceError::backend("v1", "no space left on device"))
+    }
+    fn yank(&self, _: &str, _: &Version, _: bool) -> Result<()> {
+        Err(MarketplaceError::backend("v1", "no space left on device"))
+    }
+}
+
+#[test]
+fn v2_primary_writes_v2_first_and_undoes_it_when_v1_fails() {
+    let w = world();
+    let a = DualBackendAdapter::new(
+        Arc::new(RefusesWrites(w.v1.clone())),
+        w.v2.clone(),
+        BackendStrategy::V2WithFallback,
+        Operation::Publish,
+        "s".into(),
+        &settings(true, 500),
+        w.dir.path().to_path_buf(),
+    );
+    let (v, archive) = release("half-written", "1.0.0", "would be in v2 only");
+    let err = a.publish(&v, &archive).unwrap_err();
+    assert!(err.to_string().contains("no space left"), "{err}");
+    assert!(matches!(
+        w.v2.package("half-written"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(
+        w.v2.search(&SearchQuery::text("half"))
+            .unwrap()
+            .hits
+            .is_empty()
+    );
+
+    // A yank that V1 refuses is put back on V2.
+    let err = a
+        .yank("hello-world", &Version::new(1, 0, 0), true)
+        .unwrap_err();
+    assert!(err.to_string().contains("no space left"), "{err}");
+    assert!(!w.v2.package("hello-world").unwrap().versions[0].yanked);
+    assert!(
+        !w.dir.path().join("dual-write-gaps.jsonl").exists(),
+        "an undone write leaves no gap"
+    );
+    assert!(
+        migrate::verify(w.v1.as_ref(), w.v2.as_ref())
+            .unwrap()
+            .differences
+            .iter()
+            .all(|d| d.starts_with("v1-only-package"))
+    );
+}
+
+#[test]
+fn v2_primary_refusing_a_write_leaves_v1_untouched() {
+    let w = world();
+    // A version V2 already has (published there alone): V2, written first,
+    // refuses it, so V1 never sees the write.
+    let (v, archive) = release("v2-first", "1.0.0", "only in v2");
+    w.v2.publish(&v, &archive).unwrap();
+    let a = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::V2Only,
+        Operation::Publish,
+        false,
+    );
+    assert!(matches!(
+        a.publish(&v, &archive),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
+    assert!(matches!(
+        w.v1.package("v2-first"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+
+    // V2 down and no fallback: nothing is written anywhere.
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V2Only,
+        Operation::Publish,
+        false,
+    );
+    let (v, archive) = release("nowhere", "1.0.0", "");
+    assert!(a.publish(&v, &archive).is_err());
+    assert!(w.v1.package("nowhere").is_err());
+    assert!(!w.dir.path().join("dual-write-gaps.jsonl").exists());
+}
+
+#[test]
+fn v1_primary_records_a_v2_gap_that_migrate_repairs() {
+    let w = world();
+    let a = adapter(
+        &w,
+        down(),
+        BackendStrategy::V1Only,
+        Operation::Publish,
+        false,
+    );
+    let (v, archive) = release("while-v2-down", "1.0.0", "");
+    a.publish(&v, &archive).unwrap();
+    a.yank("hello-world", &Version::new(1, 0, 0), true).unwrap();
+    let gaps = std::fs::read_to_string(w.dir.path().join("dual-write-gaps.jsonl")).unwrap();
+    assert_eq!(gaps.lines().count(), 2, "{gaps}");
+    assert!(gaps.contains("yank hello-world@1.0.0"), "{gaps}");
+    let before = migrate::verify(w.v1.as_ref(), w.v2.as_ref()).unwrap();
+    assert!(
+        before
+            .differences
+            .iter()
+            .any(|d| d.contains("hello-world@1.0.0: fields differ: yanked")),
+        "{:?}",
+        before.differences
+    );
+
+    let report = migrate::migrate(&w.v1, &w.v2, false, &|_, _| {}).unwrap();
+    assert_eq!(report.repaired, 1, "{report:?}");
+    assert_eq!(report.copied, 2, "{report:?}");
+    assert!(w.v2.package("hello-world").unwrap().versions[0].yanked);
+    let after = migrate::verify(w.v1.as_ref(), w.v2.as_ref()).unwrap();
+    assert!(after.differences.is_empty(), "{:?}", after.differences);
+    // Nothing left to do on a second run.
+    let again = migrate::migrate(&w.v1, &w.v2, false, &|_, _| {}).unwrap();
+    assert_eq!((again.copied, again.repaired), (0, 0));
 }

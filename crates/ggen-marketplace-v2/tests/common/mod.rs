@@ -7,6 +7,7 @@ use ggen_marketplace_core::model::{Dependency, PackageVersion, Signature};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::{ExportFormat, V2Backend};
+use semver::Version;
 
 pub fn release(
     name: &str,
@@ -338,7 +339,43 @@ pub fn exercise(b: &V2Backend) {
     assert_eq!(b.rebuild_index().unwrap(), cat.len() + 2);
     assert_eq!(names(b, SearchQuery::text("rust")), before);
 
+    retract(b);
     injection(b);
+}
+
+/// Retract (undoing half a dual write) removes exactly one version, and the
+/// package with its last version, from the graph, the term index and list.
+fn retract(b: &V2Backend) {
+    let triples = b.triple_count().unwrap();
+    let one = release("retract-me", "1.0.0", "A xylophone template", &[]);
+    let two = release("retract-me", "2.0.0", "A xylophone template, again", &[]);
+    b.publish(&one.0, &one.1).unwrap();
+    let with_one = b.triple_count().unwrap();
+    b.publish(&two.0, &two.1).unwrap();
+    b.retract("retract-me", &Version::new(2, 0, 0)).unwrap();
+    assert_eq!(b.triple_count().unwrap(), with_one);
+    let versions: Vec<String> = b
+        .versions("retract-me")
+        .unwrap()
+        .iter()
+        .map(|v| v.version.to_string())
+        .collect();
+    assert_eq!(versions, ["1.0.0"]);
+    b.retract("retract-me", &Version::new(1, 0, 0)).unwrap();
+    assert_eq!(b.triple_count().unwrap(), triples, "nothing left behind");
+    assert!(matches!(
+        b.package("retract-me"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(names(b, SearchQuery::text("xylophone")).is_empty());
+    assert!(!b.list().unwrap().iter().any(|s| s.name == "retract-me"));
+    assert!(matches!(
+        b.retract("retract-me", &Version::new(1, 0, 0)),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    // The version can be published again (it never happened, as far as V2 knows).
+    b.publish(&one.0, &one.1).unwrap();
+    b.retract("retract-me", &Version::new(1, 0, 0)).unwrap();
 }
 
 pub fn ranking(b: &V2Backend) {

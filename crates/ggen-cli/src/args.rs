@@ -25,6 +25,76 @@ pub enum Command {
     /// Work with the package marketplace (search, install, publish, migrate ...).
     #[command(subcommand, visible_alias = "market")]
     Marketplace(Box<Marketplace>),
+    /// Run the registry server, and manage its API tokens.
+    #[command(subcommand)]
+    Registry(Box<Registry>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Registry {
+    /// Serve the registry over HTTP: REST API under /api/v1, /metrics, /healthz,
+    /// /readyz, and a web page at /. Stops cleanly on Ctrl-C or SIGTERM,
+    /// finishing requests in flight.
+    ///
+    /// Routing (v1, v2, A/B, compare, fallback) follows the same config as the
+    /// CLI; the A/B subject is the X-Ggen-Client-Id header, else the client's address.
+    Serve {
+        /// Address to listen on (port 0 picks a free port, printed on start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Serve this registry directory instead of $GGEN_HOME/registry.
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        /// Reads need a token too (any scope); otherwise only publish and yank do.
+        #[arg(long)]
+        auth_required: bool,
+        /// Requests per second per client address (bursts of twice that); 0 = unlimited.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        rate_limit: u32,
+        /// Publishes and yanks per minute per token; 0 = unlimited.
+        #[arg(long, default_value_t = 60, value_name = "N")]
+        write_rate_limit: u32,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Create, list and revoke API tokens (stored hashed in the registry directory).
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it once: it cannot be shown again.
+    Create {
+        /// What the token may do: publish, yank or read (repeat for several).
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Package names the token may write, `*` wildcards allowed.
+        #[arg(long, default_value = "*", value_name = "GLOB")]
+        package: String,
+        /// Lifetime, e.g. 30d, 12h, 90m (default: no expiry).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// List tokens (ids, scopes, packages, expiry; never the tokens themselves).
+    List {
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

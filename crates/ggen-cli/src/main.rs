@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod output;
+mod registry;
 mod sign;
 
 use std::process::ExitCode;
@@ -12,7 +13,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let args::Command::Marketplace(cmd) = cli.command;
+    let cmd = match cli.command {
+        args::Command::Marketplace(cmd) => cmd,
+        args::Command::Registry(cmd) => return run_registry(*cmd),
+    };
     let verbose = cmd.global().verbose;
     let default_level = if verbose { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -47,4 +51,22 @@ fn main() -> ExitCode {
         );
     }
     code
+}
+
+/// The server logs requests and lifecycle at info level by default (RUST_LOG overrides).
+fn run_registry(cmd: args::Registry) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match registry::run(cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            output::print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -76,6 +76,38 @@ impl Manifest {
             })
     }
 
+    /// Reads the manifest at the root of a package archive (an upload to the
+    /// registry server), so what gets published is the archive's own metadata.
+    pub fn from_archive(archive: &[u8]) -> Result<Self> {
+        let limits = crate::archive::ExtractLimits::default();
+        for name in MANIFEST_FILES {
+            let Some(raw) = crate::archive::read_file(archive, name, &limits)? else {
+                continue;
+            };
+            let path = Path::new(name);
+            if raw.len() as u64 > MAX_MANIFEST_BYTES {
+                return Err(MarketplaceError::InvalidManifest {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
+                        raw.len()
+                    ),
+                });
+            }
+            let text = String::from_utf8(raw).map_err(|e| MarketplaceError::InvalidManifest {
+                path: path.to_path_buf(),
+                reason: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+            })?;
+            return Self::parse(&text, format_for(path)?, path);
+        }
+        Err(MarketplaceError::InvalidArchive {
+            reason: format!(
+                "no manifest at the archive root (expected one of {})",
+                MANIFEST_FILES.join(", ")
+            ),
+        })
+    }
+
     /// Reads a manifest from a file, or from the manifest inside a directory.
     pub fn load(path: &Path) -> Result<Self> {
         let file = if path.is_dir() {

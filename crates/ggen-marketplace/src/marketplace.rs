@@ -172,9 +172,19 @@ impl Marketplace {
 
     /// The backend that answers `op` under the configured strategy, instrumented.
     pub fn backend_for(&self, op: Operation) -> Result<Arc<dyn MarketplaceBackend>> {
+        self.backend_for_subject(op, self.subject())
+    }
+
+    /// [`Self::backend_for`] with the A/B subject given (the registry server
+    /// routes each request by its client id or peer address).
+    pub fn backend_for_subject(
+        &self,
+        op: Operation,
+        subject: &str,
+    ) -> Result<Arc<dyn MarketplaceBackend>> {
         Ok(Arc::new(Instrumented::new(
             op,
-            self.route(op)?,
+            self.route(op, subject)?,
             self.paths.registry.clone(),
         )))
     }
@@ -212,7 +222,7 @@ impl Marketplace {
         Ok((r, CacheStatus::Miss, backend))
     }
 
-    fn route(&self, op: Operation) -> Result<Arc<dyn MarketplaceBackend>> {
+    fn route(&self, op: Operation, subject: &str) -> Result<Arc<dyn MarketplaceBackend>> {
         match self.settings.strategy(op) {
             BackendStrategy::V1Only => self.guarded(BackendKind::V1),
             BackendStrategy::V2Only => self.guarded(BackendKind::V2),
@@ -229,7 +239,7 @@ impl Marketplace {
                 }),
                 strategy,
                 op,
-                self.subject().to_string(),
+                subject.to_string(),
                 &self.settings,
                 self.paths.home.clone(),
             ))),

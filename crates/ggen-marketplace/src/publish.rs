@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use ggen_marketplace_core::archive::pack_dir;
 use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::model::Signature;
 use ggen_marketplace_core::signing::{self, TrustStatus, TrustStore, VerifiedStatement};
 use ggen_marketplace_core::{Manifest, MarketplaceBackend, MarketplaceError, PackageVersion};
 use semver::Version;
@@ -54,6 +55,32 @@ pub fn prepare_with_limit(path: &Path, max_archive_bytes: usize) -> Result<Prepa
     release.checksum = Some(sha256_hex(&archive));
     release.size = Some(archive.len() as u64);
     release.published_at = Some(Utc::now());
+    Ok(Prepared {
+        manifest,
+        release,
+        archive,
+    })
+}
+
+/// A package uploaded as an archive (to the registry server): the metadata is
+/// read from the manifest inside it, never taken from the uploader's word, and
+/// `signature`, if any, is attached as sent (`publish` verifies it).
+pub fn prepare_upload(archive: Vec<u8>, signature: Option<Signature>) -> Result<Prepared> {
+    if archive.len() > MAX_ARCHIVE_BYTES {
+        return Err(MarketplaceError::InvalidArchive {
+            reason: format!(
+                "the archive is {} bytes, over the limit of {MAX_ARCHIVE_BYTES} bytes",
+                archive.len()
+            ),
+        }
+        .into());
+    }
+    let manifest = Manifest::from_archive(&archive)?;
+    let mut release = manifest.to_package_version();
+    release.checksum = Some(sha256_hex(&archive));
+    release.size = Some(archive.len() as u64);
+    release.published_at = Some(Utc::now());
+    release.signature = signature;
     Ok(Prepared {
         manifest,
         release,

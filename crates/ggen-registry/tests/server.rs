@@ -1,0 +1,563 @@
+//! The real server on a loopback port, driven over HTTP: every route, auth,
+//! rate limits and bad input.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use ggen_marketplace::config::{Compiled, Flags, Settings};
+use ggen_marketplace::{Marketplace, Paths};
+use ggen_marketplace_core::archive::pack_dir;
+use ggen_marketplace_core::signing;
+use ggen_registry::auth::{Scope, TokenStore};
+use ggen_registry::{AppState, ServeOptions};
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    home: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Server {
+    fn start(options: ServeOptions) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let settings = Settings::resolve(
+            None,
+            &paths.config_file(),
+            &|_| None,
+            &Flags::default(),
+            Compiled::this_build(),
+        )
+        .unwrap();
+        let mp = Marketplace::new(paths, settings);
+        mp.ensure_seeded(false).unwrap();
+        let state = AppState::new(
+            mp,
+            ServeOptions {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..options
+            },
+            None,
+        );
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(ggen_registry::serve_until(
+                state,
+                move |a| addr_tx.send(a).unwrap(),
+                async move {
+                    let _ = stop_rx.await;
+                },
+            ))
+            .unwrap();
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        Server {
+            base: format!("http://{addr}"),
+            home,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn default() -> Self {
+        Self::start(ServeOptions {
+            per_address_rps: 0,
+            ..ServeOptions::default()
+        })
+    }
+
+    fn registry(&self) -> std::path::PathBuf {
+        self.home.path().join("registry")
+    }
+
+    fn token(&self, scopes: &[Scope], packages: &str) -> String {
+        TokenStore::new(&self.registry())
+            .create(scopes.to_vec(), packages, None)
+            .unwrap()
+            .0
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+    /// The stable error shape: `{"error": {"code", "message", "hint"}}`.
+    fn error_code(&self) -> String {
+        let j = self.json();
+        assert!(j["error"]["message"].is_string(), "{j}");
+        assert!(j["error"].get("hint").is_some(), "{j}");
+        j["error"]["code"].as_str().unwrap().to_string()
+    }
+}
+
+fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut resp = resp.unwrap();
+    Reply {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 28)
+            .read_to_vec()
+            .unwrap(),
+    }
+}
+
+fn get(url: &str) -> Reply {
+    read(agent().get(url).call())
+}
+
+fn get_with(url: &str, header: (&str, &str)) -> Reply {
+    read(agent().get(url).header(header.0, header.1).call())
+}
+
+fn post_json(url: &str, token: Option<&str>, body: &Value) -> Reply {
+    let mut req = agent().post(url).header("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    read(req.send(body.to_string()))
+}
+
+fn post(url: &str, token: Option<&str>) -> Reply {
+    let mut req = agent().post(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    read(req.send_empty())
+}
+
+/// A package directory packed into an archive.
+fn package(name: &str, version: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    write_package(dir.path(), name, version);
+    pack_dir(dir.path()).unwrap()
+}
+
+fn write_package(dir: &Path, name: &str, version: &str) {
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"A quokka template for tests\"\nlicense = \"MIT\"\ncategory = \"testing\"\ntags = [\"quokka\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("templates/hello.txt"), "hello {{ name }}\n").unwrap();
+}
+
+fn upload(archive: &[u8], signature: Option<&ggen_marketplace_core::Signature>) -> Value {
+    json!({
+        "archive": base64::engine::general_purpose::STANDARD.encode(archive),
+        "signature": signature,
+    })
+}
+
+#[test]
+fn read_routes_answer_with_json_and_archives() {
+    let s = Server::default();
+
+    let r = get(&s.url("/api/v1/search?q=bibtex"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["hits"][0]["name"], "bibtex-references", "{j}");
+    assert!(j["backend_used"].is_string(), "{j}");
+    let r = get(&s.url("/api/v1/search?q=&category=nonexistent-category"));
+    assert_eq!(r.json()["total"], 0);
+    let r = get(&s.url("/api/v1/search?sort=sideways"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_code(), "bad_request");
+
+    let list = get(&s.url("/api/v1/packages")).json();
+    let n = list["packages"].as_array().unwrap().len();
+    assert!(n >= 10, "{list}");
+
+    let info = get(&s.url("/api/v1/packages/bibtex-references"));
+    assert_eq!(info.status, 200);
+    let info = info.json();
+    assert_eq!(info["name"], "bibtex-references");
+    let version = info["versions"][0]["version"].as_str().unwrap().to_string();
+    let sha = info["versions"][0]["checksum"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let versions = get(&s.url("/api/v1/packages/bibtex-references/versions")).json();
+    assert_eq!(versions["versions"][0]["version"], version.as_str());
+
+    // Archive: content type, ETag = sha256, body hashes to it, 304 on a match.
+    let url = s.url(&format!(
+        "/api/v1/packages/bibtex-references/{version}/download"
+    ));
+    let a = get(&url);
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.header("content-type").as_deref(),
+        Some("application/gzip")
+    );
+    assert_eq!(a.header("etag"), Some(format!("\"{sha}\"")));
+    assert_eq!(ggen_marketplace_core::checksum::sha256_hex(&a.body), sha);
+    let again = get_with(&url, ("If-None-Match", &format!("\"{sha}\"")));
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let other = get_with(&url, ("If-None-Match", "\"something-else\""));
+    assert_eq!(other.status, 200);
+
+    // Not found, bad names and path tricks: JSON errors, never a file.
+    let r = get(&s.url("/api/v1/packages/no-such-package"));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error_code(), "not_found");
+    assert!(r.json()["error"]["hint"].is_string());
+    for trick in ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "..", "UPPER%20case"] {
+        let r = get(&s.url(&format!("/api/v1/packages/{trick}")));
+        assert!(r.status == 400 || r.status == 404, "{trick}: {}", r.status);
+        r.error_code();
+        let r = get(&s.url(&format!("/api/v1/packages/{trick}/1.0.0/download")));
+        assert!(r.status == 400 || r.status == 404, "{trick}: {}", r.status);
+        assert!(!r.text().contains("root:"), "{trick}");
+    }
+    let r = get(&s.url("/api/v1/packages/bibtex-references/not-a-version/download"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_code(), "invalid_version");
+    let r = get(&s.url("/api/v1/packages/bibtex-references/99.0.0/download"));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error_code(), "version_not_found");
+    let r = get(&s.url(&format!(
+        "/api/v1/packages/bibtex-references/{version}/signature"
+    )));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error_code(), "not_signed");
+    let r = get(&s.url("/api/v1/nothing-here"));
+    assert_eq!(r.status, 404);
+    r.error_code();
+
+    // Operations endpoints.
+    assert_eq!(get(&s.url("/healthz")).json()["status"], "ok");
+    let ready = get(&s.url("/readyz"));
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert_eq!(ready.json()["status"], "ok", "{}", ready.text());
+}
+
+#[test]
+fn openapi_document_lists_every_api_route() {
+    let s = Server::default();
+    let doc = get(&s.url("/api/openapi.json")).json();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/search", &["get"][..]),
+        ("/api/v1/packages", &["get", "post"][..]),
+        ("/api/v1/packages/{name}", &["get"][..]),
+        ("/api/v1/packages/{name}/versions", &["get"][..]),
+        ("/api/v1/packages/{name}/{version}/download", &["get"][..]),
+        ("/api/v1/packages/{name}/{version}/signature", &["get"][..]),
+        ("/api/v1/packages/{name}/{version}/statement", &["get"][..]),
+        ("/api/v1/packages/{name}/{version}/yank", &["post"][..]),
+        ("/api/v1/packages/{name}/{version}/unyank", &["post"][..]),
+    ] {
+        for m in methods {
+            assert!(
+                paths[path].get(*m).is_some(),
+                "{m} {path} missing from {doc}"
+            );
+        }
+    }
+    assert_eq!(paths.len(), 9, "undocumented extras: {:?}", paths.keys());
+}
+
+#[test]
+fn publishing_needs_the_right_token_and_valid_input() {
+    let s = Server::default();
+    let publisher = s.token(&[Scope::Publish], "quokka-*");
+    let yanker = s.token(&[Scope::Yank], "*");
+    let url = s.url("/api/v1/packages");
+    let archive = package("quokka-tools", "1.0.0");
+    let body = upload(&archive, None);
+
+    let r = post_json(&url, None, &body);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error_code(), "unauthorized");
+    let r = post_json(&url, Some("ggen_0000"), &body);
+    assert_eq!(r.status, 401);
+    let r = post_json(&url, Some(&yanker), &body);
+    assert_eq!(r.status, 403, "a yank token cannot publish");
+    let r = post_json(
+        &url,
+        Some(&publisher),
+        &upload(&package("other-name", "1.0.0"), None),
+    );
+    assert_eq!(r.status, 403, "outside the token's package glob");
+    assert!(r.text().contains("quokka-*"), "{}", r.text());
+
+    // Bad bodies.
+    let r = read(
+        agent()
+            .post(&url)
+            .header("Authorization", &format!("Bearer {publisher}"))
+            .header("Content-Type", "application/json")
+            .send("{not json"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    r.error_code();
+    let r = read(
+        agent()
+            .post(&url)
+            .header("Authorization", &format!("Bearer {publisher}"))
+            .header("Content-Type", "text/plain")
+            .send(body.to_string()),
+    );
+    assert_eq!(r.status, 415);
+    assert_eq!(r.error_code(), "unsupported_media_type");
+    let r = post_json(&url, Some(&publisher), &json!({"archive": "@@@not base64"}));
+    assert_eq!(r.status, 400);
+    let r = post_json(&url, Some(&publisher), &upload(b"not a gzip at all", None));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.error_code(), "invalid_archive");
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("README.md"), "no manifest").unwrap();
+    let r = post_json(
+        &url,
+        Some(&publisher),
+        &upload(&pack_dir(empty.path()).unwrap(), None),
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("no manifest"), "{}", r.text());
+    assert_eq!(
+        get(&s.url("/api/v1/packages/quokka-tools")).status,
+        404,
+        "nothing was published by the refused uploads"
+    );
+
+    // The real thing, then immutability.
+    let r = post_json(&url, Some(&publisher), &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["name"], "quokka-tools");
+    assert_eq!(j["signed"], false);
+    let r = post_json(&url, Some(&publisher), &body);
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "already_published");
+    let hits = get(&s.url("/api/v1/search?q=quokka")).json();
+    assert_eq!(hits["hits"][0]["name"], "quokka-tools", "{hits}");
+    let a = get(&s.url("/api/v1/packages/quokka-tools/1.0.0/download"));
+    assert_eq!(a.body, archive);
+
+    // Yank and unyank need the yank scope.
+    let yank = s.url("/api/v1/packages/quokka-tools/1.0.0/yank");
+    assert_eq!(post(&yank, None).status, 401);
+    assert_eq!(post(&yank, Some(&publisher)).status, 403);
+    let r = post(&yank, Some(&yanker));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        get(&s.url("/api/v1/packages/quokka-tools")).json()["versions"][0]["yanked"],
+        true
+    );
+    let r = post(
+        &s.url("/api/v1/packages/quokka-tools/1.0.0/unyank"),
+        Some(&yanker),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        get(&s.url("/api/v1/packages/quokka-tools")).json()["versions"][0]["yanked"],
+        false
+    );
+    assert_eq!(
+        post(
+            &s.url("/api/v1/packages/quokka-tools/9.9.9/yank"),
+            Some(&yanker)
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn signed_uploads_are_verified_and_their_signatures_served() {
+    let s = Server::default();
+    let token = s.token(&[Scope::Publish], "*");
+    let url = s.url("/api/v1/packages");
+    let key = signing::generate_keypair().unwrap();
+    let archive = package("quokka-signed", "1.0.0");
+    let v = semver::Version::new(1, 0, 0);
+    let sig =
+        signing::sign_archive(&key, "quokka-signed", &v, &archive, chrono::Utc::now()).unwrap();
+
+    // A signature for another package, and a flipped signature byte: refused.
+    let other =
+        signing::sign_archive(&key, "quokka-other", &v, &archive, chrono::Utc::now()).unwrap();
+    let r = post_json(&url, Some(&token), &upload(&archive, Some(&other)));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.error_code(), "invalid_signature");
+    let mut flipped = sig.clone();
+    let mut raw = hex::decode(&flipped.signature).unwrap();
+    raw[5] ^= 1;
+    flipped.signature = hex::encode(raw);
+    let r = post_json(&url, Some(&token), &upload(&archive, Some(&flipped)));
+    assert_eq!(r.status, 422);
+
+    let r = post_json(&url, Some(&token), &upload(&archive, Some(&sig)));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["signed"], true);
+    let raw = get(&s.url("/api/v1/packages/quokka-signed/1.0.0/signature"));
+    assert_eq!(raw.status, 200);
+    assert_eq!(
+        raw.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(raw.body, hex::decode(&sig.signature).unwrap());
+    let st = get(&s.url("/api/v1/packages/quokka-signed/1.0.0/statement"));
+    assert_eq!(st.text(), sig.statement);
+    let page = get(&s.url("/packages/quokka-signed")).text();
+    assert!(page.contains("signed (Ed25519, key"), "{page}");
+}
+
+#[test]
+fn oversized_bodies_are_refused_before_reading_them() {
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        max_body_bytes: 64 * 1024,
+        ..ServeOptions::default()
+    });
+    let token = s.token(&[Scope::Publish], "*");
+    let big = json!({"archive": "A".repeat(200 * 1024)});
+    let r = post_json(&s.url("/api/v1/packages"), Some(&token), &big);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.error_code(), "too_large");
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after() {
+    let s = Server::start(ServeOptions {
+        per_address_rps: 1,
+        writes_per_token_per_minute: 1,
+        ..ServeOptions::default()
+    });
+    // Burst of 2, then limited.
+    let codes: Vec<u16> = (0..5).map(|_| get(&s.url("/healthz")).status).collect();
+    assert!(codes.contains(&429), "{codes:?}");
+    let limited = (0..3)
+        .map(|_| get(&s.url("/api/v1/packages")))
+        .find(|r| r.status == 429)
+        .expect("still limited");
+    assert_eq!(limited.error_code(), "rate_limited");
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+
+    // Per token: one write a minute. Wait out the address limit between calls.
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        writes_per_token_per_minute: 1,
+        ..ServeOptions::default()
+    });
+    let yanker = s.token(&[Scope::Yank], "*");
+    let info = get(&s.url("/api/v1/packages/bibtex-references")).json();
+    let v = info["versions"][0]["version"].as_str().unwrap().to_string();
+    let yank = s.url(&format!("/api/v1/packages/bibtex-references/{v}/yank"));
+    assert_eq!(post(&yank, Some(&yanker)).status, 200);
+    let r = post(&yank, Some(&yanker));
+    assert_eq!(r.status, 429);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let other = s.token(&[Scope::Yank], "*");
+    assert_eq!(
+        post(&yank, Some(&other)).status,
+        200,
+        "limits are per token"
+    );
+}
+
+#[test]
+fn auth_required_closes_reads_too() {
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        auth_required: true,
+        ..ServeOptions::default()
+    });
+    let r = get(&s.url("/api/v1/search?q=rust"));
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error_code(), "unauthorized");
+    let reader = s.token(&[Scope::Read], "*");
+    let r = get_with(
+        &s.url("/api/v1/search?q=rust"),
+        ("Authorization", &format!("Bearer {reader}")),
+    );
+    assert_eq!(r.status, 200);
+    // Health stays open for load balancers.
+    assert_eq!(get(&s.url("/healthz")).status, 200);
+}
+
+#[test]
+fn web_pages_render_search_and_packages_escaped() {
+    let s = Server::default();
+    let home = get(&s.url("/"));
+    assert_eq!(home.status, 200);
+    assert!(
+        home.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = home.text();
+    assert!(html.contains("<form action=\"/\" method=\"get\""), "{html}");
+    assert!(html.contains("All categories"));
+    let found = get(&s.url("/?q=bibtex")).text();
+    assert!(
+        found.contains("href=\"/packages/bibtex-references\""),
+        "{found}"
+    );
+    let hostile = get(&s.url("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")).text();
+    assert!(!hostile.contains("<script>"), "query echoed unescaped");
+    assert!(hostile.contains("&lt;script&gt;"));
+    let pkg = get(&s.url("/packages/bibtex-references"));
+    assert_eq!(pkg.status, 200);
+    let pkg = pkg.text();
+    assert!(
+        pkg.contains("ggen marketplace install bibtex-references@"),
+        "{pkg}"
+    );
+    assert!(pkg.contains("Versions") && pkg.contains("Dependencies"));
+    assert_eq!(get(&s.url("/packages/no-such-thing")).status, 404);
+}

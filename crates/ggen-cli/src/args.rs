@@ -108,6 +108,13 @@ pub struct Global {
     /// Show backend choice, latency and cache use on stderr.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Use the registry server at URL (`ggen registry serve`) instead of the local
+    /// registry (also GGEN_REGISTRY_URL or `registry.url` in the config).
+    #[arg(long, global = true, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Token for publishing and yanking on a registry server (default: $GGEN_REGISTRY_TOKEN).
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -33,6 +33,24 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         _ => {}
     }
     let mp = open(&g)?;
+    if let Some(url) = mp.remote_url() {
+        let local_only = match &cmd {
+            Cmd::Init { .. } => Some("init"),
+            Cmd::RebuildIndex { .. } => Some("rebuild-index"),
+            Cmd::RebuildDb { .. } => Some("rebuild-db"),
+            Cmd::Migrate { .. } => Some("migrate"),
+            Cmd::VerifyMigration { .. } => Some("verify-migration"),
+            Cmd::Export { .. } => Some("export"),
+            Cmd::Sparql { .. } => Some("sparql"),
+            Cmd::AbReport { .. } => Some("ab-report"),
+            _ => None,
+        };
+        if let Some(name) = local_only {
+            bail!(
+                "`{name}` works on a local registry, but this command is set to use the registry server {url}; run it on the server's machine, or drop --registry / GGEN_REGISTRY_URL / registry.url"
+            );
+        }
+    }
     if let Cmd::Init { force, .. } = &cmd {
         return init(&mp, *force, &g);
     }
@@ -165,7 +183,8 @@ fn open(g: &Global) -> Result<Marketplace> {
             BackendArg::V1 => BackendKind::V1,
             BackendArg::V2 => BackendKind::V2,
         }),
-        registry_url: None,
+        registry_url: g.registry.clone(),
+        registry_token: g.token.clone(),
     };
     let settings = Settings::load(&paths.config_file(), &flags, Compiled::this_build())?;
     Ok(Marketplace::new(paths, settings))

@@ -82,8 +82,24 @@ pub enum MarketplaceError {
         source: std::io::Error,
     },
 
+    /// A registry server refused a request (remote mode). Boxed to keep every
+    /// `Result` small.
+    #[error(transparent)]
+    Remote(Box<RemoteFailure>),
+
     #[error("{0}")]
     Other(String),
+}
+
+/// What a registry server said when it refused a request; `hint` is the server's.
+#[derive(Debug, thiserror::Error)]
+#[error("registry {url} answered {status} ({code}): {message}")]
+pub struct RemoteFailure {
+    pub url: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
 }
 
 impl MarketplaceError {
@@ -110,7 +126,7 @@ impl MarketplaceError {
                 | Self::Timeout { .. }
                 | Self::Backend { .. }
                 | Self::Io { .. }
-        )
+        ) || matches!(self, Self::Remote(r) if r.status >= 500 || r.status == 429)
     }
 
     /// What the user can do next, printed under the error by the CLI.
@@ -145,6 +161,7 @@ impl MarketplaceError {
             Self::Unavailable { .. } | Self::Timeout { .. } => {
                 "check `ggen marketplace status`, or use `--backend v1`".into()
             }
+            Self::Remote(r) => return r.hint.clone(),
             _ => return None,
         })
     }

@@ -308,6 +308,10 @@ pub struct Settings {
     pub v2_endpoint: Option<Sourced<String>>,
     pub v2_update_endpoint: Option<String>,
     pub registry_url: Option<Sourced<String>>,
+    /// Bearer token for a registry server (`--token`, `GGEN_REGISTRY_TOKEN`);
+    /// never read from the config file, which is often shared.
+    #[serde(skip)]
+    pub registry_token: Option<String>,
     pub breaker: BreakerSettings,
     pub retry: RetrySettings,
     pub search_timeout: Duration,
@@ -363,6 +367,8 @@ pub struct Flags {
     pub backend: Option<ggen_marketplace_core::BackendKind>,
     /// `--registry URL`.
     pub registry_url: Option<String>,
+    /// `--token TOKEN` for a registry server.
+    pub registry_token: Option<String>,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -637,6 +643,10 @@ impl Settings {
             v2_endpoint,
             v2_update_endpoint,
             registry_url,
+            registry_token: flags
+                .registry_token
+                .clone()
+                .or_else(|| env("GGEN_REGISTRY_TOKEN")),
             breaker,
             retry,
             search_timeout: ms(t.and_then(|t| t.search_ms), 5_000),

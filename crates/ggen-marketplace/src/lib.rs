@@ -25,6 +25,7 @@ pub mod metrics;
 #[cfg(feature = "marketplace-parallel")]
 pub mod migrate;
 pub mod publish;
+pub mod remote;
 #[cfg(feature = "marketplace-parallel")]
 pub mod report;
 pub mod resilience;

@@ -83,6 +83,9 @@ impl Marketplace {
     /// new; with `force`, re-imports it into an existing registry (versions already
     /// present are skipped). Returns `None` when nothing needed doing.
     pub fn ensure_seeded(&self, force: bool) -> Result<Option<SeedReport>> {
+        if self.remote_url().is_some() {
+            return Ok(None); // the server has its own registry
+        }
         if self.is_seeded() && !force {
             return Ok(None);
         }
@@ -222,7 +225,26 @@ impl Marketplace {
         Ok((r, CacheStatus::Miss, backend))
     }
 
+    /// The registry server every command goes to (`--registry`, `GGEN_REGISTRY_URL`,
+    /// `registry.url`), if any.
+    pub fn remote_url(&self) -> Option<&str> {
+        self.settings
+            .registry_url
+            .as_ref()
+            .map(|u| u.value.as_str())
+    }
+
     fn route(&self, op: Operation, subject: &str) -> Result<Arc<dyn MarketplaceBackend>> {
+        if let Some(url) = self.remote_url() {
+            // The server routes between V1 and V2 by its own config; the
+            // subject travels along so A/B buckets stay sticky per user.
+            return Ok(Arc::new(crate::remote::RemoteBackend::new(
+                url,
+                self.settings.registry_token.clone(),
+                subject.to_string(),
+                self.settings.install_timeout,
+            )));
+        }
         match self.settings.strategy(op) {
             BackendStrategy::V1Only => self.guarded(BackendKind::V1),
             BackendStrategy::V2Only => self.guarded(BackendKind::V2),

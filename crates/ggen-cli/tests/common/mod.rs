@@ -21,14 +21,21 @@ impl Home {
         self.dir.path()
     }
 
+    /// `ggen marketplace` in this home.
     pub fn ggen(&self) -> Command {
+        let mut c = self.bin();
+        c.arg("marketplace");
+        c
+    }
+
+    /// The `ggen` binary in this home, no subcommand yet.
+    pub fn bin(&self) -> Command {
         let mut c = Command::cargo_bin("ggen").unwrap();
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("GGEN_HOME", self.path())
             .env("GGEN_CONFIG_DIR", self.path().join("config"))
-            .env("GGEN_USER_ID", "test-user")
-            .arg("marketplace");
+            .env("GGEN_USER_ID", "test-user");
         c
     }
 

@@ -1,0 +1,226 @@
+//! The CLI's remote mode against a real `ggen registry serve` process on a
+//! loopback port: search, info, publish with a token, install, errors, and a
+//! graceful stop on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{Home, names};
+use predicates::prelude::*;
+
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Home) -> ServerProcess {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ggen"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GGEN_HOME", home.path())
+        .env("GGEN_CONFIG_DIR", home.path().join("config"))
+        .env("RUST_LOG", "warn")
+        .args([
+            "registry",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("server did not announce itself ({e}): {line:?}"));
+    ServerProcess {
+        child,
+        url: v["listening"].as_str().unwrap().to_string(),
+    }
+}
+
+fn package_dir(root: &std::path::Path, name: &str, version: &str) -> std::path::PathBuf {
+    let dir = root.join(format!("src-{name}-{version}"));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"Remote wombat template\"\n\
+             category = \"testing\"\nlicense = \"MIT\"\ntags = [\"wombat\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("templates/main.rs.tmpl"), "fn main() {}\n").unwrap();
+    dir
+}
+
+#[test]
+fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
+    let server_home = Home::new();
+    let mut server = serve(&server_home);
+    let token = server_home
+        .bin()
+        .args([
+            "registry",
+            "token",
+            "create",
+            "--scope",
+            "publish",
+            "--package",
+            "wombat-*",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("ggen_"), "{token}");
+
+    let client = Home::new();
+    let url = server.url.clone();
+    let remote = |args: &[&str]| client.json(&[args, &["--registry", &url]].concat());
+
+    // Reads go to the server (the client's own home is never seeded).
+    let hits = remote(&["search", "--query", "bibtex"]);
+    assert_eq!(names(&hits)[0], "bibtex-references");
+    assert!(!client.path().join("registry/index.json").exists());
+    let info = remote(&["info", "bibtex-references"]);
+    assert!(info.to_string().contains("bibtex-references"), "{info}");
+
+    // Publishing needs a token; with one it lands on the server.
+    let pkg = package_dir(client.path(), "wombat-kit", "1.0.0");
+    client
+        .ggen()
+        .args(["publish", pkg.to_str().unwrap(), "--registry", &url])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("needs a token")
+                .and(predicate::str::contains("GGEN_REGISTRY_TOKEN")),
+        );
+    client
+        .ggen()
+        .args([
+            "publish",
+            pkg.to_str().unwrap(),
+            "--registry",
+            &url,
+            "--token",
+            &token,
+        ])
+        .assert()
+        .success();
+    client
+        .ggen()
+        .env("GGEN_REGISTRY_TOKEN", &token)
+        .args(["publish", pkg.to_str().unwrap(), "--registry", &url])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already published"));
+    let other = package_dir(client.path(), "not-a-wombat", "1.0.0");
+    client
+        .ggen()
+        .args([
+            "publish",
+            other.to_str().unwrap(),
+            "--registry",
+            &url,
+            "--token",
+            &token,
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("wombat-*"));
+    assert_eq!(
+        names(&remote(&["search", "--query", "wombat"])),
+        ["wombat-kit"]
+    );
+
+    // Install downloads and verifies through the server.
+    let target = client.path().join("project");
+    client
+        .ggen()
+        .args([
+            "install",
+            "wombat-kit",
+            "--target",
+            target.to_str().unwrap(),
+            "--registry",
+            &url,
+        ])
+        .assert()
+        .success();
+    let lock = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+    assert!(lock.contains("wombat-kit"), "{lock}");
+    assert!(
+        common::walk(&target)
+            .iter()
+            .any(|p| p.ends_with("main.rs.tmpl"))
+    );
+
+    // Not found keeps its hint; local-only commands refuse clearly.
+    client
+        .ggen()
+        .args(["info", "no-such-package", "--registry", &url])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not found").and(predicate::str::contains("hint:")));
+    client
+        .ggen()
+        .args(["migrate", "--registry", &url])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("works on a local registry"));
+
+    // A server that is gone is an error naming it, not a hang.
+    #[cfg(unix)]
+    {
+        let pid = server.child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = server.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no graceful stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            status.success(),
+            "SIGTERM should end the server cleanly: {status:?}"
+        );
+        client
+            .ggen()
+            .args(["search", "--query", "x", "--registry", &url])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("unreachable"));
+    }
+}

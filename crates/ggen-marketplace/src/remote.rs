@@ -1,0 +1,316 @@
+//! [`RemoteBackend`]: a registry server (`ggen registry serve`) behind the same
+//! [`MarketplaceBackend`] trait, so `--registry URL` changes where commands go
+//! and nothing else, as a registry source does in cargo. The server routes
+//! between V1 and V2; this client reports what it says it used.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use ggen_marketplace_core::error::RemoteFailure;
+use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
+use ggen_marketplace_core::search::{SearchQuery, SearchResults};
+use ggen_marketplace_core::{
+    BackendKind, BackendMetadata, Capabilities, MarketplaceBackend, MarketplaceError, Result,
+};
+use semver::Version;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Archives are at most 50 MiB; answers are capped a little above.
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+
+pub struct RemoteBackend {
+    base: String,
+    token: Option<String>,
+    client_id: String,
+    agent: ureq::Agent,
+    /// What the server said it used last (1 = v1, 2 = v2).
+    last: AtomicU8,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(Deserialize)]
+struct ErrorFields {
+    code: String,
+    message: String,
+    hint: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
+    requirement: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Used {
+    backend_used: Option<BackendKind>,
+}
+
+impl RemoteBackend {
+    /// `base` is the server's root URL, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base: &str, token: Option<String>, client_id: String, timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            client_id,
+            agent,
+            last: AtomicU8::new(0),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> MarketplaceError {
+        match e {
+            ureq::Error::Timeout(_) => MarketplaceError::Timeout {
+                backend: "registry".into(),
+                operation: "request".into(),
+                millis: 0,
+            },
+            e => MarketplaceError::Unavailable {
+                backend: "registry".into(),
+                reason: format!("{} is unreachable: {e}", self.base),
+            },
+        }
+    }
+
+    /// Sends a request and returns the body of a 2xx answer; anything else
+    /// becomes the matching [`MarketplaceError`].
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, String)],
+        json: Option<serde_json::Value>,
+    ) -> Result<Vec<u8>> {
+        let url = self.url(path);
+        let mut resp = {
+            let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+            macro_rules! common {
+                ($req:expr) => {{
+                    let mut r = $req.header("X-Ggen-Client-Id", &self.client_id);
+                    for (k, v) in query {
+                        r = r.query(*k, v);
+                    }
+                    if let Some(a) = &auth {
+                        r = r.header("Authorization", a);
+                    }
+                    r
+                }};
+            }
+            let sent = match method {
+                "GET" => common!(self.agent.get(&url)).call(),
+                _ => match json {
+                    Some(body) => common!(self.agent.post(&url))
+                        .header("Content-Type", "application/json")
+                        .send(body.to_string()),
+                    None => common!(self.agent.post(&url)).send_empty(),
+                },
+            };
+            sent.map_err(|e| self.unreachable(e))?
+        };
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(e))?;
+        if (200..300).contains(&status) {
+            if let Ok(Used {
+                backend_used: Some(k),
+            }) = serde_json::from_slice::<Used>(&body)
+            {
+                self.last
+                    .store(if k == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
+            }
+            return Ok(body);
+        }
+        Err(self.error(status, &body))
+    }
+
+    fn error(&self, status: u16, body: &[u8]) -> MarketplaceError {
+        let Ok(ErrorBody { error: e }) = serde_json::from_slice::<ErrorBody>(body) else {
+            let text: String = String::from_utf8_lossy(body).chars().take(300).collect();
+            return MarketplaceError::Remote(Box::new(RemoteFailure {
+                url: self.base.clone(),
+                status,
+                code: "http".into(),
+                message: text.trim().to_string(),
+                hint: None,
+            }));
+        };
+        match (e.code.as_str(), e.name) {
+            ("not_found", Some(name)) => MarketplaceError::NotFound { name },
+            ("version_not_found", Some(name)) => MarketplaceError::VersionNotFound {
+                name,
+                requirement: e.requirement.unwrap_or_default(),
+            },
+            ("already_published", Some(name)) => MarketplaceError::AlreadyPublished {
+                name,
+                version: e.version.unwrap_or_default(),
+            },
+            _ => MarketplaceError::Remote(Box::new(RemoteFailure {
+                url: self.base.clone(),
+                status,
+                code: e.code,
+                message: e.message,
+                hint: e.hint,
+            })),
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+        let body = self.send("GET", path, query, None)?;
+        serde_json::from_slice(&body).map_err(|e| {
+            MarketplaceError::backend("registry", format!("unexpected answer from {path}: {e}"))
+        })
+    }
+}
+
+/// Percent-encodes a path segment (names are already validated, but a version
+/// or a hostile name must not change the path).
+fn seg(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~+".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl MarketplaceBackend for RemoteBackend {
+    /// A registry server routes between both; this is what it used last (V2 before any call).
+    fn kind(&self) -> BackendKind {
+        self.last_used()
+    }
+
+    fn last_used(&self) -> BackendKind {
+        match self.last.load(Ordering::Relaxed) {
+            1 => BackendKind::V1,
+            _ => BackendKind::V2,
+        }
+    }
+
+    fn metadata(&self) -> Result<BackendMetadata> {
+        #[derive(Deserialize)]
+        struct List {
+            packages: Vec<PackageSummary>,
+        }
+        let list: List = self.get("/api/v1/packages", &[])?;
+        Ok(BackendMetadata {
+            kind: self.last_used(),
+            storage: "registry server".into(),
+            location: self.base.clone(),
+            package_count: list.packages.len(),
+            version_count: list.packages.iter().map(|p| p.versions).sum(),
+            capabilities: Capabilities {
+                supports_full_text_search: true,
+                supports_sparql_queries: false,
+                supports_rdf_metadata: false,
+                supports_cryptographic_signing: true,
+                supports_publish: true,
+            },
+        })
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
+        let mut params = vec![
+            ("q", q.text.clone()),
+            ("sort", format!("{:?}", q.sort).to_lowercase()),
+            ("limit", q.limit.to_string()),
+            ("offset", q.offset.to_string()),
+        ];
+        if let Some(c) = &q.category {
+            params.push(("category", c.clone()));
+        }
+        if !q.tags.is_empty() {
+            params.push(("tags", q.tags.join(",")));
+        }
+        self.get("/api/v1/search", &params)
+    }
+
+    fn package(&self, name: &str) -> Result<Package> {
+        self.get(&format!("/api/v1/packages/{}", seg(name)), &[])
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
+        #[derive(Deserialize)]
+        struct Versions {
+            versions: Vec<PackageVersion>,
+        }
+        let v: Versions = self.get(&format!("/api/v1/packages/{}/versions", seg(name)), &[])?;
+        Ok(v.versions)
+    }
+
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        #[derive(Deserialize)]
+        struct List {
+            packages: Vec<PackageSummary>,
+        }
+        Ok(self.get::<List>("/api/v1/packages", &[])?.packages)
+    }
+
+    fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
+        self.send(
+            "GET",
+            &format!(
+                "/api/v1/packages/{}/{}/download",
+                seg(name),
+                seg(&version.to_string())
+            ),
+            &[],
+            None,
+        )
+    }
+
+    /// Uploads the archive and its signature; the server reads the metadata
+    /// from the manifest inside the archive.
+    fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        if self.token.is_none() {
+            return Err(MarketplaceError::Remote(Box::new(RemoteFailure {
+                url: self.base.clone(),
+                status: 401,
+                code: "unauthorized".into(),
+                message: "publishing to a registry server needs a token".into(),
+                hint: Some(
+                    "pass --token TOKEN or set GGEN_REGISTRY_TOKEN (the server's operator creates one with `ggen registry token create --scope publish`)".into(),
+                ),
+            })));
+        }
+        let body = serde_json::json!({
+            "archive": base64::engine::general_purpose::STANDARD.encode(archive),
+            "signature": release.signature,
+        });
+        self.send("POST", "/api/v1/packages", &[], Some(body))?;
+        Ok(())
+    }
+
+    fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
+        let action = if yanked { "yank" } else { "unyank" };
+        self.send(
+            "POST",
+            &format!(
+                "/api/v1/packages/{}/{}/{action}",
+                seg(name),
+                seg(&version.to_string())
+            ),
+            &[],
+            None,
+        )?;
+        Ok(())
+    }
+}

@@ -21,7 +21,8 @@ use crate::config::{BackendStrategy, Operation, Settings};
 pub const COMPARE_LOG: &str = "compare-log.jsonl";
 /// Writes that reached one backend but not the other, one JSON object per line.
 pub const GAPS_LOG: &str = "dual-write-gaps.jsonl";
-/// The compare log keeps at most this many records (it is trimmed to half when full).
+/// The compare log keeps the newest this many records when it is trimmed (see
+/// [`append_compare_log`]).
 pub const COMPARE_LOG_CAP: usize = 10_000;
 
 pub struct DualBackendAdapter {
@@ -368,29 +369,47 @@ pub fn compare_record(
     }
 }
 
-/// Appends a record; when the log passes twice the cap it is trimmed to the newest
-/// `COMPARE_LOG_CAP` records (atomically).
+/// Appends a record. When the file passes [`COMPARE_LOG_MAX_BYTES`] it is cut
+/// to the newest [`COMPARE_LOG_CAP`] records (atomically), so a trim happens
+/// once per thousands of appends, not on every append.
 pub fn append_compare_log(home: &std::path::Path, record: &CompareRecord) -> std::io::Result<()> {
-    use std::io::Write;
     std::fs::create_dir_all(home)?;
-    let path = home.join(COMPARE_LOG);
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
-    std::fs::OpenOptions::new()
+    append_capped(
+        &home.join(COMPARE_LOG),
+        &line,
+        COMPARE_LOG_MAX_BYTES,
+        COMPARE_LOG_CAP,
+    )
+}
+
+/// Size at which the compare log is trimmed (records are a few hundred bytes).
+pub const COMPARE_LOG_MAX_BYTES: u64 = COMPARE_LOG_CAP as u64 * 1024;
+
+fn append_capped(
+    path: &std::path::Path,
+    line: &str,
+    max_bytes: u64,
+    keep: usize,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    // Appends from concurrent requests and processes are serialised with the
+    // trim, so a trim never drops a record appended while it ran.
+    let lock = path.with_extension("lock");
+    let _guard =
+        ggen_marketplace_core::fsutil::FileLock::exclusive(&lock).map_err(std::io::Error::other)?;
+    let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)?
-        .write_all(line.as_bytes())?;
-    let len = std::fs::metadata(&path)?.len();
-    // Cheap check first: records are ~300 bytes.
-    if len > (COMPARE_LOG_CAP as u64) * 2 * 200 {
-        let text = std::fs::read_to_string(&path)?;
+        .open(path)?;
+    f.write_all(line.as_bytes())?;
+    if f.metadata()?.len() > max_bytes {
+        let text = std::fs::read_to_string(path)?;
         let lines: Vec<&str> = text.lines().collect();
-        if lines.len() > COMPARE_LOG_CAP * 2 {
-            let keep = lines[lines.len() - COMPARE_LOG_CAP..].join("\n") + "\n";
-            ggen_marketplace_core::fsutil::atomic_write(&path, keep.as_bytes())
-                .map_err(std::io::Error::other)?;
-        }
+        let kept = lines[lines.len().saturating_sub(keep)..].join("\n") + "\n";
+        ggen_marketplace_core::fsutil::atomic_write(path, kept.as_bytes())
+            .map_err(std::io::Error::other)?;
     }
     Ok(())
 }
@@ -478,5 +497,27 @@ impl MarketplaceBackend for DualBackendAdapter {
     fn validate(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         self.v1.validate(release, archive)?;
         self.v2.validate(release, archive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capped_log_keeps_the_newest_records_and_trims_rarely() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        for i in 0..100 {
+            append_capped(&path, &format!("record {i:03}\n"), 300, 10).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() <= 28, "{} lines", lines.len());
+        assert!(lines.len() >= 10);
+        assert_eq!(*lines.last().unwrap(), "record 099");
+        // Consecutive, newest last: nothing dropped between trims.
+        let first: usize = lines[0][7..].parse().unwrap();
+        assert_eq!(first + lines.len(), 100);
     }
 }

@@ -34,6 +34,9 @@ pub struct Marketplace {
     v2: OnceLock<Arc<V2Backend>>,
     subject: OnceLock<String>,
     breakers: [Arc<CircuitBreaker>; 2],
+    /// In-memory search tier for long-running processes (the server); see
+    /// [`Self::with_memory_cache`].
+    memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
 }
 
 /// What seeding did, for the CLI to report.
@@ -63,7 +66,21 @@ impl Marketplace {
             #[cfg(feature = "marketplace-v2")]
             v2: OnceLock::new(),
             subject: OnceLock::new(),
+            memory: None,
         }
+    }
+
+    /// Keeps up to `entries` search answers in memory (0 = none), keyed like the
+    /// disk cache: query, routing decision and registry generation, so a write
+    /// through any process invalidates them.
+    pub fn with_memory_cache(mut self, entries: u64) -> Self {
+        self.memory = (entries > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_live(SEARCH_CACHE_TTL)
+                .build()
+        });
+        self
     }
 
     /// The A/B subject of this user (see [`crate::bucket::subject`]).
@@ -232,6 +249,50 @@ impl Marketplace {
             .registry_url
             .as_ref()
             .map(|u| u.value.as_str())
+    }
+
+    /// Search for one A/B subject through the in-memory tier (the server's path).
+    /// Compare mode always runs both backends: that is its point.
+    pub fn search_for_subject(
+        &self,
+        query: &SearchQuery,
+        subject: &str,
+    ) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
+        let backend = self.backend_for_subject(Operation::Search, subject)?;
+        let strategy = self.settings.strategy(Operation::Search);
+        let Some(cache) = self
+            .memory
+            .as_ref()
+            .filter(|_| strategy != BackendStrategy::Compare)
+        else {
+            let r = backend.search(query)?;
+            return Ok((r, CacheStatus::Bypass, backend));
+        };
+        // The routing decision, not the subject: everyone in one bucket shares entries.
+        let routing = match strategy {
+            BackendStrategy::AbTest { v2_percentage } => format!(
+                "{strategy}|{}",
+                crate::bucket::in_v2(Operation::Search.as_str(), subject, v2_percentage)
+            ),
+            other => other.to_string(),
+        };
+        let key = DiskCache::key(
+            query,
+            &routing,
+            crate::cache::generation(&self.paths.registry),
+        );
+        let label = strategy.to_string();
+        metrics::counter!(crate::metrics::CACHE_REQUESTS, "tier" => "memory", "strategy" => label.clone()).increment(1);
+        if let Some(hit) = cache.get(&key) {
+            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "memory", "strategy" => label)
+                .increment(1);
+            let mut hit = (*hit).clone();
+            hit.query_time = std::time::Duration::ZERO;
+            return Ok((hit, CacheStatus::Hit, backend));
+        }
+        let r = backend.search(query)?;
+        cache.insert(key, Arc::new(r.clone()));
+        Ok((r, CacheStatus::Miss, backend))
     }
 
     fn route(&self, op: Operation, subject: &str) -> Result<Arc<dyn MarketplaceBackend>> {

@@ -168,7 +168,7 @@ async fn search(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     authorize_read(&state, &headers)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let query = SearchQuery {
@@ -197,11 +197,9 @@ async fn search(
     query.validate()?;
     let subject = subject(&headers, peer);
     blocking(move || {
-        let backend = state.mp.backend_for_subject(Operation::Search, &subject)?;
-        let r = backend.search(&query)?;
-        Ok(Json(
-            serde_json::to_value(&r).map_err(|e| ApiError::internal(e.to_string()))?,
-        ))
+        let (r, cache, _) = state.mp.search_for_subject(&query, &subject)?;
+        let body = serde_json::to_value(&r).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(([("x-ggen-cache", cache.as_str())], Json(body)).into_response())
     })
     .await
 }

@@ -44,7 +44,7 @@ impl Server {
             Compiled::this_build(),
         )
         .unwrap();
-        let mp = Marketplace::new(paths, settings);
+        let mp = Marketplace::new(paths, settings).with_memory_cache(1000);
         mp.ensure_seeded(false).unwrap();
         let state = AppState::new(
             mp,
@@ -372,6 +372,13 @@ fn publishing_needs_the_right_token_and_valid_input() {
         "nothing was published by the refused uploads"
     );
 
+    // Searches are cached in memory until a write changes the registry.
+    let before = get(&s.url("/api/v1/search?q=quokka"));
+    assert_eq!(before.header("x-ggen-cache").as_deref(), Some("MISS"));
+    assert_eq!(before.json()["total"], 0);
+    let again = get(&s.url("/api/v1/search?q=quokka"));
+    assert_eq!(again.header("x-ggen-cache").as_deref(), Some("HIT"));
+
     // The real thing, then immutability.
     let r = post_json(&url, Some(&publisher), &body);
     assert_eq!(r.status, 201, "{}", r.text());
@@ -381,7 +388,13 @@ fn publishing_needs_the_right_token_and_valid_input() {
     let r = post_json(&url, Some(&publisher), &body);
     assert_eq!(r.status, 409);
     assert_eq!(r.error_code(), "already_published");
-    let hits = get(&s.url("/api/v1/search?q=quokka")).json();
+    let after = get(&s.url("/api/v1/search?q=quokka"));
+    assert_eq!(
+        after.header("x-ggen-cache").as_deref(),
+        Some("MISS"),
+        "the publish invalidated it"
+    );
+    let hits = after.json();
     assert_eq!(hits["hits"][0]["name"], "quokka-tools", "{hits}");
     let a = get(&s.url("/api/v1/packages/quokka-tools/1.0.0/download"));
     assert_eq!(a.body, archive);
@@ -560,4 +573,56 @@ fn web_pages_render_search_and_packages_escaped() {
     );
     assert!(pkg.contains("Versions") && pkg.contains("Dependencies"));
     assert_eq!(get(&s.url("/packages/no-such-thing")).status, 404);
+}
+
+/// The pages in a real headless browser (Debian's `chromium`; `CHROMIUM` names
+/// another binary): the start page, the result page the search form leads to
+/// (a GET form, so its URL is what submitting it loads), and the package page
+/// its first link opens. Skipped, saying so, where no chromium is installed.
+#[test]
+fn pages_work_in_a_headless_browser() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        eprintln!("SKIPPED: no chromium at {chromium} (apt-get install chromium, or set CHROMIUM)");
+        return;
+    }
+    let s = Server::default();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = |url: &str| -> String {
+        let out = std::process::Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                url,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let start = dom(&s.url("/"));
+    assert!(start.contains("name=\"q\""), "{start}");
+    assert!(start.contains("All categories"));
+    let results = dom(&s.url("/?q=bibtex&category="));
+    let link = results
+        .split("href=\"/packages/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no package link in {results}"));
+    assert_eq!(link, "bibtex-references");
+    let page = dom(&s.url(&format!("/packages/{link}")));
+    assert!(
+        page.contains("ggen marketplace install bibtex-references@"),
+        "{page}"
+    );
+    assert!(page.contains("Versions"));
 }

@@ -46,6 +46,10 @@ impl Server {
         .unwrap();
         let mp = Marketplace::new(paths, settings).with_memory_cache(1000);
         mp.ensure_seeded(false).unwrap();
+        Self::with_marketplace(home, mp, options)
+    }
+
+    fn with_marketplace(home: tempfile::TempDir, mp: Marketplace, options: ServeOptions) -> Self {
         let state = AppState::new(
             mp,
             ServeOptions {
@@ -625,4 +629,88 @@ fn pages_work_in_a_headless_browser() {
         "{page}"
     );
     assert!(page.contains("Versions"));
+}
+
+#[test]
+fn a_slow_client_gets_408_and_the_server_keeps_serving() {
+    use std::io::{Read, Write};
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        request_timeout: Duration::from_secs(1),
+        ..ServeOptions::default()
+    });
+    let token = s.token(&[Scope::Publish], "*");
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // Announce a body, send a sliver of it, then stall.
+    write!(
+        conn,
+        "POST /api/v1/packages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"archive\": \""
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(get(&s.url("/healthz")).status, 200);
+}
+
+#[test]
+fn readyz_reports_a_degraded_backend_while_fallback_serves() {
+    // V2 points at an endpoint nobody listens on; V1 is fine.
+    let compiled = Compiled::this_build();
+    if !(compiled.v1 && compiled.v2) {
+        return; // needs both backends
+    }
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::under(home.path());
+    let endpoint = format!("http://127.0.0.1:{port}/query");
+    let env = move |k: &str| (k == "GGEN_MARKETPLACE_V2_ENDPOINT").then(|| endpoint.clone());
+    let settings = Settings::resolve(
+        None,
+        &paths.config_file(),
+        &env,
+        &Flags::default(),
+        Compiled::this_build(),
+    )
+    .unwrap();
+    let mp = Marketplace::new(paths, settings);
+    mp.ensure_seeded(false).unwrap();
+    let s = Server::with_marketplace(
+        home,
+        mp,
+        ServeOptions {
+            per_address_rps: 0,
+            ..ServeOptions::default()
+        },
+    );
+    let r = get(&s.url("/readyz"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["status"], "degraded", "{j}");
+    assert_eq!(j["backends"]["v1"]["ready"], true, "{j}");
+    assert_eq!(j["backends"]["v2"]["ready"], false, "{j}");
+    let hits = get(&s.url("/api/v1/search?q=bibtex")).json();
+    assert_eq!(hits["hits"][0]["name"], "bibtex-references");
+    assert_eq!(hits["backend_used"], "v1", "answered by fallback: {hits}");
 }

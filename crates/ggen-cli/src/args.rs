@@ -346,6 +346,11 @@ pub enum Marketplace {
         #[command(flatten)]
         global: Global,
     },
+    /// Back up the registry to one file, restore it, or show what a backup holds.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
     /// Manage the keys whose signatures you trust.
     Trust {
         #[command(subcommand)]
@@ -406,6 +411,35 @@ pub enum TrustAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Write a consistent backup of the registry (V1 index and archives, the V2
+    /// graph, token hashes) while it stays in use: writers wait for the snapshot.
+    Create {
+        /// Where to write it (default: ggen-backup-<time>.tar.gz in the current directory).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Restore a backup as the registry. Checks the whole file first; the current
+    /// registry is only replaced with --force, and is then kept beside it.
+    Restore {
+        file: PathBuf,
+        /// Replace an existing registry (moved aside to registry.replaced-<time>).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Check a backup and show what it holds.
+    List {
+        file: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CacheAction {
     /// Remove cached search results and downloads.
     Clear {
@@ -456,6 +490,12 @@ impl Marketplace {
                     TrustAction::Add { global, .. }
                     | TrustAction::List { global }
                     | TrustAction::Remove { global, .. },
+            }
+            | Self::Backup {
+                action:
+                    BackupAction::Create { global, .. }
+                    | BackupAction::Restore { global, .. }
+                    | BackupAction::List { global, .. },
             }
             | Self::Publish { global, .. }
             | Self::Yank { global, .. } => global,

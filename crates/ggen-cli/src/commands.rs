@@ -43,6 +43,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
             Cmd::Export { .. } => Some("export"),
             Cmd::Sparql { .. } => Some("sparql"),
             Cmd::AbReport { .. } => Some("ab-report"),
+            Cmd::Backup { .. } => Some("backup"),
             _ => None,
         };
         if let Some(name) = local_only {
@@ -50,6 +51,10 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
                 "`{name}` works on a local registry, but this command is set to use the registry server {url}; run it on the server's machine, or drop --registry / GGEN_REGISTRY_URL / registry.url"
             );
         }
+    }
+    // Backups work on the registry as it is: never seed before them.
+    if let Cmd::Backup { action } = &cmd {
+        return backup(&mp, action, &g);
     }
     if let Cmd::Init { force, .. } = &cmd {
         return init(&mp, *force, &g);
@@ -167,6 +172,7 @@ pub fn run(cmd: Cmd) -> Result<ExitCode> {
         } => crate::sign::publish_cmd(&mp, &path, key.as_deref(), dry_run, &g),
         Cmd::Yank { package, undo, .. } => crate::sign::yank(&mp, &package, undo, &g),
         Cmd::Init { .. }
+        | Cmd::Backup { .. }
         | Cmd::Validate { .. }
         | Cmd::Keygen { .. }
         | Cmd::VerifyKey { .. }
@@ -1009,4 +1015,93 @@ fn ab_report(_: &Marketplace, _: &Global) -> Result<ExitCode> {
         feature: "marketplace-parallel".into(),
     }
     .into())
+}
+
+fn backup(mp: &Marketplace, action: &crate::args::BackupAction, g: &Global) -> Result<ExitCode> {
+    use crate::args::BackupAction;
+    use ggen_marketplace::backup;
+    match action {
+        BackupAction::Create { output, .. } => {
+            let output = output.clone().unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "ggen-backup-{}.tar.gz",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S")
+                ))
+            });
+            let m = backup::create(mp, &output)?;
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            if g.json {
+                output::json(&json!({"file": output, "bytes": size, "manifest": m}));
+            } else {
+                println!(
+                    "Wrote {} ({} bytes): {}{}{} files.",
+                    output.display(),
+                    size,
+                    counts_text("v1", m.v1),
+                    counts_text("v2", m.v2),
+                    m.files.len()
+                );
+            }
+        }
+        BackupAction::List { file, .. } => {
+            let m = backup::inspect(file)?;
+            if g.json {
+                output::json(&serde_json::to_value(&m)?);
+            } else {
+                println!(
+                    "{}: format {}, made {} by ggen {}; checksums verified.",
+                    file.display(),
+                    m.format,
+                    m.created.format("%Y-%m-%d %H:%M:%S UTC"),
+                    m.ggen_version
+                );
+                println!(
+                    "{}{} files:",
+                    counts_text("v1", m.v1),
+                    counts_text("v2", m.v2)
+                );
+                let rows: Vec<Vec<String>> = m
+                    .files
+                    .iter()
+                    .map(|(p, e)| vec![e.size.to_string(), p.clone()])
+                    .collect();
+                output::table(&["BYTES", "FILE"], &rows);
+            }
+        }
+        BackupAction::Restore { file, force, .. } => {
+            let r = backup::restore(mp, file, *force)?;
+            if g.json {
+                output::json(&serde_json::to_value(&r)?);
+            } else {
+                println!(
+                    "Restored {} into {}: {}checksums verified.",
+                    file.display(),
+                    r.registry.display(),
+                    counts_text("v1", r.v1) + &counts_text("v2", r.v2)
+                );
+                if let Some(old) = &r.replaced {
+                    println!("The previous registry is kept at {}.", old.display());
+                }
+                for d in &r.differences {
+                    println!("DIFF {d}");
+                }
+                if !r.differences.is_empty() {
+                    println!(
+                        "V1 and V2 differed already when the backup was made; `ggen marketplace migrate` repairs what V2 lacks."
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn counts_text(label: &str, c: Option<ggen_marketplace::backup::Counts>) -> String {
+    match c {
+        Some(c) => format!(
+            "{label} {} packages / {} versions; ",
+            c.packages, c.versions
+        ),
+        None => String::new(),
+    }
 }

@@ -89,6 +89,12 @@ impl V1Backend {
         Self::open(dir)
     }
 
+    /// Holds off every writer (in any process) while the guard lives: a backup
+    /// takes it to read a consistent index and archive set.
+    pub fn write_lock(&self) -> Result<FileLock> {
+        FileLock::exclusive(&self.dir.join(LOCK_FILE))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -246,7 +252,7 @@ impl V1Backend {
                 }
                 check_release(release, archive)?;
                 self.store_archive(release, archive)?;
-                insert_version(reg, release);
+                insert_version(reg, release, archive.len());
                 touched.push(release.name.clone());
                 added += 1;
             }
@@ -285,10 +291,10 @@ fn check_release(release: &PackageVersion, archive: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn insert_version(reg: &mut Registry, release: &PackageVersion) {
+fn insert_version(reg: &mut Registry, release: &PackageVersion, archive_len: usize) {
     let mut release = release.clone();
     release.published_at.get_or_insert_with(Utc::now);
-    release.size.get_or_insert(0);
+    release.size.get_or_insert(archive_len as u64);
     let pkg = reg
         .packages
         .entry(release.name.clone())
@@ -396,7 +402,7 @@ impl MarketplaceBackend for V1Backend {
             }
             check_release(release, archive)?;
             self.store_archive(release, archive)?;
-            insert_version(reg, release);
+            insert_version(reg, release, archive.len());
             Ok(((), vec![release.name.clone()]))
         })
     }

@@ -92,16 +92,47 @@ impl GraphStore {
         Ok(Self::Memory(Store::new().map_err(storage_err)?))
     }
 
-    /// Opens (creating if needed) a RocksDB store in `path`. A store that another
-    /// process holds open is reported as [`MarketplaceError::Unavailable`].
+    /// Opens (creating if needed) a RocksDB store in `path`. RocksDB admits one
+    /// process at a time; another ggen command usually holds it for well under a
+    /// second, so a locked store is retried for up to `GGEN_STORE_WAIT_MS`
+    /// (default 5000) before it is reported as [`MarketplaceError::Unavailable`]
+    /// (callers then fall back to V1), as cargo waits for its package lock.
     pub fn embedded(path: &Path) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(|e| MarketplaceError::io(path, e))?;
-        match Store::open(path) {
-            Ok(store) => Ok(Self::Embedded {
-                store,
-                path: path.to_path_buf(),
-            }),
-            Err(e) => Err(open_error(path, &e)),
+        let wait = std::env::var("GGEN_STORE_WAIT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(std::time::Duration::from_secs(5));
+        let started = std::time::Instant::now();
+        // One process at a time waits for the store, the others queue on this
+        // lock: without it, a stream of short commands (each opening the store
+        // as the previous one exits) starves a waiter that polls.
+        let _turn = ggen_marketplace_core::fsutil::FileLock::exclusive(&path.with_extension("queue"))?;
+        let pause = std::time::Duration::from_millis(10);
+        let mut told = false;
+        loop {
+            match Store::open(path) {
+                Ok(store) => {
+                    return Ok(Self::Embedded {
+                        store,
+                        path: path.to_path_buf(),
+                    });
+                }
+                Err(e) => {
+                    let err = open_error(path, &e);
+                    if !matches!(err, MarketplaceError::Unavailable { .. })
+                        || started.elapsed() + pause > wait
+                    {
+                        return Err(err);
+                    }
+                    if !told && started.elapsed() > std::time::Duration::from_millis(500) {
+                        tracing::warn!("waiting for the V2 store at {} (another ggen process holds it)", path.display());
+                        told = true;
+                    }
+                    std::thread::sleep(pause);
+                }
+            }
         }
     }
 

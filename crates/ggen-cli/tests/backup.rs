@@ -1,0 +1,103 @@
+//! `ggen marketplace backup` end to end: backups taken while another process
+//! publishes restore into empty homes as consistent registries.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Home;
+
+fn package_dir(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\ndescription = \"Busy template\"\nlicense = \"MIT\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("templates/a.txt"), name).unwrap();
+    dir
+}
+
+fn busy_names(home: &Home) -> Vec<String> {
+    let list = home.json(&["list"]);
+    let mut names: Vec<String> = list["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .filter(|n| n.starts_with("busy-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn backups_taken_during_publishing_restore_consistently() {
+    let home = Home::new();
+    home.json(&["list"]); // seed
+    let src = home.path().join("src");
+    let dirs: Vec<PathBuf> = (0..10)
+        .map(|i| package_dir(&src, &format!("busy-{i:02}")))
+        .collect();
+    let publishers: Vec<assert_cmd::Command> = dirs
+        .iter()
+        .map(|d| {
+            let mut c = home.ggen();
+            c.args(["publish", d.to_str().unwrap()]);
+            c
+        })
+        .collect();
+    let publishing = std::thread::spawn(move || {
+        for mut c in publishers {
+            c.assert().success();
+        }
+    });
+    let mut backups = Vec::new();
+    for i in 0..4 {
+        let out = home.path().join(format!("b{i}.tar.gz"));
+        home.ggen()
+            .args(["backup", "create", "--output", out.to_str().unwrap()])
+            .assert()
+            .success();
+        backups.push(out);
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    publishing.join().unwrap();
+    let last = home.path().join("final.tar.gz");
+    home.ggen()
+        .args(["backup", "create", "--output", last.to_str().unwrap()])
+        .assert()
+        .success();
+    backups.push(last);
+
+    let mut previous = 0;
+    for file in &backups {
+        let listed = home.json(&["backup", "list", file.to_str().unwrap()]);
+        assert_eq!(listed["format"], 1);
+        let fresh = Home::new();
+        let r = fresh.json(&["backup", "restore", file.to_str().unwrap()]);
+        assert!(r["differences"].as_array().unwrap().is_empty(), "{r}");
+        let names = busy_names(&fresh);
+        // Publishes land whole, in order: each backup holds a prefix of them.
+        let expected: Vec<String> = (0..names.len()).map(|i| format!("busy-{i:02}")).collect();
+        assert_eq!(names, expected, "{}", file.display());
+        assert!(names.len() >= previous);
+        previous = names.len();
+        #[cfg(feature = "marketplace-parallel")]
+        {
+            let v = fresh.json(&["verify-migration"]);
+            assert!(v["differences"].as_array().unwrap().is_empty(), "{v}");
+        }
+        if let Some(last) = names.last() {
+            let target = fresh.path().join("out");
+            fresh
+                .ggen()
+                .args(["install", last, "--target", target.to_str().unwrap()])
+                .assert()
+                .success();
+        }
+    }
+    assert_eq!(previous, 10, "the final backup has every package");
+    assert_eq!(busy_names(&home).len(), 10);
+}

@@ -1,0 +1,395 @@
+//! Backups of a registry (the seeds' "level 3: data rollback").
+//!
+//! A backup is one `.tar.gz` holding `ggen-backup.json` (format version, what
+//! the registry held, the SHA-256 of every other file) and the registry's
+//! durable data: `index.json` and `archives/` (V1), the V2 graph as N-Triples
+//! (`v2.nt`, portable across Oxigraph versions, unlike RocksDB files), `blobs/`
+//! (V2's archives), `tokens.json` (token hashes). Derived data (the tantivy
+//! index, V2's term index) is rebuilt on restore.
+//!
+//! A backup is consistent while the registry is in use: it holds both
+//! backends' writer locks while it reads, so a concurrent publish lands
+//! entirely before or entirely after it. Restore checks everything before it
+//! touches the registry, builds the new one beside it, verifies it, and only
+//! then swaps directories; the replaced registry is kept beside it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use ggen_marketplace_core::archive::{ExtractLimits, extract_tar_gz};
+use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::fsutil::atomic_write;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::marketplace::Marketplace;
+
+/// The backup format this build writes and the newest it reads.
+pub const FORMAT: u32 = 1;
+pub const MANIFEST: &str = "ggen-backup.json";
+const V2_GRAPH: &str = "v2.nt";
+
+/// Durable files and directories of a registry, relative to it.
+const FILES: &[&str] = &["index.json", "tokens.json", "generation"];
+const DIRS: &[&str] = &["archives", "blobs"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    pub format: u32,
+    pub created: DateTime<Utc>,
+    pub ggen_version: String,
+    /// Packages and versions per backend at the time of the backup.
+    pub v1: Option<Counts>,
+    pub v2: Option<Counts>,
+    /// Every other file in the backup: relative path -> (sha256, size).
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub packages: usize,
+    pub versions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub sha256: String,
+    pub size: u64,
+}
+
+fn setup(message: impl Into<String>) -> Error {
+    Error::Setup(message.into())
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    ggen_marketplace_core::MarketplaceError::io(path, e).into()
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Temp files of interrupted writes and lock files are not data.
+        if name.starts_with(".ggen-tmp-") || name.ends_with(".lock") || name == ".lock" {
+            continue;
+        }
+        let ty = entry.file_type().map_err(|e| io(&path, e))?;
+        if ty.is_dir() {
+            walk(root, &path, out)?;
+        } else if ty.is_file() {
+            out.push(path.strip_prefix(root).expect("below root").to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Writes a backup of `mp`'s registry to `output`; returns its manifest.
+pub fn create(mp: &Marketplace, output: &Path) -> Result<BackupManifest> {
+    let registry = &mp.paths.registry;
+    if !mp.is_seeded() {
+        return Err(setup(format!(
+            "{} holds no registry to back up",
+            registry.display()
+        )));
+    }
+    let mut contents: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut manifest = BackupManifest {
+        format: FORMAT,
+        created: Utc::now(),
+        ggen_version: env!("CARGO_PKG_VERSION").to_string(),
+        v1: None,
+        v2: None,
+        files: BTreeMap::new(),
+    };
+    {
+        // Open both stores first, then take the writers' locks, V1's then V2's.
+        // A writer opens the RocksDB store (for its whole life) before it takes
+        // any lock, so taking a lock and then waiting for the store would
+        // deadlock against a publish running in another process.
+        #[cfg(feature = "marketplace-v1")]
+        let v1 = mp.v1()?;
+        #[cfg(feature = "marketplace-v2")]
+        let v2 = {
+            if mp.settings.v2_endpoint.is_some() {
+                return Err(setup(
+                    "V2 lives in a remote SPARQL endpoint; back it up with the endpoint's own tools (e.g. `oxigraph dump`), or unset marketplace.v2.endpoint to back up an embedded store",
+                ));
+            }
+            mp.v2()?
+        };
+        #[cfg(feature = "marketplace-v1")]
+        let _v1_lock = v1.write_lock()?;
+        #[cfg(feature = "marketplace-v2")]
+        let _v2_lock = v2.write_lock()?;
+        let mut paths = Vec::new();
+        for f in FILES {
+            if registry.join(f).is_file() {
+                paths.push(PathBuf::from(f));
+            }
+        }
+        for d in DIRS {
+            walk(registry, &registry.join(d), &mut paths)?;
+        }
+        for rel in paths {
+            let full = registry.join(&rel);
+            let bytes = std::fs::read(&full).map_err(|e| io(&full, e))?;
+            contents.push((rel.to_string_lossy().replace('\\', "/"), bytes));
+        }
+        #[cfg(feature = "marketplace-v1")]
+        {
+            use ggen_marketplace_core::MarketplaceBackend;
+            let list = v1.list()?;
+            manifest.v1 = Some(Counts {
+                packages: list.len(),
+                versions: list.iter().map(|p| p.versions).sum(),
+            });
+        }
+        #[cfg(feature = "marketplace-v2")]
+        {
+            use ggen_marketplace_core::MarketplaceBackend;
+            let graph = v2.export(ggen_marketplace_v2::ExportFormat::NTriples)?;
+            contents.push((V2_GRAPH.to_string(), graph));
+            let list = v2.list()?;
+            manifest.v2 = Some(Counts {
+                packages: list.len(),
+                versions: list.iter().map(|p| p.versions).sum(),
+            });
+        }
+    }
+    for (path, bytes) in &contents {
+        manifest.files.insert(
+            path.clone(),
+            FileEntry {
+                sha256: sha256_hex(bytes),
+                size: bytes.len() as u64,
+            },
+        );
+    }
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(enc);
+    let mut add = |path: &str, bytes: &[u8]| -> Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(manifest.created.timestamp().max(0) as u64);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, path, bytes)
+            .map_err(|e| io(output, e))
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| setup(e.to_string()))?;
+    add(MANIFEST, &json)?;
+    for (path, bytes) in &contents {
+        add(path, bytes)?;
+    }
+    let bytes = tar
+        .into_inner()
+        .and_then(|enc| enc.finish())
+        .map_err(|e| io(output, e))?;
+    atomic_write(output, &bytes)?;
+    Ok(manifest)
+}
+
+/// Limits for unpacking a backup: far above any real registry's size, still
+/// a bound on a hostile file.
+fn limits() -> ExtractLimits {
+    ExtractLimits {
+        max_total_bytes: 64 * 1024 * 1024 * 1024,
+        max_files: 2_000_000,
+        max_path_len: 4096,
+    }
+}
+
+/// Unpacks `file` into `dest` and checks it completely: format, every file's
+/// checksum, nothing missing, nothing extra. Returns the manifest.
+fn unpack_verified(file: &Path, dest: &Path) -> Result<BackupManifest> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| io(file, e))?;
+    let bad = |why: String| setup(format!("{} is not a usable backup: {why}", file.display()));
+    extract_tar_gz(&bytes, dest, &limits())
+        .map_err(|e| bad(format!("{e} (truncated or not a ggen backup?)")))?;
+    let manifest_path = dest.join(MANIFEST);
+    let raw = std::fs::read(&manifest_path).map_err(|_| bad(format!("it has no {MANIFEST}")))?;
+    let manifest: BackupManifest =
+        serde_json::from_slice(&raw).map_err(|e| bad(format!("{MANIFEST} is invalid: {e}")))?;
+    if manifest.format > FORMAT {
+        return Err(bad(format!(
+            "it was written in backup format {} by ggen {}; this ggen reads format {FORMAT} at most. Restore it with a newer ggen",
+            manifest.format, manifest.ggen_version
+        )));
+    }
+    let mut present = Vec::new();
+    walk(dest, dest, &mut present)?;
+    for rel in &present {
+        let key = rel.to_string_lossy().replace('\\', "/");
+        if key == MANIFEST {
+            continue;
+        }
+        let Some(entry) = manifest.files.get(&key) else {
+            return Err(bad(format!("`{key}` is not listed in {MANIFEST}")));
+        };
+        let data = std::fs::read(dest.join(rel)).map_err(|e| io(&dest.join(rel), e))?;
+        if data.len() as u64 != entry.size || sha256_hex(&data) != entry.sha256 {
+            return Err(bad(format!(
+                "`{key}` does not match its checksum (the backup was altered or damaged)"
+            )));
+        }
+    }
+    if present.len() != manifest.files.len() + 1 {
+        let missing: Vec<&String> = manifest
+            .files
+            .keys()
+            .filter(|k| !dest.join(k).is_file())
+            .take(3)
+            .collect();
+        return Err(bad(format!("files are missing, e.g. {missing:?}")));
+    }
+    Ok(manifest)
+}
+
+/// Reads and fully checks a backup without restoring it.
+pub fn inspect(file: &Path) -> Result<BackupManifest> {
+    let tmp = tempfile::tempdir().map_err(|e| io(Path::new("temp dir"), e))?;
+    unpack_verified(file, tmp.path())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    pub manifest: BackupManifest,
+    pub registry: PathBuf,
+    /// Where the registry that was replaced now lives (with `--force`).
+    pub replaced: Option<PathBuf>,
+    pub v1: Option<Counts>,
+    pub v2: Option<Counts>,
+    /// `verify-migration` on the restored registry (both backends compiled).
+    pub differences: Vec<String>,
+}
+
+/// Restores `file` as `mp`'s registry. Refuses to replace an existing registry
+/// unless `force`; nothing is touched until the restored copy is complete and
+/// verified.
+pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> {
+    let registry = mp.paths.registry.clone();
+    if mp.settings.v2_endpoint.is_some() && cfg!(feature = "marketplace-v2") {
+        return Err(setup(
+            "V2 is configured to live in a remote SPARQL endpoint; restore writes an embedded store. Unset marketplace.v2.endpoint (or load v2.nt into the endpoint with its own tools)",
+        ));
+    }
+    if mp.is_seeded() && !force {
+        return Err(setup(format!(
+            "{} already holds a registry; add --force to replace it (it is kept beside the restored one)",
+            registry.display()
+        )));
+    }
+    // A process holding the store (a running server) would keep writing to the
+    // directory we are about to move away.
+    #[cfg(feature = "marketplace-v2")]
+    if registry.join("v2").is_dir()
+        && let Err(e) = ggen_marketplace_v2::V2Backend::open_embedded(&registry)
+    {
+        return Err(setup(format!(
+            "the registry is in use ({e}); stop the server or other ggen processes first"
+        )));
+    }
+    let parent = registry
+        .parent()
+        .ok_or_else(|| setup("the registry directory has no parent"))?
+        .to_path_buf();
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".ggen-restore-")
+        .tempdir_in(&parent)
+        .map_err(|e| io(&parent, e))?;
+    let unpacked = staging.path().join("unpacked");
+    let manifest = unpack_verified(file, &unpacked)?;
+    let graph = std::fs::read(unpacked.join(V2_GRAPH)).ok();
+    let _ = std::fs::remove_file(unpacked.join(MANIFEST));
+    let _ = std::fs::remove_file(unpacked.join(V2_GRAPH));
+    let new = unpacked; // now exactly the registry's durable files
+
+    let mut report = RestoreReport {
+        manifest: manifest.clone(),
+        registry: registry.clone(),
+        replaced: None,
+        v1: None,
+        v2: None,
+        differences: Vec::new(),
+    };
+    {
+        use ggen_marketplace_core::MarketplaceBackend;
+        let counts = |b: &dyn MarketplaceBackend| -> Result<Counts> {
+            let list = b.list()?;
+            Ok(Counts {
+                packages: list.len(),
+                versions: list.iter().map(|p| p.versions).sum(),
+            })
+        };
+        #[cfg(feature = "marketplace-v1")]
+        let v1 = match manifest.v1 {
+            Some(_) => {
+                let v1 = ggen_marketplace_v1::V1Backend::open(&new)?;
+                v1.rebuild_index()?;
+                report.v1 = Some(counts(&v1)?);
+                Some(v1)
+            }
+            None => None,
+        };
+        #[cfg(feature = "marketplace-v2")]
+        let v2 = match (&manifest.v2, &graph) {
+            (Some(_), Some(graph)) => {
+                let v2 = ggen_marketplace_v2::V2Backend::open_embedded(&new)?;
+                v2.load_graph(graph)?;
+                report.v2 = Some(counts(&v2)?);
+                Some(v2)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "marketplace-v2"))]
+        let _ = &graph;
+        for (name, got, want) in [
+            ("v1", report.v1, manifest.v1),
+            ("v2", report.v2, manifest.v2),
+        ] {
+            if let (Some(got), Some(want)) = (got, want)
+                && got != want
+            {
+                return Err(setup(format!(
+                    "the restored {name} holds {} packages / {} versions, the backup recorded {} / {}; nothing was changed",
+                    got.packages, got.versions, want.packages, want.versions
+                )));
+            }
+        }
+        #[cfg(feature = "marketplace-parallel")]
+        if let (Some(v1), Some(v2)) = (&v1, &v2) {
+            report.differences = crate::migrate::verify(v1, v2)?.differences;
+        }
+        // Backends (RocksDB above all) close here, before the directory moves.
+    }
+    // The swap: the old registry moves aside, the new one into place. Each
+    // rename is atomic; a crash between them leaves the old one beside, named.
+    if registry.exists() {
+        let aside = parent.join(format!(
+            "{}.replaced-{}",
+            registry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("registry"),
+            Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        std::fs::rename(&registry, &aside).map_err(|e| io(&registry, e))?;
+        report.replaced = Some(aside);
+    }
+    std::fs::rename(&new, &registry).map_err(|e| io(&registry, e))?;
+    crate::cache::bump_generation(&registry);
+    Ok(report)
+}

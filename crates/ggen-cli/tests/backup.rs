@@ -101,3 +101,44 @@ fn backups_taken_during_publishing_restore_consistently() {
     assert_eq!(previous, 10, "the final backup has every package");
     assert_eq!(busy_names(&home).len(), 10);
 }
+
+/// Rollback level 1 (config): what was published while V2 was primary is all
+/// in V1 too, so switching `marketplace.backend` to v1 loses nothing and
+/// changes nothing on disk.
+#[cfg(feature = "marketplace-parallel")]
+#[test]
+fn switching_back_to_v1_by_config_loses_nothing() {
+    let home = Home::new();
+    home.json(&["list"]);
+    let src = home.path().join("src");
+    for i in 0..3 {
+        let d = package_dir(&src, &format!("busy-{i:02}"));
+        home.ggen()
+            .env("GGEN_MARKETPLACE_BACKEND", "v2")
+            .args(["publish", d.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+    home.ggen()
+        .env("GGEN_MARKETPLACE_BACKEND", "v2")
+        .args(["yank", "busy-01@1.0.0"])
+        .assert()
+        .success();
+    let index_before = std::fs::read(home.path().join("registry/index.json")).unwrap();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(
+        home.path().join("config/config.yaml"),
+        "marketplace:\n  backend: v1\n",
+    )
+    .unwrap();
+    let list = home.json(&["list"]);
+    assert_eq!(list["backend_used"], "v1");
+    assert_eq!(busy_names(&home), ["busy-00", "busy-01", "busy-02"]);
+    let info = home.json(&["info", "busy-01"]);
+    assert!(info.to_string().contains("\"yanked\":true"), "{info}");
+    assert_eq!(
+        std::fs::read(home.path().join("registry/index.json")).unwrap(),
+        index_before,
+        "reading through v1 rewrote nothing"
+    );
+}

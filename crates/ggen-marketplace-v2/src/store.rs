@@ -108,7 +108,8 @@ impl GraphStore {
         // One process at a time waits for the store, the others queue on this
         // lock: without it, a stream of short commands (each opening the store
         // as the previous one exits) starves a waiter that polls.
-        let _turn = ggen_marketplace_core::fsutil::FileLock::exclusive(&path.with_extension("queue"))?;
+        let _turn =
+            ggen_marketplace_core::fsutil::FileLock::exclusive(&path.with_extension("queue"))?;
         let pause = std::time::Duration::from_millis(10);
         let mut told = false;
         loop {
@@ -127,7 +128,10 @@ impl GraphStore {
                         return Err(err);
                     }
                     if !told && started.elapsed() > std::time::Duration::from_millis(500) {
-                        tracing::warn!("waiting for the V2 store at {} (another ggen process holds it)", path.display());
+                        tracing::warn!(
+                            "waiting for the V2 store at {} (another ggen process holds it)",
+                            path.display()
+                        );
                         told = true;
                     }
                     std::thread::sleep(pause);

@@ -373,6 +373,11 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         if let (Some(v1), Some(v2)) = (&v1, &v2) {
             report.differences = crate::migrate::verify(v1, v2)?.differences;
         }
+        // Single-backend builds only needed the counts.
+        #[cfg(all(feature = "marketplace-v1", not(feature = "marketplace-parallel")))]
+        drop(v1);
+        #[cfg(all(feature = "marketplace-v2", not(feature = "marketplace-parallel")))]
+        drop(v2);
         // Backends (RocksDB above all) close here, before the directory moves.
     }
     // The swap: the old registry moves aside, the new one into place. Each

@@ -50,13 +50,22 @@ impl Server {
     }
 
     fn with_marketplace(home: tempfile::TempDir, mp: Marketplace, options: ServeOptions) -> Self {
+        Self::with_marketplace_and_metrics(home, mp, options, None)
+    }
+
+    fn with_marketplace_and_metrics(
+        home: tempfile::TempDir,
+        mp: Marketplace,
+        options: ServeOptions,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Self {
         let state = AppState::new(
             mp,
             ServeOptions {
                 addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 ..options
             },
-            None,
+            metrics,
         );
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -713,4 +722,85 @@ fn readyz_reports_a_degraded_backend_while_fallback_serves() {
     let hits = get(&s.url("/api/v1/search?q=bibtex")).json();
     assert_eq!(hits["hits"][0]["name"], "bibtex-references");
     assert_eq!(hits["backend_used"], "v1", "answered by fallback: {hits}");
+}
+
+#[test]
+fn shutdown_lets_a_request_in_flight_finish() {
+    use std::io::{Read, Write};
+    let mut s = Server::default();
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let body = b"{\"archive\": \"\"}";
+    write!(
+        conn,
+        "POST /api/v1/packages HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    conn.write_all(&body[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // Stop the server while the request is half sent.
+    let _ = s.stop.take().unwrap().send(());
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(&body[5..]).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the request was cut off: {answer:?}"
+    );
+    s.thread.take().unwrap().join().unwrap();
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the server still accepts connections after shutdown"
+    );
+}
+
+#[test]
+fn metrics_use_the_seeds_names() {
+    let Some(handle) = ggen_marketplace::metrics::install() else {
+        return; // another test in this process installed the recorder first
+    };
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::under(home.path());
+    let settings = Settings::resolve(
+        None,
+        &paths.config_file(),
+        &|_| None,
+        &Flags::default(),
+        Compiled::this_build(),
+    )
+    .unwrap();
+    let mp = Marketplace::new(paths, settings);
+    mp.ensure_seeded(false).unwrap();
+    let s = Server::with_marketplace_and_metrics(
+        home,
+        mp,
+        ServeOptions {
+            per_address_rps: 0,
+            ..ServeOptions::default()
+        },
+        Some(handle),
+    );
+    get(&s.url("/api/v1/search?q=rust"));
+    get(&s.url("/api/v1/packages/no-such-package"));
+    let m = get(&s.url("/metrics"));
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    let text = m.text();
+    for name in [
+        "marketplace_requests_total",
+        "marketplace_search_latency",
+        "marketplace_total_packages",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("marketplace_total_packages "))
+        .unwrap();
+    let n: f64 = total.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n >= 10.0, "{total}");
 }

@@ -2,8 +2,8 @@
 //! results are also kept on disk, keyed by the query, the routing and the
 //! registry's generation, which every write through the facade bumps: a publish
 //! or yank can never be hidden by a stale entry. Long-running processes (the
-//! server) add in-memory tiers on top (moka), sized from `GGEN_SEARCH_CACHE`,
-//! `GGEN_PACKAGE_CACHE` and `GGEN_CACHE_SIZE`.
+//! server) add an in-memory search tier on top (moka, see
+//! `Marketplace::with_memory_cache`), sized from `GGEN_SEARCH_CACHE`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -451,7 +451,9 @@ impl Settings {
 
         let strategy_of = |name: StrategyName, pct: u8, fallback: bool| match name {
             StrategyName::V1 => BackendStrategy::V1Only,
-            StrategyName::V2 if fallback => BackendStrategy::V2WithFallback,
+            // Fallback needs V1: a V2-only build (the seeds' phase 5, or a
+            // rollback by build) keeps a `backend: v2` config working as V2 alone.
+            StrategyName::V2 if fallback && compiled.v1 => BackendStrategy::V2WithFallback,
             StrategyName::V2 => BackendStrategy::V2Only,
             StrategyName::AbTest => BackendStrategy::AbTest { v2_percentage: pct },
             StrategyName::Compare => BackendStrategy::Compare,
@@ -703,6 +705,41 @@ mod tests {
             .collect();
         let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         Settings::resolve(file, Path::new("c.yaml"), &lookup, &flags, compiled)
+    }
+
+    #[test]
+    fn a_v2_config_works_in_a_v2_only_build() {
+        let v2_only = Compiled {
+            v1: false,
+            v2: true,
+        };
+        let s = resolve(
+            "marketplace:\n  backend: v2\n  fallback: { enabled: true }\n",
+            &[],
+            Flags::default(),
+            v2_only,
+        )
+        .unwrap();
+        assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2Only);
+        let s = resolve(
+            "",
+            &[("GGEN_MARKETPLACE_BACKEND", "v2")],
+            Flags::default(),
+            v2_only,
+        )
+        .unwrap();
+        assert_eq!(s.strategy(Operation::Publish), BackendStrategy::V2Only);
+        let s = resolve(
+            "",
+            &[("GGEN_MARKETPLACE_BACKEND", "v2")],
+            Flags::default(),
+            BOTH,
+        )
+        .unwrap();
+        assert_eq!(
+            s.strategy(Operation::Publish),
+            BackendStrategy::V2WithFallback
+        );
     }
 
     #[test]

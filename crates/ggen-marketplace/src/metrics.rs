@@ -21,6 +21,9 @@ pub const PUBLISHES: &str = "marketplace_publish_count";
 pub const INSTALLS: &str = "marketplace_install_count";
 pub const SIGNED_PACKAGES: &str = "marketplace_signed_packages";
 pub const TOTAL_PACKAGES: &str = "marketplace_total_packages";
+/// 1 when a backend answered the registry server's last health check, else 0
+/// (label `backend`). Set at each `/metrics` scrape and `/readyz` call.
+pub const BACKEND_UP: &str = "marketplace_backend_up";
 
 /// Every metric name the binary exports (checked against dashboards and rules).
 pub const ALL: &[&str] = &[
@@ -37,6 +40,7 @@ pub const ALL: &[&str] = &[
     INSTALLS,
     SIGNED_PACKAGES,
     TOTAL_PACKAGES,
+    BACKEND_UP,
     "marketplace_circuit_opened_total",
 ];
 
@@ -75,6 +79,10 @@ pub fn describe() {
     metrics::describe_counter!(
         SELECTION,
         "Backend chosen by the router, by backend and operation"
+    );
+    metrics::describe_gauge!(
+        BACKEND_UP,
+        "1 when the backend answered the registry server's last health check, else 0"
     );
 }
 

@@ -550,10 +550,10 @@ async fn healthz() -> Json<Value> {
 /// Every compiled backend answers a cheap call within 2 s. 200 when all do
 /// (`status: ok`) or some do (`status: degraded`, naming the failing ones,
 /// since fallback still serves); 503 when none does.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let mut backends = serde_json::Map::new();
-    let mut up = 0;
-    let mut total = 0;
+/// Asks every compiled backend for its metadata (2 s each at most), records
+/// `marketplace_backend_up`, and describes each for `/readyz`.
+async fn check_backends(state: &AppState) -> Vec<(BackendKind, bool, Value)> {
+    let mut out = Vec::new();
     let compiled = ggen_marketplace::config::Compiled::this_build();
     for (kind, present) in [
         (BackendKind::V1, compiled.v1),
@@ -569,21 +569,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
         .await;
         let breaker = serde_json::to_value(state.mp.breaker(kind).state()).unwrap_or_default();
-        let entry = match check {
-            Ok(Ok(meta)) => {
-                up += 1;
-                total += 1;
-                json!({"ready": true, "packages": meta.package_count, "circuit": breaker})
-            }
-            Ok(Err(e)) => {
-                total += 1;
-                json!({"ready": false, "error": e.message, "circuit": breaker})
-            }
-            Err(_) => {
-                total += 1;
-                json!({"ready": false, "error": "no answer within 2 s", "circuit": breaker})
-            }
+        let (ok, entry) = match check {
+            Ok(Ok(meta)) => (
+                true,
+                json!({"ready": true, "packages": meta.package_count, "circuit": breaker}),
+            ),
+            Ok(Err(e)) => (
+                false,
+                json!({"ready": false, "error": e.message, "circuit": breaker}),
+            ),
+            Err(_) => (
+                false,
+                json!({"ready": false, "error": "no answer within 2 s", "circuit": breaker}),
+            ),
         };
+        metrics::gauge!(ggen_marketplace::metrics::BACKEND_UP, "backend" => kind.as_str())
+            .set(if ok { 1.0 } else { 0.0 });
+        out.push((kind, ok, entry));
+    }
+    out
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut backends = serde_json::Map::new();
+    let checks = check_backends(&state).await;
+    let total = checks.len();
+    let up = checks.iter().filter(|c| c.1).count();
+    for (kind, _, entry) in checks {
         backends.insert(kind.as_str().into(), entry);
     }
     let (status, word) = match up {
@@ -603,7 +615,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
         .into_response();
     };
-    // Catalogue gauges are read at scrape time from the backend that answers lists.
+    // Backend health and catalogue gauges are read at scrape time.
+    check_backends(&state).await;
     let st = state.clone();
     let _ = blocking(move || {
         let list = st.mp.backend_for(Operation::List)?.list()?;

@@ -12,6 +12,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `ggen ... | head` should end quietly when the reader goes away, as cat and
+    // grep do, instead of panicking on the failed write: restore the default
+    // SIGPIPE action that the Rust runtime replaces with "ignore".
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = args::Cli::parse();
     let cmd = match cli.command {
         args::Command::Marketplace(cmd) => cmd,

@@ -550,3 +550,157 @@ fn status_shows_features_routing_sources_and_circuits() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("GGEN_MARKETPLACE_BACKEND"), "{text}");
 }
+
+/// Seeds phase 4: "V2 installation works for all V1 packages". The same
+/// request through V1 and through V2 writes the same files and the same
+/// `ggen.lock`, byte for byte.
+#[cfg(feature = "marketplace-parallel")]
+#[test]
+fn v1_and_v2_install_the_same_files_and_lockfile() {
+    let home = Home::new();
+    let targets = [home.path().join("via-v1"), home.path().join("via-v2")];
+    for (backend, target) in ["v1", "v2"].iter().zip(&targets) {
+        home.ggen()
+            .args(["install", "axum-service", "--backend", backend, "--target"])
+            .arg(target)
+            .assert()
+            .success();
+    }
+    let contents = |root: &std::path::Path| {
+        let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = common::walk(root)
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let (a, b) = (contents(&targets[0]), contents(&targets[1]));
+    assert!(a.iter().any(|(p, _)| p.ends_with("ggen.lock")));
+    assert!(a.len() > 3, "{a:?}");
+    assert_eq!(a, b);
+}
+
+/// Every file below `root` with its bytes, sorted: "byte-for-byte unchanged".
+fn snapshot(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = walk(root)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(root).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A gzip'd tar whose one entry climbs out of the target (`../escaped.txt`),
+/// written by hand because tar::Builder refuses such paths.
+fn hostile_archive() -> Vec<u8> {
+    use std::io::Write;
+    let data = b"owned";
+    let mut h = tar::Header::new_old();
+    let path = b"../escaped.txt";
+    h.as_old_mut().name[..path.len()].copy_from_slice(path);
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    let mut raw = h.as_bytes().to_vec();
+    raw.extend_from_slice(data);
+    raw.resize(raw.len().div_ceil(512) * 512, 0);
+    raw.extend_from_slice(&[0; 1024]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&raw).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
+    let home = Home::new();
+    let target = home.path().join("project");
+    let t = target.to_str().unwrap();
+    home.json(&["install", "hello-world", "--target", t]);
+    std::fs::write(target.join("notes.txt"), "my own file").unwrap();
+
+    // Packages that cannot be installed, published through the facade (both backends).
+    let mp = {
+        let paths = ggen_marketplace::Paths::under(home.path());
+        let settings = ggen_marketplace::Settings::resolve(
+            None,
+            &paths.config_file(),
+            &|_| None,
+            &ggen_marketplace::config::Flags::default(),
+            ggen_marketplace::config::Compiled::this_build(),
+        )
+        .unwrap();
+        ggen_marketplace::Marketplace::new(paths, settings)
+    };
+    let publisher = mp
+        .backend_for(ggen_marketplace::Operation::Publish)
+        .unwrap();
+    let release = |name: &str, deps: &[&str], archive: &[u8]| {
+        let mut v = ggen_marketplace_core::PackageVersion::new(name, "1.0.0".parse().unwrap());
+        v.description = format!("{name} for failure tests");
+        v.checksum = Some(ggen_marketplace_core::checksum::sha256_hex(archive));
+        v.dependencies = deps
+            .iter()
+            .map(|d| ggen_marketplace_core::Dependency {
+                name: d.to_string(),
+                req: "^1".parse().unwrap(),
+                optional: false,
+            })
+            .collect();
+        v
+    };
+    let plain = std::fs::read(
+        walk(&home.path().join("registry"))
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+            .unwrap(),
+    )
+    .unwrap();
+    for (name, deps) in [
+        ("cycle-a", vec!["cycle-b"]),
+        ("cycle-b", vec!["cycle-a"]),
+        ("needs-ghost", vec!["ghost-package"]),
+    ] {
+        publisher
+            .publish(&release(name, &deps, &plain), &plain)
+            .unwrap();
+    }
+    let hostile = hostile_archive();
+    publisher
+        .publish(&release("hostile-pack", &[], &hostile), &hostile)
+        .unwrap();
+    drop(publisher);
+    drop(mp);
+
+    let before = snapshot(&target);
+    for (args, expect) in [
+        (vec!["rust-base@~1.0", "axum-service"], "rust-base"),
+        (vec!["cycle-a"], "cycle"),
+        (vec!["needs-ghost"], "ghost-package"),
+        (vec!["hostile-pack"], "hostile-pack"),
+        (vec!["no-such-package"], "no-such-package"),
+    ] {
+        home.ggen()
+            .arg("install")
+            .args(&args)
+            .args(["--target", t])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(expect));
+        assert_eq!(snapshot(&target), before, "{args:?} changed the target");
+        assert!(
+            !home.path().join("escaped.txt").exists(),
+            "{args:?} wrote outside the target"
+        );
+    }
+}

@@ -57,6 +57,12 @@ struct Args {
     /// backend (reported with packages = 0: they do not depend on catalogue size).
     #[arg(long)]
     signing: bool,
+    /// Also time dependency resolution on 1,000 packages with 5 versions each
+    /// (the root with the largest dependency closure), and a whole
+    /// `ggen marketplace install` of a 20-package tree with real archives (runs
+    /// the release `ggen` next to this binary: `cargo build --release -p ggen-cli`).
+    #[arg(long)]
+    install: bool,
     /// Keep the generated registries here instead of a temporary directory.
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -245,6 +251,10 @@ fn main() -> Result<()> {
         eprintln!("measuring signing and publishing ...");
         signing_rows(&root, &args, &mut rows)?;
     }
+    if args.install {
+        eprintln!("measuring resolution on 1000x5 and installing a 20-package tree ...");
+        install_rows(&root, &args, &mut rows)?;
+    }
     let peak_kib = peak_rss_kib();
     if args.json {
         let out =
@@ -337,4 +347,140 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resolution on a generated graph of 1,000 packages with exactly 5 versions
+/// each (ranges `^`, `~` and `>=, <` over real versions), from the root whose
+/// closure is largest; then whole-process installs of a 20-package binary tree
+/// (package i depends on 2i+1 and 2i+2) whose archives hold 12 files of 4 KiB.
+fn install_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
+    use ggen_marketplace_core::checksum::sha256_hex;
+    use ggen_marketplace_core::model::{Dependency, PackageVersion};
+
+    let spec = CorpusSpec {
+        min_versions: 5,
+        max_versions: 5,
+        ..CorpusSpec::new(1000)
+    };
+    let corpus = generate(&spec);
+    let dir = root.join("resolve-1000x5");
+    let v1 = build_v1(&dir, &corpus)?;
+    build_v2(&dir, &corpus)?;
+    let v2 = V2Backend::open_embedded(&dir)?;
+    let opts = ResolveOptions::default();
+    let (best, size) = corpus
+        .iter()
+        .filter_map(|p| {
+            let roots = [(p.name.clone(), semver::VersionReq::STAR)];
+            resolve_backend(&v1, &roots, &opts)
+                .ok()
+                .map(|r| (p.name.clone(), r.packages.len()))
+        })
+        .max_by_key(|(_, n)| *n)
+        .context("no package resolves")?;
+    eprintln!("resolution root {best}: {size} packages in its closure");
+    let roots = vec![(best.clone(), semver::VersionReq::STAR)];
+    for (label, b) in [("v1", &v1 as &dyn MarketplaceBackend), ("v2", &v2)] {
+        rows.push(measure(
+            1000,
+            label,
+            &format!("resolve 1000x5 ({size} pkgs)"),
+            args.iterations.min(100),
+            || {
+                resolve_backend(b, &roots, &opts).expect("resolve");
+            },
+        ));
+    }
+    drop(v2);
+
+    // The 20-package tree, published into both backends of a registry.
+    let home = root.join("install-home");
+    let registry = home.join("registry");
+    let mut releases = Vec::new();
+    let mut rng = ggen_marketplace_core::corpus::Rng::new(11);
+    for i in 0..20usize {
+        let src = root.join(format!("tree-src/tree-{i:02}"));
+        std::fs::create_dir_all(src.join("templates"))?;
+        std::fs::write(
+            src.join("gpack.toml"),
+            format!(
+                "[package]\nname = \"tree-{i:02}\"\nversion = \"1.0.0\"\ndescription = \"bench\"\n"
+            ),
+        )?;
+        for f in 0..12 {
+            let text: String = (0..4096)
+                .map(|_| (b'a' + (rng.next_u64() % 26) as u8) as char)
+                .collect();
+            std::fs::write(src.join(format!("templates/file-{f}.txt")), text)?;
+        }
+        let archive = ggen_marketplace_core::archive::pack_dir(&src)?;
+        let mut v = PackageVersion::new(format!("tree-{i:02}"), semver::Version::new(1, 0, 0));
+        v.checksum = Some(sha256_hex(&archive));
+        v.size = Some(archive.len() as u64);
+        v.published_at = Some(chrono::Utc::now());
+        for child in [2 * i + 1, 2 * i + 2].into_iter().filter(|c| *c < 20) {
+            v.dependencies.push(Dependency {
+                name: format!("tree-{child:02}"),
+                req: "^1".parse()?,
+                optional: false,
+            });
+        }
+        releases.push((v, archive));
+    }
+    V1Backend::create(&registry, "bench")?.publish_many(&releases)?;
+    V2Backend::open_embedded(&registry)?.publish_many(&releases)?;
+    let ggen = std::env::current_exe()?
+        .parent()
+        .context("no executable directory")?
+        .join("ggen");
+    anyhow::ensure!(
+        ggen.is_file(),
+        "{} not found: build it with `cargo build --release -p ggen-cli`",
+        ggen.display()
+    );
+    let mut n = 0;
+    for backend in ["v1", "v2"] {
+        let mut fail = None;
+        rows.push(measure(
+            20,
+            backend,
+            "install 20-pkg tree (process)",
+            20,
+            || {
+                n += 1;
+                let out = std::process::Command::new(&ggen)
+                    .args([
+                        "marketplace",
+                        "install",
+                        "tree-00",
+                        "--backend",
+                        backend,
+                        "--target",
+                    ])
+                    .arg(root.join(format!("install-target-{n}")))
+                    .env("GGEN_HOME", &home)
+                    .env("GGEN_CONFIG_DIR", home.join("config"))
+                    .env("GGEN_USER_ID", "bench")
+                    .output()
+                    .expect("run ggen");
+                if !out.status.success() && fail.is_none() {
+                    fail = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+                }
+            },
+        ));
+        if let Some(e) = fail {
+            anyhow::bail!("install through {backend} failed: {e}");
+        }
+    }
+    let target = root.join("install-target-1");
+    let installed = std::fs::read_dir(&target)?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tree-"))
+        .count();
+    anyhow::ensure!(
+        installed == 20 && target.join("ggen.lock").is_file(),
+        "expected 20 packages and ggen.lock in {}, found {installed} packages",
+        target.display()
+    );
+    Ok(())
 }

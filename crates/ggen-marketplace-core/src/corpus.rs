@@ -173,6 +173,8 @@ impl Rng {
 pub struct CorpusSpec {
     pub packages: usize,
     pub seed: u64,
+    /// Versions per package: between `min_versions` and `max_versions`.
+    pub min_versions: usize,
     pub max_versions: usize,
     pub max_dependencies: usize,
 }
@@ -182,6 +184,7 @@ impl CorpusSpec {
         Self {
             packages,
             seed: 42,
+            min_versions: 1,
             max_versions: 5,
             max_dependencies: 3,
         }
@@ -217,7 +220,8 @@ pub fn generate(spec: &CorpusSpec) -> Vec<Package> {
         let keywords: Vec<String> = (0..rng.below(4))
             .map(|_| rng.pick(WORDS).to_string())
             .collect();
-        let n_versions = 1 + rng.below(spec.max_versions.max(1));
+        let lo = spec.min_versions.clamp(1, spec.max_versions.max(1));
+        let n_versions = lo + rng.below(spec.max_versions.max(1) - lo + 1);
         let downloads = rng.next_u64() % 100_000;
         let mut versions = Vec::with_capacity(n_versions);
         for v in 0..n_versions {

@@ -704,3 +704,83 @@ fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
         );
     }
 }
+
+/// A disk that fills up mid-install (a real 128 KiB tmpfs, so root only; the
+/// test says so and passes vacuously elsewhere) and a target that is not a
+/// directory: clear errors, and the target exactly as before.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_or_unusable_target_fails_cleanly() {
+    let home = Home::new();
+    home.ggen().arg("init").assert().success();
+
+    // Not a directory.
+    let file = home.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    home.ggen()
+        .args(["install", "hello-world", "--target"])
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not-a-dir"));
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+
+    // A full disk.
+    let disk = home.path().join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED the full-disk part: mounting a tmpfs needs root");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.clone());
+    let target = disk.join("project");
+    let t = target.to_str().unwrap();
+    home.json(&["install", "hello-world", "--target", t]);
+    // Leave a few KiB free: less than axum-service's tree needs.
+    let free = |p: &std::path::Path| {
+        let out = std::process::Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let filler = vec![0u8; free(&disk).saturating_sub(8 * 1024) as usize];
+    let _ = std::fs::write(disk.join("filler"), &filler);
+    let before = snapshot(&target);
+    home.ggen()
+        .args(["install", "axum-service", "--target", t])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("No space left on device"));
+    assert_eq!(
+        snapshot(&target),
+        before,
+        "a failed install changed the target"
+    );
+    let stray: Vec<_> = std::fs::read_dir(&disk)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "project" && n != "filler")
+        .collect();
+    assert!(stray.is_empty(), "staging left behind: {stray:?}");
+}

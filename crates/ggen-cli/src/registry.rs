@@ -37,10 +37,16 @@ pub fn run(cmd: Registry) -> Result<ExitCode> {
                 &Flags::default(),
                 Compiled::this_build(),
             )?;
-            // A long-running process: searches also get an in-memory tier.
-            let mp = Marketplace::new(paths, settings).with_memory_cache(
-                ggen_marketplace::cache::env_size("GGEN_SEARCH_CACHE", 10_000),
-            );
+            // A long-running process: searches and package metadata get in-memory tiers.
+            let mp = Marketplace::new(paths, settings)
+                .with_memory_cache(ggen_marketplace::cache::env_size(
+                    "GGEN_SEARCH_CACHE",
+                    10_000,
+                ))
+                .with_package_cache(ggen_marketplace::cache::env_size(
+                    "GGEN_PACKAGE_CACHE",
+                    10_000,
+                ));
             if let Some(r) = mp.ensure_seeded(false)? {
                 eprintln!(
                     "Seeded {} from the bundled catalogue ({} package versions).",

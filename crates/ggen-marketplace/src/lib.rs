@@ -25,6 +25,7 @@ pub mod marketplace;
 pub mod metrics;
 #[cfg(feature = "marketplace-parallel")]
 pub mod migrate;
+pub mod package_cache;
 pub mod publish;
 pub mod remote;
 #[cfg(feature = "marketplace-parallel")]

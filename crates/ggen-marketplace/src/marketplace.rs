@@ -37,6 +37,8 @@ pub struct Marketplace {
     /// In-memory search tier for long-running processes (the server); see
     /// [`Self::with_memory_cache`].
     memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
+    /// In-memory package-metadata tier (server); see [`Self::with_package_cache`].
+    packages: Option<crate::package_cache::PackageTier>,
 }
 
 /// What seeding did, for the CLI to report.
@@ -67,7 +69,21 @@ impl Marketplace {
             v2: OnceLock::new(),
             subject: OnceLock::new(),
             memory: None,
+            packages: None,
         }
+    }
+
+    /// Keeps up to `entries` packages' metadata in memory (0 = none) for the
+    /// `info`, `versions` and download reads of a long-running process; keyed by
+    /// routing decision and registry generation like the search tier.
+    pub fn with_package_cache(mut self, entries: u64) -> Self {
+        self.packages = (entries > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_live(SEARCH_CACHE_TTL)
+                .build()
+        });
+        self
     }
 
     /// Keeps up to `entries` search answers in memory (0 = none), keyed like the
@@ -202,11 +218,37 @@ impl Marketplace {
         op: Operation,
         subject: &str,
     ) -> Result<Arc<dyn MarketplaceBackend>> {
-        Ok(Arc::new(Instrumented::new(
+        let backend: Arc<dyn MarketplaceBackend> = Arc::new(Instrumented::new(
             op,
             self.route(op, subject)?,
             self.paths.registry.clone(),
-        )))
+        ));
+        let strategy = self.settings.strategy(op);
+        match &self.packages {
+            // Compare mode exists to ask both backends: never answer it from memory.
+            Some(tier) if strategy != BackendStrategy::Compare && self.remote_url().is_none() => {
+                Ok(Arc::new(crate::package_cache::CachedPackages::new(
+                    backend,
+                    tier.clone(),
+                    self.paths.registry.clone(),
+                    self.routing_key(op, subject),
+                )))
+            }
+            _ => Ok(backend),
+        }
+    }
+
+    /// The routing decision an answer depends on: the strategy, and for A/B the
+    /// side this subject is on (so everyone in one bucket shares cache entries).
+    fn routing_key(&self, op: Operation, subject: &str) -> String {
+        match self.settings.strategy(op) {
+            BackendStrategy::AbTest { v2_percentage } => format!(
+                "{}|{}",
+                self.settings.strategy(op),
+                crate::bucket::in_v2(op.as_str(), subject, v2_percentage)
+            ),
+            other => other.to_string(),
+        }
     }
 
     /// Search through the configured routing, answered from the on-disk cache when
@@ -268,14 +310,7 @@ impl Marketplace {
             let r = backend.search(query)?;
             return Ok((r, CacheStatus::Bypass, backend));
         };
-        // The routing decision, not the subject: everyone in one bucket shares entries.
-        let routing = match strategy {
-            BackendStrategy::AbTest { v2_percentage } => format!(
-                "{strategy}|{}",
-                crate::bucket::in_v2(Operation::Search.as_str(), subject, v2_percentage)
-            ),
-            other => other.to_string(),
-        };
+        let routing = self.routing_key(Operation::Search, subject);
         let key = DiskCache::key(
             query,
             &routing,

@@ -44,7 +44,9 @@ impl Server {
             Compiled::this_build(),
         )
         .unwrap();
-        let mp = Marketplace::new(paths, settings).with_memory_cache(1000);
+        let mp = Marketplace::new(paths, settings)
+            .with_memory_cache(1000)
+            .with_package_cache(1000);
         mp.ensure_seeded(false).unwrap();
         Self::with_marketplace(home, mp, options)
     }
@@ -412,7 +414,12 @@ fn publishing_needs_the_right_token_and_valid_input() {
     let a = get(&s.url("/api/v1/packages/quokka-tools/1.0.0/download"));
     assert_eq!(a.body, archive);
 
-    // Yank and unyank need the yank scope.
+    // Yank and unyank need the yank scope. (Info is read first, so a cached
+    // answer would show a stale yank below.)
+    assert_eq!(
+        get(&s.url("/api/v1/packages/quokka-tools")).json()["versions"][0]["yanked"],
+        false
+    );
     let yank = s.url("/api/v1/packages/quokka-tools/1.0.0/yank");
     assert_eq!(post(&yank, None).status, 401);
     assert_eq!(post(&yank, Some(&publisher)).status, 403);

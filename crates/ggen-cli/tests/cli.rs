@@ -566,20 +566,7 @@ fn v1_and_v2_install_the_same_files_and_lockfile() {
             .assert()
             .success();
     }
-    let contents = |root: &std::path::Path| {
-        let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = common::walk(root)
-            .into_iter()
-            .map(|p| {
-                (
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    };
-    let (a, b) = (contents(&targets[0]), contents(&targets[1]));
+    let (a, b) = (snapshot(&targets[0]), snapshot(&targets[1]));
     assert!(a.iter().any(|(p, _)| p.ends_with("ggen.lock")));
     assert!(a.len() > 3, "{a:?}");
     assert_eq!(a, b);

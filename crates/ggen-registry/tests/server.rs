@@ -32,22 +32,28 @@ impl Drop for Server {
     }
 }
 
+/// A seeded marketplace in `home`, with `env` as its environment.
+fn marketplace(home: &Path, env: impl Fn(&str) -> Option<String>) -> Marketplace {
+    let paths = Paths::under(home);
+    let settings = Settings::resolve(
+        None,
+        &paths.config_file(),
+        &env,
+        &Flags::default(),
+        Compiled::this_build(),
+    )
+    .unwrap();
+    let mp = Marketplace::new(paths, settings);
+    mp.ensure_seeded(false).unwrap();
+    mp
+}
+
 impl Server {
     fn start(options: ServeOptions) -> Self {
         let home = tempfile::tempdir().unwrap();
-        let paths = Paths::under(home.path());
-        let settings = Settings::resolve(
-            None,
-            &paths.config_file(),
-            &|_| None,
-            &Flags::default(),
-            Compiled::this_build(),
-        )
-        .unwrap();
-        let mp = Marketplace::new(paths, settings)
+        let mp = marketplace(home.path(), |_| None)
             .with_memory_cache(1000)
             .with_package_cache(1000);
-        mp.ensure_seeded(false).unwrap();
         Self::with_marketplace(home, mp, options)
     }
 
@@ -699,19 +705,10 @@ fn readyz_reports_a_degraded_backend_while_fallback_serves() {
     let port = dead.local_addr().unwrap().port();
     drop(dead);
     let home = tempfile::tempdir().unwrap();
-    let paths = Paths::under(home.path());
     let endpoint = format!("http://127.0.0.1:{port}/query");
-    let env = move |k: &str| (k == "GGEN_MARKETPLACE_V2_ENDPOINT").then(|| endpoint.clone());
-    let settings = Settings::resolve(
-        None,
-        &paths.config_file(),
-        &env,
-        &Flags::default(),
-        Compiled::this_build(),
-    )
-    .unwrap();
-    let mp = Marketplace::new(paths, settings);
-    mp.ensure_seeded(false).unwrap();
+    let mp = marketplace(home.path(), move |k| {
+        (k == "GGEN_MARKETPLACE_V2_ENDPOINT").then(|| endpoint.clone())
+    });
     let s = Server::with_marketplace(
         home,
         mp,
@@ -771,17 +768,7 @@ fn metrics_use_the_seeds_names() {
         return; // another test in this process installed the recorder first
     };
     let home = tempfile::tempdir().unwrap();
-    let paths = Paths::under(home.path());
-    let settings = Settings::resolve(
-        None,
-        &paths.config_file(),
-        &|_| None,
-        &Flags::default(),
-        Compiled::this_build(),
-    )
-    .unwrap();
-    let mp = Marketplace::new(paths, settings);
-    mp.ensure_seeded(false).unwrap();
+    let mp = marketplace(home.path(), |_| None);
     let s = Server::with_marketplace_and_metrics(
         home,
         mp,

@@ -558,18 +558,36 @@ fn status_shows_features_routing_sources_and_circuits() {
 #[test]
 fn v1_and_v2_install_the_same_files_and_lockfile() {
     let home = Home::new();
-    let targets = [home.path().join("via-v1"), home.path().join("via-v2")];
-    for (backend, target) in ["v1", "v2"].iter().zip(&targets) {
-        home.ggen()
-            .args(["install", "axum-service", "--backend", backend, "--target"])
-            .arg(target)
-            .assert()
-            .success();
+    // The three-deep chain, then several versions of one package.
+    for (i, request) in [
+        vec!["axum-service"],
+        vec!["rust-base@~1.0"],
+        vec!["rust-base@^2", "hello-world"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let targets = [
+            home.path().join(format!("via-v1-{i}")),
+            home.path().join(format!("via-v2-{i}")),
+        ];
+        for (backend, target) in ["v1", "v2"].iter().zip(&targets) {
+            home.ggen()
+                .arg("install")
+                .args(request)
+                .args(["--backend", backend, "--target"])
+                .arg(target)
+                .assert()
+                .success();
+        }
+        let (a, b) = (snapshot(&targets[0]), snapshot(&targets[1]));
+        assert!(
+            a.iter().any(|(p, _)| p.ends_with("ggen.lock")),
+            "{request:?}"
+        );
+        assert!(a.len() >= 2, "{request:?}: {a:?}");
+        assert_eq!(a, b, "{request:?}");
     }
-    let (a, b) = (snapshot(&targets[0]), snapshot(&targets[1]));
-    assert!(a.iter().any(|(p, _)| p.ends_with("ggen.lock")));
-    assert!(a.len() > 3, "{a:?}");
-    assert_eq!(a, b);
 }
 
 /// Every file below `root` with its bytes, sorted: "byte-for-byte unchanged".

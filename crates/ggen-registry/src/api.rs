@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -429,10 +428,15 @@ pub struct PublishBody {
 async fn publish_package(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Json<PublishBody>, JsonRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    // The token is checked before the body is read: an anonymous client cannot
+    // make the server receive tens of megabytes.
+    let headers = request.headers().clone();
     let token = authorize(&state, &headers, Scope::Publish)?;
+    let body =
+        <Json<PublishBody> as axum::extract::FromRequest<AppState>>::from_request(request, &state)
+            .await;
     let Json(body) = body.map_err(|e| {
         let code = match e.status() {
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",

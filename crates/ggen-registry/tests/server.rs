@@ -732,6 +732,7 @@ fn readyz_reports_a_degraded_backend_while_fallback_serves() {
 fn shutdown_lets_a_request_in_flight_finish() {
     use std::io::{Read, Write};
     let mut s = Server::default();
+    let token = s.token(&[Scope::Publish], "*");
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(20)))
@@ -739,7 +740,7 @@ fn shutdown_lets_a_request_in_flight_finish() {
     let body = b"{\"archive\": \"\"}";
     write!(
         conn,
-        "POST /api/v1/packages HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /api/v1/packages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -752,7 +753,7 @@ fn shutdown_lets_a_request_in_flight_finish() {
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
     assert!(
-        answer.starts_with("HTTP/1.1 401"),
+        answer.starts_with("HTTP/1.1 422"),
         "the request was cut off: {answer:?}"
     );
     s.thread.take().unwrap().join().unwrap();

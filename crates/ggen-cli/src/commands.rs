@@ -1082,6 +1082,11 @@ fn backup(mp: &Marketplace, action: &crate::args::BackupAction, g: &Global) -> R
                 if let Some(old) = &r.replaced {
                     println!("The previous registry is kept at {}.", old.display());
                 }
+                if r.config == "kept existing" {
+                    println!(
+                        "The backup's config.yaml differs from yours, which was kept; add --force to restore it (yours is then kept beside it)."
+                    );
+                }
                 for d in &r.differences {
                     println!("DIFF {d}");
                 }

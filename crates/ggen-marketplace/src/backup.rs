@@ -4,8 +4,8 @@
 //! the registry held, the SHA-256 of every other file) and the registry's
 //! durable data: `index.json` and `archives/` (V1), the V2 graph as N-Triples
 //! (`v2.nt`, portable across Oxigraph versions, unlike RocksDB files), `blobs/`
-//! (V2's archives), `tokens.json` (token hashes). Derived data (the tantivy
-//! index, V2's term index) is rebuilt on restore.
+//! (V2's archives), `tokens.json` (token hashes) and the `config.yaml` in use.
+//! Derived data (the tantivy index, V2's term index) is rebuilt on restore.
 //!
 //! A backup is consistent while the registry is in use: it holds both
 //! backends' writer locks while it reads, so a concurrent publish lands
@@ -30,6 +30,7 @@ use crate::marketplace::Marketplace;
 pub const FORMAT: u32 = 1;
 pub const MANIFEST: &str = "ggen-backup.json";
 const V2_GRAPH: &str = "v2.nt";
+const CONFIG: &str = "config.yaml";
 
 /// Durable files and directories of a registry, relative to it.
 const FILES: &[&str] = &["index.json", "tokens.json", "generation"];
@@ -165,6 +166,10 @@ pub fn create(mp: &Marketplace, output: &Path) -> Result<BackupManifest> {
             });
         }
     }
+    let config = mp.paths.config_file();
+    if let Ok(bytes) = std::fs::read(&config) {
+        contents.push((CONFIG.to_string(), bytes));
+    }
     for (path, bytes) in &contents {
         manifest.files.insert(
             path.clone(),
@@ -273,6 +278,9 @@ pub struct RestoreReport {
     pub v2: Option<Counts>,
     /// `verify-migration` on the restored registry (both backends compiled).
     pub differences: Vec<String>,
+    /// What happened to the backup's config.yaml: `restored`, `kept existing`
+    /// (a different config exists and --force was not given), or `none in backup`.
+    pub config: String,
 }
 
 /// Restores `file` as `mp`'s registry. Refuses to replace an existing registry
@@ -313,8 +321,10 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
     let unpacked = staging.path().join("unpacked");
     let manifest = unpack_verified(file, &unpacked)?;
     let graph = std::fs::read(unpacked.join(V2_GRAPH)).ok();
-    let _ = std::fs::remove_file(unpacked.join(MANIFEST));
-    let _ = std::fs::remove_file(unpacked.join(V2_GRAPH));
+    let config = std::fs::read(unpacked.join(CONFIG)).ok();
+    for f in [MANIFEST, V2_GRAPH, CONFIG] {
+        let _ = std::fs::remove_file(unpacked.join(f));
+    }
     let new = unpacked; // now exactly the registry's durable files
 
     let mut report = RestoreReport {
@@ -324,6 +334,7 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         v1: None,
         v2: None,
         differences: Vec::new(),
+        config: "none in backup".into(),
     };
     {
         use ggen_marketplace_core::MarketplaceBackend;
@@ -396,5 +407,24 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
     }
     std::fs::rename(&new, &registry).map_err(|e| io(&registry, e))?;
     crate::cache::bump_generation(&registry);
+    if let Some(bytes) = config {
+        let path = mp.paths.config_file();
+        let current = std::fs::read(&path).ok();
+        report.config = if current.as_deref() == Some(bytes.as_slice()) {
+            "restored".into()
+        } else if current.is_some() && !force {
+            "kept existing".into()
+        } else {
+            if current.is_some() {
+                let aside = path.with_extension(format!(
+                    "yaml.replaced-{}",
+                    Utc::now().format("%Y%m%dT%H%M%S")
+                ));
+                std::fs::rename(&path, &aside).map_err(|e| io(&path, e))?;
+            }
+            atomic_write(&path, &bytes)?;
+            "restored".into()
+        };
+    }
     Ok(report)
 }

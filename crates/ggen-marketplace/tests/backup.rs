@@ -65,6 +65,9 @@ fn snapshot(mp: &Marketplace) -> Vec<(String, Vec<String>)> {
 #[test]
 fn a_backup_restores_into_an_empty_home_with_everything() {
     let (home, mp) = original();
+    let config = "marketplace:\n  fallback: { enabled: true }\n";
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(home.path().join("config/config.yaml"), config).unwrap();
     let file = home.path().join("b.tar.gz");
     let m = backup::create(&mp, &file).unwrap();
     assert_eq!(m.format, backup::FORMAT);
@@ -77,6 +80,11 @@ fn a_backup_restores_into_an_empty_home_with_everything() {
     assert!(report.differences.is_empty(), "{:?}", report.differences);
     assert_eq!(report.v1, m.v1);
     assert_eq!(report.v2, m.v2);
+    assert_eq!(report.config, "restored");
+    assert_eq!(
+        std::fs::read_to_string(fresh.path().join("config/config.yaml")).unwrap(),
+        config
+    );
     // A new process sees the restored registry, search and archives included.
     let restored = marketplace(fresh.path());
     assert!(restored.is_seeded());

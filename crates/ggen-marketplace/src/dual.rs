@@ -274,13 +274,11 @@ impl DualBackendAdapter {
         let path = self.home.join(GAPS_LOG);
         let mut line = gap.to_string();
         line.push('\n');
-        use std::io::Write;
+        // The same capped, locked append as the compare log.
         let _ = std::fs::create_dir_all(&self.home);
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = append_capped(&path, &line, COMPARE_LOG_MAX_BYTES, COMPARE_LOG_CAP) {
+            tracing::error!(error = %e, "could not record the dual-write gap in {}", path.display());
+        }
         let repair = match missing {
             BackendKind::V2 => "run `ggen marketplace migrate` to repair it",
             BackendKind::V1 => "`ggen marketplace verify-migration` lists it",

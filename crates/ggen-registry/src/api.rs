@@ -71,8 +71,22 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
 }
 
+/// The shape every read shares: check access, route by the request's A/B
+/// subject, and run `f` on the routed backend on the blocking pool.
+async fn read<T: Send + 'static>(
+    state: AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    op: Operation,
+    f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    authorize_read(&state, headers)?;
+    let subject = subject(headers, peer);
+    blocking(move || f(state.mp.backend_for_subject(op, &subject)?.as_ref())).await
+}
+
 /// The A/B subject of a request: its client id header, else its address.
-fn subject(headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn subject(headers: &HeaderMap, peer: SocketAddr) -> String {
     headers
         .get(CLIENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -211,10 +225,7 @@ async fn list_packages(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers)?;
-    let subject = subject(&headers, peer);
-    blocking(move || {
-        let backend = state.mp.backend_for_subject(Operation::List, &subject)?;
+    read(state, &headers, peer, Operation::List, |backend| {
         let packages = backend.list()?;
         Ok(Json(
             json!({"packages": packages, "backend_used": backend.last_used().as_str()}),
@@ -233,11 +244,8 @@ async fn package_info(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers)?;
     valid_name(&name)?;
-    let subject = subject(&headers, peer);
-    blocking(move || {
-        let backend = state.mp.backend_for_subject(Operation::Info, &subject)?;
+    read(state, &headers, peer, Operation::Info, move |backend| {
         let pkg = backend.package(&name)?;
         Ok(Json(with_backend(pkg, backend.last_used())?))
     })
@@ -254,11 +262,8 @@ async fn package_versions(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize_read(&state, &headers)?;
     valid_name(&name)?;
-    let subject = subject(&headers, peer);
-    blocking(move || {
-        let backend = state.mp.backend_for_subject(Operation::Info, &subject)?;
+    read(state, &headers, peer, Operation::Info, move |backend| {
         let versions = backend.versions(&name)?;
         Ok(Json(
             json!({"versions": versions, "backend_used": backend.last_used().as_str()}),
@@ -299,17 +304,14 @@ async fn download(
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorize_read(&state, &headers)?;
     valid_name(&name)?;
     let version = parse_version(&version)?;
-    let subject = subject(&headers, peer);
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    blocking(move || {
-        let backend = state.mp.backend_for_subject(Operation::Install, &subject)?;
-        let meta = find_version(backend.as_ref(), &name, &version)?;
+    read(state, &headers, peer, Operation::Install, move |backend| {
+        let meta = find_version(backend, &name, &version)?;
         let etag = meta.checksum.as_ref().map(|c| format!("\"{c}\""));
         if let (Some(etag), Some(inm)) = (&etag, &if_none_match)
             && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
@@ -340,16 +342,28 @@ async fn download(
     .await
 }
 
-fn signature_of(
+/// The signature record of one version, or a 404 saying it is unsigned.
+async fn signature_of(
     state: AppState,
-    subject: String,
+    headers: &HeaderMap,
+    peer: SocketAddr,
     name: String,
     version: String,
 ) -> Result<Signature, ApiError> {
     valid_name(&name)?;
     let version = parse_version(&version)?;
-    let backend = state.mp.backend_for_subject(Operation::Info, &subject)?;
-    find_version(backend.as_ref(), &name, &version)?
+    read(state, headers, peer, Operation::Info, move |backend| {
+        signature_in(backend, &name, &version)
+    })
+    .await
+}
+
+fn signature_in(
+    backend: &dyn MarketplaceBackend,
+    name: &str,
+    version: &Version,
+) -> Result<Signature, ApiError> {
+    find_version(backend, name, version)?
         .signature
         .ok_or_else(|| {
             ApiError::new(
@@ -371,15 +385,10 @@ async fn signature(
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorize_read(&state, &headers)?;
-    let subject = subject(&headers, peer);
-    blocking(move || {
-        let sig = signature_of(state, subject, name, version)?;
-        let raw = hex::decode(&sig.signature)
-            .map_err(|e| ApiError::internal(format!("stored signature is not hex: {e}")))?;
-        Ok(([(header::CONTENT_TYPE, "application/octet-stream")], raw).into_response())
-    })
-    .await
+    let sig = signature_of(state, &headers, peer, name, version).await?;
+    let raw = hex::decode(&sig.signature)
+        .map_err(|e| ApiError::internal(format!("stored signature is not hex: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], raw).into_response())
 }
 
 /// The exact bytes that were signed.
@@ -393,17 +402,12 @@ async fn statement(
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorize_read(&state, &headers)?;
-    let subject = subject(&headers, peer);
-    blocking(move || {
-        let sig = signature_of(state, subject, name, version)?;
-        Ok((
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            sig.statement,
-        )
-            .into_response())
-    })
-    .await
+    let sig = signature_of(state, &headers, peer, name, version).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        sig.statement,
+    )
+        .into_response())
 }
 
 /// An upload: the `.tar.gz` (base64) and, optionally, its signature record.

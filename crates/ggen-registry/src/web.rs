@@ -78,14 +78,6 @@ struct IndexParams {
     category: Option<String>,
 }
 
-fn client(headers: &HeaderMap, peer: SocketAddr) -> String {
-    headers
-        .get(crate::api::CLIENT_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| peer.ip().to_string())
-}
-
 async fn index(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -96,7 +88,7 @@ async fn index(
         return closed();
     }
     let p = params.map(|Query(p)| p).unwrap_or_default();
-    let subject = client(&headers, peer);
+    let subject = crate::api::subject(&headers, peer);
     let q = p.q.clone().unwrap_or_default();
     let category = p.category.clone().filter(|c| !c.is_empty());
     let result = tokio::task::spawn_blocking(move || {
@@ -179,7 +171,7 @@ async fn package_page(
     if state.options.auth_required {
         return closed();
     }
-    let subject = client(&headers, peer);
+    let subject = crate::api::subject(&headers, peer);
     let lookup = name.clone();
     let result = tokio::task::spawn_blocking(move || {
         ggen_marketplace::core::name::validate_name(&lookup)?;

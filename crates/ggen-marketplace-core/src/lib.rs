@@ -16,6 +16,8 @@ pub mod name;
 pub mod resolve;
 pub mod search;
 pub mod signing;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use backend::{BackendKind, BackendMetadata, Capabilities, MarketplaceBackend};
 pub use error::{MarketplaceError, Result};

@@ -107,7 +107,9 @@ impl GraphStore {
         let started = std::time::Instant::now();
         // One process at a time waits for the store, the others queue on this
         // lock: without it, a stream of short commands (each opening the store
-        // as the previous one exits) starves a waiter that polls.
+        // as the previous one exits) starves a waiter that polls. The wait limit
+        // counts from a process's turn, so a process queued behind others can
+        // wait longer in total before it falls back.
         let _turn =
             ggen_marketplace_core::fsutil::FileLock::exclusive(&path.with_extension("queue"))?;
         let pause = std::time::Duration::from_millis(10);

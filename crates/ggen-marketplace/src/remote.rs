@@ -27,6 +27,7 @@ pub struct RemoteBackend {
     agent: ureq::Agent,
     /// What the server said it used last (1 = v1, 2 = v2).
     last: AtomicU8,
+    timeout: Duration,
 }
 
 #[derive(Deserialize)]
@@ -44,11 +45,6 @@ struct ErrorFields {
     requirement: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Used {
-    backend_used: Option<BackendKind>,
-}
-
 impl RemoteBackend {
     /// `base` is the server's root URL, e.g. `http://127.0.0.1:8080`.
     pub fn new(base: &str, token: Option<String>, client_id: String, timeout: Duration) -> Self {
@@ -63,6 +59,7 @@ impl RemoteBackend {
             client_id,
             agent,
             last: AtomicU8::new(0),
+            timeout,
         }
     }
 
@@ -75,7 +72,7 @@ impl RemoteBackend {
             ureq::Error::Timeout(_) => MarketplaceError::Timeout {
                 backend: "registry".into(),
                 operation: "request".into(),
-                millis: 0,
+                millis: self.timeout.as_millis() as u64,
             },
             e => MarketplaceError::Unavailable {
                 backend: "registry".into(),
@@ -120,6 +117,16 @@ impl RemoteBackend {
             sent.map_err(|e| self.unreachable(e))?
         };
         let status = resp.status().as_u16();
+        // Archives say which backend served them in a header; JSON answers in
+        // their `backend_used` field (read where they are parsed, in `json`).
+        if let Some(k) = resp
+            .headers()
+            .get("x-ggen-backend-used")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<BackendKind>().ok())
+        {
+            self.note(k);
+        }
         let body = resp
             .body_mut()
             .with_config()
@@ -127,13 +134,6 @@ impl RemoteBackend {
             .read_to_vec()
             .map_err(|e| self.unreachable(e))?;
         if (200..300).contains(&status) {
-            if let Ok(Used {
-                backend_used: Some(k),
-            }) = serde_json::from_slice::<Used>(&body)
-            {
-                self.last
-                    .store(if k == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
-            }
             return Ok(body);
         }
         Err(self.error(status, &body))
@@ -170,11 +170,30 @@ impl RemoteBackend {
         }
     }
 
+    fn note(&self, k: BackendKind) {
+        self.last
+            .store(if k == BackendKind::V1 { 1 } else { 2 }, Ordering::Relaxed);
+    }
+
+    /// Parses a JSON answer once, noting its `backend_used`.
+    fn json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T> {
+        let unexpected = |e: serde_json::Error| {
+            MarketplaceError::backend("registry", format!("unexpected answer from {path}: {e}"))
+        };
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(unexpected)?;
+        if let Some(k) = value
+            .get("backend_used")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<BackendKind>().ok())
+        {
+            self.note(k);
+        }
+        serde_json::from_value(value).map_err(unexpected)
+    }
+
     fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
         let body = self.send("GET", path, query, None)?;
-        serde_json::from_slice(&body).map_err(|e| {
-            MarketplaceError::backend("registry", format!("unexpected answer from {path}: {e}"))
-        })
+        self.json(path, &body)
     }
 }
 
@@ -295,22 +314,20 @@ impl MarketplaceBackend for RemoteBackend {
             "archive": base64::engine::general_purpose::STANDARD.encode(archive),
             "signature": release.signature,
         });
-        self.send("POST", "/api/v1/packages", &[], Some(body))?;
+        let answer = self.send("POST", "/api/v1/packages", &[], Some(body))?;
+        self.json::<serde_json::Value>("/api/v1/packages", &answer)?;
         Ok(())
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
         let action = if yanked { "yank" } else { "unyank" };
-        self.send(
-            "POST",
-            &format!(
-                "/api/v1/packages/{}/{}/{action}",
-                seg(name),
-                seg(&version.to_string())
-            ),
-            &[],
-            None,
-        )?;
+        let path = format!(
+            "/api/v1/packages/{}/{}/{action}",
+            seg(name),
+            seg(&version.to_string())
+        );
+        let answer = self.send("POST", &path, &[], None)?;
+        self.json::<serde_json::Value>(&path, &answer)?;
         Ok(())
     }
 }

@@ -194,16 +194,14 @@ fn build_v1(dir: &Path, corpus: &[Package]) -> Result<V1Backend> {
 
 fn build_v2(dir: &Path, corpus: &[Package]) -> Result<()> {
     let v2 = V2Backend::open_embedded(dir)?;
-    let releases: Vec<_> = corpus
+    let releases = corpus
         .iter()
-        .flat_map(|p| p.versions.iter().map(|v| (v.clone(), None)))
-        .collect();
-    v2.import(&releases)?;
-    let counters: Vec<_> = corpus
+        .flat_map(|p| p.versions.iter().map(|v| Ok((v.clone(), None))));
+    let counters = corpus
         .iter()
-        .map(|p| (p.name.clone(), p.downloads, p.stars))
+        .map(|p| (p.name.clone(), (p.downloads, p.stars)))
         .collect();
-    v2.set_counters(&counters)?;
+    v2.import_stream(releases, &counters)?;
     Ok(())
 }
 

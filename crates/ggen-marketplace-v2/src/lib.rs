@@ -58,8 +58,11 @@ pub const BLOBS_DIR: &str = "blobs";
 const BACKEND: &str = "v2";
 /// How long a remote endpoint's generation is trusted before it is asked again.
 const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
-/// Releases per atomic batch in `publish_many`.
+/// Releases per atomic batch when an import is written transactionally.
 const BATCH: usize = 500;
+/// From this many new versions on, an import into a local store goes through
+/// Oxigraph's bulk loader (one atomic SST ingestion) instead of transactions.
+pub const BULK_MIN_RELEASES: usize = 2_000;
 
 /// Formats [`V2Backend::export`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,16 +327,17 @@ impl V2Backend {
             .contains(s, &rdf::TYPE.into_owned(), &Term::NamedNode(class))
     }
 
-    /// Publishes many versions in atomic batches (seeding, migration, benchmarks).
-    /// Versions already present with the same checksum are skipped, so a re-run
-    /// after a crash completes the work; the same version with another checksum
-    /// is [`MarketplaceError::AlreadyPublished`]. Returns how many were added.
+    /// Publishes many versions (seeding, benchmarks). Versions already present
+    /// with the same checksum are skipped, so a re-run after a crash completes
+    /// the work; the same version with another checksum is
+    /// [`MarketplaceError::AlreadyPublished`]. Returns how many were added.
     pub fn publish_many(&self, releases: &[(PackageVersion, Vec<u8>)]) -> Result<usize> {
-        let releases: Vec<(PackageVersion, Option<&[u8]>)> = releases
-            .iter()
-            .map(|(r, a)| (complete(r, a), Some(a.as_slice())))
-            .collect();
-        self.add_many(&releases)
+        self.import_stream(
+            releases
+                .iter()
+                .map(|(r, a)| Ok((complete(r, a), Some(a.clone())))),
+            &HashMap::new(),
+        )
     }
 
     /// Copies versions in exactly as given (migration from V1): nothing is
@@ -341,17 +345,154 @@ impl V2Backend {
     /// metadata only (the real public index has no archives); one with an
     /// archive must match its checksum. Re-runs skip what is already there.
     pub fn import(&self, releases: &[(PackageVersion, Option<Vec<u8>>)]) -> Result<usize> {
-        let releases: Vec<(PackageVersion, Option<&[u8]>)> = releases
-            .iter()
-            .map(|(r, a)| (r.clone(), a.as_deref()))
-            .collect();
-        self.add_many(&releases)
+        self.import_stream(
+            releases.iter().map(|(r, a)| Ok((r.clone(), a.clone()))),
+            &HashMap::new(),
+        )
     }
 
-    fn add_many(&self, releases: &[(PackageVersion, Option<&[u8]>)]) -> Result<usize> {
+    /// [`Self::import`] from a stream, so a migration never holds every archive
+    /// at once: each archive is checked and written to `blobs/` as it arrives
+    /// and only the metadata is kept. The graph is then written in one atomic
+    /// step: a bulk load into a local store once there are
+    /// [`BULK_MIN_RELEASES`] or more, else (and always for a remote endpoint)
+    /// atomic batches of [`BATCH`] versions. The first error stops the import
+    /// before anything reaches the graph (archives already written stay: they
+    /// are content-addressed and unreferenced).
+    ///
+    /// `counters` (`name -> (downloads, stars)`) are written with the packages
+    /// this import creates, sparing a migration a second pass over every
+    /// package; existing packages keep theirs (see [`Self::set_counters`]).
+    pub fn import_stream(
+        &self,
+        releases: impl IntoIterator<Item = Result<(PackageVersion, Option<Vec<u8>>)>>,
+        counters: &HashMap<String, (u64, u64)>,
+    ) -> Result<usize> {
         let _lock = self.lock()?;
-        for (release, archive) in releases {
-            check_release(release, *archive)?;
+        let before = self.index()?;
+        // Versions seen so far: all of a remote graph's up front; a local graph
+        // is asked per release. Later duplicates in the stream are then
+        // skipped or refused like stored ones.
+        let mut known = self.remote_versions()?.unwrap_or_default();
+        let local = self.store.is_local();
+        let mut fresh: Vec<PackageVersion> = Vec::new();
+        for item in releases {
+            let (release, archive) = item?;
+            check_release(&release, archive.as_deref())?;
+            let iri = version_iri(&release.name, &release.version);
+            let existing = match known.get(iri.as_str()) {
+                Some(c) => Some(c.clone()),
+                None if local => self.local_checksum(&iri)?,
+                None => None,
+            };
+            if let Some(existing) = existing {
+                if existing == release.checksum {
+                    continue;
+                }
+                return Err(MarketplaceError::AlreadyPublished {
+                    name: release.name.clone(),
+                    version: release.version.to_string(),
+                });
+            }
+            if let (Some(archive), Some(sha)) = (&archive, release.checksum.as_deref()) {
+                self.store_blob(sha, archive)?;
+            }
+            known.insert(iri.as_str().to_string(), release.checksum.clone());
+            fresh.push(release);
+        }
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        // Package nodes for names the graph does not have yet, once each.
+        let mut created: HashSet<String> = HashSet::new();
+        let mut triples_of = |r: &PackageVersion| -> Vec<oxigraph::model::Triple> {
+            let mut t = Vec::new();
+            if !before.contains(&r.name) && created.insert(r.name.clone()) {
+                let (downloads, stars) = counters.get(&r.name).copied().unwrap_or_default();
+                t.extend(mapping::package_node_triples(&r.name, downloads, stars));
+            }
+            t.extend(mapping::version_triples(r));
+            t
+        };
+        let bumps = if self.store.is_local() && fresh.len() >= BULK_MIN_RELEASES {
+            // The generation moves first: no index saved before the load
+            // completes can then pass for one that includes it.
+            self.store.apply(&[Op::BumpGeneration])?;
+            self.store
+                .bulk_insert(fresh.iter().flat_map(&mut triples_of))?;
+            1
+        } else {
+            let mut bumps = 0;
+            for chunk in fresh.chunks(BATCH) {
+                let triples = chunk.iter().flat_map(&mut triples_of).collect();
+                self.store
+                    .apply(&[Op::Insert(triples), Op::BumpGeneration])?;
+                bumps += 1;
+            }
+            bumps
+        };
+        let generation = self.store.generation()?;
+        let ix = if generation == before.generation() + bumps {
+            self.index_with(&before, generation, &fresh, counters)?
+        } else {
+            // Someone else wrote to the endpoint in between: start over.
+            self.build_index(generation)?
+        };
+        if let Some(dir) = &self.terms_dir {
+            ix.save(dir)?;
+        }
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        *self.last_check.lock().expect("check lock") = Some(Instant::now());
+        Ok(fresh.len())
+    }
+
+    /// `before` with the packages `fresh` touched brought up to date: new
+    /// packages are built from `fresh` itself (the mapping is lossless, so
+    /// that is what the graph now holds), packages that had versions already
+    /// are read back from the graph.
+    fn index_with(
+        &self,
+        before: &TermIndex,
+        generation: u64,
+        fresh: &[PackageVersion],
+        counters: &HashMap<String, (u64, u64)>,
+    ) -> Result<TermIndex> {
+        let mut new: HashMap<&str, Package> = HashMap::new();
+        let mut old: Vec<NamedNode> = Vec::new();
+        for r in fresh {
+            if before.contains(&r.name) {
+                old.push(package_iri(&r.name));
+                continue;
+            }
+            new.entry(r.name.as_str())
+                .or_insert_with(|| {
+                    let (downloads, stars) = counters.get(&r.name).copied().unwrap_or_default();
+                    Package {
+                        name: r.name.clone(),
+                        downloads,
+                        stars,
+                        versions: Vec::new(),
+                    }
+                })
+                .versions
+                .push(r.clone());
+        }
+        old.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        old.dedup();
+        let mut docs: Vec<Doc> = new.values().map(Doc::from_package).collect();
+        for chunk in old.chunks(BATCH) {
+            let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
+            docs.extend(packages.iter().map(Doc::from_package));
+        }
+        Ok(before.with_changes(generation, docs, &[]))
+    }
+
+    /// Every version IRI and its checksum, for a remote endpoint (one query
+    /// instead of one round trip per release); `None` for local stores, which
+    /// answer point lookups in microseconds.
+    fn remote_versions(&self) -> Result<Option<HashMap<String, Option<String>>>> {
+        if self.store.is_local() {
+            return Ok(None);
         }
         let q = format!(
             "SELECT ?v ?c WHERE {{ ?v {} {} . OPTIONAL {{ ?v {} ?c }} }}",
@@ -359,7 +500,7 @@ impl V2Backend {
             mp::version_class(),
             mp::checksum()
         );
-        let mut known: HashMap<String, Option<String>> = HashMap::new();
+        let mut known = HashMap::new();
         if let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&q)?)? {
             for row in rows {
                 if let Some(Some(Term::NamedNode(v))) = row.first() {
@@ -371,58 +512,23 @@ impl V2Backend {
                 }
             }
         }
-        let mut packages: HashSet<String> = HashSet::new();
-        if let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&format!(
-            "SELECT ?p WHERE {{ ?p {} {} }}",
-            rdf::TYPE,
-            mp::package_class()
-        ))?)? {
-            for row in rows {
-                if let Some(Some(Term::NamedNode(p))) = row.first() {
-                    packages.insert(p.as_str().to_string());
-                }
-            }
+        Ok(Some(known))
+    }
+
+    /// `Some(checksum)` when the version is in a local graph.
+    fn local_checksum(&self, iri: &NamedNode) -> Result<Option<Option<String>>> {
+        if !self.exists(iri, mp::version_class())? {
+            return Ok(None);
         }
-        let mut added = 0;
-        for chunk in releases.chunks(BATCH) {
-            let mut triples = Vec::new();
-            for (release, archive) in chunk {
-                let iri = version_iri(&release.name, &release.version);
-                if let Some(existing) = known.get(iri.as_str()) {
-                    if *existing == release.checksum {
-                        continue;
-                    }
-                    return Err(MarketplaceError::AlreadyPublished {
-                        name: release.name.clone(),
-                        version: release.version.to_string(),
-                    });
-                }
-                if let (Some(archive), Some(sha)) = (archive, release.checksum.as_deref()) {
-                    self.store_blob(sha, archive)?;
-                }
-                if packages.insert(package_iri(&release.name).as_str().to_string()) {
-                    triples.extend(mapping::package_node_triples(&release.name, 0, 0));
-                }
-                triples.extend(mapping::version_triples(release));
-                known.insert(iri.as_str().to_string(), release.checksum.clone());
-                added += 1;
-            }
-            if triples.is_empty() {
-                continue;
-            }
-            // Each batch is atomic in the graph; the term index is rebuilt once
-            // at the end instead of per batch (rebuilding the FST per batch made
-            // large imports quadratic). A crash in between leaves an index of an
-            // older generation, which is rebuilt on next use.
-            self.store
-                .apply(&[Op::Insert(triples), Op::BumpGeneration])?;
-        }
-        if added > 0 {
-            let ix = self.build_index(self.store.generation()?)?;
-            *self.index.write().expect("index lock") = Some(Arc::new(ix));
-            *self.last_check.lock().expect("check lock") = Some(Instant::now());
-        }
-        Ok(added)
+        let checksum = self
+            .store
+            .objects(iri, &mp::checksum())?
+            .into_iter()
+            .find_map(|t| match t {
+                Term::Literal(l) => Some(l.value().to_string()),
+                _ => None,
+            });
+        Ok(Some(checksum))
     }
 
     /// Removes every package and version (`ggen marketplace rebuild-db` before a
@@ -451,12 +557,12 @@ impl V2Backend {
     /// Sets package-wide counters `(name, downloads, stars)`; unknown names are skipped.
     pub fn set_counters(&self, counters: &[(String, u64, u64)]) -> Result<()> {
         let _lock = self.lock()?;
+        let before = self.index()?;
         let mut ops = Vec::new();
-        let mut touched = Vec::new();
+        let mut set = Vec::new();
         for (name, downloads, stars) in counters {
-            if validate_name(name).is_err()
-                || !self.exists(&package_iri(name), mp::package_class())?
-            {
+            // The index is current under the lock: it lists exactly the graph's packages.
+            if validate_name(name).is_err() || !before.contains(name) {
                 continue;
             }
             let p = package_iri(name);
@@ -465,9 +571,25 @@ impl V2Backend {
             ops.push(Op::Insert(mapping::counter_triples(
                 name, *downloads, *stars,
             )));
-            touched.push(name.clone());
+            set.push((name.clone(), *downloads, *stars));
         }
-        self.commit(ops, &touched)
+        if ops.is_empty() {
+            return Ok(());
+        }
+        ops.push(Op::BumpGeneration);
+        self.store.apply(&ops)?;
+        let generation = self.store.generation()?;
+        let ix = if generation == before.generation() + 1 {
+            before.with_counters(generation, &set)
+        } else {
+            self.build_index(generation)?
+        };
+        if let Some(dir) = &self.terms_dir {
+            ix.save(dir)?;
+        }
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        *self.last_check.lock().expect("check lock") = Some(Instant::now());
+        Ok(())
     }
 
     /// Runs a read-only SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE; anything

@@ -262,6 +262,34 @@ impl TermIndex {
         Self::build(generation, docs.into_values().collect())
     }
 
+    /// A copy with these packages' counters `(name, downloads, stars)` set.
+    /// Counters only rank and display, so the terms and postings are shared
+    /// as they are: no rebuild, which matters when a migration sets 100k of them.
+    pub fn with_counters(&self, generation: u64, counters: &[(String, u64, u64)]) -> Self {
+        let mut docs = self.docs.clone();
+        for (name, downloads, stars) in counters {
+            if let Some(&i) = self.by_name.get(name) {
+                let d = &mut docs[i as usize];
+                d.downloads = *downloads;
+                d.summary.downloads = *downloads;
+                d.summary.stars = *stars;
+            }
+        }
+        Self {
+            generation,
+            docs,
+            by_name: self.by_name.clone(),
+            fst: self.fst.clone(),
+            postings: self.postings.clone(),
+            avg_len: self.avg_len,
+        }
+    }
+
+    /// Whether a package of this name is indexed (that is, in the graph).
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }

@@ -62,3 +62,99 @@ fn a_store_held_by_another_opener_is_unavailable_not_a_panic() {
         Ok(_) => panic!("expected Unavailable, got a second handle"),
     }
 }
+
+/// A large import goes through Oxigraph's bulk loader; what it writes must read
+/// back exactly like the same versions written in transactional batches.
+#[test]
+fn a_bulk_import_reads_back_like_transactional_batches() {
+    use ggen_marketplace_core::corpus::{CorpusSpec, generate};
+    use ggen_marketplace_core::model::PackageVersion;
+    use std::collections::HashMap;
+
+    let corpus = generate(&CorpusSpec {
+        min_versions: 3,
+        ..CorpusSpec::new(800)
+    });
+    let releases: Vec<(PackageVersion, Option<Vec<u8>>)> = corpus
+        .iter()
+        .flat_map(|p| p.versions.iter().map(|v| (v.clone(), None)))
+        .collect();
+    assert!(releases.len() >= ggen_marketplace_v2::BULK_MIN_RELEASES);
+    let counters: HashMap<String, (u64, u64)> = corpus
+        .iter()
+        .map(|p| (p.name.clone(), (p.downloads, p.stars)))
+        .collect();
+
+    let bulk_dir = tempfile::tempdir().unwrap();
+    let bulk = V2Backend::open_embedded(bulk_dir.path()).unwrap();
+    let added = bulk
+        .import_stream(releases.iter().cloned().map(Ok), &counters)
+        .unwrap();
+    assert_eq!(added, releases.len());
+
+    let tx_dir = tempfile::tempdir().unwrap();
+    let tx = V2Backend::open_embedded(tx_dir.path()).unwrap();
+    for chunk in releases.chunks(ggen_marketplace_v2::BULK_MIN_RELEASES / 2) {
+        tx.import(chunk).unwrap();
+    }
+    let triples: Vec<_> = corpus
+        .iter()
+        .map(|p| (p.name.clone(), p.downloads, p.stars))
+        .collect();
+    tx.set_counters(&triples).unwrap();
+
+    assert_eq!(bulk.list().unwrap(), tx.list().unwrap());
+    assert_eq!(bulk.list().unwrap().len(), corpus.len());
+    for p in corpus.iter().step_by(13) {
+        assert_eq!(&bulk.package(&p.name).unwrap(), p);
+        assert_eq!(bulk.package(&p.name).unwrap(), tx.package(&p.name).unwrap());
+    }
+    for q in [
+        "graph",
+        "rust web service",
+        "dashb",
+        corpus[400].name.as_str(),
+    ] {
+        let q = SearchQuery::text(q);
+        let names = |b: &V2Backend| -> Vec<String> {
+            b.search(&q)
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| h.name)
+                .collect()
+        };
+        assert_eq!(names(&bulk), names(&tx), "{q:?}");
+    }
+
+    // A re-run adds nothing; the saved term index is current after reopening.
+    assert_eq!(
+        bulk.import_stream(releases.iter().cloned().map(Ok), &counters)
+            .unwrap(),
+        0
+    );
+    let listed = bulk.list().unwrap();
+    drop(bulk);
+    let reopened = V2Backend::open_embedded(bulk_dir.path()).unwrap();
+    assert_eq!(reopened.list().unwrap(), listed);
+
+    // A conflicting version anywhere in a large import refuses all of it.
+    let mut more: Vec<_> = (0..ggen_marketplace_v2::BULK_MIN_RELEASES)
+        .map(|i| {
+            let mut v = PackageVersion::new(format!("late-{i}"), semver::Version::new(1, 0, 0));
+            v.description = "added late".into();
+            (v, None)
+        })
+        .collect();
+    let mut clash = releases[5].0.clone();
+    clash.checksum = Some("0".repeat(64));
+    more.push((clash, None));
+    let err = reopened
+        .import_stream(more.into_iter().map(Ok), &HashMap::new())
+        .unwrap_err();
+    assert!(
+        matches!(err, MarketplaceError::AlreadyPublished { .. }),
+        "{err}"
+    );
+    assert_eq!(reopened.list().unwrap(), listed);
+}

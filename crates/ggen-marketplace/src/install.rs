@@ -546,8 +546,9 @@ pub fn fetch_verified(ctx: &InstallContext<'_>, release: &PackageVersion) -> Res
 }
 
 /// Crash tests set `GGEN_FAULT_DELAY_MS` to widen the windows between steps, so a
-/// kill lands inside the transaction rather than before or after it.
-fn fault_delay() {
+/// kill lands inside the transaction rather than before or after it. Install,
+/// dual writes, migration and restore call it between their steps.
+pub(crate) fn fault_delay() {
     if let Some(ms) = std::env::var("GGEN_FAULT_DELAY_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

@@ -14,8 +14,6 @@ use serde::Serialize;
 
 use crate::error::Result;
 
-const BATCH: usize = 500;
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MigrationReport {
     pub dry_run: bool,
@@ -30,6 +28,13 @@ pub struct MigrationReport {
     pub without_archive: usize,
 }
 
+/// Copies every V1 version V2 lacks (or holds with other metadata) into V2.
+///
+/// Three passes: compare (V2 is only read for packages it already has, so a
+/// first migration reads V1 alone), retract the versions to repair, then one
+/// streaming import: archives go to `blobs/` one at a time and the graph is
+/// written in one atomic step (a bulk load into a local store), so a killed run
+/// leaves V2 as it was, and the next run does the work.
 pub fn migrate(
     v1: &V1Backend,
     v2: &V2Backend,
@@ -37,19 +42,23 @@ pub fn migrate(
     progress: &dyn Fn(usize, usize),
 ) -> Result<MigrationReport> {
     let names: Vec<String> = v1.list()?.into_iter().map(|s| s.name).collect();
+    let in_v2: BTreeSet<String> = v2.list()?.into_iter().map(|s| s.name).collect();
     let mut report = MigrationReport {
         dry_run,
         packages: names.len(),
         ..Default::default()
     };
-    let mut batch: Vec<(PackageVersion, Option<Vec<u8>>)> = Vec::new();
-    let mut counters = Vec::new();
-    for (i, name) in names.iter().enumerate() {
+    let mut todo: Vec<PackageVersion> = Vec::new();
+    let mut repair: Vec<(String, semver::Version)> = Vec::new();
+    let mut counters = std::collections::HashMap::new();
+    // Packages V2 has whose counters differ from V1's.
+    let mut recount = Vec::new();
+    for name in &names {
         let pkg = v1.package(name)?;
-        let existing = match v2.package(name) {
-            Ok(p) => Some(p),
-            Err(MarketplaceError::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
+        let existing = if in_v2.contains(name) {
+            Some(v2.package(name)?)
+        } else {
+            None
         };
         for v in &pkg.versions {
             report.versions += 1;
@@ -60,37 +69,48 @@ pub fn migrate(
                 }
                 Some(_) => {
                     report.repaired += 1;
-                    if !dry_run {
-                        v2.retract(name, &v.version)?;
-                    }
+                    repair.push((name.clone(), v.version.clone()));
                 }
                 None => report.copied += 1,
             }
-            if dry_run {
-                continue;
+            todo.push(v.clone());
+        }
+        if existing
+            .as_ref()
+            .is_some_and(|e| (e.downloads, e.stars) != (pkg.downloads, pkg.stars))
+        {
+            recount.push((pkg.name.clone(), pkg.downloads, pkg.stars));
+        }
+        counters.insert(pkg.name.clone(), (pkg.downloads, pkg.stars));
+    }
+    if dry_run {
+        progress(names.len(), names.len());
+        return Ok(report);
+    }
+    for (name, version) in &repair {
+        v2.retract(name, version)?;
+    }
+    let total = todo.len();
+    let without_archive = std::cell::Cell::new(0);
+    let releases = todo.into_iter().enumerate().map(|(i, v)| {
+        crate::install::fault_delay();
+        let archive = match v1.fetch_archive(&v.name, &v.version) {
+            Ok(bytes) => Some(bytes),
+            Err(MarketplaceError::ArchiveMissing { .. }) => {
+                without_archive.set(without_archive.get() + 1);
+                None
             }
-            let archive = match v1.fetch_archive(name, &v.version) {
-                Ok(bytes) => Some(bytes),
-                Err(MarketplaceError::ArchiveMissing { .. }) => {
-                    report.without_archive += 1;
-                    None
-                }
-                Err(e) => return Err(e.into()),
-            };
-            batch.push((v.clone(), archive));
+            Err(e) => return Err(e),
+        };
+        if (i + 1) % 256 == 0 || i + 1 == total {
+            progress(i + 1, total);
         }
-        counters.push((pkg.name.clone(), pkg.downloads, pkg.stars));
-        if batch.len() >= BATCH {
-            v2.import(&std::mem::take(&mut batch))?;
-        }
-        progress(i + 1, names.len());
-    }
-    if !dry_run {
-        if !batch.is_empty() {
-            v2.import(&batch)?;
-        }
-        v2.set_counters(&counters)?;
-    }
+        Ok((v, archive))
+    });
+    v2.import_stream(releases, &counters)?;
+    report.without_archive = without_archive.get();
+    // New packages were created with their counters; existing ones are updated.
+    v2.set_counters(&recount)?;
     Ok(report)
 }
 

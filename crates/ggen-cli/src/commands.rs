@@ -834,6 +834,9 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
 
 #[cfg(feature = "marketplace-parallel")]
 fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> Result<ExitCode> {
+    if !dry_run {
+        mp.recover_interrupted_writes()?;
+    }
     let progress = !g.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = if progress {
         indicatif::ProgressBar::new(0)
@@ -864,6 +867,7 @@ fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> Result<ExitCode> {
 
 #[cfg(feature = "marketplace-parallel")]
 fn verify_migration(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
+    mp.recover_interrupted_writes()?;
     let report = ggen_marketplace::migrate::verify(&*mp.v1()?, &*mp.v2()?)?;
     if g.json {
         output::json(&serde_json::to_value(&report)?);

@@ -80,6 +80,26 @@ impl FileLock {
         })
     }
 
+    /// Like [`Self::exclusive`] but without waiting: `None` while another
+    /// process (or another handle in this one) holds the lock.
+    pub fn try_exclusive(path: &Path) -> Result<Option<Self>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| MarketplaceError::io(path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self {
+                file,
+                path: path.to_path_buf(),
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(MarketplaceError::io(path, e)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

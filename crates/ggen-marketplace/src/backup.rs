@@ -286,8 +286,61 @@ pub struct RestoreReport {
 /// Restores `file` as `mp`'s registry. Refuses to replace an existing registry
 /// unless `force`; nothing is touched until the restored copy is complete and
 /// verified.
+/// `<parent>/.<registry name>.restore-swap.json`: present only while a restore
+/// swaps the registry directories.
+fn swap_marker(registry: &Path) -> PathBuf {
+    let name = registry
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("registry");
+    registry.with_file_name(format!(".{name}.restore-swap.json"))
+}
+
+/// Finishes a restore killed between moving the old registry aside and moving
+/// the restored one into place (otherwise the next command would find no
+/// registry and seed a fresh catalogue). Returns true when it moved one in.
+/// Every command that opens the registry runs this first (`ensure_seeded`).
+pub fn finish_interrupted_restore(registry: &Path) -> Result<bool> {
+    let marker = swap_marker(registry);
+    let Ok(bytes) = std::fs::read(&marker) else {
+        return Ok(false);
+    };
+    #[derive(Deserialize)]
+    struct Swap {
+        new: PathBuf,
+    }
+    let swap: Swap = serde_json::from_slice(&bytes).map_err(|e| {
+        setup(format!(
+            "{} is not a restore record ({e}); check the registry and the *.replaced-* directory beside it, then remove it",
+            marker.display()
+        ))
+    })?;
+    let mut moved = false;
+    if !registry.exists() && swap.new.is_dir() {
+        std::fs::rename(&swap.new, registry).map_err(|e| io(registry, e))?;
+        if let Some(parent) = registry.parent() {
+            ggen_marketplace_core::fsutil::sync_dir(parent);
+        }
+        crate::cache::bump_generation(registry);
+        tracing::warn!(
+            "finished a restore that was interrupted: {} is the restored registry",
+            registry.display()
+        );
+        moved = true;
+    }
+    // Otherwise the swap never began (the old registry is in place) or was
+    // complete: either way the marker has done its job.
+    std::fs::remove_file(&marker).map_err(|e| io(&marker, e))?;
+    Ok(moved)
+}
+
 pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> {
     let registry = mp.paths.registry.clone();
+    // One restore at a time, after finishing one a crash interrupted.
+    let _restoring = ggen_marketplace_core::fsutil::FileLock::exclusive(
+        &swap_marker(&registry).with_extension("lock"),
+    )?;
+    finish_interrupted_restore(&registry)?;
     if mp.settings.v2_endpoint.is_some() && cfg!(feature = "marketplace-v2") {
         return Err(setup(
             "V2 is configured to live in a remote SPARQL endpoint; restore writes an embedded store. Unset marketplace.v2.endpoint (or load v2.nt into the endpoint with its own tools)",
@@ -314,6 +367,18 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         .ok_or_else(|| setup("the registry directory has no parent"))?
         .to_path_buf();
     std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    // Under the restore lock, staging directories of killed restores are garbage.
+    if let Ok(entries) = std::fs::read_dir(&parent) {
+        for e in entries.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(".ggen-restore-")
+                && e.path().is_dir()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let staging = tempfile::Builder::new()
         .prefix(".ggen-restore-")
         .tempdir_in(&parent)
@@ -392,20 +457,40 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         // Backends (RocksDB above all) close here, before the directory moves.
     }
     // The swap: the old registry moves aside, the new one into place. Each
-    // rename is atomic; a crash between them leaves the old one beside, named.
+    // rename is atomic; the marker written first lets the next ggen command
+    // finish a swap a crash cut between the two (see `finish_interrupted_restore`).
+    crate::install::fault_delay();
+    let marker = swap_marker(&registry);
+    atomic_write(
+        &marker,
+        serde_json::to_string(&serde_json::json!({ "new": new }))
+            .expect("json")
+            .as_bytes(),
+    )?;
     if registry.exists() {
-        let aside = parent.join(format!(
+        let stem = format!(
             "{}.replaced-{}",
             registry
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("registry"),
             Utc::now().format("%Y%m%dT%H%M%S")
-        ));
+        );
+        // Two restores in one second must not collide.
+        let aside = (0..)
+            .map(|i| match i {
+                0 => parent.join(&stem),
+                i => parent.join(format!("{stem}.{i}")),
+            })
+            .find(|p| !p.exists())
+            .expect("an unused name");
         std::fs::rename(&registry, &aside).map_err(|e| io(&registry, e))?;
         report.replaced = Some(aside);
+        crate::install::fault_delay();
     }
     std::fs::rename(&new, &registry).map_err(|e| io(&registry, e))?;
+    ggen_marketplace_core::fsutil::sync_dir(&parent);
+    std::fs::remove_file(&marker).map_err(|e| io(&marker, e))?;
     crate::cache::bump_generation(&registry);
     if let Some(bytes) = config {
         let path = mp.paths.config_file();

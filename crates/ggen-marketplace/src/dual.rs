@@ -17,6 +17,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{BackendStrategy, Operation, Settings};
+use crate::journal;
 
 pub const COMPARE_LOG: &str = "compare-log.jsonl";
 /// Writes that reached one backend but not the other, one JSON object per line.
@@ -204,13 +205,35 @@ impl DualBackendAdapter {
     ///   call fails. If the undo fails too, that gap is recorded and named.
     fn write(
         &self,
-        what: &str,
+        (write, name, version): (journal::Write, &str, &Version),
         call: impl Fn(&dyn MarketplaceBackend) -> Result<()>,
         undo: impl Fn(&dyn MarketplaceBackend) -> Result<()>,
     ) -> Result<()> {
+        let what = &format!(
+            "{} {name}@{version}",
+            if write == journal::Write::Publish {
+                "publish"
+            } else {
+                "yank"
+            }
+        );
         let (primary, fallback) = self.route();
         let secondary = other(primary);
         self.note(primary);
+        // Finish what a killed writer left half-done before starting anew; a
+        // backend that cannot help now leaves it for the next write.
+        if let Err(e) = journal::recover(&self.home, self.v1.as_ref(), self.v2.as_ref()) {
+            tracing::warn!(error = %e, "an interrupted dual write could not be completed yet");
+        }
+        let _pending = journal::begin(
+            &self.home,
+            &journal::Intent {
+                write,
+                name: name.to_string(),
+                version: version.clone(),
+                first: primary,
+            },
+        )?;
         if let Err(e) = call(self.backend(primary).as_ref()) {
             if primary == BackendKind::V2 && fallback && e.is_transient() {
                 tracing::warn!(operation = self.op.as_str(), error = %e, "v2 failed; writing to v1 alone");
@@ -227,6 +250,7 @@ impl DualBackendAdapter {
             }
             return Err(e);
         }
+        crate::install::fault_delay();
         match call(self.backend(secondary).as_ref()) {
             Ok(()) => Ok(()),
             Err(e) if secondary == BackendKind::V2 => {
@@ -474,7 +498,7 @@ impl MarketplaceBackend for DualBackendAdapter {
         release.published_at.get_or_insert_with(chrono::Utc::now);
         let release = &release;
         self.write(
-            &format!("publish {}", release.id()),
+            (journal::Write::Publish, &release.name, &release.version),
             |b| b.publish(release, archive),
             |b| b.retract(&release.name, &release.version),
         )
@@ -489,7 +513,7 @@ impl MarketplaceBackend for DualBackendAdapter {
             .and_then(|vs| vs.into_iter().find(|v| &v.version == version))
             .map(|v| v.yanked);
         self.write(
-            &format!("yank {name}@{version}"),
+            (journal::Write::Yank, name, version),
             |b| b.yank(name, version, yanked),
             |b| match before {
                 Some(was) => b.yank(name, version, was),

@@ -20,6 +20,8 @@ pub mod error;
 pub mod home;
 pub mod install;
 pub mod instrument;
+#[cfg(feature = "marketplace-parallel")]
+pub mod journal;
 pub mod lockfile;
 pub mod marketplace;
 pub mod metrics;

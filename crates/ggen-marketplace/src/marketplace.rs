@@ -119,6 +119,7 @@ impl Marketplace {
         if self.remote_url().is_some() {
             return Ok(None); // the server has its own registry
         }
+        crate::backup::finish_interrupted_restore(&self.paths.registry)?;
         if self.is_seeded() && !force {
             return Ok(None);
         }
@@ -142,6 +143,17 @@ impl Marketplace {
         }
         crate::cache::bump_generation(&self.paths.registry);
         Ok(Some(report))
+    }
+
+    /// Completes dual writes a killed process left half-done (see
+    /// [`crate::journal`]); returns how many.
+    #[cfg(feature = "marketplace-parallel")]
+    pub fn recover_interrupted_writes(&self) -> Result<usize> {
+        Ok(crate::journal::recover(
+            &self.paths.home,
+            &*self.v1()?,
+            &*self.v2()?,
+        )?)
     }
 
     #[cfg(feature = "marketplace-v1")]

@@ -220,3 +220,45 @@ fn bad_backups_are_refused_and_the_registry_is_untouched() {
         .collect();
     assert!(leftovers.is_empty(), "staging directories left behind");
 }
+
+/// A restore killed between moving the old registry aside and moving the new one
+/// in leaves no registry; the next command must finish the swap rather than
+/// seed a fresh catalogue in its place.
+#[test]
+fn a_restore_cut_between_its_two_renames_is_finished_by_the_next_command() {
+    use ggen_marketplace::backup::finish_interrupted_restore;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let staged = dir.path().join(".ggen-restore-test/unpacked");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::write(staged.join("index.json"), b"restored").unwrap();
+    let marker = dir.path().join(".registry.restore-swap.json");
+    let record = serde_json::json!({ "new": staged }).to_string();
+    std::fs::write(&marker, &record).unwrap();
+
+    assert!(finish_interrupted_restore(&registry).unwrap());
+    assert_eq!(
+        std::fs::read(registry.join("index.json")).unwrap(),
+        b"restored"
+    );
+    assert!(!marker.exists());
+    // Nothing to do now.
+    assert!(!finish_interrupted_restore(&registry).unwrap());
+
+    // A marker left while the registry is still in place (killed before the
+    // first rename) is dropped and the registry left alone.
+    std::fs::write(&marker, &record).unwrap();
+    assert!(!finish_interrupted_restore(&registry).unwrap());
+    assert!(!marker.exists());
+    assert_eq!(
+        std::fs::read(registry.join("index.json")).unwrap(),
+        b"restored"
+    );
+
+    // A damaged marker is an error that names it, never a guess.
+    std::fs::write(&marker, b"{not json").unwrap();
+    let err = finish_interrupted_restore(&registry)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("restore-swap.json"), "{err}");
+}

@@ -196,6 +196,26 @@ fn open(g: &Global) -> Result<Marketplace> {
     Ok(Marketplace::new(paths, settings))
 }
 
+/// `backend_used` of commands that read every compiled backend (status,
+/// rebuild-index, migrate, verify-migration, ab-report): `"v1+v2"` in a
+/// parallel build, else the one compiled backend.
+fn every_backend() -> &'static str {
+    let c = Compiled::this_build();
+    match (c.v1, c.v2) {
+        (true, true) => "v1+v2",
+        (false, true) => "v2",
+        _ => "v1",
+    }
+}
+
+/// Adds `backend_used` to a JSON object (reports serialized from library types).
+fn with_backend(mut v: serde_json::Value, used: &str) -> serde_json::Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("backend_used".into(), json!(used));
+    }
+    v
+}
+
 fn parse_spec(spec: &str) -> Result<(String, VersionReq)> {
     let (name, req) = split_spec(spec);
     validate_name(name)?;
@@ -737,6 +757,12 @@ fn rebuild_index(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
         anyhow::bail!("the requested backend is not compiled into this build; nothing was rebuilt");
     }
     if g.json {
+        let used = match g.backend {
+            Some(crate::args::BackendArg::V1) => "v1",
+            Some(crate::args::BackendArg::V2) => "v2",
+            _ => every_backend(),
+        };
+        report.insert("backend_used".into(), json!(used));
         output::json(&serde_json::Value::Object(report));
     }
     Ok(ExitCode::SUCCESS)
@@ -767,6 +793,7 @@ fn status(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     let s = &mp.settings;
     if g.json {
         output::json(&json!({
+            "backend_used": every_backend(),
             "features": features,
             "registry": mp.paths.registry,
             "home": mp.paths.home,
@@ -850,7 +877,7 @@ fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> Result<ExitCode> {
         })?;
     bar.finish_and_clear();
     if g.json {
-        output::json(&serde_json::to_value(&report)?);
+        output::json(&with_backend(serde_json::to_value(&report)?, "v1+v2"));
     } else {
         println!(
             "{}{} packages, {} versions in v1; {} versions copied to v2, {} repaired (v2's copy differed), {} already there.",
@@ -870,7 +897,7 @@ fn verify_migration(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     mp.recover_interrupted_writes()?;
     let report = ggen_marketplace::migrate::verify(&*mp.v1()?, &*mp.v2()?)?;
     if g.json {
-        output::json(&serde_json::to_value(&report)?);
+        output::json(&with_backend(serde_json::to_value(&report)?, "v1+v2"));
     } else {
         for d in &report.differences {
             println!("DIFF {d}");
@@ -921,22 +948,39 @@ fn needs_both(cmd: &str) -> anyhow::Error {
 }
 
 #[cfg(feature = "marketplace-v2")]
-fn export(mp: &Marketplace, format: crate::args::ExportFormat, _g: &Global) -> Result<ExitCode> {
+fn export(mp: &Marketplace, format: crate::args::ExportFormat, g: &Global) -> Result<ExitCode> {
     use ggen_marketplace::v2::ExportFormat as F;
-    let format = match format {
-        crate::args::ExportFormat::Turtle => F::Turtle,
-        crate::args::ExportFormat::Ntriples => F::NTriples,
-        crate::args::ExportFormat::Jsonld => F::JsonLd,
+    let (f, label) = match format {
+        crate::args::ExportFormat::Turtle => (F::Turtle, "turtle"),
+        crate::args::ExportFormat::Ntriples => (F::NTriples, "ntriples"),
+        crate::args::ExportFormat::Jsonld => (F::JsonLd, "jsonld"),
     };
-    let bytes = mp.v2()?.export(format)?;
+    let bytes = mp.v2()?.export(f)?;
+    if g.json {
+        // The document itself is the output; --json wraps it for scripts that
+        // want every answer in one shape.
+        output::json(&json!({
+            "backend_used": "v2",
+            "format": label,
+            "document": String::from_utf8_lossy(&bytes),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
     use std::io::Write;
     std::io::stdout().write_all(&bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(feature = "marketplace-v2")]
-fn sparql(mp: &Marketplace, query: &str, _g: &Global) -> Result<ExitCode> {
+fn sparql(mp: &Marketplace, query: &str, g: &Global) -> Result<ExitCode> {
     let out = mp.v2()?.sparql_select(query)?;
+    if g.json {
+        // Without --json the answer is the standard SPARQL results document,
+        // for SPARQL tools; with it, that document under `results`.
+        let results: serde_json::Value = serde_json::from_str(&out)?;
+        output::json(&json!({ "backend_used": "v2", "results": results }));
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("{out}");
     Ok(ExitCode::SUCCESS)
 }
@@ -963,7 +1007,7 @@ fn ab_report(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     let records = ggen_marketplace::dual::read_compare_log(&mp.paths.home)?;
     let report = ggen_marketplace::report::summarise(&records);
     if g.json {
-        output::json(&serde_json::to_value(&report)?);
+        output::json(&with_backend(serde_json::to_value(&report)?, "v1+v2"));
         return Ok(ExitCode::SUCCESS);
     }
     if report.comparisons == 0 {
@@ -1035,7 +1079,9 @@ fn backup(mp: &Marketplace, action: &crate::args::BackupAction, g: &Global) -> R
             let m = backup::create(mp, &output)?;
             let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
             if g.json {
-                output::json(&json!({"file": output, "bytes": size, "manifest": m}));
+                output::json(
+                    &json!({"file": output, "bytes": size, "manifest": m, "backend_used": every_backend()}),
+                );
             } else {
                 println!(
                     "Wrote {} ({} bytes): {}{}{} files.",
@@ -1075,7 +1121,7 @@ fn backup(mp: &Marketplace, action: &crate::args::BackupAction, g: &Global) -> R
         BackupAction::Restore { file, force, .. } => {
             let r = backup::restore(mp, file, *force)?;
             if g.json {
-                output::json(&serde_json::to_value(&r)?);
+                output::json(&with_backend(serde_json::to_value(&r)?, every_backend()));
             } else {
                 println!(
                     "Restored {} into {}: {}checksums verified.",

@@ -29,8 +29,15 @@ pub fn print_error(e: &anyhow::Error) {
     }
 }
 
+/// Prints one JSON document. Every object answer carries `backend_used`
+/// (README "JSON output"); commands that consult no backend (keys, trust,
+/// tokens, validate, cache, a backup file's listing) report `null`.
 pub fn json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("json"));
+    let mut value = value.clone();
+    if let Some(o) = value.as_object_mut() {
+        o.entry("backend_used").or_insert(serde_json::Value::Null);
+    }
+    println!("{}", serde_json::to_string_pretty(&value).expect("json"));
 }
 
 /// A plain aligned table; the last column is truncated to keep lines readable.

@@ -789,3 +789,46 @@ fn a_full_disk_or_unusable_target_fails_cleanly() {
         .collect();
     assert!(stray.is_empty(), "staging left behind: {stray:?}");
 }
+
+/// `--json` answers of the commands that are not about one package still say
+/// which backend answered (README "JSON output").
+#[test]
+fn every_json_answer_reports_backend_used() {
+    let home = Home::new();
+    let both = if cfg!(feature = "marketplace-parallel") {
+        "v1+v2"
+    } else if cfg!(feature = "marketplace-v2") {
+        "v2"
+    } else {
+        "v1"
+    };
+    assert_eq!(home.json(&["status"])["backend_used"], both);
+    assert_eq!(home.json(&["rebuild-index"])["backend_used"], both);
+    assert_eq!(
+        home.json(&["cache", "clear"])["backend_used"],
+        serde_json::Value::Null
+    );
+    #[cfg(feature = "marketplace-v1")]
+    assert_eq!(
+        home.json(&["rebuild-index", "--backend", "v1"])["backend_used"],
+        "v1"
+    );
+    #[cfg(feature = "marketplace-v2")]
+    {
+        let s = home.json(&["sparql", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"]);
+        assert_eq!(s["backend_used"], "v2");
+        assert!(s["results"]["results"]["bindings"][0]["n"]["value"].is_string());
+        let e = home.json(&["export", "--format", "ntriples"]);
+        assert_eq!(e["backend_used"], "v2");
+        assert!(
+            e["document"]
+                .as_str()
+                .unwrap()
+                .contains("https://ggen.io/marketplace/")
+        );
+    }
+    #[cfg(feature = "marketplace-parallel")]
+    for cmd in ["migrate", "verify-migration", "ab-report"] {
+        assert_eq!(home.json(&[cmd])["backend_used"], "v1+v2", "{cmd}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Many `ggen` processes at once on one registry: publishers, installers,
+//! searchers and a yanker. File locks must serialise the writers, readers must
+//! never fail or see half a write, and nothing published may be lost.
+#![cfg(unix)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+fn ggen(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("ggen").unwrap();
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GGEN_HOME", home)
+        .env("GGEN_CONFIG_DIR", home.join("config"))
+        .env("GGEN_USER_ID", "stress")
+        .arg("marketplace")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    ggen(home).args(args).output().unwrap()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn package_dir(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(format!("src-{name}"));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n\
+             description = \"Stress test template number {name}\"\ncategory = \"testing\"\n"
+        ),
+    )
+    .unwrap();
+    // Content that differs per package, so every checksum is distinct.
+    std::fs::write(
+        dir.join("templates/main.tmpl"),
+        format!("{name}\n").repeat(50),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn concurrent_processes_lose_nothing_and_readers_never_fail() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    ok(&run(home, &["list"]), "seeding");
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 6;
+    let sources: Vec<Vec<PathBuf>> = (0..PUBLISHERS)
+        .map(|p| {
+            (0..EACH)
+                .map(|i| package_dir(home, &format!("stress-{p}-{i}")))
+                .collect()
+        })
+        .collect();
+
+    let mut handles = Vec::new();
+    for (p, srcs) in sources.into_iter().enumerate() {
+        let home = home.to_path_buf();
+        handles.push(thread::spawn(move || {
+            for src in srcs {
+                let out = ggen(&home).arg("publish").arg(&src).output().unwrap();
+                ok(&out, &format!("publisher {p}: {}", src.display()));
+            }
+            EACH
+        }));
+    }
+    for r in 0..3 {
+        let home = home.to_path_buf();
+        handles.push(thread::spawn(move || {
+            let mut n = 0;
+            for q in [
+                "rust",
+                "stress",
+                "template",
+                "hello",
+                "graph",
+                "stress test",
+            ] {
+                let out = run(&home, &["search", "--query", q, "--json"]);
+                ok(&out, &format!("searcher {r}: {q}"));
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                // Every hit is a whole package: it has a version and a description.
+                for h in v["hits"].as_array().unwrap() {
+                    assert!(
+                        h["version"].is_string() && h["description"].is_string(),
+                        "{h}"
+                    );
+                }
+                n += 1;
+            }
+            n
+        }));
+    }
+    for i in 0..2 {
+        let home = home.to_path_buf();
+        handles.push(thread::spawn(move || {
+            let target = home.join(format!("install-{i}"));
+            let out = ggen(&home)
+                .args(["install", "hello-world", "axum-service", "--target"])
+                .arg(&target)
+                .output()
+                .unwrap();
+            ok(&out, "install");
+            assert!(target.join("ggen.lock").is_file());
+            1
+        }));
+    }
+    {
+        let home = home.to_path_buf();
+        handles.push(thread::spawn(move || {
+            let mut n = 0;
+            for undo in [false, true, false] {
+                let mut args = vec!["yank", "contributing-guide@1.0.0"];
+                if undo {
+                    args.push("--undo");
+                }
+                ok(&run(&home, &args), "yank");
+                n += 1;
+            }
+            n
+        }));
+    }
+    let operations: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    eprintln!("{operations} concurrent operations completed");
+
+    // Nothing lost: every publish is in both backends, with the same checksum.
+    let backends: &[&str] = if cfg!(feature = "marketplace-parallel") {
+        ok(&run(home, &["verify-migration"]), "verify-migration");
+        &["v1", "v2"]
+    } else if cfg!(feature = "marketplace-v2") {
+        &["v2"]
+    } else {
+        &["v1"]
+    };
+    for &backend in backends {
+        let out = run(home, &["list", "--json", "--backend", backend]);
+        ok(&out, "list");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let stress = v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"].as_str().unwrap().starts_with("stress-"))
+            .count();
+        assert_eq!(stress, PUBLISHERS * EACH, "{backend}");
+    }
+    let mut checksums = std::collections::BTreeSet::new();
+    for p in 0..PUBLISHERS {
+        for i in 0..EACH {
+            let out = run(home, &["info", &format!("stress-{p}-{i}"), "--json"]);
+            ok(&out, "info");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let sum = v["version"]["checksum"]
+                .as_str()
+                .or_else(|| v["checksum"].as_str())
+                .map(String::from)
+                .unwrap_or_else(|| panic!("no checksum in {v}"));
+            checksums.insert(sum);
+        }
+    }
+    assert_eq!(checksums.len(), PUBLISHERS * EACH);
+    // The yanker ended on "yanked".
+    let out = run(home, &["versions", "contributing-guide", "--json"]);
+    ok(&out, "versions");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"yanked\": true"));
+}

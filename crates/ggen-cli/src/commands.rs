@@ -1019,7 +1019,7 @@ fn ab_report(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
     println!("comparisons:   {}", report.comparisons);
     println!("match rate:    {:.1}%", report.match_rate * 100.0);
     println!(
-        "mean overlap:  {:.1}% of the top 10",
+        "mean overlap:  {:.1}% (search: of the top 10)",
         report.mean_overlap * 100.0
     );
     println!(
@@ -1041,12 +1041,26 @@ fn ab_report(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
         f(report.v2_p50_ms),
         f(report.v2_p95_ms)
     );
+    if report.by_operation.len() > 1 {
+        println!("\nper operation:");
+        for (op, o) in &report.by_operation {
+            println!(
+                "  {op:<8} {:>6} comparisons, {:>5.1}% match, {:>5.1}% overlap, p50 v1 {} / v2 {}",
+                o.comparisons,
+                o.match_rate * 100.0,
+                o.mean_overlap * 100.0,
+                f(o.v1_p50_ms),
+                f(o.v2_p50_ms)
+            );
+        }
+    }
     if !report.worst_mismatches.is_empty() {
         println!("\nworst mismatches:");
         for m in &report.worst_mismatches {
             println!(
-                "  {:>5.1}% overlap  `{}`  v1: {}  v2: {}",
+                "  {:>5.1}% overlap  {} `{}`  v1: {}  v2: {}",
                 m.overlap * 100.0,
+                m.operation,
                 m.query,
                 m.v1_top.join(","),
                 m.v2_top.join(",")

@@ -832,3 +832,35 @@ fn every_json_answer_reports_backend_used() {
         assert_eq!(home.json(&[cmd])["backend_used"], "v1+v2", "{cmd}");
     }
 }
+
+/// The on-disk search cache answers a repeated query; its own variable or
+/// `GGEN_CACHE_SIZE=0` turns it off.
+#[test]
+fn search_cache_hits_and_the_size_knobs_turn_it_off() {
+    let home = Home::new();
+    let cache = |envs: &[(&str, &str)]| -> String {
+        let mut c = home.ggen();
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c
+            .args(["search", "--query", "rust", "--verbose"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        err.lines()
+            .find_map(|l| l.strip_prefix("cache: "))
+            .unwrap_or_else(|| panic!("no cache line in {err}"))
+            .to_string()
+    };
+    assert_eq!(cache(&[]), "MISS");
+    assert_eq!(cache(&[]), "HIT");
+    assert_eq!(cache(&[("GGEN_CACHE_SIZE", "0")]), "BYPASS");
+    assert_eq!(cache(&[("GGEN_SEARCH_CACHE", "0")]), "BYPASS");
+    // A tier's own variable wins over the global knob.
+    assert_eq!(
+        cache(&[("GGEN_CACHE_SIZE", "0"), ("GGEN_SEARCH_CACHE", "100")]),
+        "HIT"
+    );
+}

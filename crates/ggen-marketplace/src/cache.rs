@@ -141,11 +141,13 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
-/// In-memory cache sizes from the environment (seeds 004: defaults 10000 / 5000).
+/// A cache tier's size from the environment: its own variable
+/// (`GGEN_SEARCH_CACHE`, `GGEN_PACKAGE_CACHE`), else `GGEN_CACHE_SIZE` (the
+/// seeds' one knob for every tier), else `default` (seeds 004: 10000 / 5000).
 pub fn env_size(var: &str, default: u64) -> u64 {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
+    [var, "GGEN_CACHE_SIZE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().and_then(|v| v.parse().ok()))
         .unwrap_or(default)
 }
 

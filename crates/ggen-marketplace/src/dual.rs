@@ -47,12 +47,15 @@ pub struct CompareRecord {
     pub query: String,
     /// match | mismatch | error
     pub outcome: String,
-    /// |top10(v1) ∩ top10(v2)| / max(|top10(v1)|, |top10(v2)|), 1.0 when both empty.
+    /// |a ∩ b| / max(|a|, |b|) over the compared keys (search: the top-10 hit
+    /// names; info/versions: each version with checksum, yank and signature
+    /// state; list: name@version of every package), 1.0 when both are empty.
     pub overlap: f64,
     pub v1_ms: Option<f64>,
     pub v2_ms: Option<f64>,
     pub v1_error: Option<String>,
     pub v2_error: Option<String>,
+    /// The first ten compared keys of each side.
     pub v1_top: Vec<String>,
     pub v2_top: Vec<String>,
 }
@@ -141,17 +144,33 @@ impl DualBackendAdapter {
     }
 
     fn compare_search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        let q = query.clone();
+        self.compare(&query.text, move |b| b.search(&q), top10_names)
+    }
+
+    /// Compare mode: asks both backends at once, the slower one bounded by the
+    /// compare timeout; records the outcome in the compare log (`keys` turns an
+    /// answer into the list compared: hit names, versions with their checksums
+    /// and yank flags, or package names), and answers from V2 (V1 on V2's
+    /// failure when fallback is on).
+    fn compare<T: Send + 'static>(
+        &self,
+        query: &str,
+        call: impl Fn(&dyn MarketplaceBackend) -> Result<T> + Send + Sync + 'static,
+        keys: fn(&T) -> Vec<String>,
+    ) -> Result<T> {
+        let call = Arc::new(call);
         let (tx, rx) = mpsc::channel();
         for (kind, backend) in [
             (BackendKind::V1, self.v1.clone()),
             (BackendKind::V2, self.v2.clone()),
         ] {
             let tx = tx.clone();
-            let q = query.clone();
+            let call = call.clone();
             // Detached so a stalled backend cannot hold the caller past the timeout.
             std::thread::spawn(move || {
                 let started = Instant::now();
-                let r = backend.search(&q);
+                let r = call(backend.as_ref());
                 let _ = tx.send((kind, r, started.elapsed()));
             });
         }
@@ -168,12 +187,16 @@ impl DualBackendAdapter {
         }
         let timeout = |kind: &str| MarketplaceError::Timeout {
             backend: kind.into(),
-            operation: "search (compare)".into(),
+            operation: format!("{} (compare)", self.op.as_str()),
             millis: self.compare_timeout.as_millis() as u64,
         };
         let (r1, t1) = v1.unwrap_or_else(|| (Err(timeout("v1")), self.compare_timeout));
         let (r2, t2) = v2.unwrap_or_else(|| (Err(timeout("v2")), self.compare_timeout));
-        let record = compare_record(self.op, &query.text, &r1, t1, &r2, t2);
+        let side = |r: &Result<T>, t: Duration| match r {
+            Ok(v) => Side::Answer(keys(v), t),
+            Err(e) => Side::Failed(e.to_string()),
+        };
+        let record = record_of(self.op, query, side(&r1, t1), side(&r2, t2));
         if let Err(e) = append_compare_log(&self.home, &record) {
             tracing::warn!(error = %e, "could not record comparison");
         }
@@ -346,12 +369,6 @@ fn both_failed(v2: MarketplaceError, v1: MarketplaceError) -> MarketplaceError {
     }
 }
 
-fn top10(r: &Result<SearchResults>) -> Vec<String> {
-    r.as_ref()
-        .map(|r| r.hits.iter().take(10).map(|h| h.name.clone()).collect())
-        .unwrap_or_default()
-}
-
 pub fn compare_record(
     op: Operation,
     query: &str,
@@ -360,7 +377,52 @@ pub fn compare_record(
     r2: &Result<SearchResults>,
     t2: Duration,
 ) -> CompareRecord {
-    let (a, b) = (top10(r1), top10(r2));
+    let side = |r: &Result<SearchResults>, t: Duration| match r {
+        Ok(v) => Side::Answer(top10_names(v), t),
+        Err(e) => Side::Failed(e.to_string()),
+    };
+    record_of(op, query, side(r1, t1), side(r2, t2))
+}
+
+/// One backend's side of a comparison: the compared keys and its latency, or
+/// its error.
+enum Side {
+    Answer(Vec<String>, Duration),
+    Failed(String),
+}
+
+fn top10_names(r: &SearchResults) -> Vec<String> {
+    r.hits.iter().take(10).map(|h| h.name.clone()).collect()
+}
+
+/// What info/versions comparisons compare: every version with the fields a
+/// user acts on (checksum, yank, signature).
+fn version_keys(versions: &[PackageVersion]) -> Vec<String> {
+    versions
+        .iter()
+        .map(|v| {
+            format!(
+                "{}:{}:{}:{}",
+                v.version,
+                v.checksum.as_deref().unwrap_or("-"),
+                if v.yanked { "yanked" } else { "live" },
+                if v.signature.is_some() {
+                    "signed"
+                } else {
+                    "unsigned"
+                }
+            )
+        })
+        .collect()
+}
+
+fn record_of(op: Operation, query: &str, s1: Side, s2: Side) -> CompareRecord {
+    let split = |s: Side| match s {
+        Side::Answer(k, t) => (k, Some(t.as_secs_f64() * 1000.0), None),
+        Side::Failed(e) => (Vec::new(), None, Some(e)),
+    };
+    let (a, v1_ms, v1_error) = split(s1);
+    let (b, v2_ms, v2_error) = split(s2);
     let common = a.iter().filter(|n| b.contains(n)).count();
     let denom = a.len().max(b.len());
     let overlap = if denom == 0 {
@@ -368,26 +430,30 @@ pub fn compare_record(
     } else {
         common as f64 / denom as f64
     };
-    let outcome = if r1.is_err() || r2.is_err() {
+    let outcome = if v1_error.is_some() || v2_error.is_some() {
         "error"
     } else if a == b {
         "match"
     } else {
         "mismatch"
     };
-    let ms = |r: &Result<SearchResults>, t: Duration| r.is_ok().then_some(t.as_secs_f64() * 1000.0);
+    // The log keeps the first ten of each side; the outcome saw them all.
+    let ten = |mut v: Vec<String>| {
+        v.truncate(10);
+        v
+    };
     CompareRecord {
         at: chrono::Utc::now(),
         operation: op.as_str().into(),
         query: query.into(),
         outcome: outcome.into(),
         overlap,
-        v1_ms: ms(r1, t1),
-        v2_ms: ms(r2, t2),
-        v1_error: r1.as_ref().err().map(|e| e.to_string()),
-        v2_error: r2.as_ref().err().map(|e| e.to_string()),
-        v1_top: a,
-        v2_top: b,
+        v1_ms,
+        v2_ms,
+        v1_error,
+        v2_error,
+        v1_top: ten(a),
+        v2_top: ten(b),
     }
 }
 
@@ -475,14 +541,33 @@ impl MarketplaceBackend for DualBackendAdapter {
     }
 
     fn package(&self, name: &str) -> Result<Package> {
+        if self.strategy == BackendStrategy::Compare {
+            let n = name.to_string();
+            return self.compare(name, move |b| b.package(&n), |p| version_keys(&p.versions));
+        }
         self.read(|b| b.package(name))
     }
 
     fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
+        if self.strategy == BackendStrategy::Compare {
+            let n = name.to_string();
+            return self.compare(name, move |b| b.versions(&n), |v| version_keys(v));
+        }
         self.read(|b| b.versions(name))
     }
 
     fn list(&self) -> Result<Vec<PackageSummary>> {
+        if self.strategy == BackendStrategy::Compare {
+            return self.compare(
+                "(list)",
+                |b| b.list(),
+                |l| {
+                    l.iter()
+                        .map(|s| format!("{}@{}", s.name, s.version))
+                        .collect()
+                },
+            );
+        }
         self.read(|b| b.list())
     }
 

@@ -16,7 +16,18 @@ pub struct AbReport {
     pub v1_p95_ms: Option<f64>,
     pub v2_p50_ms: Option<f64>,
     pub v2_p95_ms: Option<f64>,
+    /// The same figures per compared operation (search, info, list, install).
+    pub by_operation: std::collections::BTreeMap<String, OperationSummary>,
     pub worst_mismatches: Vec<CompareRecord>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OperationSummary {
+    pub comparisons: usize,
+    pub match_rate: f64,
+    pub mean_overlap: f64,
+    pub v1_p50_ms: Option<f64>,
+    pub v2_p50_ms: Option<f64>,
 }
 
 /// Nearest-rank percentile of `values` (sorted in place).
@@ -45,7 +56,28 @@ pub fn summarise(records: &[CompareRecord]) -> AbReport {
     worst.sort_by(|a, b| a.overlap.total_cmp(&b.overlap));
     worst.dedup_by(|a, b| a.query == b.query);
     worst.truncate(10);
+    let mut by_operation = std::collections::BTreeMap::new();
+    for op in records.iter().map(|r| r.operation.as_str()) {
+        if by_operation.contains_key(op) {
+            continue;
+        }
+        let rs: Vec<&CompareRecord> = records.iter().filter(|r| r.operation == op).collect();
+        let k = rs.len() as f64;
+        let mut a: Vec<f64> = rs.iter().filter_map(|r| r.v1_ms).collect();
+        let mut b: Vec<f64> = rs.iter().filter_map(|r| r.v2_ms).collect();
+        by_operation.insert(
+            op.to_string(),
+            OperationSummary {
+                comparisons: rs.len(),
+                match_rate: rs.iter().filter(|r| r.outcome == "match").count() as f64 / k,
+                mean_overlap: rs.iter().map(|r| r.overlap).sum::<f64>() / k,
+                v1_p50_ms: percentile(&mut a, 50.0),
+                v2_p50_ms: percentile(&mut b, 50.0),
+            },
+        );
+    }
     AbReport {
+        by_operation,
         comparisons: n,
         match_rate: frac(records.iter().filter(|r| r.outcome == "match").count()),
         mean_overlap: records.iter().map(|r| r.overlap).sum::<f64>() / n as f64,

@@ -279,6 +279,67 @@ fn compare_runs_both_and_records_the_outcome() {
     assert!(log[1].v2_error.as_deref().unwrap().contains("locked"));
 }
 
+#[test]
+fn compare_covers_info_versions_and_list_and_finds_real_differences() {
+    let w = world();
+    let info = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::Compare,
+        Operation::Info,
+        true,
+    );
+    assert_eq!(info.package("hello-world").unwrap().name, "hello-world");
+    assert_eq!(info.versions("rust-cli").unwrap().len(), 1);
+    // Only V1 has it: V2's NotFound is an error on V2's side, V1 answers.
+    assert_eq!(
+        info.package("v1-only-package").unwrap().name,
+        "v1-only-package"
+    );
+    let list = adapter(
+        &w,
+        w.v2.clone(),
+        BackendStrategy::Compare,
+        Operation::List,
+        true,
+    );
+    assert_eq!(list.list().unwrap().len(), 2); // V2's answer
+    // A yank that reached V1 only is a mismatch of that version's state.
+    w.v1.yank("hello-world", &Version::new(1, 0, 0), true)
+        .unwrap();
+    info.package("hello-world").unwrap();
+
+    let log = compare_log(w.dir.path());
+    let ops: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|r| (r.operation.as_str(), r.query.as_str(), r.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("info", "hello-world", "match"),
+            ("info", "rust-cli", "match"),
+            ("info", "v1-only-package", "error"),
+            ("list", "(list)", "mismatch"),
+            ("info", "hello-world", "mismatch"),
+        ]
+    );
+    assert!(
+        (log[3].overlap - 2.0 / 3.0).abs() < 1e-9,
+        "{}",
+        log[3].overlap
+    );
+    assert!(
+        log[4].v1_top[0].ends_with(":yanked:unsigned"),
+        "{:?}",
+        log[4].v1_top
+    );
+    assert!(log[4].v2_top[0].ends_with(":live:unsigned"));
+    let report = ggen_marketplace::report::summarise(&log);
+    assert_eq!(report.by_operation["info"].comparisons, 4);
+    assert_eq!(report.by_operation["list"].match_rate, 0.0);
+}
+
 /// A V2 that answers, but only after `delay`.
 struct Slow {
     inner: Arc<dyn MarketplaceBackend>,

@@ -224,3 +224,105 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
             .stderr(predicate::str::contains("unreachable"));
     }
 }
+
+/// Many clients at once through one server: publishers, searchers and an
+/// installer. Nothing published may be lost, and both backends must agree
+/// once the server has stopped.
+#[test]
+fn concurrent_clients_through_the_server_lose_nothing() {
+    let server_home = Home::new();
+    let server = serve(&server_home);
+    let token = server_home
+        .bin()
+        .args([
+            "registry",
+            "token",
+            "create",
+            "--scope",
+            "publish",
+            "--package",
+            "crowd-*",
+        ])
+        .output()
+        .unwrap();
+    assert!(token.status.success());
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 4;
+    let mut threads = Vec::new();
+    for p in 0..PUBLISHERS {
+        let (url, token) = (server.url.clone(), token.clone());
+        threads.push(std::thread::spawn(move || {
+            let client = Home::new();
+            for i in 0..EACH {
+                let pkg = package_dir(client.path(), &format!("crowd-{p}-{i}"), "1.0.0");
+                let out = client
+                    .ggen()
+                    .args([
+                        "publish",
+                        pkg.to_str().unwrap(),
+                        "--registry",
+                        &url,
+                        "--token",
+                        &token,
+                    ])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            EACH
+        }));
+    }
+    for _ in 0..2 {
+        let url = server.url.clone();
+        threads.push(std::thread::spawn(move || {
+            let client = Home::new();
+            for q in ["wombat", "crowd", "rust", "bibtex", "template"] {
+                let v = client.json(&["search", "--query", q, "--registry", &url]);
+                assert!(v["hits"].is_array(), "{v}");
+            }
+            5
+        }));
+    }
+    {
+        let url = server.url.clone();
+        threads.push(std::thread::spawn(move || {
+            let client = Home::new();
+            let target = client.path().join("t");
+            let out = client
+                .ggen()
+                .args(["install", "axum-service", "--registry", &url, "--target"])
+                .arg(&target)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(target.join("ggen.lock").is_file());
+            1
+        }));
+    }
+    let done: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    eprintln!("{done} operations through the server");
+    drop(server); // releases the V2 store for the checks below
+    let listed = server_home.json(&["list"]);
+    let crowd = listed["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str().unwrap().starts_with("crowd-"))
+        .count();
+    assert_eq!(crowd, PUBLISHERS * EACH);
+    #[cfg(feature = "marketplace-parallel")]
+    server_home
+        .ggen()
+        .arg("verify-migration")
+        .assert()
+        .success();
+}

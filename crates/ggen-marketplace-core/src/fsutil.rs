@@ -62,17 +62,22 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    pub fn exclusive(path: &Path) -> Result<Self> {
+    /// Opens (creating it and its directory if needed) the file to lock.
+    fn open(path: &Path) -> Result<File> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| MarketplaceError::io(dir, e))?;
         }
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|e| MarketplaceError::io(path, e))?;
+            .map_err(|e| MarketplaceError::io(path, e))
+    }
+
+    pub fn exclusive(path: &Path) -> Result<Self> {
+        let file = Self::open(path)?;
         file.lock().map_err(|e| MarketplaceError::io(path, e))?;
         Ok(Self {
             file,
@@ -83,13 +88,7 @@ impl FileLock {
     /// Like [`Self::exclusive`] but without waiting: `None` while another
     /// process (or another handle in this one) holds the lock.
     pub fn try_exclusive(path: &Path) -> Result<Option<Self>> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| MarketplaceError::io(path, e))?;
+        let file = Self::open(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self {
                 file,

@@ -33,6 +33,10 @@ pub struct Marketplace {
     #[cfg(feature = "marketplace-v2")]
     v2: OnceLock<Arc<V2Backend>>,
     subject: OnceLock<String>,
+    /// Held while a backend is being opened: two threads of the server asking
+    /// at once must not both open the store (RocksDB admits one opener per
+    /// process; the second would wait out GGEN_STORE_WAIT_MS and fail).
+    opening: std::sync::Mutex<()>,
     breakers: [Arc<CircuitBreaker>; 2],
     /// In-memory search tier for long-running processes (the server); see
     /// [`Self::with_memory_cache`].
@@ -68,6 +72,7 @@ impl Marketplace {
             #[cfg(feature = "marketplace-v2")]
             v2: OnceLock::new(),
             subject: OnceLock::new(),
+            opening: std::sync::Mutex::new(()),
             memory: None,
             packages: None,
         }
@@ -161,12 +166,20 @@ impl Marketplace {
         if let Some(b) = self.v1.get() {
             return Ok(b.clone());
         }
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = self.v1.get() {
+            return Ok(b.clone());
+        }
         let b = Arc::new(V1Backend::open(&self.paths.registry)?);
         Ok(self.v1.get_or_init(|| b).clone())
     }
 
     #[cfg(feature = "marketplace-v2")]
     pub fn v2(&self) -> Result<Arc<V2Backend>> {
+        if let Some(b) = self.v2.get() {
+            return Ok(b.clone());
+        }
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(b) = self.v2.get() {
             return Ok(b.clone());
         }

@@ -438,6 +438,22 @@ async fn publish_package(
     // make the server receive tens of megabytes.
     let headers = request.headers().clone();
     let token = authorize(&state, &headers, Scope::Publish)?;
+    // A declared length over the limit is refused at once, without reading any
+    // of the body (the extractor's own limit would read up to it first).
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = declared.filter(|&n| n > state.options.max_body_bytes) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the request body is {n} bytes; this server accepts at most {}",
+                state.options.max_body_bytes
+            ),
+        ));
+    }
     let body =
         <Json<PublishBody> as axum::extract::FromRequest<AppState>>::from_request(request, &state)
             .await;

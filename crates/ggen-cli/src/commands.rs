@@ -921,6 +921,9 @@ fn verify_migration(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
 
 #[cfg(feature = "marketplace-parallel")]
 fn rebuild_db(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
+    // A publish that reached V2 alone before a crash is copied to V1 first, or
+    // the clear below would lose it.
+    mp.recover_interrupted_writes()?;
     let v2 = mp.v2()?;
     v2.clear()?;
     migrate(mp, false, g)

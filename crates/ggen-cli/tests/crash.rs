@@ -294,6 +294,13 @@ fn killed_rebuilds_of_v2_leave_it_empty_old_or_whole_and_migrate_finishes() {
 fn killed_restores_leave_the_old_registry_or_the_restored_one() {
     let home = tempfile::tempdir().unwrap();
     assert!(succeeds(ggen(home.path()).arg("list")));
+    // The backup holds a package a fresh seed would not, so a registry lost and
+    // seeded again cannot pass for the restored one.
+    assert!(succeeds(
+        ggen(home.path())
+            .arg("publish")
+            .arg(package_dir(home.path(), "only-in-the-backup"))
+    ));
     let restored_backup = home.path().join("before.tar.gz");
     assert!(succeeds(
         ggen(home.path())
@@ -315,6 +322,7 @@ fn killed_restores_leave_the_old_registry_or_the_restored_one() {
     ));
     let old = listed(home.path(), "v1");
     assert_ne!(old, restored);
+    assert!(restored.iter().any(|n| n == "only-in-the-backup"));
 
     let mut outcomes = BTreeMap::new();
     for kill_ms in [10u64, 50, 100, 150, 200, 260, 320, 400, 500, 700] {

@@ -65,21 +65,29 @@ fn extract_checked(bytes: &[u8]) {
         max_path_len: 256,
     };
     let root = tempfile::tempdir().expect("temp dir");
-    let dest = root.path().join("dest");
-    std::fs::create_dir(&dest).expect("dest");
+    // Two levels of parents, so `../` and `../../` escapes land where we look.
+    let dest = root.path().join("a/b/dest");
+    std::fs::create_dir_all(&dest).expect("dest");
     let _ = extract_tar_gz(bytes, &dest, &limits);
     let _ = read_file(bytes, "gpack.toml", &limits);
-    // Whatever happened, nothing may exist beside `dest`.
-    let outside: Vec<_> = std::fs::read_dir(root.path())
-        .expect("read root")
-        .flatten()
-        .map(|e| e.file_name())
-        .filter(|n| n != "dest")
-        .collect();
-    assert!(
-        outside.is_empty(),
-        "extraction wrote outside its destination: {outside:?}"
-    );
+    // Whatever happened, nothing may exist outside `dest` but its parents.
+    let mut outside = Vec::new();
+    let mut stack = vec![root.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p == dest {
+                continue;
+            }
+            let rel = p.strip_prefix(root.path()).expect("under root").to_path_buf();
+            if rel == Path::new("a") || rel == Path::new("a/b") {
+                stack.push(p);
+            } else {
+                outside.push(rel);
+            }
+        }
+    }
+    assert!(outside.is_empty(), "extraction wrote outside its destination: {outside:?}");
 }
 
 /// The search query path shared by both backends: tokenizing and validation.

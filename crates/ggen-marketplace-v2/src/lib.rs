@@ -369,6 +369,9 @@ impl V2Backend {
         counters: &HashMap<String, (u64, u64)>,
     ) -> Result<usize> {
         let _lock = self.lock()?;
+        // Ask a remote endpoint for its generation now rather than trust the
+        // last second's answer: other clients may have written since.
+        *self.last_check.lock().expect("check lock") = None;
         let before = self.index()?;
         // Versions seen so far: all of a remote graph's up front; a local graph
         // is asked per release. Later duplicates in the stream are then
@@ -415,12 +418,19 @@ impl V2Backend {
             t
         };
         let bumps = if self.store.is_local() && fresh.len() >= BULK_MIN_RELEASES {
-            // The generation moves first: no index saved before the load
-            // completes can then pass for one that includes it.
+            // The next generation number goes in with the data, in the same
+            // atomic ingestion (`generation()` reads the highest value), so no
+            // index can be saved at that number without the data being there.
+            // The bump after it drops the old value.
+            let next = self.store.generation()? + 1;
+            self.store.bulk_insert(
+                fresh
+                    .iter()
+                    .flat_map(&mut triples_of)
+                    .chain(store::generation_triples(next)),
+            )?;
             self.store.apply(&[Op::BumpGeneration])?;
-            self.store
-                .bulk_insert(fresh.iter().flat_map(&mut triples_of))?;
-            1
+            2
         } else {
             let mut bumps = 0;
             for chunk in fresh.chunks(BATCH) {
@@ -557,6 +567,7 @@ impl V2Backend {
     /// Sets package-wide counters `(name, downloads, stars)`; unknown names are skipped.
     pub fn set_counters(&self, counters: &[(String, u64, u64)]) -> Result<()> {
         let _lock = self.lock()?;
+        *self.last_check.lock().expect("check lock") = None; // see import_stream
         let before = self.index()?;
         let mut ops = Vec::new();
         let mut set = Vec::new();

@@ -434,9 +434,12 @@ impl GraphStore {
             .map_err(storage_err)?;
         loader.commit().map_err(storage_err)?;
         // The ingested files all overlap (keys are hashes); compacting them now
-        // keeps later point reads from probing each one.
-        if let Self::Embedded { store, .. } = self {
-            store.optimize().map_err(storage_err)?;
+        // keeps later point reads from probing each one. The data is committed
+        // either way, so a failure here is only worth a warning.
+        if let Self::Embedded { store, .. } = self
+            && let Err(e) = store.optimize()
+        {
+            tracing::warn!(error = %e, "compacting the V2 store after a bulk load failed; reads may be slower until RocksDB compacts on its own");
         }
         Ok(())
     }
@@ -457,7 +460,7 @@ impl GraphStore {
     }
 }
 
-fn generation_triples(n: u64) -> Vec<Triple> {
+pub(crate) fn generation_triples(n: u64) -> Vec<Triple> {
     vec![
         Triple::new(
             mp::registry(),

@@ -374,6 +374,17 @@ impl TermIndex {
             if postings.len() != fst.len() {
                 return Err("postings and FST disagree".into());
             }
+            // Term i of the FST must point at postings[i] (as `build` writes it).
+            {
+                let mut stream = fst.stream();
+                let mut i = 0u64;
+                while let Some((_, v)) = stream.next() {
+                    if v != i {
+                        return Err("FST values out of order".into());
+                    }
+                    i += 1;
+                }
+            }
             let n = header.docs.len();
             if postings.iter().any(|p| {
                 p.is_empty()

@@ -127,6 +127,21 @@ fn a_bulk_import_reads_back_like_transactional_batches() {
         assert_eq!(names(&bulk), names(&tx), "{q:?}");
     }
 
+    // The incrementally built index equals one rebuilt from the graph alone.
+    let incremental = bulk.list().unwrap();
+    let hits = |b: &V2Backend| -> Vec<String> {
+        b.search(&SearchQuery::text("graph query"))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.name)
+            .collect()
+    };
+    let incremental_hits = hits(&bulk);
+    assert_eq!(bulk.rebuild_index().unwrap(), corpus.len());
+    assert_eq!(bulk.list().unwrap(), incremental);
+    assert_eq!(hits(&bulk), incremental_hits);
+
     // A re-run adds nothing; the saved term index is current after reopening.
     assert_eq!(
         bulk.import_stream(releases.iter().cloned().map(Ok), &counters)

@@ -296,10 +296,24 @@ fn swap_marker(registry: &Path) -> PathBuf {
     registry.with_file_name(format!(".{name}.restore-swap.json"))
 }
 
+/// Held by a restore for its whole run, and by a command about to seed or to
+/// finish an interrupted restore, so neither acts in the middle of the other.
+pub fn restore_lock(registry: &Path) -> Result<ggen_marketplace_core::fsutil::FileLock> {
+    Ok(ggen_marketplace_core::fsutil::FileLock::exclusive(
+        &swap_marker(registry).with_extension("lock"),
+    )?)
+}
+
+/// Whether a restore's swap marker is present (see [`finish_interrupted_restore`]).
+pub fn restore_interrupted(registry: &Path) -> bool {
+    swap_marker(registry).exists()
+}
+
 /// Finishes a restore killed between moving the old registry aside and moving
 /// the restored one into place (otherwise the next command would find no
 /// registry and seed a fresh catalogue). Returns true when it moved one in.
-/// Every command that opens the registry runs this first (`ensure_seeded`).
+/// Every command that opens the registry runs this first (`ensure_seeded`);
+/// callers hold [`restore_lock`].
 pub fn finish_interrupted_restore(registry: &Path) -> Result<bool> {
     let marker = swap_marker(registry);
     let Ok(bytes) = std::fs::read(&marker) else {
@@ -337,9 +351,7 @@ pub fn finish_interrupted_restore(registry: &Path) -> Result<bool> {
 pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> {
     let registry = mp.paths.registry.clone();
     // One restore at a time, after finishing one a crash interrupted.
-    let _restoring = ggen_marketplace_core::fsutil::FileLock::exclusive(
-        &swap_marker(&registry).with_extension("lock"),
-    )?;
+    let _restoring = restore_lock(&registry)?;
     finish_interrupted_restore(&registry)?;
     if mp.settings.v2_endpoint.is_some() && cfg!(feature = "marketplace-v2") {
         return Err(setup(
@@ -460,6 +472,9 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
     // rename is atomic; the marker written first lets the next ggen command
     // finish a swap a crash cut between the two (see `finish_interrupted_restore`).
     crate::install::fault_delay();
+    // From here the restored copy must outlive this process even on an error:
+    // the marker points at it.
+    let staging = staging.keep();
     let marker = swap_marker(&registry);
     atomic_write(
         &marker,
@@ -488,9 +503,21 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         report.replaced = Some(aside);
         crate::install::fault_delay();
     }
-    std::fs::rename(&new, &registry).map_err(|e| io(&registry, e))?;
+    if let Err(e) = std::fs::rename(&new, &registry) {
+        // Put the old registry back rather than leave none (which the next
+        // command would seed afresh); the restored copy stays in staging.
+        if let Some(aside) = &report.replaced {
+            let _ = std::fs::rename(aside, &registry);
+        }
+        let _ = std::fs::remove_file(&marker);
+        return Err(setup(format!(
+            "moving the restored registry into place failed ({e}); the previous registry is back, the restored copy is in {}",
+            new.display()
+        )));
+    }
     ggen_marketplace_core::fsutil::sync_dir(&parent);
     std::fs::remove_file(&marker).map_err(|e| io(&marker, e))?;
+    let _ = std::fs::remove_dir_all(&staging);
     crate::cache::bump_generation(&registry);
     if let Some(bytes) = config {
         let path = mp.paths.config_file();

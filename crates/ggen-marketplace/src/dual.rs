@@ -246,7 +246,7 @@ impl DualBackendAdapter {
         // Finish what a killed writer left half-done before starting anew; a
         // backend that cannot help now leaves it for the next write.
         if let Err(e) = journal::recover(&self.home, self.v1.as_ref(), self.v2.as_ref()) {
-            tracing::warn!(error = %e, "an interrupted dual write could not be completed yet");
+            tracing::warn!(error = %e, "could not look for interrupted dual writes");
         }
         let _pending = journal::begin(
             &self.home,
@@ -423,7 +423,8 @@ fn record_of(op: Operation, query: &str, s1: Side, s2: Side) -> CompareRecord {
     };
     let (a, v1_ms, v1_error) = split(s1);
     let (b, v2_ms, v2_error) = split(s2);
-    let common = a.iter().filter(|n| b.contains(n)).count();
+    let in_b: std::collections::HashSet<&String> = b.iter().collect();
+    let common = a.iter().filter(|n| in_b.contains(n)).count();
     let denom = a.len().max(b.len());
     let overlap = if denom == 0 {
         1.0

@@ -75,8 +75,9 @@ pub fn begin(home: &Path, intent: &Intent) -> Result<Pending> {
 }
 
 /// Completes the writes of processes that died mid-way. Returns how many were
-/// completed; an intent that cannot be completed now (a backend is down) is
-/// kept for the next attempt and reported in the error.
+/// completed; an intent that cannot be completed now (a backend is down, a
+/// record is damaged) is kept for the next attempt with a warning, and the
+/// others are still tried.
 pub fn recover(
     home: &Path,
     v1: &dyn MarketplaceBackend,
@@ -89,6 +90,16 @@ pub fn recover(
     let mut done = 0;
     for entry in entries.flatten() {
         let json = entry.path();
+        if json.extension().and_then(|e| e.to_str()) == Some("lock")
+            && !json.with_extension("json").exists()
+        {
+            // A lock whose writer died before writing its record (or between
+            // the two removals): garbage once nobody holds it.
+            if let Ok(Some(_free)) = FileLock::try_exclusive(&json) {
+                let _ = std::fs::remove_file(&json);
+            }
+            continue;
+        }
         if json.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
@@ -106,16 +117,26 @@ pub fn recover(
             }
             Err(e) => return Err(MarketplaceError::io(&json, e)),
         };
-        let intent: Intent = serde_json::from_slice(&bytes).map_err(|e| {
-            MarketplaceError::backend(
-                "dual",
-                format!(
+        let intent: Intent = match serde_json::from_slice(&bytes) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(
                     "{} is not a pending-write record ({e}); remove it once `ggen marketplace verify-migration` agrees",
                     json.display()
-                ),
-            )
-        })?;
-        complete(&intent, v1, v2)?;
+                );
+                continue;
+            }
+        };
+        if let Err(e) = complete(&intent, v1, v2) {
+            tracing::warn!(
+                write = ?intent.write,
+                package = %intent.name,
+                version = %intent.version,
+                error = %e,
+                "an interrupted dual write could not be completed yet; it is kept for the next attempt"
+            );
+            continue;
+        }
         tracing::warn!(
             write = ?intent.write,
             package = %intent.name,

@@ -124,7 +124,14 @@ impl Marketplace {
         if self.remote_url().is_some() {
             return Ok(None); // the server has its own registry
         }
-        crate::backup::finish_interrupted_restore(&self.paths.registry)?;
+        let registry = &self.paths.registry;
+        if self.is_seeded() && !force && !crate::backup::restore_interrupted(registry) {
+            return Ok(None);
+        }
+        // About to seed, or a restore was cut short: wait for any restore in
+        // progress, finish an interrupted one, then look again.
+        let _restore = crate::backup::restore_lock(registry)?;
+        crate::backup::finish_interrupted_restore(registry)?;
         if self.is_seeded() && !force {
             return Ok(None);
         }

@@ -33,8 +33,10 @@ pub struct MigrationReport {
 /// Three passes: compare (V2 is only read for packages it already has, so a
 /// first migration reads V1 alone), retract the versions to repair, then one
 /// streaming import: archives go to `blobs/` one at a time and the graph is
-/// written in one atomic step (a bulk load into a local store), so a killed run
-/// leaves V2 as it was, and the next run does the work.
+/// written in atomic steps (one bulk load into a local store from 2,000
+/// versions on, else batches of 500). A killed run leaves every version either
+/// copied whole or absent (and repaired ones retracted), and the next run
+/// finishes the work.
 pub fn migrate(
     v1: &V1Backend,
     v2: &V2Backend,

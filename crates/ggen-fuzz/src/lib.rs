@@ -79,7 +79,10 @@ fn extract_checked(bytes: &[u8]) {
             if p == dest {
                 continue;
             }
-            let rel = p.strip_prefix(root.path()).expect("under root").to_path_buf();
+            let rel = p
+                .strip_prefix(root.path())
+                .expect("under root")
+                .to_path_buf();
             if rel == Path::new("a") || rel == Path::new("a/b") {
                 stack.push(p);
             } else {
@@ -87,7 +90,10 @@ fn extract_checked(bytes: &[u8]) {
             }
         }
     }
-    assert!(outside.is_empty(), "extraction wrote outside its destination: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "extraction wrote outside its destination: {outside:?}"
+    );
 }
 
 /// The search query path shared by both backends: tokenizing and validation.

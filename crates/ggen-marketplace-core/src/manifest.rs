@@ -139,6 +139,11 @@ impl Manifest {
             path: path.to_path_buf(),
             reason,
         };
+        if let Some(line) = nested_too_deep(text) {
+            return Err(invalid(format!(
+                "line {line}: arrays or tables nested more than {MAX_NESTING} levels deep"
+            )));
+        }
         let manifest = match format {
             ManifestFormat::GpackToml => {
                 let file: GpackFile =
@@ -195,6 +200,54 @@ fn format_for(file: &Path) -> Result<ManifestFormat> {
     }
 }
 
+/// No manifest field nests more than a few levels; the parsers recurse per
+/// level and spend seconds on a few hundred kilobytes of `[[[[...`.
+const MAX_NESTING: usize = 32;
+
+/// The line where flow brackets (`[`, `{`) first nest deeper than
+/// [`MAX_NESTING`], outside quoted strings and comments (TOML and YAML agree
+/// on `"`, `'` and `#` closely enough for a bound like this).
+fn nested_too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '#' => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(line);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
 /// "line 60, column 3: expected `=`" rather than toml's multi-line report.
 fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
@@ -202,8 +255,25 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {col}: {msg}")
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = before.len() - line_start + 1;
+            // Name the key when the error sits in a `key = value` line's value
+            // (toml reports "invalid type" with the value's position only).
+            let line_text = text[line_start..].lines().next().unwrap_or("");
+            let key = line_text
+                .split_once('=')
+                .map(|(k, _)| k.trim())
+                .filter(|k| {
+                    !k.is_empty()
+                        && k.len() <= 64
+                        && line_start + line_text.find('=').unwrap_or(0) < span.start
+                        && k.chars()
+                            .all(|c| c.is_alphanumeric() || "-_.\"' ".contains(c))
+                });
+            match key {
+                Some(k) => format!("line {line}, column {col} (`{}`): {msg}", k.escape_debug()),
+                None => format!("line {line}, column {col}: {msg}"),
+            }
         }
         None => msg,
     }

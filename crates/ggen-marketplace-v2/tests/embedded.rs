@@ -173,3 +173,34 @@ fn a_bulk_import_reads_back_like_transactional_batches() {
     );
     assert_eq!(reopened.list().unwrap(), listed);
 }
+
+/// A store whose files were damaged (a bad disk, a copy cut short) must give an
+/// error that names the store, never a panic and never an empty answer.
+#[test]
+fn a_corrupt_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let b = V2Backend::open_embedded(dir.path()).unwrap();
+        b.publish_many(&common::catalogue()).unwrap();
+    }
+    let store = dir.path().join("v2/store");
+    let mut damaged = 0;
+    for e in std::fs::read_dir(&store).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".sst") || name.starts_with("MANIFEST") || name == "CURRENT" {
+            let len = e.metadata().unwrap().len() as usize;
+            std::fs::write(e.path(), vec![0x5a; len.max(16)]).unwrap();
+            damaged += 1;
+        }
+    }
+    assert!(damaged >= 2, "nothing to damage in {}", store.display());
+    // Opening (or, if RocksDB opens lazily, the first read) fails, naming the store.
+    let err = match V2Backend::open_embedded(dir.path()) {
+        Err(e) => e.to_string(),
+        Ok(b) => match b.list() {
+            Err(e) => e.to_string(),
+            Ok(l) => panic!("a damaged store answered {} packages", l.len()),
+        },
+    };
+    assert!(err.contains("v2/store"), "{err}");
+}

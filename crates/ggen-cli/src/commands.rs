@@ -921,10 +921,11 @@ fn verify_migration(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
 
 #[cfg(feature = "marketplace-parallel")]
 fn rebuild_db(mp: &Marketplace, g: &Global) -> Result<ExitCode> {
+    // A store whose directory was removed is created anew, empty.
+    let v2 = mp.v2_for_rebuild()?;
     // A publish that reached V2 alone before a crash is copied to V1 first, or
     // the clear below would lose it.
     mp.recover_interrupted_writes()?;
-    let v2 = mp.v2()?;
     v2.clear()?;
     migrate(mp, false, g)
 }
@@ -976,7 +977,15 @@ fn export(mp: &Marketplace, format: crate::args::ExportFormat, g: &Global) -> Re
 
 #[cfg(feature = "marketplace-v2")]
 fn sparql(mp: &Marketplace, query: &str, g: &Global) -> Result<ExitCode> {
-    let out = mp.v2()?.sparql_select(query)?;
+    let started = Instant::now();
+    let (out, cache) = mp.sparql(query)?;
+    if g.verbose {
+        eprintln!(
+            "backend: v2; latency: {:.2} ms\ncache: {}",
+            started.elapsed().as_secs_f64() * 1000.0,
+            cache.as_str()
+        );
+    }
     if g.json {
         // Without --json the answer is the standard SPARQL results document,
         // for SPARQL tools; with it, that document under `results`.

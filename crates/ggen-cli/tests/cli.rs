@@ -833,6 +833,60 @@ fn every_json_answer_reports_backend_used() {
     }
 }
 
+/// SPARQL answers are cached by query and graph generation: a repeated query
+/// is a HIT, a publish (which bumps the generation) makes the next one a MISS
+/// with the new answer, and `GGEN_SPARQL_CACHE=0` turns the tier off.
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn sparql_answers_are_cached_until_the_graph_changes() {
+    let home = Home::new();
+    let count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }";
+    let run = |envs: &[(&str, &str)]| -> (String, u64) {
+        let mut c = home.ggen();
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.args(["sparql", count, "--verbose"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let status = err
+            .lines()
+            .find_map(|l| l.strip_prefix("cache: "))
+            .unwrap_or_else(|| panic!("no cache line in {err}"))
+            .to_string();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = v["results"]["bindings"][0]["n"]["value"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        (status, n)
+    };
+    let (first, before) = run(&[]);
+    assert_eq!(first, "MISS");
+    assert_eq!(run(&[]), ("HIT".to_string(), before));
+    assert_eq!(run(&[("GGEN_SPARQL_CACHE", "0")]).0, "BYPASS");
+    // An update is refused and leaves nothing in the cache to hit later.
+    let out = home.ggen().args(["sparql", "DROP ALL"]).output().unwrap();
+    assert!(!out.status.success());
+    let src = common::package_dir(home.path(), "sparql-cached", "1.0.0", "Cache test", &[]);
+    home.ggen()
+        .args(["publish", src.to_str().unwrap()])
+        .assert()
+        .success();
+    let (after_publish, after) = run(&[]);
+    assert_eq!(after_publish, "MISS");
+    assert!(
+        after > before,
+        "{after} triples after a publish, {before} before"
+    );
+    assert_eq!(run(&[]), ("HIT".to_string(), after));
+}
+
 /// The on-disk search cache answers a repeated query; its own variable or
 /// `GGEN_CACHE_SIZE=0` turns it off.
 #[test]

@@ -33,19 +33,7 @@ fn trusted_key(home: &Home) -> PathBuf {
 }
 
 fn package_dir(root: &Path, name: &str, version: &str) -> PathBuf {
-    let dir = root.join(format!("src-{name}-{version}"));
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!(
-            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"Signed zebra template\"\n\
-             category = \"testing\"\nlicense = \"MIT\"\ntags = [\"zebra\"]\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
-    std::fs::write(dir.join("templates/main.rs.tmpl"), "fn main() {}\n").unwrap();
-    dir
+    common::package_dir(root, name, version, "Signed zebra template", &["zebra"])
 }
 
 #[test]

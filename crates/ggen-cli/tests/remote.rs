@@ -4,69 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Home, names};
+use common::{Home, names, serve};
 use predicates::prelude::*;
 
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(home: &Home) -> ServerProcess {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ggen"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GGEN_HOME", home.path())
-        .env("GGEN_CONFIG_DIR", home.path().join("config"))
-        .env("RUST_LOG", "warn")
-        .args([
-            "registry",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "0",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("server did not announce itself ({e}): {line:?}"));
-    ServerProcess {
-        child,
-        url: v["listening"].as_str().unwrap().to_string(),
-    }
-}
-
 fn package_dir(root: &std::path::Path, name: &str, version: &str) -> std::path::PathBuf {
-    let dir = root.join(format!("src-{name}-{version}"));
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!(
-            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"Remote wombat template\"\n\
-             category = \"testing\"\nlicense = \"MIT\"\ntags = [\"wombat\"]\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("templates/main.rs.tmpl"), "fn main() {}\n").unwrap();
-    dir
+    common::package_dir(root, name, version, "Remote wombat template", &["wombat"])
 }
 
 #[test]

@@ -726,6 +726,25 @@ pub fn verify(
     expected_version: &Version,
     archive: &[u8],
 ) -> Result<VerifiedStatement> {
+    verify_digest(
+        signature,
+        expected_name,
+        expected_version,
+        &sha256_hex(archive),
+        archive.len() as u64,
+    )
+}
+
+/// [`verify`] for an archive known by its sha256 (hex) and size: callers that
+/// have already hashed the archive (a verification cache keys on the digest)
+/// need not hash it twice.
+pub fn verify_digest(
+    signature: &Signature,
+    expected_name: &str,
+    expected_version: &Version,
+    archive_sha256: &str,
+    archive_size: u64,
+) -> Result<VerifiedStatement> {
     if signature.algorithm != ALGORITHM {
         return Err(SigningError::UnsupportedAlgorithm(
             signature.algorithm.escape_debug().to_string(),
@@ -774,17 +793,16 @@ pub fn verify(
             expected: expected_version.to_string(),
         });
     }
-    let actual_sha = sha256_hex(archive);
-    if statement.sha256 != actual_sha {
+    if statement.sha256 != archive_sha256 {
         return Err(SigningError::DigestMismatch {
             signed: statement.sha256,
-            actual: actual_sha,
+            actual: archive_sha256.to_string(),
         });
     }
-    if statement.size != archive.len() as u64 {
+    if statement.size != archive_size {
         return Err(SigningError::SizeMismatch {
             signed: statement.size,
-            actual: archive.len() as u64,
+            actual: archive_size,
         });
     }
     Ok(VerifiedStatement {

@@ -119,13 +119,42 @@ impl V2Backend {
 
     /// The default: a RocksDB store at `<registry>/v2/store` (created if missing).
     /// Fails with [`MarketplaceError::Unavailable`] when another process holds it.
+    ///
+    /// A store directory that is missing while its term index is present was
+    /// removed (a fresh registry has neither): that is an error, not a new
+    /// empty store, which would answer every search with nothing.
     pub fn open_embedded(registry_dir: impl Into<PathBuf>) -> Result<Self> {
         let root = registry_dir.into();
-        let store = GraphStore::embedded(&root.join(V2_DIR).join(STORE_DIR))?;
+        let store_dir = root.join(V2_DIR).join(STORE_DIR);
         let terms = root.join(V2_DIR).join(TERMS_DIR);
+        if !store_dir.exists() && terms.exists() {
+            return Err(MarketplaceError::Unavailable {
+                backend: BACKEND.into(),
+                reason: format!(
+                    "the store {} is missing, though its term index is there: it was removed. `ggen marketplace rebuild-db` rebuilds it from the archives and the V1 index (or restore a backup)",
+                    store_dir.display()
+                ),
+            });
+        }
+        let store = GraphStore::embedded(&store_dir)?;
         let backend = Self::with_store(store, root, Some(terms));
         backend.index()?;
         Ok(backend)
+    }
+
+    /// [`Self::open_embedded`] for a rebuild: a store that was removed is
+    /// created anew, empty (its stale term index goes with it).
+    pub fn recreate_embedded(registry_dir: impl Into<PathBuf>) -> Result<Self> {
+        let root = registry_dir.into();
+        if !root.join(V2_DIR).join(STORE_DIR).exists() {
+            let terms = root.join(V2_DIR).join(TERMS_DIR);
+            match std::fs::remove_dir_all(&terms) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(MarketplaceError::io(&terms, e)),
+            }
+        }
+        Self::open_embedded(root)
     }
 
     /// An in-memory graph (tests); archives still go to `<blob_root>/blobs/`, and

@@ -342,8 +342,25 @@ impl GraphStore {
         Ok(self.len()? == 0)
     }
 
+    /// Refuses writes to an embedded store whose directory was removed while
+    /// this process had it open: RocksDB would go on writing to the unlinked
+    /// files, and the write would vanish when the process ends.
+    fn check_present(&self) -> Result<()> {
+        match self {
+            Self::Embedded { path, .. } if !path.is_dir() => Err(MarketplaceError::Unavailable {
+                backend: BACKEND.into(),
+                reason: format!(
+                    "the store directory {} was removed while this process had it open; nothing was written to it. Restart, then run `ggen marketplace rebuild-db`",
+                    path.display()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Applies `ops` atomically.
     pub fn apply(&self, ops: &[Op]) -> Result<()> {
+        self.check_present()?;
         match self {
             Self::Memory(s) | Self::Embedded { store: s, .. } => {
                 let mut tx = s.start_transaction().map_err(storage_err)?;
@@ -422,6 +439,7 @@ impl GraphStore {
                 "bulk loading needs a local store (remote endpoints take INSERT DATA batches)",
             ));
         };
+        self.check_present()?;
         let mut loader = store
             .bulk_loader()
             .with_max_memory_size_in_megabytes(BULK_MEMORY_MB);

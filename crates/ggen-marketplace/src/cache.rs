@@ -4,6 +4,10 @@
 //! or yank can never be hidden by a stale entry. Long-running processes (the
 //! server) add an in-memory search tier on top (moka, see
 //! `Marketplace::with_memory_cache`), sized from `GGEN_SEARCH_CACHE`.
+//!
+//! The four tiers: search results (here, on disk and in memory), package
+//! metadata ([`crate::package_cache`]), SPARQL results ([`crate::sparql`]) and
+//! signature verifications ([`crate::signature_cache`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -68,6 +72,18 @@ impl DiskCache {
     }
 
     pub fn get(&self, key: &str) -> Option<SearchResults> {
+        serde_json::from_slice(&self.get_bytes(key)?).ok()
+    }
+
+    pub fn put(&self, key: &str, results: &SearchResults) {
+        self.put_bytes(
+            key,
+            &serde_json::to_vec(results).expect("results serialize"),
+        );
+    }
+
+    /// The entry under `key` if it exists and is younger than the TTL.
+    pub fn get_bytes(&self, key: &str) -> Option<Vec<u8>> {
         let p = self.path(key);
         let age = std::fs::metadata(&p)
             .ok()?
@@ -78,13 +94,13 @@ impl DiskCache {
         if age > self.ttl {
             return None;
         }
-        serde_json::from_slice(&std::fs::read(&p).ok()?).ok()
+        std::fs::read(&p).ok()
     }
 
-    pub fn put(&self, key: &str, results: &SearchResults) {
-        let bytes = serde_json::to_vec(results).expect("results serialize");
-        if let Err(e) = atomic_write(&self.path(key), &bytes) {
-            tracing::debug!(error = %e, "search cache write failed");
+    /// Best effort: a cache that cannot be written only costs speed.
+    pub fn put_bytes(&self, key: &str, bytes: &[u8]) {
+        if let Err(e) = atomic_write(&self.path(key), bytes) {
+            tracing::debug!(error = %e, "cache write failed");
         }
     }
 }

@@ -33,6 +33,9 @@ pub mod remote;
 #[cfg(feature = "marketplace-parallel")]
 pub mod report;
 pub mod resilience;
+pub mod signature_cache;
+#[cfg(feature = "marketplace-v2")]
+pub mod sparql;
 
 pub use config::{BackendStrategy, Operation, Settings};
 pub use error::{Error, Result};

@@ -43,6 +43,9 @@ pub struct Marketplace {
     memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
     /// In-memory package-metadata tier (server); see [`Self::with_package_cache`].
     packages: Option<crate::package_cache::PackageTier>,
+    /// In-memory SPARQL-result tier; see [`Self::with_sparql_cache`].
+    #[cfg(feature = "marketplace-v2")]
+    pub(crate) sparql_memory: Option<crate::sparql::SparqlTier>,
 }
 
 /// What seeding did, for the CLI to report.
@@ -75,7 +78,22 @@ impl Marketplace {
             opening: std::sync::Mutex::new(()),
             memory: None,
             packages: None,
+            #[cfg(feature = "marketplace-v2")]
+            sparql_memory: None,
         }
+    }
+
+    /// Keeps up to `entries` SPARQL answers in memory (0 = none), above the disk
+    /// tier; see [`crate::sparql`].
+    #[cfg(feature = "marketplace-v2")]
+    pub fn with_sparql_cache(mut self, entries: u64) -> Self {
+        self.sparql_memory = (entries > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .time_to_live(SEARCH_CACHE_TTL)
+                .build()
+        });
+        self
     }
 
     /// Keeps up to `entries` packages' metadata in memory (0 = none) for the
@@ -208,6 +226,21 @@ impl Marketplace {
             None => V2Backend::open_embedded(&self.paths.registry)?,
         };
         Ok(self.v2.get_or_init(|| Arc::new(b)).clone())
+    }
+
+    /// The V2 backend for `rebuild-db`: like [`Self::v2`], except that an
+    /// embedded store whose directory was removed is created anew, empty,
+    /// instead of being an error.
+    #[cfg(feature = "marketplace-v2")]
+    pub fn v2_for_rebuild(&self) -> Result<Arc<V2Backend>> {
+        if self.settings.v2_endpoint.is_none() && self.v2.get().is_none() {
+            let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+            if self.v2.get().is_none() {
+                let b = Arc::new(V2Backend::recreate_embedded(&self.paths.registry)?);
+                let _ = self.v2.set(b);
+            }
+        }
+        self.v2()
     }
 
     /// One backend by kind, or a clear error when this build lacks it.

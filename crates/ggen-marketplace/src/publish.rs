@@ -154,7 +154,7 @@ pub fn publish(
     }
     if let Some(sig) = &prepared.release.signature {
         // Never publish a signature that does not verify.
-        signing::verify(
+        crate::signature_cache::verify(
             sig,
             &prepared.release.name,
             &prepared.release.version,
@@ -228,7 +228,7 @@ pub fn verify(
     report.checksum_ok = true; // fetch_archive checks the sha256
     match &release.signature {
         None => report.error = Some("the package is not signed".into()),
-        Some(sig) => match signing::verify(sig, name, &release.version, &archive) {
+        Some(sig) => match crate::signature_cache::verify(sig, name, &release.version, &archive) {
             Ok(VerifiedStatement { key_id, .. }) => {
                 report.signature_ok = true;
                 report.trust = Some(trust_label(trust.is_trusted(&key_id, Utc::now())));
@@ -254,9 +254,10 @@ pub fn require_trusted_signature(
         "`{}` is not signed, and signatures are required (--verify-signature or install.require_signatures); nothing was installed",
         release.id()
     )))?;
-    let verified = signing::verify(sig, &release.name, &release.version, archive).map_err(|e| {
-        MarketplaceError::Other(format!("`{}`: {e}; nothing was installed", release.id()))
-    })?;
+    let verified = crate::signature_cache::verify(sig, &release.name, &release.version, archive)
+        .map_err(|e| {
+            MarketplaceError::Other(format!("`{}`: {e}; nothing was installed", release.id()))
+        })?;
     match trust.is_trusted(&verified.key_id, Utc::now()) {
         s if s.is_trusted() => Ok(Some(verified.key_id)),
         s => Err(MarketplaceError::Other(format!(

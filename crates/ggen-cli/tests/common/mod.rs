@@ -1,7 +1,9 @@
 //! Shared by the CLI end-to-end tests: a throw-away GGEN_HOME and the binary.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -78,4 +80,86 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A package source directory `ggen marketplace publish` accepts, under `root`:
+/// `name@version` with `description` and `tags`, and a template whose content
+/// names the package, so every archive has its own checksum.
+pub fn package_dir(
+    root: &Path,
+    name: &str,
+    version: &str,
+    description: &str,
+    tags: &[&str],
+) -> PathBuf {
+    let dir = root.join(format!("src-{name}-{version}"));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    let tags: Vec<String> = tags.iter().map(|t| format!("{t:?}")).collect();
+    std::fs::write(
+        dir.join("gpack.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = {description:?}\n\
+             category = \"testing\"\nlicense = \"MIT\"\ntags = [{}]\n",
+            tags.join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
+    std::fs::write(
+        dir.join("templates/main.rs.tmpl"),
+        format!("// {name} {version}\nfn main() {{}}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+/// A `ggen registry serve` child on a loopback port, killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the registry server on `home` and waits for its announcement.
+pub fn serve(home: &Home) -> ServerProcess {
+    serve_with(home, &[])
+}
+
+/// [`serve`] with extra environment variables.
+pub fn serve_with(home: &Home, envs: &[(&str, &str)]) -> ServerProcess {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ggen"));
+    cmd.env_clear()
+        .envs(envs.iter().copied())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GGEN_HOME", home.path())
+        .env("GGEN_CONFIG_DIR", home.path().join("config"))
+        .env("RUST_LOG", "warn")
+        .args([
+            "registry",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("server did not announce itself ({e}): {line:?}"));
+    ServerProcess {
+        child,
+        url: v["listening"].as_str().unwrap().to_string(),
+    }
 }

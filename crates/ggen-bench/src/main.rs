@@ -13,8 +13,14 @@
 //! `v2-sparql-scan` rows are the naive baseline: a SPARQL `CONTAINS` filter over
 //! every description, which is what the term index exists to avoid.
 //!
-//! Not covered yet: the dual adapter's strategies, install/publish/sign and the
-//! remote endpoint (they need the facade and a server; see BENCHMARKS.md).
+//! Optional groups: `--dual` (the same reads through the routing layer under
+//! each strategy), `--remote` (V2 over `oxigraph serve`), `--process` (whole
+//! `ggen marketplace search` processes with their peak memory, and a timed
+//! `migrate`), `--signing` and `--install`. `--all` turns them all on.
+
+mod dual;
+mod process;
+mod remote;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,6 +69,27 @@ struct Args {
     /// the release `ggen` next to this binary: `cargo build --release -p ggen-cli`).
     #[arg(long)]
     install: bool,
+    /// Also time search and info through the routing layer (DualBackendAdapter,
+    /// circuit breakers, instrumentation) under each strategy: v1, v2 with
+    /// fallback, ab-test at 50%, compare.
+    #[arg(long)]
+    dual: bool,
+    /// Also time every operation against V2 on a real SPARQL endpoint
+    /// (`oxigraph serve` on loopback, loaded with `oxigraph load`; needs
+    /// `pip install oxigraph`).
+    #[arg(long)]
+    remote: bool,
+    /// Also time whole `ggen marketplace search` processes (with their peak
+    /// memory) and one `ggen marketplace migrate` per size (runs the release
+    /// `ggen` next to this binary: `cargo build --release -p ggen-cli`).
+    #[arg(long)]
+    process: bool,
+    /// Whole-process runs per backend for `--process`.
+    #[arg(long, default_value_t = 20)]
+    process_runs: usize,
+    /// All of --dual, --remote, --process, --signing and --install.
+    #[arg(long)]
+    all: bool,
     /// Keep the generated registries here instead of a temporary directory.
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -79,6 +106,10 @@ struct Row {
     p95_us: f64,
     p99_us: f64,
     ops_per_sec: f64,
+    /// Peak resident set size of the process that ran the operation (the
+    /// whole-process rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_rss_kib: Option<u64>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -116,6 +147,7 @@ fn measure(
         p95_us: percentile(&samples, 0.95),
         p99_us: percentile(&samples, 0.99),
         ops_per_sec: iterations as f64 / total.as_secs_f64(),
+        peak_rss_kib: None,
     }
 }
 
@@ -206,7 +238,16 @@ fn build_v2(dir: &Path, corpus: &[Package]) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.all {
+        (
+            args.dual,
+            args.remote,
+            args.process,
+            args.signing,
+            args.install,
+        ) = (true, true, true, true, true);
+    }
     let tmp = tempfile::tempdir()?;
     let root = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut rows = Vec::new();
@@ -244,6 +285,30 @@ fn main() -> Result<()> {
                 ));
             }
         }
+        let both = ["v1", "v2"]
+            .iter()
+            .all(|b| args.backends.iter().any(|x| x == b));
+        if args.dual && both {
+            eprintln!("measuring the routing layer at {n} ...");
+            dual::rows(n, &root, &dir, &corpus, args.iterations, &mut rows)?;
+        }
+        if args.remote && args.backends.iter().any(|b| b == "v2") {
+            eprintln!("measuring v2 over oxigraph serve at {n} ...");
+            remote::rows(
+                n,
+                &root,
+                &dir,
+                &corpus,
+                args.iterations,
+                &mut setup,
+                &mut rows,
+            )?;
+        }
+        if args.process && both {
+            eprintln!("measuring whole processes at {n} ...");
+            process::search_rows(n, &root, &dir, args.process_runs, &mut rows)?;
+            process::migrate_row(n, &root, &corpus, &mut rows)?;
+        }
     }
     if args.signing {
         eprintln!("measuring signing and publishing ...");
@@ -261,12 +326,20 @@ fn main() -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:>7}  {:<15} {:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "pkgs", "backend", "operation", "first µs", "p50 µs", "p95 µs", "p99 µs", "ops/s"
+        "{:>7}  {:<17} {:<28} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}",
+        "pkgs",
+        "backend",
+        "operation",
+        "first µs",
+        "p50 µs",
+        "p95 µs",
+        "p99 µs",
+        "ops/s",
+        "peak MiB"
     );
     for r in &rows {
         println!(
-            "{:>7}  {:<15} {:<24} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.0}",
+            "{:>7}  {:<17} {:<28} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>9}",
             r.packages,
             r.backend,
             r.operation,
@@ -274,7 +347,10 @@ fn main() -> Result<()> {
             r.p50_us,
             r.p95_us,
             r.p99_us,
-            r.ops_per_sec
+            r.ops_per_sec,
+            r.peak_rss_kib
+                .map(|k| format!("{:.1}", k as f64 / 1024.0))
+                .unwrap_or_default()
         );
     }
     for (k, v) in &setup {
@@ -306,6 +382,13 @@ fn signing_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     }));
     rows.push(measure(0, "core", "verify 1 MiB", n, || {
         signing::verify(&sig, "bench-signed", &version, &archive).expect("verify");
+    }));
+    // The signature check alone, the archive's digest already known (as when
+    // it was checked on download): Ed25519 over the statement, and its parsing.
+    let digest = sha256_hex(&archive);
+    let size = archive.len() as u64;
+    rows.push(measure(0, "core", "verify (digest known)", n * 10, || {
+        signing::verify_digest(&sig, "bench-signed", &version, &digest, size).expect("verify");
     }));
 
     let release = |patch: u64| {
@@ -427,15 +510,7 @@ fn install_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     }
     V1Backend::create(&registry, "bench")?.publish_many(&releases)?;
     V2Backend::open_embedded(&registry)?.publish_many(&releases)?;
-    let ggen = std::env::current_exe()?
-        .parent()
-        .context("no executable directory")?
-        .join("ggen");
-    anyhow::ensure!(
-        ggen.is_file(),
-        "{} not found: build it with `cargo build --release -p ggen-cli`",
-        ggen.display()
-    );
+    let ggen = process::ggen_binary()?;
     let mut n = 0;
     for backend in ["v1", "v2"] {
         let mut fail = None;

@@ -1,7 +1,7 @@
 //! Whole-process rows: what a user waits for. `ggen marketplace search` runs
 //! as a new process per call on the registry the in-process rows used (start-up,
 //! opening the stores, loading the indexes, the search, printing), with each
-//! child's peak resident set size read from `wait4`; and one timed
+//! child's peak resident set size read by GNU `time`; and one timed
 //! `ggen marketplace migrate` of a V1-only copy of the catalogue into a new V2
 //! store. Both run the release `ggen` next to this binary.
 
@@ -28,30 +28,37 @@ pub fn ggen_binary() -> Result<PathBuf> {
     Ok(ggen)
 }
 
-/// Runs `cmd` to completion; returns its wall time and peak RSS in KiB.
+/// Runs `cmd` to completion under GNU `time`; returns its wall time and peak
+/// RSS in KiB. Not `wait4` on our own child: Linux counts the spawning
+/// process's memory (this benchmark holds whole catalogues) in a child's
+/// `ru_maxrss` up to its `exec`; `time` is small, so its child's figure is the
+/// command's own.
 fn run_measured(cmd: &mut Command) -> Result<(Duration, u64)> {
+    let report = tempfile::NamedTempFile::new()?;
+    let mut timed = Command::new("/usr/bin/time");
+    timed.arg("-f").arg("%M").arg("-o").arg(report.path());
+    timed.arg(cmd.get_program()).args(cmd.get_args());
+    timed
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
     let started = Instant::now();
-    let child = cmd
+    let out = timed
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: plain FFI call; `usage` is written by the kernel before we read it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        .output()
+        .context("running /usr/bin/time (Debian package `time`)")?;
     let elapsed = started.elapsed();
-    anyhow::ensure!(r == pid, "wait4: {}", std::io::Error::last_os_error());
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut err);
-        }
-        anyhow::bail!("{cmd:?} failed (status {status}): {err}");
+    if !out.status.success() {
+        anyhow::bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    // ru_maxrss is in KiB on Linux.
-    Ok((elapsed, usage.ru_maxrss as u64))
+    let kib = std::fs::read_to_string(report.path())?
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .parse()
+        .context("reading GNU time's %M")?;
+    Ok((elapsed, kib))
 }
 
 fn ggen(ggen: &Path, home: &Path, registry: &Path) -> Command {

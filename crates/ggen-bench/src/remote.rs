@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ggen_marketplace_core::model::Package;
-use ggen_marketplace_v2::{ExportFormat, V2Backend};
+use ggen_marketplace_v2::{Endpoint, ExportFormat, V2Backend};
 
 use crate::{Row, run_backend};
 
@@ -77,7 +77,11 @@ pub fn rows(
     // fresh directory, so the first search builds it from the endpoint.
     let local = root.join(format!("remote-client-{n}"));
     let _ = std::fs::remove_dir_all(&local);
-    let v2 = V2Backend::remote(&format!("{base}/query"), &format!("{base}/update"), &local)?;
+    // Longer than the CLI's search timeout: the first call builds the client's
+    // term index from the whole graph, and that is what "first" should show.
+    let mut endpoint = Endpoint::new(format!("{base}/query"), format!("{base}/update"));
+    endpoint.timeout = Duration::from_secs(600);
+    let v2 = V2Backend::remote_with(endpoint, &local)?;
     let t = Instant::now();
     v2.generation().context("asking the endpoint")?;
     setup.insert(

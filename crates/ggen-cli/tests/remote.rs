@@ -17,25 +17,7 @@ fn package_dir(root: &std::path::Path, name: &str, version: &str) -> std::path::
 fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
     let server_home = Home::new();
     let mut server = serve(&server_home);
-    let token = server_home
-        .bin()
-        .args([
-            "registry",
-            "token",
-            "create",
-            "--scope",
-            "publish",
-            "--package",
-            "wombat-*",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
-    );
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let token = common::publish_token(&server_home, "wombat-*");
     assert!(token.starts_with("ggen_"), "{token}");
 
     let client = Home::new();

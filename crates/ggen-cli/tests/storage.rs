@@ -153,29 +153,6 @@ fn a_full_disk_during_publish_loses_nothing_and_the_retry_succeeds() {
     );
 }
 
-/// A publish token for `pattern` on `home`'s server.
-fn token(home: &Home, pattern: &str) -> String {
-    let out = home
-        .bin()
-        .args([
-            "registry",
-            "token",
-            "create",
-            "--scope",
-            "publish",
-            "--package",
-            pattern,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The V2 store's directory removed from under a running server (an operator's
 /// mistake, a cleanup script): reads keep answering, a publish lands in V1 and
 /// is not written into the unlinked store, the next process says the store is
@@ -185,7 +162,7 @@ fn token(home: &Home, pattern: &str) -> String {
 fn the_v2_store_removed_under_a_running_server_is_recoverable() {
     let server_home = Home::new();
     let server = common::serve(&server_home);
-    let token = token(&server_home, "gone-*");
+    let token = common::publish_token(&server_home, "gone-*");
     let client = Home::new();
     let url = server.url.clone();
     let sources = tempfile::tempdir().unwrap();

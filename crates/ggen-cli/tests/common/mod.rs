@@ -163,3 +163,26 @@ pub fn serve_with(home: &Home, envs: &[(&str, &str)]) -> ServerProcess {
         url: v["listening"].as_str().unwrap().to_string(),
     }
 }
+
+/// A publish token for packages matching `pattern` on `home`'s registry.
+pub fn publish_token(home: &Home, pattern: &str) -> String {
+    let out = home
+        .bin()
+        .args([
+            "registry",
+            "token",
+            "create",
+            "--scope",
+            "publish",
+            "--package",
+            pattern,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

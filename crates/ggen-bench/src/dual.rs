@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use ggen_marketplace::config::{Compiled, Flags};
 use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
 use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::search::SearchQuery;
@@ -27,24 +26,12 @@ const STRATEGIES: &[(&str, &[(&str, &str)])] = &[
 ];
 
 fn marketplace(home: &Path, registry: &Path, env: &[(&str, &str)]) -> Result<Marketplace> {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let paths = Paths {
         home: home.to_path_buf(),
         registry: registry.to_path_buf(),
         config_dir: home.join("config"),
     };
-    let settings = Settings::resolve(
-        None,
-        &paths.config_file(),
-        &lookup,
-        &Flags::default(),
-        Compiled::this_build(),
-    )?;
-    Ok(Marketplace::new(paths, settings))
+    Ok(Marketplace::new(paths, Settings::from_pairs(env)?))
 }
 
 /// Search (three kinds of query) and info under every strategy. Each strategy

@@ -637,15 +637,10 @@ fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
     // Packages that cannot be installed, published through the facade (both backends).
     let mp = {
         let paths = ggen_marketplace::Paths::under(home.path());
-        let settings = ggen_marketplace::Settings::resolve(
-            None,
-            &paths.config_file(),
-            &|_| None,
-            &ggen_marketplace::config::Flags::default(),
-            ggen_marketplace::config::Compiled::this_build(),
+        ggen_marketplace::Marketplace::new(
+            paths,
+            ggen_marketplace::Settings::from_pairs(&[]).unwrap(),
         )
-        .unwrap();
-        ggen_marketplace::Marketplace::new(paths, settings)
     };
     let publisher = mp
         .backend_for(ggen_marketplace::Operation::Publish)
@@ -733,42 +728,15 @@ fn a_full_disk_or_unusable_target_fails_cleanly() {
     // A full disk.
     let disk = home.path().join("disk");
     std::fs::create_dir_all(&disk).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
-        .arg(&disk)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(tmpfs) = common::Tmpfs::mount(&disk, "128k") else {
         eprintln!("SKIPPED the full-disk part: mounting a tmpfs needs root");
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(disk.clone());
+    };
     let target = disk.join("project");
     let t = target.to_str().unwrap();
     home.json(&["install", "hello-world", "--target", t]);
     // Leave a few KiB free: less than axum-service's tree needs.
-    let free = |p: &std::path::Path| {
-        let out = std::process::Command::new("df")
-            .args(["--output=avail", "-B1"])
-            .arg(p)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .nth(1)
-            .unwrap()
-            .trim()
-            .parse::<u64>()
-            .unwrap()
-    };
-    let filler = vec![0u8; free(&disk).saturating_sub(8 * 1024) as usize];
+    let filler = vec![0u8; tmpfs.free_bytes().saturating_sub(8 * 1024) as usize];
     let _ = std::fs::write(disk.join("filler"), &filler);
     let before = snapshot(&target);
     home.ggen()

@@ -12,30 +12,18 @@ mod bench {
     use std::path::Path;
 
     use criterion::Criterion;
-    use ggen_marketplace::config::{Compiled, Flags};
     use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
     use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
     use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchQuery};
 
     fn marketplace(home: &Path, registry: &Path, env: &[(&str, String)]) -> Marketplace {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let paths = Paths {
             home: home.to_path_buf(),
             registry: registry.to_path_buf(),
             config_dir: home.join("config"),
         };
-        let mut settings = Settings::resolve(
-            None,
-            &paths.config_file(),
-            &lookup,
-            &Flags::default(),
-            Compiled::this_build(),
-        )
-        .unwrap();
+        let mut settings = Settings::from_pairs(&env).unwrap();
         settings.retry.attempts = 1;
         Marketplace::new(paths, settings)
     }

@@ -383,6 +383,24 @@ impl Settings {
         Self::resolve(file, config_file, &process_env, flags, compiled)
     }
 
+    /// The settings this build gets with only `env` as its environment (the
+    /// process's own is ignored), no config file and no flags: for tests and
+    /// benchmarks that set up several configurations in one process.
+    pub fn from_pairs(env: &[(&str, &str)]) -> Result<Self> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        Self::resolve(
+            None,
+            Path::new("(none)"),
+            &lookup,
+            &Flags::default(),
+            Compiled::this_build(),
+        )
+    }
+
     pub fn resolve(
         file: Option<ConfigFile>,
         path: &Path,

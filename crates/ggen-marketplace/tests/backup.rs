@@ -6,22 +6,14 @@ use std::io::Write;
 use std::path::Path;
 
 use ggen_marketplace::backup::{self, BackupManifest};
-use ggen_marketplace::config::{Compiled, Flags, Settings};
+use ggen_marketplace::config::{Compiled, Settings};
 use ggen_marketplace::{Marketplace, Operation, Paths};
 use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::model::PackageVersion;
 
 fn marketplace(home: &Path) -> Marketplace {
     let paths = Paths::under(home);
-    let settings = Settings::resolve(
-        None,
-        &paths.config_file(),
-        &|_| None,
-        &Flags::default(),
-        Compiled::this_build(),
-    )
-    .unwrap();
-    Marketplace::new(paths, settings)
+    Marketplace::new(paths, Settings::from_pairs(&[]).unwrap())
 }
 
 /// A seeded registry plus one package published through the facade.

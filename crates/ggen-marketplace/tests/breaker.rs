@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ggen_marketplace::config::{Compiled, Flags};
 use ggen_marketplace::resilience::CircuitState;
 use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
 use ggen_marketplace_core::{BackendKind, SearchQuery};
@@ -77,15 +76,8 @@ fn the_breaker_opens_on_a_dead_endpoint_and_closes_when_it_returns() {
 
     let paths = Paths::under(home.path());
     let endpoint = format!("http://127.0.0.1:{port}/query");
-    let env = move |k: &str| (k == "GGEN_MARKETPLACE_V2_ENDPOINT").then(|| endpoint.clone());
-    let mut settings = Settings::resolve(
-        None,
-        &paths.config_file(),
-        &env,
-        &Flags::default(),
-        Compiled::this_build(),
-    )
-    .unwrap();
+    let mut settings =
+        Settings::from_pairs(&[("GGEN_MARKETPLACE_V2_ENDPOINT", &endpoint)]).unwrap();
     settings.breaker.open_for = Duration::from_secs(1);
     settings.retry.attempts = 1; // one call, one outcome for the breaker
     let mp = Marketplace::new(paths, settings);

@@ -275,20 +275,44 @@ impl V2Backend {
         Ok(ix)
     }
 
-    fn build_index(&self, generation: u64) -> Result<TermIndex> {
+    /// Builds the term index from the graph, `BATCH` packages per read so
+    /// memory stays bounded by the docs (reading the whole graph at once took
+    /// 1.1 GB at 10k packages) and each remote query stays well within the
+    /// endpoint timeout. Writers may commit between batches, so the generation
+    /// is read again at the end and the build repeated if it moved.
+    fn build_index(&self, mut generation: u64) -> Result<TermIndex> {
+        const ATTEMPTS: usize = 3;
         let started = Instant::now();
-        let packages = Nodes::new(&self.store.all_triples()?).packages()?;
-        let ix = TermIndex::build(generation, packages.iter().map(Doc::from_package).collect());
-        if let Some(dir) = &self.terms_dir {
-            ix.save(dir)?;
+        for _ in 0..ATTEMPTS {
+            let roots = self.store.subjects_of_type(&mp::package_class())?;
+            let mut docs = Vec::with_capacity(roots.len());
+            for chunk in roots.chunks(BATCH) {
+                let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
+                docs.extend(packages.iter().map(Doc::from_package));
+            }
+            let after = self.store.generation()?;
+            if after != generation {
+                generation = after;
+                continue;
+            }
+            let ix = TermIndex::build(generation, docs);
+            if let Some(dir) = &self.terms_dir {
+                ix.save(dir)?;
+            }
+            tracing::info!(
+                packages = ix.len(),
+                terms = ix.term_count(),
+                ms = started.elapsed().as_millis() as u64,
+                "v2 term index built"
+            );
+            return Ok(ix);
         }
-        tracing::info!(
-            packages = ix.len(),
-            terms = ix.term_count(),
-            ms = started.elapsed().as_millis() as u64,
-            "v2 term index built"
-        );
-        Ok(ix)
+        Err(MarketplaceError::SearchIndex {
+            path: self.terms_dir.clone().unwrap_or_default(),
+            reason: format!(
+                "the graph changed {ATTEMPTS} times while the term index was being built; retry when writes settle"
+            ),
+        })
     }
 
     /// Rebuilds the term index from the graph (`ggen marketplace rebuild-index`);
@@ -325,7 +349,7 @@ impl V2Backend {
                 generation,
                 packages.iter().map(Doc::from_package).collect(),
                 &removed,
-            );
+            )?;
             if let Some(dir) = &self.terms_dir {
                 ix.save(dir)?;
             }
@@ -523,7 +547,7 @@ impl V2Backend {
             let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
             docs.extend(packages.iter().map(Doc::from_package));
         }
-        Ok(before.with_changes(generation, docs, &[]))
+        before.with_changes(generation, docs, &[])
     }
 
     /// Every version IRI and its checksum, for a remote endpoint (one query
@@ -620,7 +644,7 @@ impl V2Backend {
         self.store.apply(&ops)?;
         let generation = self.store.generation()?;
         let ix = if generation == before.generation() + 1 {
-            before.with_counters(generation, &set)
+            before.with_counters(generation, &set)?
         } else {
             self.build_index(generation)?
         };
@@ -788,12 +812,12 @@ impl MarketplaceBackend for V2Backend {
         query.validate()?;
         let started = Instant::now();
         let ix = self.index()?;
-        let (page, total) = ix.search(query);
+        let (page, total) = ix.search(query)?;
         let hits = page
             .iter()
             .map(|s| {
-                let d = &ix.doc(s.doc).summary;
-                SearchHit {
+                let d = &ix.doc(s.doc)?.summary;
+                Ok(SearchHit {
                     name: d.name.clone(),
                     version: d.version.clone(),
                     description: d.description.clone(),
@@ -801,9 +825,9 @@ impl MarketplaceBackend for V2Backend {
                     tags: d.tags.clone(),
                     downloads: d.downloads,
                     score: s.score,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(SearchResults {
             hits,
             total,
@@ -833,8 +857,8 @@ impl MarketplaceBackend for V2Backend {
         // with the graph before use, so listing needs no pass over the store.
         let ix = self.index()?;
         let mut out: Vec<PackageSummary> = (0..ix.len() as u32)
-            .map(|i| ix.doc(i).summary.clone())
-            .collect();
+            .map(|i| Ok(ix.doc(i)?.summary.clone()))
+            .collect::<Result<_>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }

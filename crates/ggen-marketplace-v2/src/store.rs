@@ -309,6 +309,39 @@ impl GraphStore {
         }
     }
 
+    /// Every subject typed `class` (`?s rdf:type class`), sorted.
+    pub fn subjects_of_type(&self, class: &NamedNode) -> Result<Vec<NamedNode>> {
+        let mut out: Vec<NamedNode> = match self.local() {
+            Some(store) => {
+                let mut out = Vec::new();
+                for q in store.quads_for_pattern(
+                    None,
+                    Some(oxigraph::model::vocab::rdf::TYPE),
+                    Some(class.as_ref().into()),
+                    Some(GraphNameRef::DefaultGraph),
+                ) {
+                    if let NamedOrBlankNode::NamedNode(n) = q.map_err(storage_err)?.subject {
+                        out.push(n);
+                    }
+                }
+                out
+            }
+            None => self
+                .select_rows(&format!(
+                    "SELECT ?s WHERE {{ ?s {} {class} }}",
+                    oxigraph::model::vocab::rdf::TYPE
+                ))?
+                .into_iter()
+                .filter_map(|row| match row.into_iter().next() {
+                    Some(Some(Term::NamedNode(n))) => Some(n),
+                    _ => None,
+                })
+                .collect(),
+        };
+        out.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(out)
+    }
+
     /// The whole default graph.
     pub fn all_triples(&self) -> Result<Vec<Triple>> {
         match self.local() {

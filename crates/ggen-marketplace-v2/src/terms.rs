@@ -16,14 +16,36 @@
 //! 1 (words of 4-7 chars) or 2 (8+ chars) (fields weighing 1+). Ties go to the
 //! more downloaded package, then the name.
 //!
-//! Persistence: `<dir>/index.bin` = magic, the graph generation it was built from,
-//! the docs as JSON and the FST bytes, written atomically. It is used only when
-//! its generation equals the graph's; otherwise the index is rebuilt from the
-//! graph. Writers update it in memory and rewrite it after every write.
+//! Persistence: `<dir>/index.bin`, written atomically after every write and
+//! used only when its generation equals the graph's (otherwise the index is
+//! rebuilt from the graph). A CLI search is one process per query, so the file
+//! is laid out to be memory-mapped and read lazily rather than decoded whole:
+//! decoding every document on each run was most of a V2 search process
+//! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
+//!
+//! ```text
+//! magic "GGENV2T4" | generation u64 | docs u32 | terms u32
+//! | lengths u64 x 5 (meta, starts, postings, doc ends, docs) | fst length u64
+//! | meta      postcard: per doc what ranking and filters read (name, counters,
+//! |           category, tags, field lengths), decoded at load
+//! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
+//! | postings  8 bytes each: doc u32, field u8, 0u8, term frequency u16
+//! | doc ends  u32 per doc: where each doc's bytes end in the docs section
+//! | docs      each doc in postcard, decoded on first use (search hits, list)
+//! | fst       the terms, valued by their ordinal
+//! ```
+//!
+//! Loading checks the layout (lengths, sort order, monotonic offsets) and the
+//! FST's checksum; postings and docs are checked when read, and one that no
+//! longer fits is an error naming `rebuild-index`, never a panic. Damage that
+//! still decodes (a changed letter in a description) goes unnoticed: a checksum
+//! over the whole file would mean reading all of it on every search. Crashes
+//! cannot cause it (writes are atomic); `rebuild-index` repairs it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::fsutil::atomic_write;
@@ -34,8 +56,10 @@ use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STAT
 use serde::{Deserialize, Serialize};
 
 pub const INDEX_FILE: &str = "index.bin";
-// Bumped whenever `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T3";
+// Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
+const MAGIC: &[u8; 8] = b"GGENV2T4";
+const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
+const POSTING_BYTES: usize = 8;
 /// Whole-name matches outrank any combination of word matches (as in V1).
 pub const EXACT_NAME_SCORE: f32 = 1000.0;
 /// V1 drops tokens of 40 bytes or more; so do we.
@@ -117,31 +141,88 @@ impl Doc {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// The part of a [`Doc`] that ranking and filtering read for every candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Ranked {
+    name: String,
+    downloads: u64,
+    published: i64,
+    category: Option<String>,
+    tags: Vec<String>,
+    /// Tokens per field (BM25's document length).
+    lens: [u32; FIELD_COUNT],
+}
+
+impl Ranked {
+    fn of(d: &Doc) -> Self {
+        Self {
+            name: d.name.clone(),
+            downloads: d.downloads,
+            published: d.published,
+            category: d.category.clone(),
+            tags: d.tags.clone(),
+            lens: std::array::from_fn(|f| d.fields[f].len() as u32),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 struct Posting {
     doc: u32,
     field: u8,
     tf: u16,
 }
 
-/// `index.bin` after the magic and lengths, in postcard (a compact binary
-/// serde format): the postings are stored, not recomputed, because a CLI
-/// search loads this file on every run (JSON plus re-deriving the postings
-/// took ~150 ms at 10k packages).
-#[derive(Serialize, Deserialize)]
-struct Header {
-    generation: u64,
-    docs: Vec<Doc>,
-    postings: Vec<Vec<Posting>>,
+/// Immutable bytes: built in memory, or a range of the memory-mapped file.
+/// Cloning shares them.
+#[derive(Clone)]
+struct Bytes {
+    buf: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    range: Range<usize>,
+}
+
+impl Bytes {
+    fn owned(v: Vec<u8>) -> Self {
+        let range = 0..v.len();
+        Self {
+            buf: Arc::new(v),
+            range,
+        }
+    }
+
+    fn slice(&self, range: Range<usize>) -> Self {
+        Self {
+            buf: self.buf.clone(),
+            range: self.range.start + range.start..self.range.start + range.end,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &(*self.buf).as_ref()[self.range.clone()]
+    }
+}
+
+fn u32_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let b = bytes.get(i * 4..i * 4 + 4)?;
+    Some(u32::from_le_bytes(b.try_into().expect("4 bytes")))
 }
 
 pub struct TermIndex {
     generation: u64,
-    docs: Vec<Doc>,
-    by_name: HashMap<String, u32>,
-    fst: fst::Map<Vec<u8>>,
-    postings: Vec<Vec<Posting>>,
+    /// Sorted by name; index i is doc i.
+    ranked: Vec<Ranked>,
     avg_len: [f32; FIELD_COUNT],
+    fst: fst::Map<Bytes>,
+    starts: Bytes,
+    postings: Bytes,
+    doc_ends: Bytes,
+    doc_bytes: Bytes,
+    /// Docs decoded so far (all of them for an index built in this process).
+    decoded: Vec<OnceLock<Box<Doc>>>,
+    /// The file this index was read from, for error messages.
+    source: Option<PathBuf>,
 }
 
 /// One matching package: index into [`TermIndex::doc`] and its score.
@@ -188,11 +269,23 @@ pub fn fuzzy_distance(chars: usize) -> Option<u8> {
     }
 }
 
-fn index_err(dir: &Path, reason: impl std::fmt::Display) -> MarketplaceError {
+fn index_err(path: &Path, reason: impl std::fmt::Display) -> MarketplaceError {
     MarketplaceError::SearchIndex {
-        path: dir.to_path_buf(),
+        path: path.to_path_buf(),
         reason: reason.to_string(),
     }
+}
+
+/// Each doc in postcard, concatenated, and where each one ends.
+fn encode_docs<'a>(docs: impl Iterator<Item = &'a Doc>) -> (Vec<u8>, Vec<u8>) {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::new();
+    for d in docs {
+        bytes = postcard::to_extend(d, bytes).expect("a Doc always serializes");
+        // A docs section over 4 GiB would need ~10M packages; `save` refuses it.
+        ends.extend_from_slice(&(bytes.len().min(u32::MAX as usize) as u32).to_le_bytes());
+    }
+    (bytes, ends)
 }
 
 impl TermIndex {
@@ -219,44 +312,74 @@ impl TermIndex {
         }
         let fst = fst::Map::from_iter(terms.keys().enumerate().map(|(i, t)| (*t, i as u64)))
             .expect("sorted, distinct keys");
-        let postings = terms.into_values().collect();
-        Self::assemble(generation, docs, fst, postings)
-    }
-
-    fn assemble(
-        generation: u64,
-        docs: Vec<Doc>,
-        fst: fst::Map<Vec<u8>>,
-        postings: Vec<Vec<Posting>>,
-    ) -> Self {
-        let mut avg_len = [0f32; FIELD_COUNT];
-        if !docs.is_empty() {
-            for (f, avg) in avg_len.iter_mut().enumerate() {
-                let total: usize = docs.iter().map(|d| d.fields[f].len()).sum();
-                *avg = total as f32 / docs.len() as f32;
+        let mut starts = Vec::with_capacity((terms.len() + 1) * 4);
+        let mut postings = Vec::new();
+        for list in terms.values() {
+            starts.extend_from_slice(&((postings.len() / POSTING_BYTES) as u32).to_le_bytes());
+            for p in list {
+                postings.extend_from_slice(&p.doc.to_le_bytes());
+                postings.extend_from_slice(&[p.field, 0]);
+                postings.extend_from_slice(&p.tf.to_le_bytes());
             }
         }
-        let by_name = docs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.name.clone(), i as u32))
+        starts.extend_from_slice(&((postings.len() / POSTING_BYTES) as u32).to_le_bytes());
+        let fst_bytes = Bytes::owned(fst.into_fst().into_inner());
+        let fst = fst::Map::new(fst_bytes).expect("an FST just built");
+        Self::with_docs(
+            generation,
+            docs,
+            fst,
+            Bytes::owned(starts),
+            Bytes::owned(postings),
+        )
+    }
+
+    /// `docs` (sorted, distinct names) with terms and postings already made for them.
+    fn with_docs(
+        generation: u64,
+        docs: Vec<Doc>,
+        fst: fst::Map<Bytes>,
+        starts: Bytes,
+        postings: Bytes,
+    ) -> Self {
+        let ranked: Vec<Ranked> = docs.iter().map(Ranked::of).collect();
+        let (doc_bytes, doc_ends) = encode_docs(docs.iter());
+        let decoded = docs
+            .into_iter()
+            .map(|d| OnceLock::from(Box::new(d)))
             .collect();
         Self {
             generation,
-            docs,
-            by_name,
+            avg_len: average_lengths(&ranked),
+            ranked,
             fst,
+            starts,
             postings,
-            avg_len,
+            doc_ends: Bytes::owned(doc_ends),
+            doc_bytes: Bytes::owned(doc_bytes),
+            decoded,
+            source: None,
         }
     }
 
+    /// Every doc, decoded (writers, which rebuild from them).
+    pub fn all_docs(&self) -> Result<Vec<Doc>> {
+        (0..self.ranked.len() as u32)
+            .map(|i| self.doc(i).cloned())
+            .collect()
+    }
+
     /// A copy with these packages' docs replaced (or added) and `removed` dropped.
-    pub fn with_changes(&self, generation: u64, upserts: Vec<Doc>, removed: &[String]) -> Self {
+    pub fn with_changes(
+        &self,
+        generation: u64,
+        upserts: Vec<Doc>,
+        removed: &[String],
+    ) -> Result<Self> {
         let mut docs: BTreeMap<String, Doc> = self
-            .docs
-            .iter()
-            .map(|d| (d.name.clone(), d.clone()))
+            .all_docs()?
+            .into_iter()
+            .map(|d| (d.name.clone(), d))
             .collect();
         for r in removed {
             docs.remove(r);
@@ -264,35 +387,40 @@ impl TermIndex {
         for d in upserts {
             docs.insert(d.name.clone(), d);
         }
-        Self::build(generation, docs.into_values().collect())
+        Ok(Self::build(generation, docs.into_values().collect()))
     }
 
     /// A copy with these packages' counters `(name, downloads, stars)` set.
     /// Counters only rank and display, so the terms and postings are shared
     /// as they are: no rebuild, which matters when a migration sets 100k of them.
-    pub fn with_counters(&self, generation: u64, counters: &[(String, u64, u64)]) -> Self {
-        let mut docs = self.docs.clone();
+    pub fn with_counters(&self, generation: u64, counters: &[(String, u64, u64)]) -> Result<Self> {
+        let mut docs = self.all_docs()?;
         for (name, downloads, stars) in counters {
-            if let Some(&i) = self.by_name.get(name) {
-                let d = &mut docs[i as usize];
+            if let Some(i) = self.position(name) {
+                let d = &mut docs[i];
                 d.downloads = *downloads;
                 d.summary.downloads = *downloads;
                 d.summary.stars = *stars;
             }
         }
-        Self {
+        Ok(Self::with_docs(
             generation,
             docs,
-            by_name: self.by_name.clone(),
-            fst: self.fst.clone(),
-            postings: self.postings.clone(),
-            avg_len: self.avg_len,
-        }
+            self.fst.clone(),
+            self.starts.clone(),
+            self.postings.clone(),
+        ))
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.ranked
+            .binary_search_by(|r| r.name.as_str().cmp(name))
+            .ok()
     }
 
     /// Whether a package of this name is indexed (that is, in the graph).
     pub fn contains(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+        self.position(name).is_some()
     }
 
     pub fn generation(&self) -> u64 {
@@ -300,19 +428,51 @@ impl TermIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.ranked.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.ranked.is_empty()
     }
 
-    pub fn doc(&self, i: u32) -> &Doc {
-        &self.docs[i as usize]
+    fn damaged(&self, what: impl std::fmt::Display) -> MarketplaceError {
+        let path = self
+            .source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(INDEX_FILE));
+        index_err(&path, format!("damaged term index: {what}"))
     }
 
-    pub fn docs(&self) -> &[Doc] {
-        &self.docs
+    /// Doc `i` (an index into the name order, as in [`Scored::doc`]), decoded
+    /// from the file on first use.
+    pub fn doc(&self, i: u32) -> Result<&Doc> {
+        let i = i as usize;
+        let cell = self
+            .decoded
+            .get(i)
+            .ok_or_else(|| self.damaged(format!("no document {i}")))?;
+        if let Some(d) = cell.get() {
+            return Ok(d);
+        }
+        let ends = self.doc_ends.as_ref();
+        let start = if i == 0 {
+            0
+        } else {
+            u32_at(ends, i - 1).unwrap_or(0)
+        } as usize;
+        let end = u32_at(ends, i).unwrap_or(0) as usize;
+        let doc: Doc = self
+            .doc_bytes
+            .as_ref()
+            .get(start..end)
+            .ok_or_else(|| self.damaged(format!("document {i} out of range")))
+            .and_then(|b| {
+                postcard::from_bytes(b).map_err(|e| self.damaged(format!("document {i}: {e}")))
+            })?;
+        if doc.name != self.ranked[i].name {
+            return Err(self.damaged(format!("document {i} is not `{}`", self.ranked[i].name)));
+        }
+        Ok(cell.get_or_init(|| Box::new(doc)))
     }
 
     pub fn term_count(&self) -> usize {
@@ -323,77 +483,51 @@ impl TermIndex {
         dir.join(INDEX_FILE)
     }
 
-    /// Writes `<dir>/index.bin` atomically.
+    /// Writes `<dir>/index.bin` atomically (layout in the module docs).
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let header = postcard::to_stdvec(&Header {
-            generation: self.generation,
-            docs: self.docs.clone(),
-            postings: self.postings.clone(),
-        })
-        .map_err(|e| index_err(dir, e))?;
-        let fst_bytes = self.fst.as_fst().as_bytes();
-        let mut out = Vec::with_capacity(24 + header.len() + fst_bytes.len());
+        let path = Self::path(dir);
+        let meta = postcard::to_stdvec(&self.ranked).map_err(|e| index_err(&path, e))?;
+        let sections: [&[u8]; 6] = [
+            &meta,
+            self.starts.as_ref(),
+            self.postings.as_ref(),
+            self.doc_ends.as_ref(),
+            self.doc_bytes.as_ref(),
+            self.fst.as_fst().as_bytes(),
+        ];
+        if self.doc_bytes.as_ref().len() > u32::MAX as usize {
+            return Err(index_err(&path, "over 4 GiB of documents"));
+        }
+        let total: usize = sections.iter().map(|s| s.len()).sum();
+        let mut out = Vec::with_capacity(PREAMBLE + total);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.generation.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(fst_bytes);
-        atomic_write(&Self::path(dir), &out)
+        out.extend_from_slice(&(self.ranked.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.fst.len() as u32).to_le_bytes());
+        for s in &sections {
+            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        }
+        for s in &sections {
+            out.extend_from_slice(s);
+        }
+        atomic_write(&path, &out)
     }
 
-    /// Reads `<dir>/index.bin`; `None` when absent, unreadable or built from
-    /// another generation than `expected_generation` (i.e. stale).
+    /// Maps `<dir>/index.bin`; `None` when absent, unreadable, damaged or
+    /// built from another generation than `expected_generation` (i.e. stale).
     pub fn load(dir: &Path, expected_generation: u64) -> Option<Self> {
         let path = Self::path(dir);
-        let bytes = std::fs::read(&path).ok()?;
         let parsed = (|| -> std::result::Result<Self, String> {
-            if bytes.len() < 24 || &bytes[..8] != MAGIC {
-                return Err("not a term index file".into());
-            }
-            let generation = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-            if generation != expected_generation {
-                return Err(format!(
-                    "built from generation {generation}, the graph is at {expected_generation}"
-                ));
-            }
-            let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
-            let header_end = 24usize
-                .checked_add(len)
-                .filter(|&e| e <= bytes.len())
-                .ok_or("truncated")?;
-            let header: Header =
-                postcard::from_bytes(&bytes[24..header_end]).map_err(|e| e.to_string())?;
-            if header.generation != generation {
-                return Err("header disagrees with itself".into());
-            }
-            let fst = fst::Map::new(bytes[header_end..].to_vec()).map_err(|e| e.to_string())?;
-            if header.docs.windows(2).any(|w| w[0].name >= w[1].name) {
-                return Err("docs are not sorted".into());
-            }
-            let postings = header.postings;
-            if postings.len() != fst.len() {
-                return Err("postings and FST disagree".into());
-            }
-            // Term i of the FST must point at postings[i] (as `build` writes it).
-            {
-                let mut stream = fst.stream();
-                let mut i = 0u64;
-                while let Some((_, v)) = stream.next() {
-                    if v != i {
-                        return Err("FST values out of order".into());
-                    }
-                    i += 1;
-                }
-            }
-            let n = header.docs.len();
-            if postings.iter().any(|p| {
-                p.is_empty()
-                    || p.iter()
-                        .any(|x| x.doc as usize >= n || x.field as usize >= FIELD_COUNT)
-            }) {
-                return Err("postings out of range".into());
-            }
-            Ok(Self::assemble(generation, header.docs, fst, postings))
+            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+            // SAFETY: the file is never modified in place: every writer writes
+            // a new file and renames it over this one (`atomic_write`), so the
+            // mapped inode stays as it is for as long as the map lives.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
+            let bytes = Bytes {
+                range: 0..map.len(),
+                buf: Arc::new(map),
+            };
+            Self::parse(bytes, expected_generation, &path)
         })();
         match parsed {
             Ok(ix) => Some(ix),
@@ -402,6 +536,119 @@ impl TermIndex {
                 None
             }
         }
+    }
+
+    fn parse(
+        bytes: Bytes,
+        expected_generation: u64,
+        path: &Path,
+    ) -> std::result::Result<Self, String> {
+        let b = bytes.as_ref();
+        if b.len() < PREAMBLE || &b[..8] != MAGIC {
+            return Err("not a term index file (or an older layout)".into());
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let generation = u64_at(8);
+        if generation != expected_generation {
+            return Err(format!(
+                "built from generation {generation}, the graph is at {expected_generation}"
+            ));
+        }
+        let n = u32_at(&b[16..20], 0).expect("4 bytes") as usize;
+        let terms = u32_at(&b[20..24], 0).expect("4 bytes") as usize;
+        let mut ranges = Vec::with_capacity(6);
+        let mut at = PREAMBLE;
+        for k in 0..6 {
+            let len = usize::try_from(u64_at(24 + 8 * k)).map_err(|_| "length overflows")?;
+            let end = at
+                .checked_add(len)
+                .filter(|&e| e <= b.len())
+                .ok_or("truncated")?;
+            ranges.push(at..end);
+            at = end;
+        }
+        if at != b.len() {
+            return Err("trailing bytes".into());
+        }
+        let section = |k: usize| bytes.slice(ranges[k].clone());
+        let ranked: Vec<Ranked> =
+            postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
+        if ranked.len() != n || ranked.windows(2).any(|w| w[0].name >= w[1].name) {
+            return Err("documents are not sorted by name".into());
+        }
+        let offsets_ok = |s: &Bytes, count: usize, last: usize| {
+            let s = s.as_ref();
+            s.len() == count * 4
+                && (0..count).all(|i| {
+                    let prev = if i == 0 {
+                        0
+                    } else {
+                        u32_at(s, i - 1).unwrap_or(0)
+                    };
+                    u32_at(s, i).is_some_and(|v| v >= prev)
+                })
+                && (count == 0 || u32_at(s, count - 1) == Some(last as u32))
+        };
+        let (starts, postings, doc_ends, doc_bytes) =
+            (section(1), section(2), section(3), section(4));
+        if postings.as_ref().len() % POSTING_BYTES != 0
+            || !offsets_ok(&starts, terms + 1, postings.as_ref().len() / POSTING_BYTES)
+            || u32_at(starts.as_ref(), 0) != Some(0)
+        {
+            return Err("postings offsets disagree with the postings".into());
+        }
+        if !offsets_ok(&doc_ends, n, doc_bytes.as_ref().len()) {
+            return Err("document offsets disagree with the documents".into());
+        }
+        let fst = fst::Map::new(section(5)).map_err(|e| e.to_string())?;
+        if fst.len() != terms {
+            return Err("term count disagrees with the FST".into());
+        }
+        // The FST's own checksum: its nodes are followed without bounds checks
+        // of ours, so damage there must be caught here (a few ms at 100k terms).
+        fst.as_fst().verify().map_err(|e| e.to_string())?;
+        Ok(Self {
+            generation,
+            avg_len: average_lengths(&ranked),
+            decoded: (0..n).map(|_| OnceLock::new()).collect(),
+            ranked,
+            fst,
+            starts,
+            postings,
+            doc_ends,
+            doc_bytes,
+            source: Some(path.to_path_buf()),
+        })
+    }
+
+    /// The postings of term `ord`, each checked against the documents and fields.
+    fn postings(&self, ord: u64) -> Result<impl Iterator<Item = Posting> + '_> {
+        let starts = self.starts.as_ref();
+        let range = usize::try_from(ord)
+            .ok()
+            .and_then(|o| Some(u32_at(starts, o)? as usize..u32_at(starts, o + 1)? as usize))
+            .ok_or_else(|| self.damaged(format!("term {ord} has no postings")))?;
+        let bytes = self
+            .postings
+            .as_ref()
+            .get(range.start * POSTING_BYTES..range.end * POSTING_BYTES)
+            .ok_or_else(|| self.damaged(format!("postings of term {ord} out of range")))?;
+        let n = self.ranked.len();
+        let list: Vec<Posting> = bytes
+            .chunks_exact(POSTING_BYTES)
+            .map(|r| Posting {
+                doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
+                field: r[4],
+                tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
+            })
+            .collect();
+        if list
+            .iter()
+            .any(|p| p.doc as usize >= n || p.field as usize >= FIELD_COUNT)
+        {
+            return Err(self.damaged(format!("a posting of term {ord} is out of range")));
+        }
+        Ok(list.into_iter())
     }
 
     /// Ordinals of the tokens equal to, starting with, or within `distance` of `word`.
@@ -454,17 +701,18 @@ impl TermIndex {
     }
 
     fn bm25(&self, p: &Posting, df: u32) -> f32 {
-        let n = self.docs.len() as f32;
+        let n = self.ranked.len() as f32;
         let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
-        let dl = self.docs[p.doc as usize].fields[p.field as usize].len() as f32;
+        let dl = self.ranked[p.doc as usize].lens[p.field as usize] as f32;
         let avg = self.avg_len[p.field as usize].max(f32::EPSILON);
         let tf = p.tf as f32;
         idf * (1.0 + K1) * tf / (tf + K1 * (1.0 - B + B * dl / avg))
     }
 
     /// Scores, filters and sorts; returns the requested page and the total.
-    pub fn search(&self, query: &SearchQuery) -> (Vec<Scored>, usize) {
-        let n = self.docs.len();
+    /// Fails only on a damaged index file.
+    pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
+        let n = self.ranked.len();
         let mut words = Vec::new();
         for t in tokens(&query.text) {
             if !words.contains(&t) {
@@ -480,21 +728,21 @@ impl TermIndex {
             for w in &words {
                 // Exact: BM25 per field.
                 if let Some(ord) = self.ords_exact(w) {
-                    let list = &self.postings[ord as usize];
+                    let list: Vec<Posting> = self.postings(ord)?.collect();
                     let mut df = [0u32; FIELD_COUNT];
-                    for p in list {
+                    for p in &list {
                         df[p.field as usize] += 1;
                     }
-                    for p in list {
+                    for p in &list {
                         scores[p.doc as usize] +=
                             WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
                         matched[p.doc as usize] = true;
                     }
                 }
                 let chars = w.chars().count();
-                let mut constant = |ords: Vec<u64>, min_weight: f32, factor: f32| {
+                let mut constant = |ords: Vec<u64>, min_weight: f32, factor: f32| -> Result<()> {
                     for ord in ords {
-                        for p in &self.postings[ord as usize] {
+                        for p in self.postings(ord)? {
                             if WEIGHTS[p.field as usize] >= min_weight {
                                 let m = &mut marks[p.doc as usize];
                                 if *m == 0 {
@@ -514,19 +762,20 @@ impl TermIndex {
                         matched[d as usize] = true;
                     }
                     touched.clear();
+                    Ok(())
                 };
                 if chars >= 2 {
-                    constant(self.ords_prefix(w), 2.0, 0.4);
+                    constant(self.ords_prefix(w), 2.0, 0.4)?;
                 }
                 if let Some(d) = fuzzy_distance(chars) {
-                    constant(self.ords_fuzzy(w, d), 1.0, 0.3);
+                    constant(self.ords_fuzzy(w, d), 1.0, 0.3)?;
                 }
             }
             let lowered = query.text.trim().to_lowercase();
             for candidate in [lowered, words.join("-")] {
-                if let Some(&i) = self.by_name.get(&candidate) {
-                    scores[i as usize] += EXACT_NAME_SCORE;
-                    matched[i as usize] = true;
+                if let Some(i) = self.position(&candidate) {
+                    scores[i] += EXACT_NAME_SCORE;
+                    matched[i] = true;
                 }
             }
         }
@@ -535,7 +784,7 @@ impl TermIndex {
         let mut hits: Vec<Scored> = (0..n)
             .filter(|&i| matched[i])
             .filter(|&i| {
-                let d = &self.docs[i];
+                let d = &self.ranked[i];
                 category
                     .as_ref()
                     .is_none_or(|c| d.category.as_ref() == Some(c))
@@ -551,7 +800,7 @@ impl TermIndex {
             })
             .collect();
         let total = hits.len();
-        let docs = &self.docs;
+        let docs = &self.ranked;
         let by_downloads = |a: &Scored, b: &Scored| {
             let (da, db) = (&docs[a.doc as usize], &docs[b.doc as usize]);
             db.downloads
@@ -574,15 +823,26 @@ impl TermIndex {
         };
         let end = query.offset.saturating_add(query.limit).min(total);
         if query.offset >= total {
-            return (Vec::new(), total);
+            return Ok((Vec::new(), total));
         }
         if end < total {
             hits.select_nth_unstable_by(end, cmp);
             hits.truncate(end);
         }
         hits.sort_unstable_by(cmp);
-        (hits.split_off(query.offset), total)
+        Ok((hits.split_off(query.offset), total))
     }
+}
+
+fn average_lengths(ranked: &[Ranked]) -> [f32; FIELD_COUNT] {
+    let mut avg = [0f32; FIELD_COUNT];
+    if !ranked.is_empty() {
+        for (f, a) in avg.iter_mut().enumerate() {
+            let total: u64 = ranked.iter().map(|r| u64::from(r.lens[f])).sum();
+            *a = total as f32 / ranked.len() as f32;
+        }
+    }
+    avg
 }
 
 #[cfg(test)]
@@ -636,9 +896,10 @@ mod tests {
 
     fn names(ix: &TermIndex, q: SearchQuery) -> Vec<String> {
         ix.search(&q)
+            .unwrap()
             .0
             .iter()
-            .map(|s| ix.doc(s.doc).name.clone())
+            .map(|s| ix.doc(s.doc).unwrap().name.clone())
             .collect()
     }
 
@@ -672,7 +933,7 @@ mod tests {
             names(&ix, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
             "io.ggen.nextjs.ontology-crud"
         );
-        let (hits, _) = ix.search(&SearchQuery::text("hello world"));
+        let (hits, _) = ix.search(&SearchQuery::text("hello world")).unwrap();
         assert!(hits[0].score >= EXACT_NAME_SCORE);
         // No text: every package, by downloads.
         assert_eq!(
@@ -684,7 +945,12 @@ mod tests {
                 "io.ggen.nextjs.ontology-crud"
             ]
         );
-        assert!(ix.search(&SearchQuery::text("zzzzqqq")).0.is_empty());
+        assert!(
+            ix.search(&SearchQuery::text("zzzzqqq"))
+                .unwrap()
+                .0
+                .is_empty()
+        );
     }
 
     #[test]
@@ -693,14 +959,71 @@ mod tests {
         let ix = index();
         ix.save(dir.path()).unwrap();
         let back = TermIndex::load(dir.path(), 7).expect("fresh");
-        assert_eq!(back.docs(), ix.docs());
+        assert_eq!(back.all_docs().unwrap(), ix.all_docs().unwrap());
         assert_eq!(back.term_count(), ix.term_count());
-        assert_eq!(
-            names(&back, SearchQuery::text("helo")),
-            names(&ix, SearchQuery::text("helo"))
-        );
-        assert!(TermIndex::load(dir.path(), 8).is_none());
-        std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
+        for q in ["helo", "bib", "rust cli", "hello world", "ontology", ""] {
+            let (a, b) = (
+                ix.search(&SearchQuery::text(q)).unwrap(),
+                back.search(&SearchQuery::text(q)).unwrap(),
+            );
+            assert_eq!(a, b, "{q}");
+        }
+        // A loaded index changes and saves like a built one.
+        let changed = back
+            .with_counters(8, &[("hello-world".into(), 500, 3)])
+            .unwrap();
+        assert_eq!(names(&changed, SearchQuery::default())[0], "hello-world");
+        assert_eq!(changed.doc(1).unwrap().summary.stars, 3);
+        changed.save(dir.path()).unwrap();
+        let again = TermIndex::load(dir.path(), 8).expect("fresh");
+        assert_eq!(again.all_docs().unwrap(), changed.all_docs().unwrap());
         assert!(TermIndex::load(dir.path(), 7).is_none());
+        std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
+        assert!(TermIndex::load(dir.path(), 8).is_none());
+    }
+
+    /// Every truncation of the file is refused at load; a posting or document
+    /// damaged in place (the layout intact) is an error naming the file when
+    /// read, never a panic.
+    #[test]
+    fn a_damaged_index_file_is_refused_or_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let ix = index();
+        ix.save(dir.path()).unwrap();
+        let path = TermIndex::path(dir.path());
+        let good = std::fs::read(&path).unwrap();
+        for len in (0..good.len()).step_by(7) {
+            std::fs::write(&path, &good[..len]).unwrap();
+            assert!(TermIndex::load(dir.path(), 7).is_none(), "{len} bytes");
+        }
+        // Every byte of the body flipped in turn: load refuses it, or searches
+        // and documents answer or fail cleanly.
+        let (mut refused, mut failed) = (0, 0);
+        for at in PREAMBLE..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0xff;
+            std::fs::write(&path, &bad).unwrap();
+            let Some(ix) = TermIndex::load(dir.path(), 7) else {
+                refused += 1;
+                continue;
+            };
+            for q in ["hello", "bib", "rust cli", ""] {
+                if let Err(e) = ix.search(&SearchQuery::text(q)) {
+                    assert!(e.to_string().contains("index.bin"), "{e}");
+                    failed += 1;
+                }
+            }
+            for i in 0..ix.len() as u32 {
+                if let Err(e) = ix.doc(i) {
+                    assert!(e.to_string().contains("damaged"), "{e}");
+                    failed += 1;
+                }
+            }
+        }
+        // Both paths are exercised: refusals at load, errors on use.
+        assert!(
+            refused > 0 && failed > 0,
+            "{refused} refused, {failed} failed"
+        );
     }
 }

@@ -24,10 +24,10 @@
 //! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
 //!
 //! ```text
-//! magic "GGENV2T4" | generation u64 | docs u32 | terms u32
+//! magic "GGENV2T5" | generation u64 | docs u32 | terms u32
 //! | lengths u64 x 5 (meta, starts, postings, doc ends, docs) | fst length u64
-//! | meta      postcard: per doc what ranking and filters read (name, counters,
-//! |           category, tags, field lengths), decoded at load
+//! | meta      postcard: what ranking and filters read, as columns (names in one
+//! |           string, counters, category and tag ids, field lengths), decoded at load
 //! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
 //! | postings  8 bytes each: doc u32, field u8, 0u8, term frequency u16
 //! | doc ends  u32 per doc: where each doc's bytes end in the docs section
@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T4";
+const MAGIC: &[u8; 8] = b"GGENV2T5";
 const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
 const POSTING_BYTES: usize = 8;
 /// Whole-name matches outrank any combination of word matches (as in V1).
@@ -141,28 +141,127 @@ impl Doc {
     }
 }
 
-/// The part of a [`Doc`] that ranking and filtering read for every candidate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Ranked {
-    name: String,
-    downloads: u64,
-    published: i64,
-    category: Option<String>,
-    tags: Vec<String>,
+/// What ranking and filtering read for every candidate, as columns (doc i
+/// is row i, in name order) with every string in one allocation: at 100k
+/// packages a struct per doc meant half a million allocations on every load.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Columns {
+    /// Every name, concatenated; name i ends at `name_ends[i]`.
+    names: String,
+    name_ends: Vec<u32>,
+    downloads: Vec<u64>,
+    published: Vec<i64>,
+    /// Distinct lowercase categories and tags.
+    labels: Vec<String>,
+    /// `labels` index + 1 of each doc's category, 0 for none.
+    category: Vec<u32>,
+    /// Doc i's tags are `tag_ids[tag_ends[i - 1]..tag_ends[i]]` (labels indexes).
+    tag_ids: Vec<u32>,
+    tag_ends: Vec<u32>,
     /// Tokens per field (BM25's document length).
-    lens: [u32; FIELD_COUNT],
+    lens: Vec<[u32; FIELD_COUNT]>,
 }
 
-impl Ranked {
-    fn of(d: &Doc) -> Self {
-        Self {
-            name: d.name.clone(),
-            downloads: d.downloads,
-            published: d.published,
-            category: d.category.clone(),
-            tags: d.tags.clone(),
-            lens: std::array::from_fn(|f| d.fields[f].len() as u32),
+impl Columns {
+    fn of(docs: &[Doc]) -> Self {
+        let mut c = Self::default();
+        let mut label_ids: std::collections::HashMap<String, u32> = Default::default();
+        let mut label = |c: &mut Self, l: &str| -> u32 {
+            if let Some(&id) = label_ids.get(l) {
+                return id;
+            }
+            c.labels.push(l.to_string());
+            let id = c.labels.len() as u32 - 1;
+            label_ids.insert(l.to_string(), id);
+            id
+        };
+        for d in docs {
+            c.names.push_str(&d.name);
+            c.name_ends.push(c.names.len() as u32);
+            c.downloads.push(d.downloads);
+            c.published.push(d.published);
+            let category = d.category.as_deref().map_or(0, |l| label(&mut c, l) + 1);
+            c.category.push(category);
+            for t in &d.tags {
+                let id = label(&mut c, t);
+                c.tag_ids.push(id);
+            }
+            c.tag_ends.push(c.tag_ids.len() as u32);
+            c.lens
+                .push(std::array::from_fn(|f| d.fields[f].len() as u32));
         }
+        c
+    }
+
+    fn len(&self) -> usize {
+        self.name_ends.len()
+    }
+
+    fn name(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+        &self.names[start..self.name_ends[i] as usize]
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.name(mid).cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    fn label(&self, l: &str) -> Option<u32> {
+        self.labels.iter().position(|x| x == l).map(|i| i as u32)
+    }
+
+    fn tags(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.tag_ends[i - 1] as usize };
+        &self.tag_ids[start..self.tag_ends[i] as usize]
+    }
+
+    /// Everything `name`, `tags` and the filters index is in range, and the
+    /// names are sorted and distinct (checked once per load, in O(docs)).
+    fn check(&self) -> std::result::Result<(), String> {
+        let n = self.len();
+        if [
+            self.downloads.len(),
+            self.published.len(),
+            self.category.len(),
+            self.tag_ends.len(),
+            self.lens.len(),
+        ]
+        .iter()
+        .any(|&l| l != n)
+        {
+            return Err("ranking columns of different lengths".into());
+        }
+        let ordered = |ends: &[u32], total: usize| {
+            ends.windows(2).all(|w| w[0] <= w[1]) && ends.last().is_none_or(|&e| e as usize == total)
+        };
+        if !ordered(&self.name_ends, self.names.len())
+            || (0..n).any(|i| {
+                let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+                !self.names.is_char_boundary(start)
+            })
+        {
+            return Err("name offsets out of range".into());
+        }
+        if (1..n).any(|i| self.name(i - 1) >= self.name(i)) {
+            return Err("documents are not sorted by name".into());
+        }
+        let labels = self.labels.len() as u32;
+        if !ordered(&self.tag_ends, self.tag_ids.len())
+            || self.tag_ids.iter().any(|&t| t >= labels)
+            || self.category.iter().any(|&c| c > labels)
+        {
+            return Err("tag or category out of range".into());
+        }
+        Ok(())
     }
 }
 
@@ -211,8 +310,8 @@ fn u32_at(bytes: &[u8], i: usize) -> Option<u32> {
 
 pub struct TermIndex {
     generation: u64,
-    /// Sorted by name; index i is doc i.
-    ranked: Vec<Ranked>,
+    /// Sorted by name; row i is doc i.
+    columns: Columns,
     avg_len: [f32; FIELD_COUNT],
     fst: fst::Map<Bytes>,
     starts: Bytes,
@@ -342,7 +441,7 @@ impl TermIndex {
         starts: Bytes,
         postings: Bytes,
     ) -> Self {
-        let ranked: Vec<Ranked> = docs.iter().map(Ranked::of).collect();
+        let columns = Columns::of(&docs);
         let (doc_bytes, doc_ends) = encode_docs(docs.iter());
         let decoded = docs
             .into_iter()
@@ -350,8 +449,8 @@ impl TermIndex {
             .collect();
         Self {
             generation,
-            avg_len: average_lengths(&ranked),
-            ranked,
+            avg_len: average_lengths(&columns),
+            columns,
             fst,
             starts,
             postings,
@@ -364,7 +463,7 @@ impl TermIndex {
 
     /// Every doc, decoded (writers, which rebuild from them).
     pub fn all_docs(&self) -> Result<Vec<Doc>> {
-        (0..self.ranked.len() as u32)
+        (0..self.columns.len() as u32)
             .map(|i| self.doc(i).cloned())
             .collect()
     }
@@ -413,9 +512,7 @@ impl TermIndex {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.ranked
-            .binary_search_by(|r| r.name.as_str().cmp(name))
-            .ok()
+        self.columns.position(name)
     }
 
     /// Whether a package of this name is indexed (that is, in the graph).
@@ -428,11 +525,11 @@ impl TermIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.ranked.len()
+        self.columns.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ranked.is_empty()
+        self.columns.len() == 0
     }
 
     fn damaged(&self, what: impl std::fmt::Display) -> MarketplaceError {
@@ -469,8 +566,8 @@ impl TermIndex {
             .and_then(|b| {
                 postcard::from_bytes(b).map_err(|e| self.damaged(format!("document {i}: {e}")))
             })?;
-        if doc.name != self.ranked[i].name {
-            return Err(self.damaged(format!("document {i} is not `{}`", self.ranked[i].name)));
+        if doc.name != self.columns.name(i) {
+            return Err(self.damaged(format!("document {i} is not `{}`", self.columns.name(i))));
         }
         Ok(cell.get_or_init(|| Box::new(doc)))
     }
@@ -486,7 +583,7 @@ impl TermIndex {
     /// Writes `<dir>/index.bin` atomically (layout in the module docs).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
-        let meta = postcard::to_stdvec(&self.ranked).map_err(|e| index_err(&path, e))?;
+        let meta = postcard::to_stdvec(&self.columns).map_err(|e| index_err(&path, e))?;
         let sections: [&[u8]; 6] = [
             &meta,
             self.starts.as_ref(),
@@ -502,7 +599,7 @@ impl TermIndex {
         let mut out = Vec::with_capacity(PREAMBLE + total);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.generation.to_le_bytes());
-        out.extend_from_slice(&(self.ranked.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.columns.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.fst.len() as u32).to_le_bytes());
         for s in &sections {
             out.extend_from_slice(&(s.len() as u64).to_le_bytes());
@@ -571,11 +668,12 @@ impl TermIndex {
             return Err("trailing bytes".into());
         }
         let section = |k: usize| bytes.slice(ranges[k].clone());
-        let ranked: Vec<Ranked> =
+        let columns: Columns =
             postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
-        if ranked.len() != n || ranked.windows(2).any(|w| w[0].name >= w[1].name) {
-            return Err("documents are not sorted by name".into());
+        if columns.len() != n {
+            return Err("document count disagrees with the ranking columns".into());
         }
+        columns.check()?;
         let offsets_ok = |s: &Bytes, count: usize, last: usize| {
             let s = s.as_ref();
             s.len() == count * 4
@@ -609,9 +707,9 @@ impl TermIndex {
         fst.as_fst().verify().map_err(|e| e.to_string())?;
         Ok(Self {
             generation,
-            avg_len: average_lengths(&ranked),
+            avg_len: average_lengths(&columns),
             decoded: (0..n).map(|_| OnceLock::new()).collect(),
-            ranked,
+            columns,
             fst,
             starts,
             postings,
@@ -621,7 +719,9 @@ impl TermIndex {
         })
     }
 
-    /// The postings of term `ord`, each checked against the documents and fields.
+    /// The postings of term `ord`, checked against the documents and fields
+    /// before any is returned (a second pass over a few records: no allocation
+    /// on the search path).
     fn postings(&self, ord: u64) -> Result<impl Iterator<Item = Posting> + '_> {
         let starts = self.starts.as_ref();
         let range = usize::try_from(ord)
@@ -633,22 +733,20 @@ impl TermIndex {
             .as_ref()
             .get(range.start * POSTING_BYTES..range.end * POSTING_BYTES)
             .ok_or_else(|| self.damaged(format!("postings of term {ord} out of range")))?;
-        let n = self.ranked.len();
-        let list: Vec<Posting> = bytes
+        let decode = |r: &[u8]| Posting {
+            doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
+            field: r[4],
+            tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
+        };
+        let n = self.columns.len();
+        if bytes
             .chunks_exact(POSTING_BYTES)
-            .map(|r| Posting {
-                doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
-                field: r[4],
-                tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
-            })
-            .collect();
-        if list
-            .iter()
+            .map(decode)
             .any(|p| p.doc as usize >= n || p.field as usize >= FIELD_COUNT)
         {
             return Err(self.damaged(format!("a posting of term {ord} is out of range")));
         }
-        Ok(list.into_iter())
+        Ok(bytes.chunks_exact(POSTING_BYTES).map(decode))
     }
 
     /// Ordinals of the tokens equal to, starting with, or within `distance` of `word`.
@@ -701,9 +799,9 @@ impl TermIndex {
     }
 
     fn bm25(&self, p: &Posting, df: u32) -> f32 {
-        let n = self.ranked.len() as f32;
+        let n = self.columns.len() as f32;
         let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
-        let dl = self.ranked[p.doc as usize].lens[p.field as usize] as f32;
+        let dl = self.columns.lens[p.doc as usize][p.field as usize] as f32;
         let avg = self.avg_len[p.field as usize].max(f32::EPSILON);
         let tf = p.tf as f32;
         idf * (1.0 + K1) * tf / (tf + K1 * (1.0 - B + B * dl / avg))
@@ -712,7 +810,7 @@ impl TermIndex {
     /// Scores, filters and sorts; returns the requested page and the total.
     /// Fails only on a damaged index file.
     pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
-        let n = self.ranked.len();
+        let n = self.columns.len();
         let mut words = Vec::new();
         for t in tokens(&query.text) {
             if !words.contains(&t) {
@@ -779,16 +877,22 @@ impl TermIndex {
                 }
             }
         }
-        let category = query.category.as_ref().map(|c| c.to_lowercase());
-        let tags: Vec<String> = query.tags.iter().map(|t| t.to_lowercase()).collect();
+        let c = &self.columns;
+        // Filters as label ids; a label no package has matches nothing.
+        let category = query
+            .category
+            .as_ref()
+            .map(|l| c.label(&l.to_lowercase()).map_or(u32::MAX, |id| id + 1));
+        let tags: Vec<u32> = query
+            .tags
+            .iter()
+            .map(|t| c.label(&t.to_lowercase()).unwrap_or(u32::MAX))
+            .collect();
         let mut hits: Vec<Scored> = (0..n)
             .filter(|&i| matched[i])
             .filter(|&i| {
-                let d = &self.ranked[i];
-                category
-                    .as_ref()
-                    .is_none_or(|c| d.category.as_ref() == Some(c))
-                    && tags.iter().all(|t| d.tags.contains(t))
+                category.is_none_or(|id| c.category[i] == id)
+                    && tags.iter().all(|t| c.tags(i).contains(t))
             })
             .map(|i| Scored {
                 doc: i as u32,
@@ -800,25 +904,22 @@ impl TermIndex {
             })
             .collect();
         let total = hits.len();
-        let docs = &self.ranked;
+        // Docs are in name order, so comparing indexes compares names.
         let by_downloads = |a: &Scored, b: &Scored| {
-            let (da, db) = (&docs[a.doc as usize], &docs[b.doc as usize]);
-            db.downloads
-                .cmp(&da.downloads)
-                .then_with(|| da.name.cmp(&db.name))
+            c.downloads[b.doc as usize]
+                .cmp(&c.downloads[a.doc as usize])
+                .then_with(|| a.doc.cmp(&b.doc))
         };
         let cmp = |a: &Scored, b: &Scored| -> std::cmp::Ordering {
-            let (da, db) = (&docs[a.doc as usize], &docs[b.doc as usize]);
             match query.sort {
                 SortOrder::Relevance => {
                     b.score.total_cmp(&a.score).then_with(|| by_downloads(a, b))
                 }
                 SortOrder::Downloads => by_downloads(a, b),
-                SortOrder::Name => da.name.cmp(&db.name),
-                SortOrder::Recent => db
-                    .published
-                    .cmp(&da.published)
-                    .then_with(|| da.name.cmp(&db.name)),
+                SortOrder::Name => a.doc.cmp(&b.doc),
+                SortOrder::Recent => c.published[b.doc as usize]
+                    .cmp(&c.published[a.doc as usize])
+                    .then_with(|| a.doc.cmp(&b.doc)),
             }
         };
         let end = query.offset.saturating_add(query.limit).min(total);
@@ -834,12 +935,12 @@ impl TermIndex {
     }
 }
 
-fn average_lengths(ranked: &[Ranked]) -> [f32; FIELD_COUNT] {
+fn average_lengths(c: &Columns) -> [f32; FIELD_COUNT] {
     let mut avg = [0f32; FIELD_COUNT];
-    if !ranked.is_empty() {
+    if c.len() > 0 {
         for (f, a) in avg.iter_mut().enumerate() {
-            let total: u64 = ranked.iter().map(|r| u64::from(r.lens[f])).sum();
-            *a = total as f32 / ranked.len() as f32;
+            let total: u64 = c.lens.iter().map(|l| u64::from(l[f])).sum();
+            *a = total as f32 / c.len() as f32;
         }
     }
     avg
@@ -950,6 +1051,44 @@ mod tests {
                 .unwrap()
                 .0
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn filters_and_sorts_read_the_columns() {
+        let mut academic = pkg("bibtex-references", "Bibliography management", &["latex"], 50);
+        academic.versions[0].category = Some("Academic".into());
+        let ix = TermIndex::build(
+            1,
+            vec![
+                Doc::from_package(&academic),
+                Doc::from_package(&pkg("rust-cli", "Command line apps", &["rust", "cli"], 100)),
+                Doc::from_package(&pkg("rust-web", "Web services", &["rust", "web"], 7)),
+            ],
+        );
+        let query = |category: Option<&str>, tags: &[&str], sort: SortOrder| {
+            let mut q = SearchQuery::default();
+            q.category = category.map(str::to_string);
+            q.tags = tags.iter().map(|t| t.to_string()).collect();
+            q.sort = sort;
+            names(&ix, q)
+        };
+        assert_eq!(query(Some("ACADEMIC"), &[], SortOrder::Relevance), ["bibtex-references"]);
+        assert!(query(Some("web"), &[], SortOrder::Relevance).is_empty());
+        assert_eq!(
+            query(None, &["Rust"], SortOrder::Relevance),
+            ["rust-cli", "rust-web"]
+        );
+        assert_eq!(query(None, &["rust", "web"], SortOrder::Relevance), ["rust-web"]);
+        assert!(query(None, &["rust", "latex"], SortOrder::Relevance).is_empty());
+        assert!(query(None, &["unknown"], SortOrder::Relevance).is_empty());
+        assert_eq!(
+            query(None, &[], SortOrder::Name),
+            ["bibtex-references", "rust-cli", "rust-web"]
+        );
+        assert_eq!(
+            query(None, &[], SortOrder::Downloads),
+            ["rust-cli", "bibtex-references", "rust-web"]
         );
     }
 

@@ -278,41 +278,31 @@ impl V2Backend {
     /// Builds the term index from the graph, `BATCH` packages per read so
     /// memory stays bounded by the docs (reading the whole graph at once took
     /// 1.1 GB at 10k packages) and each remote query stays well within the
-    /// endpoint timeout. Writers may commit between batches, so the generation
-    /// is read again at the end and the build repeated if it moved.
-    fn build_index(&self, mut generation: u64) -> Result<TermIndex> {
-        const ATTEMPTS: usize = 3;
+    /// endpoint timeout. The index is labelled with `generation`, read by the
+    /// caller before the build: a write that lands during the build may be
+    /// partly in it, but it has moved the graph past `generation` (which only
+    /// grows), so that index is never taken as current again and the next use
+    /// rebuilds. Retrying instead failed readers outright under a steady
+    /// stream of publishes (the server's concurrency test).
+    fn build_index(&self, generation: u64) -> Result<TermIndex> {
         let started = Instant::now();
-        for _ in 0..ATTEMPTS {
-            let roots = self.store.subjects_of_type(&mp::package_class())?;
-            let mut docs = Vec::with_capacity(roots.len());
-            for chunk in roots.chunks(BATCH) {
-                let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
-                docs.extend(packages.iter().map(Doc::from_package));
-            }
-            let after = self.store.generation()?;
-            if after != generation {
-                generation = after;
-                continue;
-            }
-            let ix = TermIndex::build(generation, docs);
-            if let Some(dir) = &self.terms_dir {
-                ix.save(dir)?;
-            }
-            tracing::info!(
-                packages = ix.len(),
-                terms = ix.term_count(),
-                ms = started.elapsed().as_millis() as u64,
-                "v2 term index built"
-            );
-            return Ok(ix);
+        let roots = self.store.subjects_of_type(&mp::package_class())?;
+        let mut docs = Vec::with_capacity(roots.len());
+        for chunk in roots.chunks(BATCH) {
+            let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
+            docs.extend(packages.iter().map(Doc::from_package));
         }
-        Err(MarketplaceError::SearchIndex {
-            path: self.terms_dir.clone().unwrap_or_default(),
-            reason: format!(
-                "the graph changed {ATTEMPTS} times while the term index was being built; retry when writes settle"
-            ),
-        })
+        let ix = TermIndex::build(generation, docs);
+        if let Some(dir) = &self.terms_dir {
+            ix.save(dir)?;
+        }
+        tracing::info!(
+            packages = ix.len(),
+            terms = ix.term_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "v2 term index built"
+        );
+        Ok(ix)
     }
 
     /// Rebuilds the term index from the graph (`ggen marketplace rebuild-index`);

@@ -198,7 +198,11 @@ impl Columns {
     }
 
     fn name(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.name_ends[i - 1] as usize
+        };
         &self.names[start..self.name_ends[i] as usize]
     }
 
@@ -220,7 +224,11 @@ impl Columns {
     }
 
     fn tags(&self, i: usize) -> &[u32] {
-        let start = if i == 0 { 0 } else { self.tag_ends[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.tag_ends[i - 1] as usize
+        };
         &self.tag_ids[start..self.tag_ends[i] as usize]
     }
 
@@ -241,11 +249,16 @@ impl Columns {
             return Err("ranking columns of different lengths".into());
         }
         let ordered = |ends: &[u32], total: usize| {
-            ends.windows(2).all(|w| w[0] <= w[1]) && ends.last().is_none_or(|&e| e as usize == total)
+            ends.windows(2).all(|w| w[0] <= w[1])
+                && ends.last().is_none_or(|&e| e as usize == total)
         };
         if !ordered(&self.name_ends, self.names.len())
             || (0..n).any(|i| {
-                let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+                let start = if i == 0 {
+                    0
+                } else {
+                    self.name_ends[i - 1] as usize
+                };
                 !self.names.is_char_boundary(start)
             })
         {
@@ -1056,7 +1069,12 @@ mod tests {
 
     #[test]
     fn filters_and_sorts_read_the_columns() {
-        let mut academic = pkg("bibtex-references", "Bibliography management", &["latex"], 50);
+        let mut academic = pkg(
+            "bibtex-references",
+            "Bibliography management",
+            &["latex"],
+            50,
+        );
         academic.versions[0].category = Some("Academic".into());
         let ix = TermIndex::build(
             1,
@@ -1067,19 +1085,27 @@ mod tests {
             ],
         );
         let query = |category: Option<&str>, tags: &[&str], sort: SortOrder| {
-            let mut q = SearchQuery::default();
-            q.category = category.map(str::to_string);
-            q.tags = tags.iter().map(|t| t.to_string()).collect();
-            q.sort = sort;
+            let q = SearchQuery {
+                category: category.map(str::to_string),
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                sort,
+                ..SearchQuery::default()
+            };
             names(&ix, q)
         };
-        assert_eq!(query(Some("ACADEMIC"), &[], SortOrder::Relevance), ["bibtex-references"]);
+        assert_eq!(
+            query(Some("ACADEMIC"), &[], SortOrder::Relevance),
+            ["bibtex-references"]
+        );
         assert!(query(Some("web"), &[], SortOrder::Relevance).is_empty());
         assert_eq!(
             query(None, &["Rust"], SortOrder::Relevance),
             ["rust-cli", "rust-web"]
         );
-        assert_eq!(query(None, &["rust", "web"], SortOrder::Relevance), ["rust-web"]);
+        assert_eq!(
+            query(None, &["rust", "web"], SortOrder::Relevance),
+            ["rust-web"]
+        );
         assert!(query(None, &["rust", "latex"], SortOrder::Relevance).is_empty());
         assert!(query(None, &["unknown"], SortOrder::Relevance).is_empty());
         assert_eq!(

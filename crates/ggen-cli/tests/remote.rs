@@ -158,21 +158,7 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
 fn concurrent_clients_through_the_server_lose_nothing() {
     let server_home = Home::new();
     let server = serve(&server_home);
-    let token = server_home
-        .bin()
-        .args([
-            "registry",
-            "token",
-            "create",
-            "--scope",
-            "publish",
-            "--package",
-            "crowd-*",
-        ])
-        .output()
-        .unwrap();
-    assert!(token.status.success());
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let token = common::publish_token(&server_home, "crowd-*");
     const PUBLISHERS: usize = 4;
     const EACH: usize = 4;
     let mut threads = Vec::new();

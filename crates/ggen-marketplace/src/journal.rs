@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use ggen_marketplace_core::fsutil::{FileLock, sync_dir};
 use ggen_marketplace_core::model::PackageVersion;
 use ggen_marketplace_core::{BackendKind, MarketplaceBackend, MarketplaceError, Result};
 use semver::Version;
@@ -67,7 +67,23 @@ pub fn begin(home: &Path, intent: &Intent) -> Result<Pending> {
     let lock = FileLock::exclusive(&dir.join(format!("{stem}.lock")))?;
     let json = dir.join(format!("{stem}.json"));
     let body = serde_json::to_vec(intent).expect("an intent serializes");
-    atomic_write(&json, &body)?;
+    // Not `atomic_write`: its temp file has a random name, and a writer killed
+    // before the rename would leave one here that no reader can tell from a
+    // live writer's. `<stem>.partial` is covered by `<stem>.lock`, so
+    // `recover` removes it once that lock is free.
+    let partial = dir.join(format!("{stem}.partial"));
+    let written = (|| {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&partial)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+        std::fs::rename(&partial, &json)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(MarketplaceError::io(&json, e));
+    }
+    sync_dir(&dir);
     Ok(Pending {
         json,
         lock: Some(lock),
@@ -97,6 +113,15 @@ pub fn recover(
             // the two removals): garbage once nobody holds it.
             if let Ok(Some(_free)) = FileLock::try_exclusive(&json) {
                 let _ = std::fs::remove_file(&json);
+            }
+            continue;
+        }
+        if json.extension().and_then(|e| e.to_str()) == Some("partial") {
+            // A record whose writer died before renaming it into place.
+            let lock_path = json.with_extension("lock");
+            if let Ok(Some(_free)) = FileLock::try_exclusive(&lock_path) {
+                let _ = std::fs::remove_file(&json);
+                let _ = std::fs::remove_file(&lock_path);
             }
             continue;
         }

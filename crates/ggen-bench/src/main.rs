@@ -370,8 +370,14 @@ fn signing_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     use ggen_marketplace_core::model::PackageVersion;
     use ggen_marketplace_core::signing;
 
+    // A real package archive (publish checks it as an installer would) holding
+    // 1 MiB of incompressible bytes.
     let mut rng = ggen_marketplace_core::corpus::Rng::new(7);
-    let archive: Vec<u8> = (0..1 << 20).map(|_| rng.next_u64() as u8).collect();
+    let content: Vec<u8> = (0..1 << 20).map(|_| rng.next_u64() as u8).collect();
+    let src = root.join("publish-src");
+    std::fs::create_dir_all(&src)?;
+    std::fs::write(src.join("blob.bin"), &content)?;
+    let archive = ggen_marketplace_core::archive::pack_dir(&src)?;
     let key = signing::generate_keypair()?;
     let version = semver::Version::new(1, 0, 0);
     let now = chrono::Utc::now();

@@ -54,12 +54,92 @@ pub enum Registry {
         /// Publishes and yanks per minute per token; 0 = unlimited.
         #[arg(long, default_value_t = 60, value_name = "N")]
         write_rate_limit: u32,
+        /// Seconds a client has to send a request's headers (and an idle
+        /// kept-alive connection stays open).
+        #[arg(long, default_value_t = 10, value_name = "SECS")]
+        header_timeout: u64,
+        /// Open connections in all; more wait until one closes.
+        #[arg(long, default_value_t = 1024, value_name = "N")]
+        max_connections: usize,
+        /// Open connections per client address; more are closed at once.
+        #[arg(long, default_value_t = 64, value_name = "N")]
+        max_connections_per_address: usize,
+        /// Whole listings, web index pages and uploads served at once; more
+        /// are answered 503 with Retry-After.
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        max_expensive_requests: usize,
+        /// Serve /metrics on this address alone (e.g. 127.0.0.1:9100), not on --addr.
+        /// Without it, /metrics on --addr needs a token when --auth-required is set.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For
+        /// names the client for rate limits and A/B buckets. From any other
+        /// peer the header is ignored.
+        #[arg(
+            long = "trusted-proxy",
+            value_name = "CIDR",
+            env = "GGEN_REGISTRY_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<String>,
         #[command(flatten)]
         global: Global,
     },
     /// Create, list and revoke API tokens (stored hashed in the registry directory).
     #[command(subcommand)]
     Token(TokenAction),
+    /// Who owns each package name and which keys may sign it (see docs/registry.md).
+    #[command(subcommand)]
+    Owner(OwnerAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerAction {
+    /// Show the owners and signing keys of one package, or of every package.
+    List {
+        name: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Let OWNER (a token's --owner) publish and yank NAME.
+    Add {
+        name: String,
+        owner: String,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Stop OWNER from publishing and yanking NAME.
+    Remove {
+        name: String,
+        owner: String,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Accept signatures by the public key in KEYFILE for new versions of NAME
+    /// (how a package changes keys: add the new one, then remove the old).
+    KeyAdd {
+        name: String,
+        keyfile: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Stop accepting signatures by KEY_ID for new versions of NAME.
+    KeyRemove {
+        name: String,
+        key_id: String,
+        #[arg(long, value_name = "DIR")]
+        registry_dir: Option<PathBuf>,
+        #[command(flatten)]
+        global: Global,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,9 +149,14 @@ pub enum TokenAction {
         /// What the token may do: publish, yank or read (repeat for several).
         #[arg(long = "scope", required = true, value_name = "SCOPE")]
         scopes: Vec<String>,
-        /// Package names the token may write, `*` wildcards allowed.
-        #[arg(long, default_value = "*", value_name = "GLOB")]
-        package: String,
+        /// Package names the token may write, `*` wildcards allowed; required
+        /// for publish and yank tokens (say `--package '*'` for every name).
+        #[arg(long, value_name = "GLOB")]
+        package: Option<String>,
+        /// Who the token acts for (a person or team): the owner recorded on
+        /// names it publishes first. Required for publish and yank tokens.
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
         /// Lifetime, e.g. 30d, 12h, 90m (default: no expiry).
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
@@ -394,6 +479,10 @@ pub enum TrustAction {
         /// Stop trusting it after this long, e.g. 90d.
         #[arg(long)]
         expires: Option<String>,
+        /// Trust it only for packages matching this pattern (`*` wildcards;
+        /// repeatable). Without it the key is trusted for every package.
+        #[arg(long = "package", value_name = "PATTERN")]
+        packages: Vec<String>,
         #[command(flatten)]
         global: Global,
     },

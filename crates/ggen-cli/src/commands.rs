@@ -290,7 +290,7 @@ fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> Result<ExitCode> {
     if results.hits.is_empty() {
         println!(
             "No packages match `{}`. Try fewer words, or `ggen marketplace list`.",
-            q.text
+            output::safe(&q.text)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -412,7 +412,17 @@ fn info(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Every value shown comes from a registry and goes through [`output::safe`].
 fn print_info(pkg: &Package, v: &ggen_marketplace_core::PackageVersion) {
+    use output::safe;
+    let list = |items: &[String], none: &str| {
+        if items.is_empty() {
+            none.to_string()
+        } else {
+            safe(&items.join(", "))
+        }
+    };
+    let opt = |o: &Option<String>| o.as_deref().map(safe).unwrap_or_else(|| "-".into());
     println!(
         "{} {}{}",
         pkg.name,
@@ -420,38 +430,16 @@ fn print_info(pkg: &Package, v: &ggen_marketplace_core::PackageVersion) {
         if v.yanked { " (yanked)" } else { "" }
     );
     if !v.description.is_empty() {
-        println!("  {}", v.description);
+        println!("  {}", safe(&v.description));
     }
-    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
     println!("  category:     {}", opt(&v.category));
     println!("  license:      {}", opt(&v.license));
-    println!(
-        "  authors:      {}",
-        if v.authors.is_empty() {
-            "-".into()
-        } else {
-            v.authors.join(", ")
-        }
-    );
+    println!("  authors:      {}", list(&v.authors, "-"));
     if let Some(r) = &v.repository {
-        println!("  repository:   {r}");
+        println!("  repository:   {}", safe(r));
     }
-    println!(
-        "  tags:         {}",
-        if v.tags.is_empty() {
-            "-".into()
-        } else {
-            v.tags.join(", ")
-        }
-    );
-    println!(
-        "  keywords:     {}",
-        if v.keywords.is_empty() {
-            "-".into()
-        } else {
-            v.keywords.join(", ")
-        }
-    );
+    println!("  tags:         {}", list(&v.tags, "-"));
+    println!("  keywords:     {}", list(&v.keywords, "-"));
     let deps: Vec<String> = v
         .dependencies
         .iter()
@@ -464,20 +452,17 @@ fn print_info(pkg: &Package, v: &ggen_marketplace_core::PackageVersion) {
             )
         })
         .collect();
-    println!(
-        "  dependencies: {}",
-        if deps.is_empty() {
-            "none".into()
-        } else {
-            deps.join(", ")
-        }
-    );
+    println!("  dependencies: {}", list(&deps, "none"));
     println!("  sha256:       {}", opt(&v.checksum));
     if let Some(size) = v.size {
         println!("  size:         {size} bytes");
     }
     match &v.signature {
-        Some(s) => println!("  signature:    {} by key {}", s.algorithm, s.key_id),
+        Some(s) => println!(
+            "  signature:    {} by key {}",
+            safe(&s.algorithm),
+            safe(&s.key_id)
+        ),
         None => println!("  signature:    none"),
     }
     println!("  downloads:    {}", pkg.downloads);
@@ -584,8 +569,17 @@ fn run_install(
         Some(t) => ggen_marketplace::publish::require_trusted_signature(t, release, archive),
         None => Ok(None),
     };
+    if verify_signatures
+        && let Some(url) = mp.remote_url()
+        && ggen_marketplace::remote::is_cleartext_to_network(url)
+    {
+        eprintln!(
+            "warning: {url} is plain http to another machine: signatures are still checked end to end, but anyone on the path can see what you install and withhold updates; prefer https://"
+        );
+    }
     let ctx = InstallContext {
         backend: backend.as_ref(),
+        journal_dir: mp.paths.transactions_dir(),
         source: format!("registry+file://{}", mp.paths.registry.display()),
         cache_dir: mp.paths.cache_dir(),
         verifier: verify_signatures.then_some(&verifier as install::Verifier<'_>),
@@ -1157,6 +1151,12 @@ fn backup(mp: &Marketplace, action: &crate::args::BackupAction, g: &Global) -> R
                 );
                 if let Some(old) = &r.replaced {
                     println!("The previous registry is kept at {}.", old.display());
+                }
+                if r.tokens_kept_revoked > 0 {
+                    println!(
+                        "{} token(s) in the backup were revoked after it was made; they stay revoked.",
+                        r.tokens_kept_revoked
+                    );
                 }
                 if r.config == "kept existing" {
                     println!(

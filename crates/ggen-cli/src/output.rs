@@ -2,9 +2,32 @@
 
 use ggen_marketplace::Error;
 
+/// Text from a registry (descriptions, names, a server's error message) made
+/// safe for a terminal: control characters, which include the escape
+/// sequences that move the cursor, rewrite the window title or hide text, are
+/// shown as `\u{1b}` instead of acted on; so are the bidirectional overrides
+/// that make text read differently from what it is. Line breaks and tabs
+/// become spaces. Every human-readable line that carries such text goes
+/// through here; JSON output needs nothing, as JSON escapes control characters.
+pub fn safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&c.escape_unicode().to_string())
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Prints `error: ...` and, when known, what to do next.
 pub fn print_error(e: &anyhow::Error) {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", safe(&e.to_string()));
     let mut hint = None;
     for cause in e.chain() {
         if let Some(err) = cause.downcast_ref::<Error>() {
@@ -25,7 +48,7 @@ pub fn print_error(e: &anyhow::Error) {
         }
     }
     if let Some(h) = hint {
-        eprintln!("  hint: {h}");
+        eprintln!("  hint: {}", safe(&h));
     }
 }
 
@@ -41,6 +64,7 @@ pub fn json(value: &serde_json::Value) {
 }
 
 /// A plain aligned table; the last column is truncated to keep lines readable.
+/// Every cell goes through [`safe`].
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     if rows.is_empty() {
         return;
@@ -52,6 +76,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| safe(c)).collect())
+        .collect();
+    let rows = &rows;
     let line = |cells: Vec<String>| {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
@@ -76,5 +105,23 @@ pub fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal_raw() {
+        let hostile = "ok\u{1b}[2J\u{1b}]0;owned\u{7} \u{9b}31m \u{202e}txt.exe\nnext";
+        let shown = safe(hostile);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(
+            shown.contains("\\u{1b}[2J") && shown.contains("\\u{202e}"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("txt.exe next"), "{shown}");
+        assert_eq!(safe("plain text"), "plain text");
     }
 }

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use ggen_marketplace::access::{Owners, Scope, TokenStore, parse_expiry};
 use ggen_marketplace::config::{Compiled, Flags, Settings};
 use ggen_marketplace::{Marketplace, Paths};
-use ggen_registry::auth::{Scope, TokenStore, parse_expiry};
+use ggen_registry::client::TrustedProxies;
 use ggen_registry::{AppState, ServeOptions};
 use serde_json::json;
 
-use crate::args::{Registry, TokenAction};
+use crate::args::{OwnerAction, Registry, TokenAction};
 use crate::output;
 
 fn paths(registry_dir: Option<PathBuf>) -> Result<Paths> {
@@ -29,8 +30,16 @@ pub fn run(cmd: Registry) -> Result<ExitCode> {
             auth_required,
             rate_limit,
             write_rate_limit,
+            header_timeout,
+            max_connections,
+            max_connections_per_address,
+            max_expensive_requests,
+            metrics_addr,
+            trusted_proxies,
             global,
         } => {
+            let trusted_proxies = TrustedProxies::parse(&trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?;
             let paths = paths(registry_dir)?;
             let settings = Settings::load(
                 &paths.config_file(),
@@ -61,6 +70,12 @@ pub fn run(cmd: Registry) -> Result<ExitCode> {
                 auth_required,
                 per_address_rps: rate_limit,
                 writes_per_token_per_minute: write_rate_limit,
+                header_read_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+                max_connections,
+                max_connections_per_address,
+                max_expensive_requests,
+                metrics_addr,
+                trusted_proxies,
                 ..ServeOptions::default()
             };
             let registry = mp.paths.registry.clone();
@@ -88,6 +103,7 @@ pub fn run(cmd: Registry) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Registry::Token(action) => token(action),
+        Registry::Owner(action) => owner(action),
     }
 }
 
@@ -96,6 +112,7 @@ fn token(action: TokenAction) -> Result<ExitCode> {
         TokenAction::Create {
             scopes,
             package,
+            owner,
             expires,
             registry_dir,
             global,
@@ -105,20 +122,37 @@ fn token(action: TokenAction) -> Result<ExitCode> {
                 .flat_map(|s| s.split(','))
                 .map(|s| s.trim().parse::<Scope>().map_err(anyhow::Error::msg))
                 .collect::<Result<Vec<_>>>()?;
+            // A write token names its packages and its owner: no default may
+            // silently mean "every name", or "nobody in particular".
+            let writes = scopes.iter().any(|s| *s != Scope::Read);
+            let (package, owner) = match (package, owner) {
+                (Some(p), Some(o)) => (p, o),
+                (package, owner) if !writes => (
+                    package.unwrap_or_else(|| "*".into()),
+                    owner.unwrap_or_else(|| "reader".into()),
+                ),
+                (None, _) => anyhow::bail!(
+                    "a publish or yank token needs --package PATTERN: the names it may write (`--package 'acme-*'`, or `--package '*'` for every name)"
+                ),
+                (_, None) => anyhow::bail!(
+                    "a publish or yank token needs --owner NAME: who it acts for, recorded as the owner of the names it publishes first"
+                ),
+            };
             let expires = expires
                 .as_deref()
                 .map(parse_expiry)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
             let store = TokenStore::new(&paths(registry_dir)?.registry);
-            let (token, rec) = store.create(scopes, &package, expires)?;
+            let (token, rec) = store.create(scopes, &package, &owner, expires)?;
             if global.json {
                 output::json(&json!({"token": token, "record": rec}));
             } else {
                 println!("{token}");
                 eprintln!(
-                    "Token {} ({}; packages `{}`; {}). It is shown only now: store it safely, e.g. in GGEN_REGISTRY_TOKEN.",
+                    "Token {} for {} ({}; packages `{}`; {}). It is shown only now: store it safely, e.g. in GGEN_REGISTRY_TOKEN.",
                     rec.id,
+                    rec.owner(),
                     rec.scopes
                         .iter()
                         .map(|s| s.to_string())
@@ -141,7 +175,7 @@ fn token(action: TokenAction) -> Result<ExitCode> {
                 output::json(&serde_json::to_value(&list)?);
             } else if list.is_empty() {
                 println!(
-                    "No tokens. Create one with `ggen registry token create --scope publish`."
+                    "No tokens. Create one with `ggen registry token create --scope publish --owner NAME --package 'PATTERN'`."
                 );
             } else {
                 let rows: Vec<Vec<String>> = list
@@ -149,6 +183,7 @@ fn token(action: TokenAction) -> Result<ExitCode> {
                     .map(|t| {
                         vec![
                             t.id.clone(),
+                            t.owner(),
                             t.scopes
                                 .iter()
                                 .map(|s| s.to_string())
@@ -162,7 +197,10 @@ fn token(action: TokenAction) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                output::table(&["ID", "SCOPES", "PACKAGES", "CREATED", "EXPIRES"], &rows);
+                output::table(
+                    &["ID", "OWNER", "SCOPES", "PACKAGES", "CREATED", "EXPIRES"],
+                    &rows,
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -180,4 +218,151 @@ fn token(action: TokenAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn owner(action: OwnerAction) -> Result<ExitCode> {
+    use ggen_marketplace::core::name::validate_name;
+    use ggen_marketplace::core::signing;
+    let (registry_dir, global) = match &action {
+        OwnerAction::List {
+            registry_dir,
+            global,
+            ..
+        }
+        | OwnerAction::Add {
+            registry_dir,
+            global,
+            ..
+        }
+        | OwnerAction::Remove {
+            registry_dir,
+            global,
+            ..
+        }
+        | OwnerAction::KeyAdd {
+            registry_dir,
+            global,
+            ..
+        }
+        | OwnerAction::KeyRemove {
+            registry_dir,
+            global,
+            ..
+        } => (registry_dir.clone(), global.clone()),
+    };
+    let owners = Owners::new(&paths(registry_dir)?.registry);
+    let (said, message) = match action {
+        OwnerAction::List { name, .. } => {
+            let all = owners.all()?;
+            let shown: Vec<_> = all
+                .iter()
+                .filter(|(n, _)| name.as_ref().is_none_or(|w| w == *n))
+                .collect();
+            if global.json {
+                output::json(
+                    &json!({"packages": shown.iter().map(|(n, o)| json!({"name": n, "owners": o.owners, "keys": o.keys})).collect::<Vec<_>>()}),
+                );
+            } else if shown.is_empty() {
+                println!(
+                    "No owners recorded{}.",
+                    name.map(|n| format!(" for `{n}`")).unwrap_or_default()
+                );
+            } else {
+                let rows: Vec<Vec<String>> = shown
+                    .iter()
+                    .map(|(n, o)| {
+                        let ids: Vec<String> = o
+                            .keys
+                            .iter()
+                            .map(|k| {
+                                signing::parse_public_key_hex(k)
+                                    .map(|vk| signing::key_id(&vk))
+                                    .unwrap_or_else(|_| "(invalid key)".into())
+                            })
+                            .collect();
+                        vec![n.to_string(), o.owners.join(","), ids.join(",")]
+                    })
+                    .collect();
+                output::table(&["NAME", "OWNERS", "SIGNING KEYS"], &rows);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        OwnerAction::Add { name, owner, .. } => {
+            validate_name(&name)?;
+            ggen_marketplace::access::validate_owner(&owner).map_err(anyhow::Error::msg)?;
+            owners.update(|all| {
+                let e = all.entry(name.clone()).or_default();
+                if !e.owners.contains(&owner) {
+                    e.owners.push(owner.clone());
+                }
+                Ok(())
+            })?;
+            (
+                json!({"name": name, "owner_added": owner}),
+                format!("`{owner}` may now publish and yank `{name}`."),
+            )
+        }
+        OwnerAction::Remove { name, owner, .. } => {
+            validate_name(&name)?;
+            owners.update(|all| {
+                let e = all.entry(name.clone()).or_default();
+                let before = e.owners.len();
+                e.owners.retain(|o| *o != owner);
+                if e.owners.len() == before {
+                    return Err(ggen_marketplace::Error::Setup(format!(
+                        "`{owner}` is not an owner of `{name}`"
+                    )));
+                }
+                Ok(())
+            })?;
+            (
+                json!({"name": name, "owner_removed": owner}),
+                format!("`{owner}` no longer owns `{name}`."),
+            )
+        }
+        OwnerAction::KeyAdd { name, keyfile, .. } => {
+            validate_name(&name)?;
+            let key = signing::load_verifying_key(&keyfile)?;
+            let hex = signing::public_key_hex(&key);
+            owners.update(|all| {
+                let e = all.entry(name.clone()).or_default();
+                if !e.keys.contains(&hex) {
+                    e.keys.push(hex.clone());
+                }
+                Ok(())
+            })?;
+            let id = signing::key_id(&key);
+            (
+                json!({"name": name, "key_added": id}),
+                format!("New versions of `{name}` may now be signed by key {id}."),
+            )
+        }
+        OwnerAction::KeyRemove { name, key_id, .. } => {
+            validate_name(&name)?;
+            owners.update(|all| {
+                let e = all.entry(name.clone()).or_default();
+                let before = e.keys.len();
+                e.keys.retain(|k| {
+                    signing::parse_public_key_hex(k)
+                        .map_or(true, |vk| signing::key_id(&vk) != key_id)
+                });
+                if e.keys.len() == before {
+                    return Err(ggen_marketplace::Error::Setup(format!(
+                        "key {key_id} is not a signing key of `{name}`"
+                    )));
+                }
+                Ok(())
+            })?;
+            (
+                json!({"name": name, "key_removed": key_id}),
+                format!("Key {key_id} no longer signs new versions of `{name}`."),
+            )
+        }
+    };
+    if global.json {
+        output::json(&said);
+    } else {
+        println!("{message}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -94,7 +94,7 @@ pub fn verify(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
         println!(
             "  checksum:  {} ({})",
             if report.checksum_ok { "ok" } else { "FAILED" },
-            report.sha256.clone().unwrap_or_default()
+            output::safe(report.sha256.as_deref().unwrap_or_default())
         );
         println!(
             "  signature: {}",
@@ -107,20 +107,20 @@ pub fn verify(mp: &Marketplace, spec: &str, g: &Global) -> Result<ExitCode> {
             }
         );
         if let Some(k) = &report.key_id {
-            println!("  key id:    {k}");
+            println!("  key id:    {}", output::safe(k));
         }
         if let Some(t) = &report.trust {
             println!("  trust:     {t}");
         }
         if let Some(e) = &report.error {
-            println!("  problem:   {e}");
+            println!("  problem:   {}", output::safe(e));
         }
         if g.verbose
             && let Some(s) = &report.statement
         {
             println!("  statement:");
             for line in s.lines() {
-                println!("    {line}");
+                println!("    {}", output::safe(line));
             }
         }
     }
@@ -138,6 +138,7 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
             keyfile,
             name,
             expires,
+            packages,
             global,
         } => {
             let expires_at = expires
@@ -151,14 +152,23 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
             let label = name
                 .clone()
                 .unwrap_or_else(|| keyfile.display().to_string());
-            let entry = store
+            let id = store
                 .add_key_file(keyfile, &label, expires_at, Utc::now())?
+                .key_id
                 .clone();
+            store.restrict(&id, packages)?;
+            let entry = store.get(&id).expect("just added").clone();
             store.save()?;
             if global.json {
                 output::json(&serde_json::to_value(&entry)?);
+            } else if packages.is_empty() {
+                println!("Trusted key {} ({label}) for every package.", entry.key_id);
             } else {
-                println!("Trusted key {} ({label}).", entry.key_id);
+                println!(
+                    "Trusted key {} ({label}) for packages matching {}.",
+                    entry.key_id,
+                    packages.join(", ")
+                );
             }
         }
         TrustAction::List { global } => {
@@ -175,11 +185,16 @@ pub fn trust(mp: &Marketplace, action: &TrustAction) -> Result<ExitCode> {
                         vec![
                             k.key_id.clone(),
                             store.is_trusted(&k.key_id, now).to_string(),
+                            if k.packages.is_empty() {
+                                "*".to_string()
+                            } else {
+                                k.packages.join(",")
+                            },
                             k.label.clone(),
                         ]
                     })
                     .collect();
-                table(&["key id", "status", "label"], &rows);
+                table(&["key id", "status", "packages", "label"], &rows);
             }
         }
         TrustAction::Remove { key_id, global } => {
@@ -210,12 +225,8 @@ pub fn publish_cmd(
         publish::sign(&mut prepared, k)?;
     }
     let backend = mp.backend_for(Operation::Publish)?;
-    publish::publish(
-        backend.as_ref(),
-        &prepared,
-        mp.settings.signing_required.value,
-        dry_run,
-    )?;
+    let policy = mp.publish_policy(ggen_marketplace::access::Writer::Operator);
+    publish::publish(backend.as_ref(), &prepared, &policy, dry_run)?;
     let r = &prepared.release;
     if g.json {
         output::json(&json!({

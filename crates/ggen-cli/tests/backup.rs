@@ -142,3 +142,75 @@ fn switching_back_to_v1_by_config_loses_nothing() {
         "reading through v1 rewrote nothing"
     );
 }
+
+#[test]
+fn a_restore_does_not_bring_back_a_revoked_token() {
+    let home = Home::new();
+    home.json(&["list"]); // seed
+    let token = common::publish_token(&home, "*");
+    let listed = |home: &Home| -> Vec<String> {
+        let out = home
+            .bin()
+            .args(["registry", "token", "list", "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let ids = listed(&home);
+    assert_eq!(ids.len(), 1);
+    let backup = home.path().join("before-revoke.tar.gz");
+    home.ggen()
+        .args(["backup", "create", "--output", backup.to_str().unwrap()])
+        .assert()
+        .success();
+    home.bin()
+        .args(["registry", "token", "revoke", &ids[0]])
+        .assert()
+        .success();
+    let out = home
+        .ggen()
+        .args([
+            "backup",
+            "restore",
+            backup.to_str().unwrap(),
+            "--force",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["tokens_kept_revoked"], 1, "{report}");
+    assert!(listed(&home).is_empty(), "the revoked token came back");
+    // And the server refuses it.
+    let server = common::serve(&home);
+    let src = home.path().join("src");
+    let dir = package_dir(&src, "after-restore");
+    let out = home
+        .ggen()
+        .args([
+            "publish",
+            dir.to_str().unwrap(),
+            "--registry",
+            &server.url,
+            "--token",
+            &token,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -605,27 +605,6 @@ fn snapshot(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     files
 }
 
-/// A gzip'd tar whose one entry climbs out of the target (`../escaped.txt`),
-/// written by hand because tar::Builder refuses such paths.
-fn hostile_archive() -> Vec<u8> {
-    use std::io::Write;
-    let data = b"owned";
-    let mut h = tar::Header::new_old();
-    let path = b"../escaped.txt";
-    h.as_old_mut().name[..path.len()].copy_from_slice(path);
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_cksum();
-    let mut raw = h.as_bytes().to_vec();
-    raw.extend_from_slice(data);
-    raw.resize(raw.len().div_ceil(512) * 512, 0);
-    raw.extend_from_slice(&[0; 1024]);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&raw).unwrap();
-    gz.finish().unwrap()
-}
-
 #[test]
 fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
     let home = Home::new();
@@ -675,10 +654,9 @@ fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
             .publish(&release(name, &deps, &plain), &plain)
             .unwrap();
     }
-    let hostile = hostile_archive();
-    publisher
-        .publish(&release("hostile-pack", &[], &hostile), &hostile)
-        .unwrap();
+    // (An archive that climbs out of the target can no longer be published:
+    // the registry runs the installer's rules. Its install-side refusal is
+    // tested against a registry server that serves one anyway, in hostile.rs.)
     drop(publisher);
     drop(mp);
 
@@ -687,7 +665,6 @@ fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
         (vec!["rust-base@~1.0", "axum-service"], "rust-base"),
         (vec!["cycle-a"], "cycle"),
         (vec!["needs-ghost"], "ghost-package"),
-        (vec!["hostile-pack"], "hostile-pack"),
         (vec!["no-such-package"], "no-such-package"),
     ] {
         home.ggen()

@@ -62,6 +62,7 @@ fn extract_checked(bytes: &[u8]) {
     let limits = ExtractLimits {
         max_total_bytes: 1 << 20,
         max_files: 64,
+        max_dirs: 64,
         max_path_len: 256,
     };
     let root = tempfile::tempdir().expect("temp dir");

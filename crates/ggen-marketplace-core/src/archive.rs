@@ -20,6 +20,8 @@ pub struct ExtractLimits {
     /// Sum of all file sizes after decompression.
     pub max_total_bytes: u64,
     pub max_files: usize,
+    /// Distinct directories, named by entries or implied by file paths.
+    pub max_dirs: usize,
     pub max_path_len: usize,
 }
 
@@ -28,6 +30,7 @@ impl Default for ExtractLimits {
         Self {
             max_total_bytes: 256 * 1024 * 1024,
             max_files: 10_000,
+            max_dirs: 10_000,
             max_path_len: 1024,
         }
     }
@@ -49,27 +52,53 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files)?;
     files.sort();
-    let enc = GzEncoder::new(Vec::new(), Compression::default());
-    let mut builder = tar::Builder::new(enc);
+    let mut entries = Vec::with_capacity(files.len());
     for rel in &files {
         let full = dir.join(rel);
         let data = fs::read(&full).map_err(|e| MarketplaceError::io(&full, e))?;
+        let name = rel.to_string_lossy().replace('\\', "/");
+        entries.push((name, data, is_executable(&full)));
+    }
+    pack(
+        entries
+            .iter()
+            .map(|(n, d, x)| (n.as_str(), d.as_slice(), *x)),
+        dir,
+    )
+}
+
+/// Packs files given in memory (`path`, `contents`), in the order given, the
+/// way [`pack_dir`] packs a directory: for archives made by programs (test
+/// fixtures, generated catalogues) rather than from a directory.
+pub fn pack_entries(entries: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    pack(
+        entries.iter().map(|(n, d)| (*n, *d, false)),
+        Path::new("(memory)"),
+    )
+}
+
+fn pack<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a [u8], bool)>,
+    origin: &Path,
+) -> Result<Vec<u8>> {
+    let enc = GzEncoder::new(Vec::new(), Compression::default());
+    let mut builder = tar::Builder::new(enc);
+    for (name, data, executable) in entries {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
-        header.set_mode(if is_executable(&full) { 0o755 } else { 0o644 });
+        header.set_mode(if executable { 0o755 } else { 0o644 });
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
-        let name = rel.to_string_lossy().replace('\\', "/");
         builder
-            .append_data(&mut header, &name, data.as_slice())
-            .map_err(|e| MarketplaceError::io(&full, e))?;
+            .append_data(&mut header, name, data)
+            .map_err(|e| MarketplaceError::io(origin.join(name), e))?;
     }
     let enc = builder
         .into_inner()
-        .map_err(|e| MarketplaceError::io(dir, e))?;
-    enc.finish().map_err(|e| MarketplaceError::io(dir, e))
+        .map_err(|e| MarketplaceError::io(origin, e))?;
+    enc.finish().map_err(|e| MarketplaceError::io(origin, e))
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -163,13 +192,33 @@ fn safe_relative_path(raw: &[u8], limits: &ExtractLimits) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Extracts a `.tar.gz` into `dest` (created if missing). On error, `dest` may
-/// hold part of the archive: callers extract into a staging directory and move
-/// it into place only on success.
-pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Result<ExtractSummary> {
-    fs::create_dir_all(dest).map_err(|e| MarketplaceError::io(dest, e))?;
+/// One entry that passed every rule, handed to the caller of [`walk`].
+enum Entry<'a> {
+    Dir(&'a Path),
+    File {
+        path: &'a Path,
+        executable: bool,
+        /// Exactly the entry's bytes (capped at its declared size).
+        data: &'a mut dyn Read,
+    },
+}
+
+/// Reads a `.tar.gz` entry by entry and applies every rule an install applies:
+/// safe relative UTF-8 paths, regular files and directories only, no
+/// duplicates, and the limits on bytes, files, directories and path length.
+/// `visit` sees each entry that passed; the first refusal stops the walk.
+///
+/// Publishing ([`check_tar_gz`]) and extraction ([`extract_tar_gz`]) both go
+/// through here, so what a registry accepts is exactly what an installer
+/// accepts.
+fn walk(
+    bytes: &[u8],
+    limits: &ExtractLimits,
+    mut visit: impl FnMut(Entry<'_>) -> Result<u64>,
+) -> Result<ExtractSummary> {
     // Headers and padding count against the cap too, plus slack for them.
-    let cap = limits.max_total_bytes + 512 * (limits.max_files as u64 + 16);
+    let cap =
+        limits.max_total_bytes + 512 * (limits.max_files as u64 + limits.max_dirs as u64 + 16);
     let reader = CappedReader {
         inner: GzDecoder::new(bytes),
         read: 0,
@@ -180,60 +229,64 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
         reason: e.to_string(),
     };
     let mut seen = HashSet::new();
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
     let mut summary = ExtractSummary::default();
     for entry in archive.entries().map_err(invalid)? {
         let mut entry = entry.map_err(invalid)?;
         let raw_path = entry.path_bytes().into_owned();
         let rel = safe_relative_path(&raw_path, limits)?;
         let shown = rel.display().to_string();
+        let refuse = |reason: String| MarketplaceError::UnsafeArchive {
+            entry: shown.clone(),
+            reason,
+        };
         let ty = entry.header().entry_type();
         if !seen.insert(rel.clone()) {
-            return Err(MarketplaceError::UnsafeArchive {
-                entry: shown,
-                reason: "duplicate entry".into(),
-            });
+            return Err(refuse("duplicate entry".into()));
         }
-        let target = dest.join(&rel);
+        // Every ancestor is a directory the install creates; count them all.
+        let is_dir = ty == tar::EntryType::Directory;
+        let mut ancestors: Vec<&Path> = rel.ancestors().skip(1).collect();
+        if is_dir {
+            ancestors.push(&rel);
+        }
+        for dir in ancestors {
+            if !dir.as_os_str().is_empty()
+                && dirs.insert(dir.to_path_buf())
+                && dirs.len() > limits.max_dirs
+            {
+                return Err(refuse(format!(
+                    "archive holds more than {} directories",
+                    limits.max_dirs
+                )));
+            }
+        }
         match ty {
             tar::EntryType::Directory => {
-                fs::create_dir_all(&target).map_err(|e| MarketplaceError::io(&target, e))?;
+                visit(Entry::Dir(&rel))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 summary.files += 1;
                 if summary.files > limits.max_files {
-                    return Err(MarketplaceError::UnsafeArchive {
-                        entry: shown,
-                        reason: format!("archive holds more than {} files", limits.max_files),
-                    });
+                    return Err(refuse(format!(
+                        "archive holds more than {} files",
+                        limits.max_files
+                    )));
                 }
                 let declared = entry.header().size().map_err(invalid)?;
                 if summary.bytes + declared > limits.max_total_bytes {
-                    return Err(MarketplaceError::UnsafeArchive {
-                        entry: shown,
-                        reason: format!(
-                            "archive expands to more than {} bytes",
-                            limits.max_total_bytes
-                        ),
-                    });
-                }
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(|e| MarketplaceError::io(parent, e))?;
+                    return Err(refuse(format!(
+                        "archive expands to more than {} bytes",
+                        limits.max_total_bytes
+                    )));
                 }
                 let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-                let mut opts = OpenOptions::new();
-                opts.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    opts.mode(if executable { 0o755 } else { 0o644 });
-                }
-                let mut file = opts
-                    .open(&target)
-                    .map_err(|e| MarketplaceError::io(&target, e))?;
-                let copied =
-                    io::copy(&mut (&mut entry).take(declared), &mut file).map_err(invalid)?;
-                file.flush().map_err(|e| MarketplaceError::io(&target, e))?;
-                summary.bytes += copied;
+                let mut data = (&mut entry).take(declared);
+                summary.bytes += visit(Entry::File {
+                    path: &rel,
+                    executable,
+                    data: &mut data,
+                })?;
             }
             other => {
                 let kind = match other {
@@ -243,14 +296,109 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
                     tar::EntryType::Fifo => "FIFOs are not allowed",
                     _ => "unsupported entry type",
                 };
-                return Err(MarketplaceError::UnsafeArchive {
-                    entry: shown,
-                    reason: kind.into(),
-                });
+                return Err(refuse(kind.into()));
             }
         }
     }
     Ok(summary)
+}
+
+/// Checks a `.tar.gz` against every rule of [`extract_tar_gz`] without writing
+/// anything: a registry runs it on each upload so it never serves an archive
+/// its installers would refuse.
+pub fn check_tar_gz(bytes: &[u8], limits: &ExtractLimits) -> Result<ExtractSummary> {
+    let invalid = |e: io::Error| MarketplaceError::InvalidArchive {
+        reason: e.to_string(),
+    };
+    walk(bytes, limits, |entry| match entry {
+        Entry::Dir(_) => Ok(0),
+        Entry::File { data, .. } => io::copy(data, &mut io::sink()).map_err(invalid),
+    })
+}
+
+/// Extracts a `.tar.gz` into `dest` (created if missing). Every file and
+/// directory is fsynced before this returns, so a lockfile written afterwards
+/// never lists files that a crash could lose. On error, `dest` may hold part of
+/// the archive: callers extract into a staging directory and move it into place
+/// only on success.
+pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Result<ExtractSummary> {
+    fs::create_dir_all(dest).map_err(|e| MarketplaceError::io(dest, e))?;
+    let invalid = |e: io::Error| MarketplaceError::InvalidArchive {
+        reason: e.to_string(),
+    };
+    let mut created: Vec<PathBuf> = vec![dest.to_path_buf()];
+    let summary = walk(bytes, limits, |entry| match entry {
+        Entry::Dir(rel) => {
+            let target = dest.join(rel);
+            fs::create_dir_all(&target).map_err(|e| MarketplaceError::io(&target, e))?;
+            created.push(target);
+            Ok(0)
+        }
+        Entry::File {
+            path,
+            executable,
+            data,
+        } => {
+            let target = dest.join(path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(|e| MarketplaceError::io(parent, e))?;
+                created.push(parent.to_path_buf());
+            }
+            let mut opts = OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(if executable { 0o755 } else { 0o644 });
+            }
+            #[cfg(not(unix))]
+            let _ = executable;
+            let mut file = opts
+                .open(&target)
+                .map_err(|e| MarketplaceError::io(&target, e))?;
+            let copied = io::copy(data, &mut file).map_err(invalid)?;
+            file.flush()
+                .and_then(|()| file.sync_all())
+                .map_err(|e| MarketplaceError::io(&target, e))?;
+            Ok(copied)
+        }
+    })?;
+    created.sort();
+    created.dedup();
+    for dir in &created {
+        crate::fsutil::sync_dir(dir);
+    }
+    Ok(summary)
+}
+
+/// Opens the stored archive file of `name@version` as a stream checked
+/// against `expected` (its registry checksum) as it is read: what backends
+/// that keep archives as files answer [`crate::MarketplaceBackend::open_archive`] with.
+pub fn open_stored(
+    path: &Path,
+    name: &str,
+    version: &semver::Version,
+    expected: Option<&str>,
+) -> Result<crate::ArchiveStream> {
+    let Some(expected) = expected else {
+        return Err(MarketplaceError::InvalidArchive {
+            reason: format!(
+                "`{name}@{version}` has no checksum in the registry; it cannot be verified"
+            ),
+        });
+    };
+    match fs::File::open(path) {
+        Ok(f) => Ok(Box::new(crate::checksum::VerifyingReader::new(
+            io::BufReader::new(f),
+            expected,
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(MarketplaceError::ArchiveMissing {
+            name: name.to_string(),
+            version: version.to_string(),
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(MarketplaceError::io(path, e)),
+    }
 }
 
 /// Reads one file out of an archive without extracting it (e.g. the manifest of
@@ -370,7 +518,50 @@ mod tests {
                 "{err} should mention {needle}"
             );
             assert!(!dir.path().join("escape.txt").exists());
+            // A registry refuses the same archive at publish, for the same reason.
+            let checked = check_tar_gz(&raw_tar(&[(path, ty, b"x")]), &ExtractLimits::default())
+                .expect_err("check_tar_gz must refuse what extraction refuses");
+            assert!(checked.to_string().contains(needle), "{checked}");
         }
+    }
+
+    #[test]
+    fn too_many_directories_are_refused_by_check_and_extract() {
+        // Directories named by entries and directories implied by file paths
+        // both count: 3 + 3 here, over a limit of 4.
+        let entries: Vec<(&[u8], tar::EntryType, &[u8])> = vec![
+            (b"d1/", tar::EntryType::Directory, b""),
+            (b"d2/", tar::EntryType::Directory, b""),
+            (b"d3/", tar::EntryType::Directory, b""),
+            (b"a/b/c/f.txt", tar::EntryType::Regular, b"x"),
+        ];
+        let limits = ExtractLimits {
+            max_dirs: 4,
+            ..ExtractLimits::default()
+        };
+        let bytes = raw_tar(&entries);
+        let err = check_tar_gz(&bytes, &limits).unwrap_err();
+        assert!(err.to_string().contains("more than 4 directories"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = extract_tar_gz(&bytes, &dir.path().join("out"), &limits).unwrap_err();
+        assert!(err.to_string().contains("more than 4 directories"), "{err}");
+        let roomy = ExtractLimits {
+            max_dirs: 6,
+            ..ExtractLimits::default()
+        };
+        assert_eq!(check_tar_gz(&bytes, &roomy).unwrap().files, 1);
+    }
+
+    #[test]
+    fn check_agrees_with_extract_on_a_valid_archive() {
+        let src = tempfile::tempdir().unwrap();
+        fs::create_dir_all(src.path().join("t/u")).unwrap();
+        fs::write(src.path().join("t/u/x.txt"), "xyz").unwrap();
+        fs::write(src.path().join("top.txt"), "1").unwrap();
+        let bytes = pack_dir(src.path()).unwrap();
+        let checked = check_tar_gz(&bytes, &ExtractLimits::default()).unwrap();
+        let (_d, extracted) = extract(&bytes);
+        assert_eq!(checked, extracted.unwrap());
     }
 
     #[test]

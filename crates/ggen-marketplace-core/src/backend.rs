@@ -62,6 +62,9 @@ pub struct BackendMetadata {
     pub capabilities: Capabilities,
 }
 
+/// An archive being read: see [`MarketplaceBackend::open_archive`].
+pub type ArchiveStream = Box<dyn std::io::Read + Send>;
+
 /// What a backend must answer. Implementations are shared between threads (the
 /// dual adapter runs both at once in compare mode), hence `Send + Sync`.
 ///
@@ -95,6 +98,17 @@ pub trait MarketplaceBackend: Send + Sync {
     /// The `.tar.gz` bytes of one version, exactly as published.
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>>;
 
+    /// The archive of one version as a stream checked against its checksum as
+    /// it is read ([`crate::checksum::VerifyingReader`]), for callers that
+    /// pass it on without holding it (the server's downloads). The default
+    /// reads it whole through [`fetch_archive`](Self::fetch_archive);
+    /// backends that keep archives as files open them instead.
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        Ok(Box::new(std::io::Cursor::new(
+            self.fetch_archive(name, version)?,
+        )))
+    }
+
     /// Stores a new version with its archive. Fails with
     /// [`MarketplaceError::AlreadyPublished`] if that version exists.
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()>;
@@ -123,16 +137,15 @@ pub trait MarketplaceBackend: Send + Sync {
     }
 }
 
-/// The checks every backend's `validate` and `publish` start with.
-pub fn validate_release<B: MarketplaceBackend + ?Sized>(
-    backend: &B,
-    release: &PackageVersion,
-    archive: &[u8],
-) -> Result<()> {
+/// What every backend checks before it writes a version, in one place: a
+/// valid name, metadata without control characters, valid dependency names, a
+/// declared checksum that matches the archive, and an archive an installer
+/// would extract ([`crate::archive::check_tar_gz`]): what a registry serves is
+/// what an installer accepts. Bulk imports of already-published data
+/// (migration, seeding) call it too.
+pub fn check_release(release: &PackageVersion, archive: &[u8]) -> Result<()> {
     crate::name::validate_name(&release.name)?;
-    for dep in &release.dependencies {
-        crate::name::validate_name(&dep.name)?;
-    }
+    release.validate_metadata()?;
     let actual = crate::checksum::sha256_hex(archive);
     match &release.checksum {
         Some(expected) if *expected != actual => {
@@ -150,6 +163,43 @@ pub fn validate_release<B: MarketplaceBackend + ?Sized>(
         }
         _ => {}
     }
+    crate::archive::check_tar_gz(archive, &crate::archive::ExtractLimits::default())?;
+    Ok(())
+}
+
+/// What a bulk import of already-published data (seeding, migration, a
+/// restore) checks: a valid name and dependency names, and, when the archive
+/// comes along, that it matches the declared checksum. Not the metadata and
+/// archive rules of [`check_release`]: data an older registry accepted is
+/// copied as it is (installs still refuse what they must, and text is shown
+/// defused), so a migration never fails on a version that was already public.
+pub fn check_import(release: &PackageVersion, archive: Option<&[u8]>) -> Result<()> {
+    crate::name::validate_name(&release.name)?;
+    for dep in &release.dependencies {
+        crate::name::validate_name(&dep.name)?;
+    }
+    if let Some(archive) = archive {
+        let actual = crate::checksum::sha256_hex(archive);
+        if release.checksum.as_deref() != Some(actual.as_str()) {
+            return Err(MarketplaceError::ChecksumMismatch {
+                name: release.name.clone(),
+                version: release.version.to_string(),
+                expected: release.checksum.clone().unwrap_or_else(|| "(none)".into()),
+                actual,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// [`check_release`], and the version is new in `backend`: what `validate`
+/// answers (a dry run of publish).
+pub fn validate_release<B: MarketplaceBackend + ?Sized>(
+    backend: &B,
+    release: &PackageVersion,
+    archive: &[u8],
+) -> Result<()> {
+    check_release(release, archive)?;
     match backend.package(&release.name) {
         Ok(existing) if existing.version(&release.version).is_some() => {
             Err(MarketplaceError::AlreadyPublished {

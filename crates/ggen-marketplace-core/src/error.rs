@@ -19,6 +19,27 @@ pub enum MarketplaceError {
     #[error("invalid package name `{name}`: {reason}")]
     InvalidName { name: String, reason: String },
 
+    #[error("invalid package metadata in `{field}`: {reason}")]
+    InvalidMetadata { field: String, reason: String },
+
+    /// A name that differs from a published one only in case or in `-`, `_`, `.`.
+    #[error(
+        "`{name}` is too similar to the published package `{existing}` (names that differ only in case or in `-`, `_`, `.` are the same name here)"
+    )]
+    ConfusableName { name: String, existing: String },
+
+    /// The caller may not write this package (ownership, key continuity).
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// An answer broke the contract (a registry server's, or a damaged
+    /// store's): `source` names who sent it. It is not used.
+    #[error("{from} sent an answer that cannot be trusted: {reason}")]
+    UntrustedAnswer { from: String, reason: String },
+
     #[error("invalid version requirement `{requirement}`: {reason}")]
     InvalidRequirement { requirement: String, reason: String },
 
@@ -141,6 +162,16 @@ impl MarketplaceError {
             Self::AlreadyPublished { .. } => "bump the version in the manifest".into(),
             Self::InvalidName { .. } => {
                 "names use lowercase letters, digits, `.`, `_` and `-`, and start with a letter or digit".into()
+            }
+            Self::InvalidMetadata { .. } => {
+                "remove control characters and escape sequences from the manifest's fields".into()
+            }
+            Self::ConfusableName { existing, .. } => format!(
+                "choose a name that differs from `{existing}` by more than separators or case"
+            ),
+            Self::Forbidden { hint, .. } => return hint.clone(),
+            Self::UntrustedAnswer { .. } => {
+                "nothing was installed or changed; the registry server may be compromised or misconfigured: tell its operator".into()
             }
             Self::InvalidRequirement { .. } => {
                 "use a semver requirement such as `^1.2`, `~0.3.1`, `>=1, <2` or `*`".into()

@@ -46,6 +46,18 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `path` itself is a symbolic link (not followed).
+pub fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Whether anything (a file, a directory, a link, even a dangling one) is at
+/// `path`, without following a link there. `Path::exists` follows links, so a
+/// dangling link planted in a target directory would read as absent.
+pub fn entry_exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
 /// Makes a rename durable. Best effort: some filesystems refuse to open directories.
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
@@ -62,18 +74,53 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Opens (creating it and its directory if needed) the file to lock.
+    /// Opens (creating it and its directory if needed) the file to lock. A
+    /// symbolic link at `path` is refused rather than followed: lock files
+    /// live in directories others may have prepared (an install target), and
+    /// opening a planted link with `create` would make a file wherever it points.
     fn open(path: &Path) -> Result<File> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| MarketplaceError::io(dir, e))?;
         }
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| MarketplaceError::io(path, e))
+        let mut opts = OpenOptions::new();
+        opts.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        opts.open(path).map_err(|e| {
+            if is_symlink(path) {
+                MarketplaceError::io(
+                    path,
+                    std::io::Error::other(
+                        "is a symbolic link; ggen does not follow links it did not make. Remove it and retry",
+                    ),
+                )
+            } else {
+                MarketplaceError::io(path, e)
+            }
+        })
+    }
+
+    /// An exclusive lock on the directory `dir` itself, leaving no lock file
+    /// in it: for directories that are not ggen's own (an install target),
+    /// where a user sees every file ggen adds. `flock` on the directory's own
+    /// descriptor; elsewhere than Unix, a `.ggen.lock-guard` file inside it.
+    pub fn directory(dir: &Path) -> Result<Self> {
+        #[cfg(unix)]
+        {
+            let file = File::open(dir).map_err(|e| MarketplaceError::io(dir, e))?;
+            file.lock().map_err(|e| MarketplaceError::io(dir, e))?;
+            Ok(Self {
+                file,
+                path: dir.to_path_buf(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Self::exclusive(&dir.join(".ggen.lock-guard"))
+        }
     }
 
     pub fn exclusive(path: &Path) -> Result<Self> {
@@ -123,5 +170,37 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"second");
         // No temp files left behind.
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_lock_excludes_a_second_holder_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FileLock::directory(dir.path()).unwrap();
+        let second = File::open(dir.path()).unwrap();
+        assert!(matches!(
+            second.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(first);
+        second.try_lock().unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_planted_as_a_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let planted = dir.path().join("target/.lock");
+        fs::create_dir_all(planted.parent().unwrap()).unwrap();
+        // A dangling link: following it with O_CREAT would create `outside/made`.
+        std::os::unix::fs::symlink(outside.join("made"), &planted).unwrap();
+        let err = FileLock::exclusive(&planted).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(!outside.join("made").exists());
+        assert!(!entry_exists(&outside.join("made")));
+        assert!(entry_exists(&planted) && !planted.exists());
     }
 }

@@ -19,7 +19,7 @@ pub mod signing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use backend::{BackendKind, BackendMetadata, Capabilities, MarketplaceBackend};
+pub use backend::{ArchiveStream, BackendKind, BackendMetadata, Capabilities, MarketplaceBackend};
 pub use error::{MarketplaceError, Result};
 pub use manifest::Manifest;
 pub use model::{Dependency, Package, PackageSummary, PackageVersion, Signature};

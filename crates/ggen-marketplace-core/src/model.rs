@@ -113,6 +113,72 @@ impl PackageVersion {
     pub fn id(&self) -> String {
         format!("{}@{}", self.name, self.version)
     }
+
+    /// Checks every text field for control characters and escape sequences
+    /// (see [`crate::name::validate_metadata_text`]), and the dependency names.
+    pub fn validate_metadata(&self) -> crate::Result<()> {
+        use crate::name::{validate_metadata_text as text, validate_name};
+        text("description", &self.description, true)?;
+        for (field, value) in [
+            ("category", &self.category),
+            ("license", &self.license),
+            ("repository", &self.repository),
+            ("homepage", &self.homepage),
+            ("path", &self.path),
+            ("download_url", &self.download_url),
+        ] {
+            if let Some(v) = value {
+                text(field, v, false)?;
+            }
+        }
+        for (field, values) in [
+            ("tags", &self.tags),
+            ("keywords", &self.keywords),
+            ("authors", &self.authors),
+        ] {
+            for v in values {
+                text(field, v, false)?;
+            }
+        }
+        for dep in &self.dependencies {
+            validate_name(&dep.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that versions said to be `expected`'s are: each names `expected`,
+/// none is listed twice, dependency names are valid and checksums are well
+/// formed. A backend answers this by construction; a registry server's answer
+/// (or a damaged store) may not, and a version of `bar` relabelled as `foo`
+/// must never be resolved, verified or installed as `foo`.
+pub fn check_versions_of(expected: &str, versions: &[PackageVersion]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for v in versions {
+        if v.name != expected {
+            return Err(format!(
+                "asked for `{expected}`, got a version named `{}`",
+                v.name.escape_debug()
+            ));
+        }
+        if !seen.insert(&v.version) {
+            return Err(format!("`{expected}@{}` is listed twice", v.version));
+        }
+        for dep in &v.dependencies {
+            crate::name::validate_name(&dep.name)
+                .map_err(|e| format!("`{}`: dependency {e}", v.id()))?;
+        }
+        if let Some(c) = &v.checksum
+            && !crate::checksum::is_sha256_hex(c)
+        {
+            return Err(format!(
+                "`{}` has checksum `{}`, which is not a SHA-256 digest",
+                v.id(),
+                c.escape_debug()
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +284,29 @@ mod tests {
         assert_eq!(only_pre.latest().version.to_string(), "2.0.0-beta.1");
         let all_yanked = pkg(&[("1.0.0", true), ("1.2.0", true)]);
         assert_eq!(all_yanked.latest().version.to_string(), "1.2.0");
+    }
+
+    #[test]
+    fn versions_of_another_package_are_refused() {
+        let mut foo = PackageVersion::new("foo", "1.0.0".parse().unwrap());
+        foo.checksum = Some("ab".repeat(32));
+        check_versions_of("foo", std::slice::from_ref(&foo)).unwrap();
+        let mut bar = foo.clone();
+        bar.name = "bar".into();
+        assert!(
+            check_versions_of("foo", &[bar])
+                .unwrap_err()
+                .contains("bar")
+        );
+        assert!(check_versions_of("foo", &[foo.clone(), foo.clone()]).is_err());
+        let mut bad_sum = foo.clone();
+        bad_sum.checksum = Some("../../etc".into());
+        assert!(check_versions_of("foo", &[bad_sum]).is_err());
+        let mut bad_dep = foo;
+        bad_dep
+            .dependencies
+            .push(Dependency::new("../x", VersionReq::STAR));
+        assert!(check_versions_of("foo", &[bad_dep]).is_err());
     }
 
     #[test]

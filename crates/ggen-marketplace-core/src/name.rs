@@ -38,6 +38,77 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The form two names are compared in for confusability: ASCII case folded and
+/// `-`, `_` and `.` all read as `-`. `foo_bar`, `Foo-Bar` and `foo.bar` share
+/// one form, so once one of them is published the others are refused (as
+/// crates.io refuses `foo_bar` beside `foo-bar`): a user who types one must
+/// not get another publisher's package.
+pub fn canonical_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Checks a line of package metadata (a description, a tag, an author) for
+/// what must never reach a terminal or a log raw: control characters, which
+/// include the escape sequences that move a terminal's cursor or rewrite its
+/// title. Descriptions may hold line breaks and tabs; other fields may not.
+pub fn validate_metadata_text(field: &str, value: &str, multiline: bool) -> Result<()> {
+    let bad = value
+        .chars()
+        .find(|&c| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')));
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(MarketplaceError::InvalidMetadata {
+            field: field.to_string(),
+            reason: format!("it contains the control character {:?}", c),
+        }),
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters
+/// and everything else matches itself (token scopes, trusted-key scopes).
+/// Package names have no other metacharacters, so a glob crate would add
+/// nothing.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// A pattern for [`pattern_matches`]: a package name in which `*` may stand
+/// for any run of characters.
+pub fn validate_pattern(pattern: &str) -> Result<()> {
+    if pattern == "*" {
+        return Ok(());
+    }
+    // Each `*` stands for one letter when checking what is left.
+    let probe = pattern.replace('*', "x");
+    validate_name(&probe).map_err(|e| match e {
+        MarketplaceError::InvalidName { reason, .. } => MarketplaceError::InvalidName {
+            name: pattern.escape_debug().to_string(),
+            reason: format!("as a pattern: {reason}"),
+        },
+        other => other,
+    })
+}
+
 /// Splits `name@req` as typed on the command line.
 pub fn split_spec(spec: &str) -> (&str, Option<&str>) {
     match spec.split_once('@') {
@@ -86,6 +157,49 @@ mod tests {
             assert!(validate_name(n).is_err(), "{n:?} should be refused");
         }
         assert!(validate_name(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn confusable_names_share_a_canonical_form() {
+        let forms: Vec<String> = ["foo-bar", "foo_bar", "foo.bar", "Foo-Bar", "FOO_BAR"]
+            .iter()
+            .map(|n| canonical_name(n))
+            .collect();
+        assert!(forms.iter().all(|f| f == "foo-bar"), "{forms:?}");
+        assert_ne!(canonical_name("foobar"), canonical_name("foo-bar"));
+        assert_ne!(canonical_name("foo-bar"), canonical_name("foo-baz"));
+    }
+
+    #[test]
+    fn metadata_with_control_characters_is_refused() {
+        validate_metadata_text("description", "two\nlines\tand a tab", true).unwrap();
+        assert!(validate_metadata_text("tag", "a\nb", false).is_err());
+        let e = validate_metadata_text("description", "x\u{1b}]0;pwned\u{7}", true).unwrap_err();
+        assert!(e.to_string().contains("description"), "{e}");
+        assert!(
+            validate_metadata_text("author", "a\u{9b}31m", false).is_err(),
+            "C1 CSI"
+        );
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(pattern_matches("*", "anything"));
+        assert!(pattern_matches("acme-*", "acme-cli"));
+        assert!(!pattern_matches("acme-*", "other-cli"));
+        assert!(pattern_matches("*-cli", "acme-cli"));
+        assert!(pattern_matches("a*b*c", "axxbyyc"));
+        assert!(!pattern_matches("a*b*c", "axxc"));
+        assert!(pattern_matches("exact", "exact"));
+        assert!(!pattern_matches("exact", "exactly"));
+        assert!(
+            !pattern_matches("ab*ba", "aba"),
+            "prefix and suffix may not overlap"
+        );
+        validate_pattern("acme-*").unwrap();
+        validate_pattern("*").unwrap();
+        assert!(validate_pattern("../*").is_err());
+        assert!(validate_pattern("").is_err());
     }
 
     #[test]

@@ -92,7 +92,25 @@ pub struct BackendSource<'a, B: ?Sized>(pub &'a B);
 impl<B: MarketplaceBackend + ?Sized> PackageSource for BackendSource<'_, B> {
     fn package(&self, name: &str) -> Result<Option<Package>> {
         match self.0.package(name) {
-            Ok(package) => Ok(Some(package)),
+            // Whatever answered, a version of another package is never
+            // resolved (and then verified and installed) under this name.
+            Ok(package) => {
+                let checked = if package.name == name {
+                    crate::model::check_versions_of(name, &package.versions)
+                } else {
+                    Err(format!(
+                        "asked for `{name}`, got package `{}`",
+                        package.name.escape_debug()
+                    ))
+                };
+                match checked {
+                    Ok(()) => Ok(Some(package)),
+                    Err(reason) => Err(MarketplaceError::UntrustedAnswer {
+                        from: format!("the {} backend", self.0.last_used()),
+                        reason,
+                    }),
+                }
+            }
             Err(MarketplaceError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

@@ -11,6 +11,17 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// Queries longer than this are refused rather than searched: nobody types them,
 /// and they make fuzzy expansion expensive.
 pub const MAX_QUERY_LEN: usize = 1024;
+/// The most hits one page may hold.
+pub const MAX_LIMIT: usize = 1000;
+/// How deep paging may go. Every backend collects `offset + limit` hits before
+/// it drops the first `offset`, so an unbounded offset is an unbounded
+/// allocation; nobody reads past the first ten thousand hits of a search (as
+/// Elasticsearch's `max_result_window`), they narrow the query instead.
+pub const MAX_OFFSET: usize = 10_000;
+/// Filters a query may carry: more tags than this, or longer values, are not
+/// something a person or a page sends.
+pub const MAX_TAGS: usize = 32;
+pub const MAX_FILTER_LEN: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,8 +95,31 @@ impl SearchQuery {
         {
             return bad("query contains control characters".into());
         }
-        if self.limit == 0 || self.limit > 1000 {
-            return bad(format!("limit {} is outside 1..=1000", self.limit));
+        if self.limit == 0 || self.limit > MAX_LIMIT {
+            return bad(format!("limit {} is outside 1..={MAX_LIMIT}", self.limit));
+        }
+        if self.offset > MAX_OFFSET {
+            return bad(format!(
+                "offset {} is beyond the last page this registry serves (offset {MAX_OFFSET}); narrow the query or add filters instead",
+                self.offset
+            ));
+        }
+        if self.tags.len() > MAX_TAGS {
+            return bad(format!(
+                "{} tags given; at most {MAX_TAGS} may be combined",
+                self.tags.len()
+            ));
+        }
+        for value in self.tags.iter().chain(self.category.as_ref()) {
+            if value.len() > MAX_FILTER_LEN {
+                return bad(format!(
+                    "a category or tag filter is {} bytes long; the limit is {MAX_FILTER_LEN}",
+                    value.len()
+                ));
+            }
+            if value.chars().any(char::is_control) {
+                return bad("a category or tag filter contains control characters".into());
+            }
         }
         Ok(())
     }
@@ -166,5 +200,39 @@ mod tests {
         assert!(SearchQuery::text("a\u{0}b").validate().is_err());
         assert!(SearchQuery::text("x".repeat(10_000)).validate().is_err());
         assert!(SearchQuery::text("tab\tok").validate().is_ok());
+    }
+
+    #[test]
+    fn validate_bounds_paging_and_filters() {
+        let page = |limit, offset| SearchQuery {
+            limit,
+            offset,
+            ..SearchQuery::text("x")
+        };
+        assert!(page(MAX_LIMIT, MAX_OFFSET).validate().is_ok());
+        for (limit, offset) in [
+            (0, 0),
+            (MAX_LIMIT + 1, 0),
+            (20, MAX_OFFSET + 1),
+            (20, usize::MAX),
+        ] {
+            let e = page(limit, offset).validate().unwrap_err().to_string();
+            assert!(e.contains("limit") || e.contains("offset"), "{e}");
+        }
+        let tags = SearchQuery {
+            tags: vec!["t".into(); MAX_TAGS + 1],
+            ..SearchQuery::text("x")
+        };
+        assert!(tags.validate().is_err());
+        let long = SearchQuery {
+            category: Some("c".repeat(MAX_FILTER_LEN + 1)),
+            ..SearchQuery::text("x")
+        };
+        assert!(long.validate().is_err());
+        let escape = SearchQuery {
+            tags: vec!["a\u{1b}[2J".into()],
+            ..SearchQuery::text("x")
+        };
+        assert!(escape.validate().is_err());
     }
 }

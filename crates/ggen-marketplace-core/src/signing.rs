@@ -207,6 +207,11 @@ impl From<SigningError> for MarketplaceError {
 
 /// The key id: the first 8 bytes of SHA-256 over the raw 32-byte public key, as
 /// 16 lowercase hex characters.
+/// A public key as records store it: its 32 raw bytes, lowercase hex.
+pub fn public_key_hex(key: &VerifyingKey) -> String {
+    hex::encode(key.as_bytes())
+}
+
 pub fn key_id(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..KEY_ID_LEN / 2])
 }
@@ -828,6 +833,22 @@ pub struct TrustedKey {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub revoked: bool,
+    /// Package-name patterns (`*` wildcards) this key is trusted for; empty
+    /// means every package. A key trusted for `acme-*` does not vouch for
+    /// `other-cli`, whatever it signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+}
+
+impl TrustedKey {
+    /// Whether this entry covers `package` (its patterns, or none at all).
+    pub fn covers(&self, package: &str) -> bool {
+        self.packages.is_empty()
+            || self
+                .packages
+                .iter()
+                .any(|p| crate::name::pattern_matches(p, package))
+    }
 }
 
 /// The answer of [`TrustStore::is_trusted`].
@@ -838,6 +859,8 @@ pub enum TrustStatus {
     Unknown,
     Expired,
     Revoked,
+    /// Trusted, but only for packages matching other patterns.
+    OtherPackages,
 }
 
 impl TrustStatus {
@@ -853,6 +876,7 @@ impl fmt::Display for TrustStatus {
             Self::Unknown => "unknown",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::OtherPackages => "trusted for other packages only",
         })
     }
 }
@@ -978,8 +1002,29 @@ impl TrustStore {
             added_at: truncate_to_seconds(now),
             expires_at,
             revoked: false,
+            packages: Vec::new(),
         });
         Ok(self.keys.last().expect("just pushed"))
+    }
+
+    /// Limits a trusted key to package names matching `patterns` (`*`
+    /// wildcards; empty lifts the limit).
+    pub fn restrict(&mut self, key_id: &str, patterns: &[String]) -> Result<()> {
+        for p in patterns {
+            crate::name::validate_pattern(p).map_err(|e| SigningError::InvalidLabel {
+                label: p.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let entry = self
+            .keys
+            .iter_mut()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| SigningError::NotInTrustStore {
+                key_id: key_id.escape_debug().to_string(),
+            })?;
+        entry.packages = patterns.to_vec();
+        Ok(())
     }
 
     /// Trusts the public key in `key_path` (SPKI PEM, or derived from a PKCS#8 PEM).
@@ -1045,6 +1090,18 @@ impl TrustStore {
         match self.get(&id) {
             Some(k) if k.public_key == hex::encode(key.as_bytes()) => self.is_trusted(&id, now),
             _ => TrustStatus::Unknown,
+        }
+    }
+
+    /// The question an install asks: is this exact key (all 32 bytes, not its
+    /// id) trusted now, for this package?
+    pub fn status_for(&self, key: &VerifyingKey, package: &str, now: DateTime<Utc>) -> TrustStatus {
+        match self.status_of_key(key, now) {
+            TrustStatus::Trusted => match self.get(&key_id(key)) {
+                Some(k) if !k.covers(package) => TrustStatus::OtherPackages,
+                _ => TrustStatus::Trusted,
+            },
+            other => other,
         }
     }
 }
@@ -1990,6 +2047,66 @@ MCowBQYDK2VwAyEAvFk74Tl4m2uKcMekffFSJfoaOR2WTri2tXQQ3xA7dDI=
             TrustStatus::Unknown
         );
         assert_eq!(reopened.is_trusted(&key_id(&b), now), TrustStatus::Trusted);
+    }
+
+    #[test]
+    fn trust_needs_the_whole_key_and_covers_only_its_packages() {
+        let now = t("2026-06-01T00:00:00Z");
+        let trusted = generate_keypair().unwrap().verifying_key();
+        let impostor = generate_keypair().unwrap().verifying_key();
+        // An entry whose 64-bit id an impostor's key shares (as if ground to
+        // collide): trust by id alone would accept the impostor.
+        let store = TrustStore {
+            path: PathBuf::from("(memory)"),
+            keys: vec![TrustedKey {
+                key_id: key_id(&impostor),
+                label: "collision".into(),
+                public_key: hex::encode(trusted.as_bytes()),
+                added_at: now,
+                expires_at: None,
+                revoked: false,
+                packages: Vec::new(),
+            }],
+        };
+        assert_eq!(
+            store.is_trusted(&key_id(&impostor), now),
+            TrustStatus::Trusted
+        );
+        assert_eq!(
+            store.status_for(&impostor, "anything", now),
+            TrustStatus::Unknown
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = TrustStore::open(dir.path().join("trust.json")).unwrap();
+        store.add(&trusted, "acme", None, now).unwrap();
+        store
+            .restrict(&key_id(&trusted), &["acme-*".to_string()])
+            .unwrap();
+        assert_eq!(
+            store.status_for(&trusted, "acme-cli", now),
+            TrustStatus::Trusted
+        );
+        assert_eq!(
+            store.status_for(&trusted, "other-cli", now),
+            TrustStatus::OtherPackages
+        );
+        assert!(
+            store
+                .restrict(&key_id(&trusted), &["../*".to_string()])
+                .is_err()
+        );
+        store.save().unwrap();
+        let reopened = TrustStore::open(dir.path().join("trust.json")).unwrap();
+        assert_eq!(
+            reopened.status_for(&trusted, "other-cli", now),
+            TrustStatus::OtherPackages
+        );
+        store.restrict(&key_id(&trusted), &[]).unwrap();
+        assert_eq!(
+            store.status_for(&trusted, "other-cli", now),
+            TrustStatus::Trusted
+        );
     }
 
     #[test]

@@ -21,12 +21,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
-use ggen_marketplace_core::backend::validate_release;
+use ggen_marketplace_core::backend::{check_import, check_release, validate_release};
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
 use ggen_marketplace_core::{
-    BackendKind, BackendMetadata, Capabilities, MarketplaceBackend, MarketplaceError, Result,
+    ArchiveStream, BackendKind, BackendMetadata, Capabilities, MarketplaceBackend,
+    MarketplaceError, Result,
 };
 use semver::Version;
 
@@ -250,7 +251,7 @@ impl V1Backend {
                         version: release.version.to_string(),
                     });
                 }
-                check_release(release, archive)?;
+                check_import(release, Some(archive))?;
                 self.store_archive(release, archive)?;
                 insert_version(reg, release, archive.len());
                 touched.push(release.name.clone());
@@ -275,20 +276,6 @@ impl V1Backend {
             Ok(((), touched))
         })
     }
-}
-
-fn check_release(release: &PackageVersion, archive: &[u8]) -> Result<()> {
-    ggen_marketplace_core::name::validate_name(&release.name)?;
-    let actual = ggen_marketplace_core::checksum::sha256_hex(archive);
-    if release.checksum.as_deref() != Some(actual.as_str()) {
-        return Err(MarketplaceError::ChecksumMismatch {
-            name: release.name.clone(),
-            version: release.version.to_string(),
-            expected: release.checksum.clone().unwrap_or_else(|| "(none)".into()),
-            actual,
-        });
-    }
-    Ok(())
 }
 
 fn insert_version(reg: &mut Registry, release: &PackageVersion, archive_len: usize) {
@@ -385,6 +372,22 @@ impl MarketplaceBackend for V1Backend {
             });
         }
         Ok(bytes)
+    }
+
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        let pkg = self.package(name)?;
+        let release = pkg
+            .version(version)
+            .ok_or_else(|| MarketplaceError::VersionNotFound {
+                name: name.to_string(),
+                requirement: format!("={version}"),
+            })?;
+        ggen_marketplace_core::archive::open_stored(
+            &archive_path(&self.dir, name, version),
+            name,
+            version,
+            release.checksum.as_deref(),
+        )
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

@@ -17,7 +17,11 @@ fn release(
     category: &str,
     tags: &[&str],
 ) -> (PackageVersion, Vec<u8>) {
-    let archive = format!("archive of {name}@{version}").into_bytes();
+    let archive = ggen_marketplace_core::archive::pack_entries(&[(
+        "README.md",
+        format!("archive of {name}@{version}").as_bytes(),
+    )])
+    .unwrap();
     let mut v = PackageVersion::new(name, version.parse().unwrap());
     v.description = description.into();
     v.category = Some(category.into());

@@ -30,13 +30,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ggen_marketplace_core::checksum::sha256_hex;
+use ggen_marketplace_core::checksum::{is_sha256_hex, sha256_hex};
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults};
 use ggen_marketplace_core::{
-    BackendKind, BackendMetadata, Capabilities, MarketplaceBackend, MarketplaceError, Result,
+    ArchiveStream, BackendKind, BackendMetadata, Capabilities, MarketplaceBackend,
+    MarketplaceError, Result,
 };
 use oxigraph::io::{JsonLdProfile, RdfFormat};
 use oxigraph::model::vocab::rdf;
@@ -424,7 +425,7 @@ impl V2Backend {
         let mut fresh: Vec<PackageVersion> = Vec::new();
         for item in releases {
             let (release, archive) = item?;
-            check_release(&release, archive.as_deref())?;
+            ggen_marketplace_core::backend::check_import(&release, archive.as_deref())?;
             let iri = version_iri(&release.name, &release.version);
             let existing = match known.get(iri.as_str()) {
                 Some(c) => Some(c.clone()),
@@ -731,27 +732,6 @@ fn serialize_triples(triples: &[oxigraph::model::Triple], format: RdfFormat) -> 
     ser.finish().map_err(err)
 }
 
-/// Name, dependency names and archive checksum: what every write checks first.
-fn check_release(release: &PackageVersion, archive: Option<&[u8]>) -> Result<()> {
-    validate_name(&release.name)?;
-    for dep in &release.dependencies {
-        validate_name(&dep.name)?;
-    }
-    let Some(archive) = archive else {
-        return Ok(());
-    };
-    let actual = sha256_hex(archive);
-    if release.checksum.as_deref() != Some(actual.as_str()) {
-        return Err(MarketplaceError::ChecksumMismatch {
-            name: release.name.clone(),
-            version: release.version.to_string(),
-            expected: release.checksum.clone().unwrap_or_else(|| "(none)".into()),
-            actual,
-        });
-    }
-    Ok(())
-}
-
 /// Fills what the registry knows better than the publisher: time and size.
 fn complete(release: &PackageVersion, archive: &[u8]) -> PackageVersion {
     let mut r = release.clone();
@@ -888,9 +868,28 @@ impl MarketplaceBackend for V2Backend {
         Ok(bytes)
     }
 
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        let release = match self.hydrate_version(name, version)? {
+            Some(r) => r,
+            None => return Err(self.missing_version(name, version)?),
+        };
+        let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
+        ggen_marketplace_core::archive::open_stored(
+            &blob_path(&self.root, expected.unwrap_or_default()),
+            name,
+            version,
+            expected,
+        )
+    }
+
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         let _lock = self.lock()?;
-        check_release(release, Some(archive))?;
+        ggen_marketplace_core::backend::check_release(release, archive)?;
         let iri = version_iri(&release.name, &release.version);
         if self.exists(&iri, mp::version_class())? {
             return Err(MarketplaceError::AlreadyPublished {

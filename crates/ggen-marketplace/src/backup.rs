@@ -4,7 +4,10 @@
 //! the registry held, the SHA-256 of every other file) and the registry's
 //! durable data: `index.json` and `archives/` (V1), the V2 graph as N-Triples
 //! (`v2.nt`, portable across Oxigraph versions, unlike RocksDB files), `blobs/`
-//! (V2's archives), `tokens.json` (token hashes) and the `config.yaml` in use.
+//! (V2's archives), `tokens.json` (token hashes and revocations), `owners.json`
+//! (who owns each name, which keys sign it) and the `config.yaml` in use.
+//! Restoring never revives a token revoked since the backup was made: the
+//! registry being replaced hands its revocations to the restored copy.
 //! Derived data (the tantivy index, V2's term index) is rebuilt on restore.
 //!
 //! A backup is consistent while the registry is in use: it holds both
@@ -33,7 +36,7 @@ const V2_GRAPH: &str = "v2.nt";
 const CONFIG: &str = "config.yaml";
 
 /// Durable files and directories of a registry, relative to it.
-const FILES: &[&str] = &["index.json", "tokens.json", "generation"];
+const FILES: &[&str] = &["index.json", "tokens.json", "owners.json", "generation"];
 const DIRS: &[&str] = &["archives", "blobs"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +212,7 @@ fn limits() -> ExtractLimits {
     ExtractLimits {
         max_total_bytes: 64 * 1024 * 1024 * 1024,
         max_files: 2_000_000,
+        max_dirs: 2_000_000,
         max_path_len: 4096,
     }
 }
@@ -281,6 +285,9 @@ pub struct RestoreReport {
     /// What happened to the backup's config.yaml: `restored`, `kept existing`
     /// (a different config exists and --force was not given), or `none in backup`.
     pub config: String,
+    /// Tokens the backup holds that were revoked since it was made: they stay
+    /// revoked (dropped from the restored registry).
+    pub tokens_kept_revoked: usize,
 }
 
 /// Restores `file` as `mp`'s registry. Refuses to replace an existing registry
@@ -412,7 +419,13 @@ pub fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreRepo
         v2: None,
         differences: Vec::new(),
         config: "none in backup".into(),
+        tokens_kept_revoked: 0,
     };
+    // Revocations made after the backup outlive the restore.
+    report.tokens_kept_revoked = crate::access::TokenStore::new(&new)
+        .merge_revocations(&crate::access::TokenStore::new(&registry))
+        .map_err(|e| setup(e.to_string()))?
+        .kept_revoked;
     {
         use ggen_marketplace_core::MarketplaceBackend;
         let counts = |b: &dyn MarketplaceBackend| -> Result<Counts> {

@@ -250,6 +250,8 @@ pub struct InstallSection {
 #[serde(deny_unknown_fields)]
 pub struct RegistrySection {
     pub url: Option<String>,
+    /// Send a token over plain `http://` to a host that is not this machine.
+    pub allow_insecure_http: Option<bool>,
 }
 
 // ---- effective settings ------------------------------------------------------------
@@ -312,6 +314,8 @@ pub struct Settings {
     /// never read from the config file, which is often shared.
     #[serde(skip)]
     pub registry_token: Option<String>,
+    /// `registry.allow_insecure_http` / `GGEN_REGISTRY_ALLOW_INSECURE_HTTP`.
+    pub registry_allow_insecure_http: Sourced<bool>,
     pub breaker: BreakerSettings,
     pub retry: RetrySettings,
     pub search_timeout: Duration,
@@ -602,6 +606,18 @@ impl Settings {
             });
         }
 
+        let mut registry_allow_insecure_http = opt_file(file.registry.allow_insecure_http, false);
+        if let Some(v) = env("GGEN_REGISTRY_ALLOW_INSECURE_HTTP") {
+            let var = "GGEN_REGISTRY_ALLOW_INSECURE_HTTP";
+            registry_allow_insecure_http = Sourced {
+                value: parse_bool(&v).ok_or_else(|| Error::Env {
+                    var: var.into(),
+                    message: format!("`{v}` is not true or false"),
+                })?,
+                source: Source::Env(var.into()),
+            };
+        }
+
         let mut breaker = BreakerSettings::default();
         if let Some(b) = &m.circuit_breaker {
             if let Some(v) = b.window {
@@ -667,6 +683,7 @@ impl Settings {
                 .registry_token
                 .clone()
                 .or_else(|| env("GGEN_REGISTRY_TOKEN")),
+            registry_allow_insecure_http,
             breaker,
             retry,
             search_timeout: ms(t.and_then(|t| t.search_ms), 5_000),

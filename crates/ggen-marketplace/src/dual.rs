@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use ggen_marketplace_core::ArchiveStream;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
 use ggen_marketplace_core::{
@@ -574,6 +575,10 @@ impl MarketplaceBackend for DualBackendAdapter {
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         self.read(|b| b.fetch_archive(name, version))
+    }
+
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        self.read(|b| b.open_archive(name, version))
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

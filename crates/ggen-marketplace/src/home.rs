@@ -64,6 +64,11 @@ impl Paths {
         self.home.join("keys")
     }
 
+    /// Install transaction journals, one per target (never inside a target).
+    pub fn transactions_dir(&self) -> PathBuf {
+        self.home.join("transactions")
+    }
+
     pub fn trust_file(&self) -> PathBuf {
         self.home.join("trusted-keys.json")
     }

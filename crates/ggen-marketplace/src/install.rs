@@ -6,13 +6,23 @@
 //! in a journal first; the new `ggen.lock` is the commit point. A run interrupted
 //! during the move is rolled back (or, past the commit point, finished) by the
 //! next command on that target, so the target is always either old or new.
+//!
+//! The target is untrusted: it may be a cloned repository or an unpacked
+//! tarball that someone prepared. So the journal lives in the user's own ggen
+//! home (keyed by the target's path), never in the target, where anyone could
+//! plant one; the staging directory is always `TARGET/.ggen-staging`, derived,
+//! never read from a file; every name from `ggen.lock` or the journal is
+//! validated as a package name before it becomes a path; and links planted in
+//! the target are never followed (entries are looked at with `lstat`). The
+//! target is locked through its own directory descriptor, so ggen adds no
+//! lock file to it. A dry run writes nothing anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::archive::{ExtractLimits, extract_tar_gz};
 use ggen_marketplace_core::checksum::sha256_hex;
-use ggen_marketplace_core::fsutil::{FileLock, atomic_write, sync_dir};
+use ggen_marketplace_core::fsutil::{FileLock, atomic_write, entry_exists, sync_dir};
 use ggen_marketplace_core::resolve::{self, Resolution, ResolveOptions};
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError, PackageVersion};
 use semver::VersionReq;
@@ -21,9 +31,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::lockfile::{LockedPackage, Lockfile};
 
-const JOURNAL: &str = ".ggen-txn.json";
-const STAGING_PREFIX: &str = ".ggen-staging-";
-const TARGET_LOCK: &str = ".ggen.lock-guard";
+/// Where older ggen versions kept their journal, inside the target. Such a
+/// file is never believed: it makes the command stop and say so.
+const LEGACY_JOURNAL: &str = ".ggen-txn.json";
+/// The staging directory, always this child of the target.
+const STAGING: &str = ".ggen-staging";
+/// Staging directories of older ggen versions (`.ggen-staging-XXXXXX`).
+const LEGACY_STAGING_PREFIX: &str = ".ggen-staging-";
+/// A journal is a few names; anything larger was not written by ggen.
+const MAX_JOURNAL_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
 pub struct InstallOptions {
@@ -41,6 +57,9 @@ pub type Verifier<'a> =
 
 pub struct InstallContext<'a> {
     pub backend: &'a dyn MarketplaceBackend,
+    /// Where transaction journals are kept: a directory of the user's own
+    /// (`GGEN_HOME/transactions`), never inside a target.
+    pub journal_dir: PathBuf,
     /// Written into the lockfile's `source`.
     pub source: String,
     /// Download cache (content-addressed by SHA-256).
@@ -91,15 +110,52 @@ pub struct Report {
     pub up_to_date: bool,
 }
 
+/// What a transaction is about to do to a target. Holds names only: the
+/// staging directory is derived from the target, never read from here.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Journal {
-    staging: PathBuf,
+    /// The target this journal belongs to, for people reading it; never used
+    /// as a path (the journal's file name is derived from the target).
+    target: PathBuf,
     /// Packages moved into the target; `had_old` means a previous copy sits in
     /// `staging/.backup/<name>`.
     moves: Vec<(String, bool)>,
     /// Packages removed from the target (kept in the backup until commit).
     removals: Vec<String>,
     new_lock_sha256: String,
+}
+
+impl Journal {
+    /// Every name a valid package name and none twice, the digest well formed.
+    fn check(&self) -> std::result::Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for name in self.moves.iter().map(|(n, _)| n).chain(&self.removals) {
+            ggen_marketplace_core::name::validate_name(name).map_err(|e| e.to_string())?;
+            if !seen.insert(name) {
+                return Err(format!("`{name}` is listed twice"));
+            }
+        }
+        if !ggen_marketplace_core::checksum::is_sha256_hex(&self.new_lock_sha256) {
+            return Err("new_lock_sha256 is not a SHA-256 digest".into());
+        }
+        Ok(())
+    }
+}
+
+/// The journal file of `target` in `journal_dir`: named after a digest of the
+/// target's canonical path, so each target has exactly one.
+fn journal_path(journal_dir: &Path, target: &Path) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(target).map_err(|e| MarketplaceError::io(target, e))?;
+    let digest = sha256_hex(canonical.as_os_str().as_encoded_bytes());
+    Ok(journal_dir.join(format!("{}.json", &digest[..32])))
+}
+
+fn untrusted(path: &Path, reason: &str) -> Error {
+    Error::Setup(format!(
+        "{} cannot be used: {reason}. Nothing was changed",
+        path.display()
+    ))
 }
 
 /// What the lockfile says was asked for, with the requirement it was asked with,
@@ -156,6 +212,7 @@ pub fn update(
     target: &Path,
     opts: &InstallOptions,
 ) -> Result<Report> {
+    settle(ctx, target, opts)?;
     let old = Lockfile::read(target)?;
     for n in only {
         if old.get(n).is_none() {
@@ -196,6 +253,7 @@ pub fn remove(
     target: &Path,
     opts: &InstallOptions,
 ) -> Result<Report> {
+    settle(ctx, target, opts)?;
     let old = Lockfile::read(target)?;
     if old.get(name).is_none() {
         return Err(Error::Setup(format!(
@@ -234,6 +292,26 @@ pub fn remove(
     )
 }
 
+/// Finishes an interrupted transaction (or refuses a planted journal) before
+/// `update` and `remove` read the lockfile to check their arguments, so they
+/// check against what the target really holds. A dry run only looks.
+fn settle(ctx: &InstallContext<'_>, target: &Path, opts: &InstallOptions) -> Result<()> {
+    if !target.is_dir() {
+        return Ok(());
+    }
+    if opts.dry_run {
+        if pending_transaction(&ctx.journal_dir, target)? {
+            return Err(Error::Setup(format!(
+                "an interrupted install is pending in {}; run the command without --dry-run to finish it first",
+                target.display()
+            )));
+        }
+        return Ok(());
+    }
+    let _guard = FileLock::directory(target)?;
+    recover(&ctx.journal_dir, target)
+}
+
 fn apply(
     ctx: &InstallContext<'_>,
     target: &Path,
@@ -253,9 +331,22 @@ fn apply_with_pins(
     pins: Option<BTreeSet<String>>,
     evict: Option<&str>,
 ) -> Result<Report> {
-    std::fs::create_dir_all(target).map_err(|e| MarketplaceError::io(target, e))?;
-    let _guard = FileLock::exclusive(&target.join(TARGET_LOCK))?;
-    recover(target)?;
+    // A dry run takes no lock and recovers nothing: it writes nothing, not even
+    // the target directory. It refuses to guess while a transaction is pending.
+    let _guard = if opts.dry_run {
+        if target.is_dir() && pending_transaction(&ctx.journal_dir, target)? {
+            return Err(Error::Setup(format!(
+                "an interrupted install is pending in {}; run the command without --dry-run to finish it first",
+                target.display()
+            )));
+        }
+        None
+    } else {
+        std::fs::create_dir_all(target).map_err(|e| MarketplaceError::io(target, e))?;
+        let guard = FileLock::directory(target)?;
+        recover(&ctx.journal_dir, target)?;
+        Some(guard)
+    };
     let old = Lockfile::read(target)?;
     let roots = roots(&old)?;
     let requested: BTreeSet<String> = requested
@@ -306,7 +397,10 @@ fn apply_with_pins(
 
     let changes = diff(&old, &resolution);
     let new_lock = lockfile_for(ctx, &resolution, &requested, &roots, &old)?;
-    let all_present = resolution.packages.keys().all(|n| target.join(n).is_dir());
+    let all_present = resolution
+        .packages
+        .keys()
+        .all(|n| std::fs::symlink_metadata(target.join(n)).is_ok_and(|m| m.is_dir()));
     if changes.iter().all(|c| c.action == Action::Keep)
         && all_present
         && new_lock_equal(&old, &new_lock)
@@ -336,7 +430,7 @@ fn apply_with_pins(
     for c in &changes {
         if c.from.is_none()
             && c.action == Action::Install
-            && target.join(&c.name).exists()
+            && entry_exists(&target.join(&c.name))
             && !opts.force
         {
             return Err(Error::Setup(format!(
@@ -346,11 +440,11 @@ fn apply_with_pins(
         }
     }
 
-    // Fetch, verify and extract everything into staging first.
-    let staging = tempfile::Builder::new()
-        .prefix(STAGING_PREFIX)
-        .tempdir_in(target)
-        .map_err(|e| MarketplaceError::io(target, e))?;
+    // Fetch, verify and extract everything into staging first. Recovery just
+    // cleared any stale staging directory, so this one is new and ours.
+    let staging = target.join(STAGING);
+    std::fs::create_dir(&staging).map_err(io(&staging))?;
+    let staged = Staged(Some(staging.clone()));
     let mut signers = BTreeMap::new();
     for c in changes.iter().filter(|c| {
         matches!(
@@ -359,16 +453,21 @@ fn apply_with_pins(
         )
     }) {
         let release = &resolution.packages[&c.name];
+        // The resolver refuses versions labelled with another name; say it
+        // again where the signature is checked against the name asked for.
+        if release.name != c.name {
+            return Err(MarketplaceError::UntrustedAnswer {
+                from: format!("the {} backend", ctx.backend.last_used()),
+                reason: format!("asked for `{}`, got `{}`", c.name, release.id()),
+            }
+            .into());
+        }
         let bytes = fetch_verified(ctx, release)?;
         if let Some(verify) = ctx.verifier {
             let key = verify(release, &bytes)?;
             signers.insert(c.name.clone(), key);
         }
-        extract_tar_gz(
-            &bytes,
-            &staging.path().join("new").join(&c.name),
-            &opts.limits,
-        )?;
+        extract_tar_gz(&bytes, &staging.join("new").join(&c.name), &opts.limits)?;
         (ctx.on_event)(Event::Extracted { name: &c.name });
         fault_delay();
     }
@@ -378,7 +477,7 @@ fn apply_with_pins(
             p.signature_key_id = Some(k.clone());
         }
     }
-    commit(target, staging, &changes, &new_lock)?;
+    commit(&ctx.journal_dir, target, staged, &changes, &new_lock)?;
     Ok(Report {
         target: target.to_path_buf(),
         changes,
@@ -561,18 +660,39 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| MarketplaceError::io(path, e).into()
 }
 
+/// The staging directory of a run that has not reached [`commit`]'s journal:
+/// removed when dropped (an error, a refusal), since nothing moved yet.
+struct Staged(Option<PathBuf>);
+
+impl Staged {
+    /// From here on the journal owns the directory: recovery decides its fate.
+    fn keep(mut self) -> PathBuf {
+        self.0.take().expect("kept once")
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 fn commit(
+    journal_dir: &Path,
     target: &Path,
-    staging: tempfile::TempDir,
+    staged: Staged,
     changes: &[Change],
     new_lock: &Lockfile,
 ) -> Result<()> {
-    let staging = staging.keep();
+    let jpath = journal_path(journal_dir, target)?;
+    let staging = staged.keep();
     let backup = staging.join(".backup");
     std::fs::create_dir_all(&backup).map_err(io(&backup))?;
     let lock_text = new_lock.render();
     let journal = Journal {
-        staging: staging.clone(),
+        target: target.to_path_buf(),
         moves: changes
             .iter()
             .filter(|c| {
@@ -581,7 +701,7 @@ fn commit(
                     Action::Install | Action::Upgrade | Action::Downgrade
                 )
             })
-            .map(|c| (c.name.clone(), target.join(&c.name).exists()))
+            .map(|c| (c.name.clone(), entry_exists(&target.join(&c.name))))
             .collect(),
         removals: changes
             .iter()
@@ -590,7 +710,6 @@ fn commit(
             .collect(),
         new_lock_sha256: sha256_hex(lock_text.as_bytes()),
     };
-    let jpath = target.join(JOURNAL);
     atomic_write(
         &jpath,
         &serde_json::to_vec(&journal).expect("journal serializes"),
@@ -603,63 +722,121 @@ fn commit(
         fault_delay();
     }
     for name in &journal.removals {
-        if target.join(name).exists() {
+        if entry_exists(&target.join(name)) {
             std::fs::rename(target.join(name), backup.join(name)).map_err(io(target))?;
         }
     }
     sync_dir(target);
     atomic_write(&Lockfile::path(target), lock_text.as_bytes())?; // the commit point
     std::fs::remove_file(&jpath).map_err(io(&jpath))?;
-    sync_dir(target);
-    let _ = std::fs::remove_dir_all(&staging);
+    sync_dir(journal_dir);
+    remove_staging(&staging);
     Ok(())
 }
 
-/// Finishes or undoes a transaction a previous run left behind.
-pub fn recover(target: &Path) -> Result<()> {
-    // Callers hold the target lock, so no live writer owns these.
+/// Removes the staging directory `path` (a child of a target). A link there is
+/// removed itself, never followed; `remove_dir_all` does not follow the links
+/// inside a directory either.
+fn remove_staging(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+}
+
+/// Whether a transaction on `target` was interrupted and not yet recovered.
+fn pending_transaction(journal_dir: &Path, target: &Path) -> Result<bool> {
+    Ok(entry_exists(&journal_path(journal_dir, target)?)
+        || entry_exists(&target.join(LEGACY_JOURNAL)))
+}
+
+/// Finishes or undoes a transaction a previous run left behind. Callers hold
+/// the target lock, so no live writer owns what this removes.
+///
+/// It touches only direct children of `target`: the staging directory (always
+/// `.ggen-staging`, or an older version's `.ggen-staging-*`), ggen's own temp
+/// files, and packages the journal names, each name checked first. The journal
+/// is the user's own file (in `journal_dir`); a journal found inside the
+/// target, where older versions kept it, is refused rather than believed.
+pub fn recover(journal_dir: &Path, target: &Path) -> Result<()> {
     ggen_marketplace_core::fsutil::remove_stale_temp_files(target);
-    let jpath = target.join(JOURNAL);
-    let Ok(bytes) = std::fs::read(&jpath) else {
-        // Stale staging dirs from runs killed before committing hold nothing of value.
-        if let Ok(entries) = std::fs::read_dir(target) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
-                    let _ = std::fs::remove_dir_all(e.path());
+    let legacy = target.join(LEGACY_JOURNAL);
+    if entry_exists(&legacy) {
+        return Err(untrusted(
+            &legacy,
+            "it is a transaction journal inside the target directory, where this ggen never writes one (older versions did, and so could anyone who prepared this directory). If an older ggen was interrupted here, finish with that version; otherwise delete the file",
+        ));
+    }
+    let jpath = journal_path(journal_dir, target)?;
+    let staging = target.join(STAGING);
+    let meta = match std::fs::symlink_metadata(&jpath) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Staging dirs of runs killed before their journal hold nothing of value.
+            remove_staging(&staging);
+            if let Ok(entries) = std::fs::read_dir(target) {
+                for e in entries.flatten() {
+                    if e.file_name()
+                        .to_string_lossy()
+                        .starts_with(LEGACY_STAGING_PREFIX)
+                    {
+                        remove_staging(&e.path());
+                    }
                 }
             }
+            return Ok(());
         }
-        return Ok(());
+        Err(e) => return Err(MarketplaceError::io(&jpath, e).into()),
     };
-    let Ok(journal) = serde_json::from_slice::<Journal>(&bytes) else {
-        // A torn journal means the crash came before any move (it is written atomically).
-        let _ = std::fs::remove_file(&jpath);
-        return recover(target);
-    };
-    let backup = journal.staging.join(".backup");
+    if !meta.is_file() {
+        return Err(untrusted(&jpath, "it is not a regular file"));
+    }
+    let text = crate::lockfile::read_capped(&jpath, MAX_JOURNAL_BYTES)
+        .map_err(|e| untrusted(&jpath, &e.to_string()))?;
+    // The journal is written atomically, so it is whole or absent: one that
+    // does not parse was not written by ggen.
+    let journal: Journal = serde_json::from_str(&text)
+        .map_err(|e| untrusted(&jpath, &format!("it is not a journal ggen writes ({e})")))?;
+    journal
+        .check()
+        .map_err(|reason| untrusted(&jpath, &reason))?;
+    if ggen_marketplace_core::fsutil::is_symlink(&staging) {
+        return Err(untrusted(
+            &staging,
+            "it is a symbolic link where ggen keeps its staging directory; remove it",
+        ));
+    }
+    let backup = staging.join(".backup");
     // Past the commit point the lockfile on disk is exactly the new one.
-    let committed = std::fs::read(Lockfile::path(target))
-        .is_ok_and(|l| sha256_hex(&l) == journal.new_lock_sha256);
+    let committed = !ggen_marketplace_core::fsutil::is_symlink(&Lockfile::path(target))
+        && std::fs::read(Lockfile::path(target))
+            .is_ok_and(|l| sha256_hex(&l) == journal.new_lock_sha256);
     if !committed {
         tracing::warn!(target = %target.display(), "rolling back an interrupted install");
         for (name, had_old) in journal.moves.iter().rev() {
-            let staged_new = journal.staging.join("new").join(name);
+            let staged_new = staging.join("new").join(name);
             let placed = target.join(name);
-            if !staged_new.exists() && placed.exists() {
+            if !entry_exists(&staged_new) && entry_exists(&placed) {
                 std::fs::rename(&placed, &staged_new).map_err(io(target))?;
             }
-            if *had_old && backup.join(name).exists() {
+            if *had_old && entry_exists(&backup.join(name)) {
                 std::fs::rename(backup.join(name), &placed).map_err(io(target))?;
             }
         }
         for name in &journal.removals {
-            if backup.join(name).exists() && !target.join(name).exists() {
+            if entry_exists(&backup.join(name)) && !entry_exists(&target.join(name)) {
                 std::fs::rename(backup.join(name), target.join(name)).map_err(io(target))?;
             }
         }
     }
     sync_dir(target);
     std::fs::remove_file(&jpath).map_err(io(&jpath))?;
-    let _ = std::fs::remove_dir_all(&journal.staging);
-    recover(target)
+    sync_dir(journal_dir);
+    remove_staging(&staging);
+    Ok(())
 }

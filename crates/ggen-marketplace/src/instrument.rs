@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ggen_marketplace_core::ArchiveStream;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
 use ggen_marketplace_core::{BackendKind, BackendMetadata, MarketplaceBackend, Result};
@@ -83,6 +84,9 @@ impl MarketplaceBackend for Instrumented {
     }
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         self.record("fetch_archive", |b| b.fetch_archive(name, version))
+    }
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        self.record("fetch_archive", |b| b.open_archive(name, version))
     }
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         let r = self.record("publish", |b| b.publish(release, archive));

@@ -9,6 +9,7 @@ compile_error!(
     "ggen-marketplace needs a backend: enable one of the features `marketplace-v1`, `marketplace-v2` or `marketplace-parallel` (the default)"
 );
 
+pub mod access;
 pub mod backup;
 pub mod bucket;
 pub mod cache;

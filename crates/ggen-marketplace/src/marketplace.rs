@@ -349,6 +349,20 @@ impl Marketplace {
         Ok((r, CacheStatus::Miss, backend))
     }
 
+    /// The rules a publish by `writer` is held to here: the signing policy of
+    /// the config, and this registry's owners (none in remote mode: the server
+    /// applies its own).
+    pub fn publish_policy(&self, writer: crate::access::Writer) -> crate::publish::PublishPolicy {
+        crate::publish::PublishPolicy {
+            signing_required: self.settings.signing_required.value,
+            writer,
+            owners: self
+                .remote_url()
+                .is_none()
+                .then(|| crate::access::Owners::new(&self.paths.registry)),
+        }
+    }
+
     /// The registry server every command goes to (`--registry`, `GGEN_REGISTRY_URL`,
     /// `registry.url`), if any.
     pub fn remote_url(&self) -> Option<&str> {
@@ -404,7 +418,8 @@ impl Marketplace {
                 self.settings.registry_token.clone(),
                 subject.to_string(),
                 self.settings.install_timeout,
-            )));
+                self.settings.registry_allow_insecure_http.value,
+            )?));
         }
         match self.settings.strategy(op) {
             BackendStrategy::V1Only => self.guarded(BackendKind::V1),

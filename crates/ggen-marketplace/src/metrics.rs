@@ -24,6 +24,11 @@ pub const TOTAL_PACKAGES: &str = "marketplace_total_packages";
 /// 1 when a backend answered the registry server's last health check, else 0
 /// (label `backend`). Set at each `/metrics` scrape and `/readyz` call.
 pub const BACKEND_UP: &str = "marketplace_backend_up";
+/// Connections the registry server closed at once because their address
+/// already held its share (the registry server's per-address cap).
+pub const CONNECTIONS_REFUSED: &str = "marketplace_connections_refused_total";
+/// Expensive requests answered 503 because as many were already running.
+pub const REQUESTS_SHED: &str = "marketplace_requests_shed_total";
 
 /// Every metric name the binary exports (checked against dashboards and rules).
 pub const ALL: &[&str] = &[
@@ -41,6 +46,8 @@ pub const ALL: &[&str] = &[
     SIGNED_PACKAGES,
     TOTAL_PACKAGES,
     BACKEND_UP,
+    CONNECTIONS_REFUSED,
+    REQUESTS_SHED,
     "marketplace_circuit_opened_total",
 ];
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use ggen_marketplace_core::ArchiveStream;
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
 use ggen_marketplace_core::{
     BackendKind, BackendMetadata, MarketplaceBackend, Package, PackageSummary, PackageVersion,
@@ -101,6 +102,10 @@ impl MarketplaceBackend for CachedPackages {
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         self.last.store(0, Ordering::Relaxed);
         self.inner.fetch_archive(name, version)
+    }
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        self.last.store(0, Ordering::Relaxed);
+        self.inner.open_archive(name, version)
     }
     fn publish(&self, r: &PackageVersion, a: &[u8]) -> Result<()> {
         self.last.store(0, Ordering::Relaxed);

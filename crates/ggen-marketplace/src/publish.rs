@@ -13,6 +13,7 @@ use ggen_marketplace_core::{Manifest, MarketplaceBackend, MarketplaceError, Pack
 use semver::Version;
 use serde::Serialize;
 
+use crate::access::{self, Owners, Writer};
 use crate::error::{Error, Result};
 
 /// Archives larger than this are refused (registries are not file shares).
@@ -138,16 +139,31 @@ fn hex_decode(s: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::Setup("signature is not hex".into()))
 }
 
-/// Publishes through `backend` unless `dry_run`; `signing_required` refuses
-/// unsigned packages. Validation runs first either way, so a dry run reports
-/// exactly what a real run would refuse.
+/// What a publish is held to besides the release's own checks; built by
+/// [`crate::Marketplace::publish_policy`] for both the CLI and the server.
+#[derive(Debug, Clone)]
+pub struct PublishPolicy {
+    /// `publishing.signing.required`: unsigned packages are refused.
+    pub signing_required: bool,
+    pub writer: Writer,
+    /// The registry's owners; `None` when the registry is a remote server,
+    /// which applies its own.
+    pub owners: Option<Owners>,
+}
+
+/// Publishes through `backend` unless `dry_run`. Validation runs first either
+/// way, so a dry run reports exactly what a real run would refuse: the
+/// signing policy, the signature, the release checks of every backend
+/// (name, metadata, checksum, the archive an installer would accept, a new
+/// version) and [`crate::access::authorize_publish`] (confusable names,
+/// ownership, key continuity). A real run claims the name before it writes.
 pub fn publish(
     backend: &dyn MarketplaceBackend,
     prepared: &Prepared,
-    signing_required: bool,
+    policy: &PublishPolicy,
     dry_run: bool,
 ) -> Result<()> {
-    if signing_required && prepared.release.signature.is_none() {
+    if policy.signing_required && prepared.release.signature.is_none() {
         return Err(Error::Setup(
             "this registry requires signed packages (publishing.signing.required); publish with --sign --key KEY".into(),
         ));
@@ -162,6 +178,23 @@ pub fn publish(
         )?;
     }
     backend.validate(&prepared.release, &prepared.archive)?;
+    if let Some(owners) = &policy.owners {
+        let existing = match backend.package(&prepared.release.name) {
+            Ok(p) => Some(p),
+            Err(MarketplaceError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let names =
+            || -> Result<Vec<String>> { Ok(backend.list()?.into_iter().map(|p| p.name).collect()) };
+        access::authorize_publish(
+            owners,
+            &policy.writer,
+            &prepared.release,
+            existing.as_ref(),
+            names,
+            !dry_run,
+        )?;
+    }
     if !dry_run {
         backend.publish(&prepared.release, &prepared.archive)?;
     }
@@ -229,9 +262,9 @@ pub fn verify(
     match &release.signature {
         None => report.error = Some("the package is not signed".into()),
         Some(sig) => match crate::signature_cache::verify(sig, name, &release.version, &archive) {
-            Ok(VerifiedStatement { key_id, .. }) => {
+            Ok(VerifiedStatement { public_key, .. }) => {
                 report.signature_ok = true;
-                report.trust = Some(trust_label(trust.is_trusted(&key_id, Utc::now())));
+                report.trust = Some(trust_label(trust.status_for(&public_key, name, Utc::now())));
             }
             Err(e) => report.error = Some(e.to_string()),
         },
@@ -258,7 +291,8 @@ pub fn require_trusted_signature(
         .map_err(|e| {
             MarketplaceError::Other(format!("`{}`: {e}; nothing was installed", release.id()))
         })?;
-    match trust.is_trusted(&verified.key_id, Utc::now()) {
+    // The whole key, not its 64-bit id, and only for the packages it is trusted for.
+    match trust.status_for(&verified.public_key, &release.name, Utc::now()) {
         s if s.is_trusted() => Ok(Some(verified.key_id)),
         s => Err(MarketplaceError::Other(format!(
             "`{}` is signed by key {}, which is {s}; add it with `ggen marketplace trust add KEYFILE` if you trust it. Nothing was installed",

@@ -2,6 +2,13 @@
 //! [`MarketplaceBackend`] trait, so `--registry URL` changes where commands go
 //! and nothing else, as a registry source does in cargo. The server routes
 //! between V1 and V2; this client reports what it says it used.
+//!
+//! A server's answers are untrusted input, like a file from the network:
+//! every answer is size-capped, names and versions in it are validated, a
+//! package asked for as `foo` must be `foo` in every version (so a server
+//! cannot pass a signed `bar` off as `foo`: the signature is then checked
+//! against `foo`), and a token is never sent in clear text to a host that is
+//! not this machine (see [`RemoteBackend::new`]).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -17,8 +24,13 @@ use semver::Version;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// Archives are at most 50 MiB; answers are capped a little above.
-const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+/// JSON answers larger than this are refused: a list of 100,000 packages is
+/// about 30 MiB.
+const MAX_JSON_ANSWER: u64 = 64 * 1024 * 1024;
+/// Archives are never larger than a registry accepts ([`MAX_ARCHIVE_BYTES`]).
+const MAX_ARCHIVE_ANSWER: u64 = crate::publish::MAX_ARCHIVE_BYTES as u64;
+/// Error bodies are a few lines.
+const MAX_ERROR_ANSWER: u64 = 64 * 1024;
 
 pub struct RemoteBackend {
     base: String,
@@ -45,9 +57,59 @@ struct ErrorFields {
     requirement: Option<String>,
 }
 
+/// Whether `url` is plain `http://` to a host other than this machine: a
+/// token sent there can be read by anyone on the path, and answers can be
+/// changed (signatures still hold: they are end to end).
+pub fn is_cleartext_to_network(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
 impl RemoteBackend {
     /// `base` is the server's root URL, e.g. `http://127.0.0.1:8080`.
-    pub fn new(base: &str, token: Option<String>, client_id: String, timeout: Duration) -> Self {
+    ///
+    /// A token is refused for a plain `http://` URL to another machine unless
+    /// `allow_cleartext_token` (`registry.allow_insecure_http`): it would be
+    /// sent in clear on every request. Use `https://`, or a loopback address
+    /// behind a tunnel.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        client_id: String,
+        timeout: Duration,
+        allow_cleartext_token: bool,
+    ) -> Result<Self> {
+        if token.is_some() && !allow_cleartext_token && is_cleartext_to_network(base) {
+            return Err(MarketplaceError::Forbidden {
+                message: format!(
+                    "refusing to send the registry token to {base} over plain http: anyone on the network path could read it"
+                ),
+                hint: Some(
+                    "use the server's https:// address; or, on a network you control, set registry.allow_insecure_http: true (GGEN_REGISTRY_ALLOW_INSECURE_HTTP=1)".into(),
+                ),
+            });
+        }
+        Ok(Self::new_unchecked(base, token, client_id, timeout))
+    }
+
+    fn new_unchecked(
+        base: &str,
+        token: Option<String>,
+        client_id: String,
+        timeout: Duration,
+    ) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -67,8 +129,18 @@ impl RemoteBackend {
         format!("{}{path}", self.base)
     }
 
+    fn untrusted(&self, reason: impl Into<String>) -> MarketplaceError {
+        MarketplaceError::UntrustedAnswer {
+            from: format!("registry {}", self.base),
+            reason: reason.into(),
+        }
+    }
+
     fn unreachable(&self, e: ureq::Error) -> MarketplaceError {
         match e {
+            ureq::Error::BodyExceedsLimit(limit) => {
+                self.untrusted(format!("its answer is larger than {limit} bytes"))
+            }
             ureq::Error::Timeout(_) => MarketplaceError::Timeout {
                 backend: "registry".into(),
                 operation: "request".into(),
@@ -89,6 +161,7 @@ impl RemoteBackend {
         path: &str,
         query: &[(&str, String)],
         json: Option<serde_json::Value>,
+        limit: u64,
     ) -> Result<Vec<u8>> {
         let url = self.url(path);
         let mut resp = {
@@ -127,13 +200,14 @@ impl RemoteBackend {
         {
             self.note(k);
         }
+        let ok = (200..300).contains(&status);
         let body = resp
             .body_mut()
             .with_config()
-            .limit(MAX_ANSWER)
+            .limit(if ok { limit } else { MAX_ERROR_ANSWER })
             .read_to_vec()
             .map_err(|e| self.unreachable(e))?;
-        if (200..300).contains(&status) {
+        if ok {
             return Ok(body);
         }
         Err(self.error(status, &body))
@@ -192,8 +266,27 @@ impl RemoteBackend {
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
-        let body = self.send("GET", path, query, None)?;
+        let body = self.send("GET", path, query, None, MAX_JSON_ANSWER)?;
         self.json(path, &body)
+    }
+
+    /// The checks every answer that lists packages gets: valid names, each
+    /// at most once.
+    fn check_names<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            ggen_marketplace_core::name::validate_name(name)
+                .map_err(|e| self.untrusted(e.to_string()))?;
+            if !seen.insert(name) {
+                return Err(self.untrusted(format!("`{name}` is listed twice")));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_versions(&self, name: &str, versions: &[PackageVersion]) -> Result<()> {
+        ggen_marketplace_core::model::check_versions_of(name, versions)
+            .map_err(|reason| self.untrusted(reason))
     }
 }
 
@@ -230,6 +323,7 @@ impl MarketplaceBackend for RemoteBackend {
             packages: Vec<PackageSummary>,
         }
         let list: List = self.get("/api/v1/packages", &[])?;
+        self.check_names(list.packages.iter().map(|p| p.name.as_str()))?;
         Ok(BackendMetadata {
             kind: self.last_used(),
             storage: "registry server".into(),
@@ -259,11 +353,31 @@ impl MarketplaceBackend for RemoteBackend {
         if !q.tags.is_empty() {
             params.push(("tags", q.tags.join(",")));
         }
-        self.get("/api/v1/search", &params)
+        let results: SearchResults = self.get("/api/v1/search", &params)?;
+        self.check_names(results.hits.iter().map(|h| h.name.as_str()))?;
+        if results.hits.len() > q.limit {
+            return Err(self.untrusted(format!(
+                "{} hits for a page of {}",
+                results.hits.len(),
+                q.limit
+            )));
+        }
+        Ok(results)
     }
 
     fn package(&self, name: &str) -> Result<Package> {
-        self.get(&format!("/api/v1/packages/{}", seg(name)), &[])
+        let pkg: Package = self.get(&format!("/api/v1/packages/{}", seg(name)), &[])?;
+        if pkg.name != name {
+            return Err(self.untrusted(format!(
+                "asked for `{name}`, got package `{}`",
+                pkg.name.escape_debug()
+            )));
+        }
+        if pkg.versions.is_empty() {
+            return Err(self.untrusted(format!("package `{name}` has no versions")));
+        }
+        self.check_versions(name, &pkg.versions)?;
+        Ok(pkg)
     }
 
     fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
@@ -272,6 +386,7 @@ impl MarketplaceBackend for RemoteBackend {
             versions: Vec<PackageVersion>,
         }
         let v: Versions = self.get(&format!("/api/v1/packages/{}/versions", seg(name)), &[])?;
+        self.check_versions(name, &v.versions)?;
         Ok(v.versions)
     }
 
@@ -280,7 +395,9 @@ impl MarketplaceBackend for RemoteBackend {
         struct List {
             packages: Vec<PackageSummary>,
         }
-        Ok(self.get::<List>("/api/v1/packages", &[])?.packages)
+        let list = self.get::<List>("/api/v1/packages", &[])?.packages;
+        self.check_names(list.iter().map(|p| p.name.as_str()))?;
+        Ok(list)
     }
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
@@ -293,6 +410,7 @@ impl MarketplaceBackend for RemoteBackend {
             ),
             &[],
             None,
+            MAX_ARCHIVE_ANSWER,
         )
     }
 
@@ -306,7 +424,7 @@ impl MarketplaceBackend for RemoteBackend {
                 code: "unauthorized".into(),
                 message: "publishing to a registry server needs a token".into(),
                 hint: Some(
-                    "pass --token TOKEN or set GGEN_REGISTRY_TOKEN (the server's operator creates one with `ggen registry token create --scope publish`)".into(),
+                    "pass --token TOKEN or set GGEN_REGISTRY_TOKEN (the server's operator creates one with `ggen registry token create --scope publish --owner NAME --package PATTERN`)".into(),
                 ),
             })));
         }
@@ -314,7 +432,7 @@ impl MarketplaceBackend for RemoteBackend {
             "archive": base64::engine::general_purpose::STANDARD.encode(archive),
             "signature": release.signature,
         });
-        let answer = self.send("POST", "/api/v1/packages", &[], Some(body))?;
+        let answer = self.send("POST", "/api/v1/packages", &[], Some(body), MAX_JSON_ANSWER)?;
         self.json::<serde_json::Value>("/api/v1/packages", &answer)?;
         Ok(())
     }
@@ -326,7 +444,7 @@ impl MarketplaceBackend for RemoteBackend {
             seg(name),
             seg(&version.to_string())
         );
-        let answer = self.send("POST", &path, &[], None)?;
+        let answer = self.send("POST", &path, &[], None, MAX_JSON_ANSWER)?;
         self.json::<serde_json::Value>(&path, &answer)?;
         Ok(())
     }

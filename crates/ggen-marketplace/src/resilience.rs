@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{BlockingRetryable, ExponentialBuilder};
+use ggen_marketplace_core::ArchiveStream;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
 use ggen_marketplace_core::{
@@ -233,6 +234,9 @@ impl MarketplaceBackend for Guarded {
     }
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         self.call(true, |b| b.fetch_archive(name, version))
+    }
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        self.call(true, |b| b.open_archive(name, version))
     }
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
         self.call(false, |b| b.publish(release, archive))

@@ -21,7 +21,11 @@ fn original() -> (tempfile::TempDir, Marketplace) {
     let home = tempfile::tempdir().unwrap();
     let mp = marketplace(home.path());
     mp.ensure_seeded(false).unwrap();
-    let archive = b"not really a tarball, but checksummed".to_vec();
+    let archive = ggen_marketplace_core::archive::pack_entries(&[(
+        "README.md",
+        b"published before the backup",
+    )])
+    .unwrap();
     let mut v = PackageVersion::new("backup-probe", "1.2.3".parse().unwrap());
     v.description = "published before the backup".into();
     v.checksum = Some(sha256_hex(&archive));
@@ -90,7 +94,11 @@ fn a_backup_restores_into_an_empty_home_with_everything() {
     assert_eq!(
         b.fetch_archive("backup-probe", &"1.2.3".parse().unwrap())
             .unwrap(),
-        b"not really a tarball, but checksummed"
+        ggen_marketplace_core::archive::pack_entries(&[(
+            "README.md",
+            b"published before the backup"
+        )])
+        .unwrap()
     );
     for kind in [
         ggen_marketplace_core::BackendKind::V1,

@@ -24,7 +24,11 @@ use ggen_marketplace_v2::V2Backend;
 use semver::Version;
 
 fn release(name: &str, version: &str, description: &str) -> (PackageVersion, Vec<u8>) {
-    let archive = format!("archive of {name}@{version}").into_bytes();
+    let archive = ggen_marketplace_core::archive::pack_entries(&[(
+        "README.md",
+        format!("archive of {name}@{version}").as_bytes(),
+    )])
+    .unwrap();
     let mut v = PackageVersion::new(name, version.parse().unwrap());
     v.description = description.into();
     v.checksum = Some(sha256_hex(&archive));

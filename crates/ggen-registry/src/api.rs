@@ -2,10 +2,10 @@
 //! `/metrics`). Routes and the OpenAPI document come from the same
 //! `#[utoipa::path]` annotations, so they cannot drift apart.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,12 +17,15 @@ use ggen_marketplace::{Operation, publish};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::io::Read;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ggen_marketplace::access::{Scope, TokenRecord, Writer};
+
 use crate::AppState;
-use crate::auth::{Scope, TokenRecord};
+use crate::client::ClientAddr;
 use crate::error::ApiError;
 
 /// The header a client may send to keep its A/B bucket across addresses.
@@ -51,11 +54,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unyank))
 }
 
-pub fn ops_router() -> axum::Router<AppState> {
-    axum::Router::new()
+/// `/healthz`, `/readyz`, and `/metrics` unless it has a listener of its own.
+pub fn ops_router(with_metrics: bool) -> axum::Router<AppState> {
+    let router = axum::Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if with_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    }
+}
+
+/// The metrics listener (`--metrics-addr`): `/metrics` and `/healthz`, open,
+/// since only the network it is bound to reaches it.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", get(metrics_open))
+        .route("/healthz", get(healthz))
+        .with_state(state)
 }
 
 pub async fn not_found() -> ApiError {
@@ -76,7 +93,7 @@ async fn blocking<T: Send + 'static>(
 async fn read<T: Send + 'static>(
     state: AppState,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    peer: IpAddr,
     op: Operation,
     f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -86,13 +103,13 @@ async fn read<T: Send + 'static>(
 }
 
 /// The A/B subject of a request: its client id header, else its address.
-pub(crate) fn subject(headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn subject(headers: &HeaderMap, peer: IpAddr) -> String {
     headers
         .get(CLIENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(str::to_string)
-        .unwrap_or_else(|| peer.ip().to_string())
+        .unwrap_or_else(|| peer.to_string())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -178,7 +195,7 @@ pub struct SearchParams {
               (status = 400, description = "Bad query")))]
 async fn search(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -222,10 +239,12 @@ async fn search(
     responses((status = 200, description = "`{packages: [...], backend_used}`")))]
 async fn list_packages(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    read(state, &headers, peer, Operation::List, |backend| {
+    let permit = state.expensive_permit()?;
+    read(state, &headers, peer, Operation::List, move |backend| {
+        let _permit = permit;
         let packages = backend.list()?;
         Ok(Json(
             json!({"packages": packages, "backend_used": backend.last_used().as_str()}),
@@ -240,7 +259,7 @@ async fn list_packages(
     responses((status = 200, description = "The package"), (status = 404, description = "No such package")))]
 async fn package_info(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -258,7 +277,7 @@ async fn package_info(
     responses((status = 200, description = "`{versions: [...], backend_used}`"), (status = 404, description = "No such package")))]
 async fn package_versions(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -300,7 +319,7 @@ fn find_version(
               (status = 404, description = "No such package or version")))]
 async fn download(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -318,7 +337,7 @@ async fn download(
         {
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())]).into_response());
         }
-        let bytes = backend.fetch_archive(&name, &version)?;
+        let stream = backend.open_archive(&name, &version)?;
         let mut resp = (
             [
                 (header::CONTENT_TYPE, "application/gzip".to_string()),
@@ -327,9 +346,15 @@ async fn download(
                     format!("attachment; filename=\"{name}-{version}.tar.gz\""),
                 ),
             ],
-            bytes,
+            stream_body(stream),
         )
             .into_response();
+        if let Some(len) = meta
+            .size
+            .and_then(|n| HeaderValue::from_str(&n.to_string()).ok())
+        {
+            resp.headers_mut().insert(header::CONTENT_LENGTH, len);
+        }
         if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
             resp.headers_mut().insert(header::ETAG, etag);
         }
@@ -342,11 +367,55 @@ async fn download(
     .await
 }
 
+/// Chunks read from a blocking reader on the blocking pool, sent as a body:
+/// a download holds two chunks in memory, not the archive. A read error (a
+/// checksum that fails at the end, a file that vanished) ends the body before
+/// its announced length, so the client sees a broken transfer, never a wrong
+/// archive.
+fn stream_body(mut reader: ggen_marketplace::core::ArchiveStream) -> axum::body::Body {
+    const CHUNK: usize = 64 * 1024;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        // One chunk is held back until the next read succeeds: the reader
+        // checks the checksum on its last read, so the last chunk goes out
+        // only once the whole archive is known to be intact.
+        let mut held: Option<axum::body::Bytes> = None;
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            match reader.read(&mut buf) {
+                Ok(0) => {
+                    if let Some(last) = held.take() {
+                        let _ = tx.blocking_send(Ok(last));
+                    }
+                    break;
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    if let Some(previous) = held.replace(axum::body::Bytes::from(buf))
+                        && tx.blocking_send(Ok(previous)).is_err()
+                    {
+                        break; // the client went away
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "download cut short");
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    axum::body::Body::from_stream(stream)
+}
+
 /// The signature record of one version, or a 404 saying it is unsigned.
 async fn signature_of(
     state: AppState,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    peer: IpAddr,
     name: String,
     version: String,
 ) -> Result<Signature, ApiError> {
@@ -381,7 +450,7 @@ fn signature_in(
               (status = 404, description = "Not found or not signed")))]
 async fn signature(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -398,7 +467,7 @@ async fn signature(
               (status = 404, description = "Not found or not signed")))]
 async fn statement(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -431,13 +500,14 @@ pub struct PublishBody {
               (status = 429, description = "Rate limited")))]
 async fn publish_package(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     // The token is checked before the body is read: an anonymous client cannot
     // make the server receive tens of megabytes.
     let headers = request.headers().clone();
     let token = authorize(&state, &headers, Scope::Publish)?;
+    let permit = state.expensive_permit()?;
     // A declared length over the limit is refused at once, without reading any
     // of the body (the extractor's own limit would read up to it first).
     let declared = headers
@@ -470,6 +540,7 @@ async fn publish_package(
         .map_err(|e| ApiError::bad_request(format!("`archive` is not base64: {e}")))?;
     let subject = subject(&headers, peer);
     blocking(move || {
+        let _permit = permit;
         let prepared = publish::prepare_upload(archive, body.signature)?;
         let name = prepared.release.name.clone();
         if !token.allows(Scope::Publish, Some(&name), Utc::now()) {
@@ -480,12 +551,9 @@ async fn publish_package(
         }
         state.limits.check_token(&token.id)?;
         let backend = state.mp.backend_for_subject(Operation::Publish, &subject)?;
-        publish::publish(
-            backend.as_ref(),
-            &prepared,
-            state.mp.settings.signing_required.value,
-            false,
-        )?;
+        // The same policy as a local publish, with the token's owner as writer.
+        let policy = state.mp.publish_policy(Writer::Owner(token.owner()));
+        publish::publish(backend.as_ref(), &prepared, &policy, false)?;
         let r = &prepared.release;
         tracing::info!(package = %r.id(), token = %token.id, "published");
         Ok((
@@ -507,7 +575,7 @@ async fn publish_package(
 
 async fn set_yanked(
     state: AppState,
-    peer: SocketAddr,
+    peer: IpAddr,
     headers: HeaderMap,
     name: String,
     version: String,
@@ -525,6 +593,11 @@ async fn set_yanked(
     state.limits.check_token(&token.id)?;
     let subject = subject(&headers, peer);
     blocking(move || {
+        ggen_marketplace::access::authorize_yank(
+            &ggen_marketplace::access::Owners::new(&state.mp.paths.registry),
+            &Writer::Owner(token.owner()),
+            &name,
+        )?;
         let backend = state.mp.backend_for_subject(Operation::Publish, &subject)?;
         backend.yank(&name, &version, yanked)?;
         Ok(Json(json!({
@@ -543,7 +616,7 @@ async fn set_yanked(
               (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
 async fn yank(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -558,7 +631,7 @@ async fn yank(
               (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
 async fn unyank(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -630,7 +703,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(json!({"status": word, "backends": backends}))).into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics` on the main listener: with `--auth-required` it needs a token
+/// like every other read (metrics name packages and show traffic).
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize_read(&state, &headers) {
+        return e.into_response();
+    }
+    metrics_open(State(state)).await
+}
+
+async fn metrics_open(State(state): State<AppState>) -> Response {
     let Some(handle) = state.metrics.clone() else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -62,6 +62,16 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
+    /// 503 for work shed because as much is already running; retry shortly.
+    pub fn busy(message: impl Into<String>) -> Self {
+        metrics::counter!(ggen_marketplace::metrics::REQUESTS_SHED).increment(1);
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).hint(
+            "retry in a second; if it persists, the operator can raise --max-expensive-requests",
+        );
+        e.retry_after = Some(1);
+        e
+    }
+
     pub fn rate_limited(retry_after_secs: u64, what: &str) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -93,6 +103,16 @@ impl From<MarketplaceError> for ApiError {
                     .detail("version", version.clone())
             }
             M::InvalidName { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_name", message),
+            M::ConfusableName { existing, .. } => {
+                Self::new(StatusCode::CONFLICT, "confusable_name", message)
+                    .detail("existing", existing.clone())
+            }
+            M::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            M::InvalidMetadata { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_manifest",
+                message,
+            ),
             M::InvalidRequirement { .. } | M::InvalidQuery { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
             }

@@ -1,14 +1,23 @@
-//! `ggen registry serve`: the marketplace facade behind HTTP (DESIGN.md §9).
+//! `ggen registry serve`: the marketplace facade behind HTTP.
 //!
 //! The same routing strategies, fallback and config as the CLI apply, per
-//! request: the A/B subject is the `X-Ggen-Client-Id` header, else the peer
+//! request: the A/B subject is the `X-Ggen-Client-Id` header, else the client
 //! address. Backends are synchronous, so handlers run them on tokio's blocking
 //! pool.
+//!
+//! Every request is untrusted. The server reads each request's headers within
+//! a deadline and holds a bounded number of connections (in all, and per
+//! client address), so half-sent requests cannot pile up; expensive routes
+//! (whole listings, the web index, uploads) run a bounded number at a time and
+//! answer 503 beyond it; downloads are streamed, never held whole; the client
+//! address comes from `X-Forwarded-For` only when the peer is a configured
+//! trusted proxy ([`client`]).
 
 pub mod api;
-pub mod auth;
+pub mod client;
 pub mod error;
 mod limit;
+mod listen;
 mod web;
 
 use std::net::SocketAddr;
@@ -18,18 +27,20 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use ggen_marketplace::Marketplace;
+use ggen_marketplace::access::TokenStore;
 use ggen_marketplace::publish::MAX_ARCHIVE_BYTES;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
-use crate::auth::TokenStore;
+use crate::client::TrustedProxies;
 use crate::limit::Limits;
 
 /// How the server behaves; the CLI fills it from flags and config.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub addr: SocketAddr,
-    /// Reads need a token too (scope `read`, or any scope).
+    /// Reads need a token too (scope `read`, or any scope); so does
+    /// `/metrics` unless it has its own listener (`metrics_addr`).
     pub auth_required: bool,
     /// Requests per second per client address; 0 turns the limit off.
     pub per_address_rps: u32,
@@ -40,6 +51,20 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// A request (reading its body included) must finish within this.
     pub request_timeout: Duration,
+    /// A request's headers must arrive within this (and an idle kept-alive
+    /// connection is closed after it).
+    pub header_read_timeout: Duration,
+    /// Open connections in all; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Open connections per client address; more are closed at once.
+    pub max_connections_per_address: usize,
+    /// Expensive requests (whole listings, the web index, uploads) served at
+    /// once; more are answered 503 with `Retry-After`.
+    pub max_expensive_requests: usize,
+    /// Serve `/metrics` on this address alone (not on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +76,12 @@ impl Default for ServeOptions {
             writes_per_token_per_minute: 60,
             max_body_bytes: MAX_ARCHIVE_BYTES / 3 * 4 + 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_connections_per_address: 64,
+            max_expensive_requests: 8,
+            metrics_addr: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -61,6 +92,8 @@ pub struct Inner {
     pub options: ServeOptions,
     pub metrics: Option<PrometheusHandle>,
     limits: Limits,
+    /// Permits for expensive requests ([`ServeOptions::max_expensive_requests`]).
+    expensive: Arc<tokio::sync::Semaphore>,
 }
 
 /// Shared by every request.
@@ -78,13 +111,30 @@ impl AppState {
     pub fn new(mp: Marketplace, options: ServeOptions, metrics: Option<PrometheusHandle>) -> Self {
         let tokens = TokenStore::new(&mp.paths.registry);
         let limits = Limits::new(options.per_address_rps, options.writes_per_token_per_minute);
+        let expensive = Arc::new(tokio::sync::Semaphore::new(
+            options.max_expensive_requests.max(1),
+        ));
         Self(Arc::new(Inner {
             mp,
             tokens,
             options,
             metrics,
             limits,
+            expensive,
         }))
+    }
+
+    /// A permit to run an expensive request now, or the 503 to answer. The
+    /// handlers of expensive routes hold one while they work; an embedder (or
+    /// a test) may hold some to reserve capacity.
+    pub fn expensive_permit(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, crate::error::ApiError> {
+        self.expensive.clone().try_acquire_owned().map_err(|_| {
+            crate::error::ApiError::busy(
+                "the server is handling as many listings and uploads as it allows at once",
+            )
+        })
     }
 }
 
@@ -94,6 +144,7 @@ pub fn app(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let max_body = state.options.max_body_bytes;
     let timeout = state.options.request_timeout;
+    let metrics_here = state.options.metrics_addr.is_none();
     Router::new()
         .merge(api)
         .route(
@@ -103,12 +154,16 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
-        .merge(api::ops_router())
+        .merge(api::ops_router(metrics_here))
         .merge(web::router())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::per_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::identify,
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -132,14 +187,40 @@ pub async fn serve_until(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(state.options.addr).await?;
     let addr = listener.local_addr()?;
+    let metrics = match state.options.metrics_addr {
+        Some(a) => Some(TcpListener::bind(a).await?),
+        None => None,
+    };
+    if let Some(m) = &metrics {
+        tracing::info!(addr = %m.local_addr()?, "metrics listening");
+    }
     ready(addr);
     tracing::info!(%addr, "registry listening");
-    axum::serve(
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let limits = listen::ConnectionLimits {
+        header_read_timeout: state.options.header_read_timeout,
+        max_connections: state.options.max_connections,
+        max_per_address: state.options.max_connections_per_address,
+        trusted_proxies: state.options.trusted_proxies.clone(),
+    };
+    let main = listen::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+        app(state.clone()),
+        limits.clone(),
+        stop_rx.clone(),
+    );
+    let metrics_server = async {
+        match metrics {
+            Some(l) => listen::serve(l, api::metrics_router(state.clone()), limits, stop_rx).await,
+            None => Ok(()),
+        }
+    };
+    let stop = async move {
+        shutdown.await;
+        let _ = stop_tx.send(());
+    };
+    let (a, b, ()) = tokio::join!(main, metrics_server, stop);
+    a.and(b)
 }
 
 async fn shutdown_signal() {

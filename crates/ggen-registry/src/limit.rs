@@ -53,18 +53,24 @@ fn secs(d: std::time::Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+/// Keyed on the client address [`crate::client::identify`] found (the peer,
+/// or behind a trusted proxy the client it names).
 pub async fn per_address(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
     next: Next,
 ) -> Response {
+    let client = req
+        .extensions()
+        .get::<crate::client::ClientAddr>()
+        .map_or(peer.ip(), |c| c.0);
     if let Some(l) = &state.limits.per_address {
         // Forget idle addresses now and then, so the table stays small.
         if state.limits.seen.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
             l.retain_recent();
         }
-        if let Err(n) = l.check_key(&peer.ip()) {
+        if let Err(n) = l.check_key(&client) {
             let wait = n.wait_time_from(DefaultClock::default().now());
             return ApiError::rate_limited(secs(wait), "address").into_response();
         }

@@ -2,18 +2,17 @@
 //! `/packages/{name}`. Server-rendered, no JavaScript; every value from the
 //! registry goes through [`esc`].
 
-use std::fmt::Write;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use ggen_marketplace::Operation;
 use ggen_marketplace::core::{Package, SearchQuery};
 use serde::Deserialize;
+use std::fmt::Write;
 
 use crate::AppState;
+use crate::client::ClientAddr;
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
@@ -80,13 +79,18 @@ struct IndexParams {
 
 async fn index(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     params: Result<Query<IndexParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     if state.options.auth_required {
         return closed();
     }
+    // The index lists every package: an expensive page, a bounded number at once.
+    let _permit = match state.expensive_permit() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     let p = params.map(|Query(p)| p).unwrap_or_default();
     let subject = crate::api::subject(&headers, peer);
     let q = p.q.clone().unwrap_or_default();
@@ -164,7 +168,7 @@ async fn index(
 
 async fn package_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {

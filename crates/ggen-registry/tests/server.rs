@@ -6,11 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
+use ggen_marketplace::access::{Scope, TokenStore};
 use ggen_marketplace::config::{Compiled, Flags, Settings};
 use ggen_marketplace::{Marketplace, Paths};
 use ggen_marketplace_core::archive::pack_dir;
 use ggen_marketplace_core::signing;
-use ggen_registry::auth::{Scope, TokenStore};
 use ggen_registry::{AppState, ServeOptions};
 use serde_json::{Value, json};
 
@@ -75,6 +75,11 @@ impl Server {
             },
             metrics,
         );
+        Self::with_state(home, state)
+    }
+
+    /// Serves `state` (built by the test, which keeps a handle on it).
+    fn with_state(home: tempfile::TempDir, state: AppState) -> Self {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -108,9 +113,14 @@ impl Server {
         self.home.path().join("registry")
     }
 
+    /// A token acting for the owner `tester`.
     fn token(&self, scopes: &[Scope], packages: &str) -> String {
+        self.token_for("tester", scopes, packages)
+    }
+
+    fn token_for(&self, owner: &str, scopes: &[Scope], packages: &str) -> String {
         TokenStore::new(&self.registry())
-            .create(scopes.to_vec(), packages, None)
+            .create(scopes.to_vec(), packages, owner, None)
             .unwrap()
             .0
     }
@@ -826,4 +836,510 @@ fn metrics_use_the_seeds_names() {
         .unwrap();
     let n: f64 = total.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(n >= 10.0, "{total}");
+}
+
+// ---- hostile requests -----------------------------------------------------------
+
+/// Every strategy that can send a search to V1 (v1, fallback, compare, an A/B
+/// bucket) gets a query string of every kind an attacker might send, and the
+/// server answers each with a 4xx and stays up.
+#[test]
+fn any_query_string_gets_an_answer_and_the_server_stays_up() {
+    let strategies: &[&str] = if Compiled::this_build().v1 && Compiled::this_build().v2 {
+        &["v1", "v2", "compare", "ab-test"]
+    } else if Compiled::this_build().v1 {
+        &["v1"]
+    } else {
+        &["v2"]
+    };
+    for strategy in strategies {
+        let home = tempfile::tempdir().unwrap();
+        let strategy = strategy.to_string();
+        let mp = marketplace(home.path(), move |k| match k {
+            "GGEN_MARKETPLACE_BACKEND" => Some(strategy.clone()),
+            "GGEN_MARKETPLACE_V2_PERCENTAGE" => Some("50".into()),
+            _ => None,
+        });
+        let s = Server::with_marketplace(
+            home,
+            mp,
+            ServeOptions {
+                per_address_rps: 0,
+                ..ServeOptions::default()
+            },
+        );
+        for query in [
+            "q=x&offset=18446744073709551615",
+            "q=x&offset=10001",
+            "q=x&offset=9999999999&limit=100",
+            "q=x&offset=184467440737095516150",
+            "q=x&limit=0",
+            "q=x&limit=-1",
+            "q=x&offset=-5",
+            "q=x&offset=NaN",
+            "q=x&offset=1e9",
+            "q=%00",
+            "tags=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,aa,bb,cc,dd,ee,ff,gg",
+            "category=%1B%5B2J",
+        ] {
+            let r = get(&s.url(&format!("/api/v1/search?{query}")));
+            assert!(
+                (400..500).contains(&r.status),
+                "{query} got {}: {}",
+                r.status,
+                r.text()
+            );
+            r.error_code();
+        }
+        // Odd but harmless: answered (2xx or 4xx), never a 5xx.
+        for query in [
+            "q=%FF%FE",
+            "q=x&q=y",
+            "q=%F0%9F%92%A9",
+            "limit=1&&&&=&offset=",
+        ] {
+            let r = get(&s.url(&format!("/api/v1/search?{query}")));
+            assert!(r.status < 500, "{query} got {}: {}", r.status, r.text());
+        }
+        // The deepest page still served is served.
+        let r = get(&s.url("/api/v1/search?q=rust&offset=10000"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            get(&s.url("/healthz")).status,
+            200,
+            "the server is still up"
+        );
+    }
+}
+
+/// Reads until the peer closes or `limit` passes; returns what came and whether it closed.
+fn read_until_closed(conn: &mut std::net::TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    use std::io::Read;
+    conn.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+#[test]
+fn half_sent_headers_are_dropped_after_the_header_timeout() {
+    use std::io::Write;
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        header_read_timeout: Duration::from_secs(1),
+        ..ServeOptions::default()
+    });
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // A slowloris: a request line and half a header, then nothing.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    write!(slow, "GET /api/v1/packages HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+    let started = std::time::Instant::now();
+    let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(10));
+    assert!(closed, "the server kept a half-sent request open");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed only after {:?}",
+        started.elapsed()
+    );
+    // An idle connection that never sends anything is closed too.
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(10));
+    assert!(closed, "an idle connection was kept open");
+    assert_eq!(get(&s.url("/healthz")).status, 200);
+}
+
+#[test]
+fn a_connection_flood_from_one_address_leaves_room_for_others() {
+    use std::io::Write;
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: 64,
+        max_connections_per_address: 8,
+        ..ServeOptions::default()
+    });
+    let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
+    // 200 half-sent requests from 127.0.0.1: eight are held, the rest closed.
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        let _ = write!(c, "GET / HTTP/1.1\r\nHost: x\r\n");
+        flood.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let closed = flood
+        .iter_mut()
+        .map(|c| read_until_closed(c, Duration::from_millis(20)).1)
+        .filter(|&closed| closed)
+        .count();
+    assert!(
+        closed >= 190,
+        "only {closed} of 200 connections from one address were refused"
+    );
+    // Another address (all of 127/8 is this machine) is served at once.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut conn = socket.connect(addr).await.unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut out))
+            .await
+            .expect("answered in time")
+            .unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(flood);
+}
+
+#[test]
+fn expensive_requests_beyond_the_limit_get_503_with_retry_after() {
+    let home = tempfile::tempdir().unwrap();
+    let mp = marketplace(home.path(), |_| None);
+    let state = AppState::new(
+        mp,
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            per_address_rps: 0,
+            max_expensive_requests: 1,
+            ..ServeOptions::default()
+        },
+        None,
+    );
+    let s = Server::with_state(home, state.clone());
+    // One expensive request is running (held here); the next is shed, cheap ones are not.
+    let held = state.expensive_permit().unwrap();
+    for path in ["/api/v1/packages", "/"] {
+        let r = get(&s.url(path));
+        assert_eq!(r.status, 503, "{path}: {}", r.text());
+        assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    }
+    let token = s.token(&[Scope::Publish], "*");
+    let r = post_json(
+        &s.url("/api/v1/packages"),
+        Some(&token),
+        &upload(&package("quokka-busy", "1.0.0"), None),
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.error_code(), "busy");
+    assert_eq!(get(&s.url("/api/v1/search?q=rust")).status, 200);
+    assert_eq!(
+        get(&s.url("/api/v1/packages/bibtex-references")).status,
+        200
+    );
+    drop(held);
+    assert_eq!(get(&s.url("/api/v1/packages")).status, 200);
+}
+
+#[test]
+fn a_download_whose_stored_archive_was_altered_is_cut_short() {
+    let s = Server::default();
+    let token = s.token(&[Scope::Publish], "*");
+    let archive = package("quokka-stream", "1.0.0");
+    let r = post_json(
+        &s.url("/api/v1/packages"),
+        Some(&token),
+        &upload(&archive, None),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = s.url("/api/v1/packages/quokka-stream/1.0.0/download");
+    let whole = get(&url);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, archive);
+    assert_eq!(
+        whole.header("content-length"),
+        Some(archive.len().to_string())
+    );
+    // Alter every stored copy (V1 keeps archives by name, V2 by digest).
+    let mut altered = 0;
+    for file in walk_files(&s.registry()) {
+        if std::fs::read(&file).is_ok_and(|b| b == archive) {
+            let mut bytes = archive.clone();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(&file, bytes).unwrap();
+            altered += 1;
+        }
+    }
+    assert!(altered > 0, "no stored archive found");
+    let resp = agent().get(&url).call();
+    let intact = match resp {
+        Ok(mut r) if r.status() == 200 => r
+            .body_mut()
+            .read_to_vec()
+            .is_ok_and(|b| b.len() == archive.len()),
+        _ => false,
+    };
+    assert!(!intact, "an altered archive was served whole");
+    assert_eq!(get(&s.url("/healthz")).status, 200);
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn metrics_need_a_token_when_reads_do_or_live_on_their_own_listener() {
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        auth_required: true,
+        ..ServeOptions::default()
+    });
+    let r = get(&s.url("/metrics"));
+    assert_eq!(r.status, 401, "{}", r.text());
+    let reader = s.token(&[Scope::Read], "*");
+    let r = get_with(
+        &s.url("/metrics"),
+        ("Authorization", &format!("Bearer {reader}")),
+    );
+    assert_ne!(r.status, 401, "{}", r.text());
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let s = Server::start(ServeOptions {
+        per_address_rps: 0,
+        auth_required: true,
+        metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], port))),
+        ..ServeOptions::default()
+    });
+    let r = get_with(
+        &s.url("/metrics"),
+        (
+            "Authorization",
+            &format!("Bearer {}", s.token(&[Scope::Read], "*")),
+        ),
+    );
+    assert_eq!(r.status, 404, "metrics are not on the main listener");
+    let r = get(&format!("http://127.0.0.1:{port}/metrics"));
+    assert_ne!(r.status, 404, "{}", r.text());
+    assert_ne!(r.status, 401);
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{port}/api/v1/packages")).status,
+        404
+    );
+}
+
+#[test]
+fn rate_limits_key_on_forwarded_for_only_from_trusted_proxies() {
+    let limited = |trusted: &[&str]| {
+        let s = Server::start(ServeOptions {
+            per_address_rps: 1,
+            trusted_proxies: ggen_registry::client::TrustedProxies::parse(trusted).unwrap(),
+            ..ServeOptions::default()
+        });
+        // Ten requests, each claiming another client address.
+        (0..10)
+            .map(|i| {
+                get_with(
+                    &s.url("/healthz"),
+                    ("X-Forwarded-For", &format!("198.51.100.{i}")),
+                )
+                .status
+            })
+            .filter(|&c| c == 429)
+            .count()
+    };
+    assert_eq!(
+        limited(&["127.0.0.1"]),
+        0,
+        "behind a trusted proxy each client has its own limit"
+    );
+    assert!(
+        limited(&[]) >= 5,
+        "an untrusted peer cannot choose its rate-limit key"
+    );
+}
+
+#[test]
+fn uploads_an_installer_would_refuse_are_refused() {
+    let s = Server::default();
+    let token = s.token(&[Scope::Publish], "*");
+    // A valid package plus one entry of each kind an install refuses.
+    let hostile = |extra: &dyn Fn(&mut tar::Builder<Vec<u8>>)| {
+        let mut b = tar::Builder::new(Vec::new());
+        let manifest =
+            b"[package]\nname = \"quokka-evil\"\nversion = \"1.0.0\"\ndescription = \"x\"\n";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(manifest.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "gpack.toml", &manifest[..]).unwrap();
+        extra(&mut b);
+        let tar = b.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        gz.finish().unwrap()
+    };
+    let symlink = hostile(&|b| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "templates/passwd", "/etc/passwd")
+            .unwrap();
+    });
+    let fifo = hostile(&|b| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Fifo);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_data(&mut h, "pipe", &[][..]).unwrap();
+    });
+    let deep = hostile(&|b| {
+        // More directories than an install creates.
+        for i in 0..10_001 {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, format!("d{i}/"), &[][..]).unwrap();
+        }
+    });
+    for (label, archive) in [("symlink", symlink), ("fifo", fifo), ("directories", deep)] {
+        let r = post_json(
+            &s.url("/api/v1/packages"),
+            Some(&token),
+            &upload(&archive, None),
+        );
+        assert_eq!(r.status, 422, "{label}: {}", r.text());
+        assert_eq!(r.error_code(), "invalid_archive", "{label}");
+    }
+    assert_eq!(get(&s.url("/api/v1/packages/quokka-evil")).status, 404);
+    // Metadata with terminal escape sequences is refused too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gpack.toml"),
+        "[package]\nname = \"quokka-escape\"\nversion = \"1.0.0\"\ndescription = \"hi\\u001b]0;owned\\u0007\"\n",
+    )
+    .unwrap();
+    let r = post_json(
+        &s.url("/api/v1/packages"),
+        Some(&token),
+        &upload(&pack_dir(dir.path()).unwrap(), None),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+}
+
+// ---- ownership --------------------------------------------------------------------
+
+#[test]
+fn a_name_belongs_to_its_first_publisher() {
+    let s = Server::default();
+    let alice = s.token_for("alice", &[Scope::Publish, Scope::Yank], "*");
+    let bob = s.token_for("bob", &[Scope::Publish, Scope::Yank], "*");
+    let url = s.url("/api/v1/packages");
+    let r = post_json(
+        &url,
+        Some(&alice),
+        &upload(&package("quokka-owned", "1.0.0"), None),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = post_json(
+        &url,
+        Some(&bob),
+        &upload(&package("quokka-owned", "1.1.0"), None),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("alice"), "{}", r.text());
+    let yank = s.url("/api/v1/packages/quokka-owned/1.0.0/yank");
+    assert_eq!(post(&yank, Some(&bob)).status, 403);
+    // Granted by the operator, bob may.
+    ggen_marketplace::access::Owners::new(&s.registry())
+        .update(|all| {
+            all.get_mut("quokka-owned")
+                .unwrap()
+                .owners
+                .push("bob".into());
+            Ok(())
+        })
+        .unwrap();
+    let r = post_json(
+        &url,
+        Some(&bob),
+        &upload(&package("quokka-owned", "1.1.0"), None),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(post(&yank, Some(&alice)).status, 200);
+    // Names that differ only in separators or case are the same name.
+    for confusable in ["quokka_owned", "quokka.owned"] {
+        let r = post_json(
+            &url,
+            Some(&alice),
+            &upload(&package(confusable, "1.0.0"), None),
+        );
+        assert_eq!(r.status, 409, "{confusable}: {}", r.text());
+        assert_eq!(r.error_code(), "confusable_name");
+    }
+}
+
+#[test]
+fn a_signed_package_stays_signed_by_its_keys() {
+    let s = Server::default();
+    let token = s.token(&[Scope::Publish], "*");
+    let url = s.url("/api/v1/packages");
+    let first = signing::generate_keypair().unwrap();
+    let other = signing::generate_keypair().unwrap();
+    let signed = |key: &ed25519_dalek::SigningKey, version: &str| {
+        let archive = package("quokka-keyed", version);
+        let v: semver::Version = version.parse().unwrap();
+        let sig =
+            signing::sign_archive(key, "quokka-keyed", &v, &archive, chrono::Utc::now()).unwrap();
+        upload(&archive, Some(&sig))
+    };
+    assert_eq!(
+        post_json(&url, Some(&token), &signed(&first, "1.0.0")).status,
+        201
+    );
+    let r = post_json(
+        &url,
+        Some(&token),
+        &upload(&package("quokka-keyed", "1.1.0"), None),
+    );
+    assert_eq!(r.status, 403, "unsigned after signed: {}", r.text());
+    let r = post_json(&url, Some(&token), &signed(&other, "1.1.0"));
+    assert_eq!(r.status, 403, "another key: {}", r.text());
+    assert_eq!(
+        post_json(&url, Some(&token), &signed(&first, "1.1.0")).status,
+        201
+    );
+    // The operator rotates explicitly: the new key is accepted from then on.
+    ggen_marketplace::access::Owners::new(&s.registry())
+        .update(|all| {
+            all.get_mut("quokka-keyed")
+                .unwrap()
+                .keys
+                .push(signing::public_key_hex(&other.verifying_key()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        post_json(&url, Some(&token), &signed(&other, "1.2.0")).status,
+        201
+    );
 }

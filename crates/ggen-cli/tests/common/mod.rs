@@ -164,7 +164,8 @@ pub fn serve_with(home: &Home, envs: &[(&str, &str)]) -> ServerProcess {
     }
 }
 
-/// A publish token for packages matching `pattern` on `home`'s registry.
+/// A publish token acting for the owner `tester`, for packages matching
+/// `pattern` on `home`'s registry.
 pub fn publish_token(home: &Home, pattern: &str) -> String {
     let out = home
         .bin()
@@ -174,6 +175,8 @@ pub fn publish_token(home: &Home, pattern: &str) -> String {
             "create",
             "--scope",
             "publish",
+            "--owner",
+            "tester",
             "--package",
             pattern,
         ])

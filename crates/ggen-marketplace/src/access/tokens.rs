@@ -4,11 +4,19 @@
 //!
 //! Tokens are 32 random bytes, so a plain SHA-256 is enough: there is nothing
 //! to brute-force that a slow password hash would protect.
+//!
+//! A token acts for an owner (a person or team name) and only on package
+//! names matching its pattern; creating one names both explicitly, so no
+//! token silently means "every name". A revoked token leaves a tombstone (its
+//! id and hash) that outlives a backup restore: restoring an older
+//! `tokens.json` never brings a revoked token back (see
+//! [`TokenStore::merge_revocations`]).
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use ggen_marketplace_core::name::pattern_matches;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -59,6 +67,10 @@ pub struct TokenRecord {
     pub scopes: Vec<Scope>,
     /// Package names this token may write, `*` wildcards allowed.
     pub packages: String,
+    /// Who the token acts for: the owner recorded on the names it publishes
+    /// first. Tokens made before owners existed act for themselves.
+    #[serde(default)]
+    pub owner: String,
     pub created: DateTime<Utc>,
     pub expires: Option<DateTime<Utc>>,
 }
@@ -67,9 +79,26 @@ impl TokenRecord {
     pub fn allows(&self, scope: Scope, package: Option<&str>, now: DateTime<Utc>) -> bool {
         let live = self.expires.is_none_or(|e| e > now);
         let scoped = self.scopes.contains(&scope) || scope == Scope::Read;
-        let package_ok = package.is_none_or(|p| glob_matches(&self.packages, p));
+        let package_ok = package.is_none_or(|p| pattern_matches(&self.packages, p));
         live && scoped && package_ok
     }
+
+    /// The owner this token acts for.
+    pub fn owner(&self) -> String {
+        if self.owner.is_empty() {
+            format!("token:{}", self.id)
+        } else {
+            self.owner.clone()
+        }
+    }
+}
+
+/// What is left of a revoked token: enough to recognise it, nothing to use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub id: String,
+    pub sha256: String,
+    pub revoked: DateTime<Utc>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +107,8 @@ pub enum AuthError {
     Store { path: PathBuf, message: String },
     #[error("no token with id `{0}`")]
     UnknownId(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The tokens of one registry directory.
@@ -88,6 +119,15 @@ pub struct TokenStore {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct TokenFile {
     tokens: Vec<TokenRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    revoked: Vec<Revoked>,
+}
+
+/// What [`TokenStore::merge_revocations`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RevocationMerge {
+    /// Tokens in the restored file that had been revoked since: dropped.
+    pub kept_revoked: usize,
 }
 
 impl TokenStore {
@@ -135,13 +175,19 @@ impl TokenStore {
         Ok(out)
     }
 
-    /// Creates a token; returns it (the only time it is ever visible) and its record.
+    /// Creates a token acting for `owner` on names matching `packages` (say
+    /// `*` for every name, explicitly); returns it (the only time it is ever
+    /// visible) and its record.
     pub fn create(
         &self,
         scopes: Vec<Scope>,
         packages: &str,
+        owner: &str,
         expires: Option<DateTime<Utc>>,
     ) -> Result<(String, TokenRecord), AuthError> {
+        ggen_marketplace_core::name::validate_pattern(packages)
+            .map_err(|e| AuthError::Invalid(format!("--package `{packages}`: {e}")))?;
+        validate_owner(owner).map_err(AuthError::Invalid)?;
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let token = format!("{PREFIX}{}", hex::encode(secret));
@@ -152,6 +198,7 @@ impl TokenStore {
             sha256: hash(&token),
             scopes,
             packages: packages.to_string(),
+            owner: owner.to_string(),
             created: Utc::now(),
             expires,
         };
@@ -167,6 +214,7 @@ impl TokenStore {
         Ok(self.read()?.tokens)
     }
 
+    /// Revokes a token: its record goes, a tombstone stays.
     pub fn revoke(&self, id: &str) -> Result<TokenRecord, AuthError> {
         self.update(|f| {
             let i = f
@@ -174,21 +222,56 @@ impl TokenStore {
                 .iter()
                 .position(|t| t.id == id)
                 .ok_or_else(|| AuthError::UnknownId(id.to_string()))?;
-            Ok(f.tokens.remove(i))
+            let record = f.tokens.remove(i);
+            f.revoked.push(Revoked {
+                id: record.id.clone(),
+                sha256: record.sha256.clone(),
+                revoked: Utc::now(),
+            });
+            Ok(record)
         })
     }
 
     /// The record of a presented token. Every stored hash is compared in
-    /// constant time, so timing says nothing about how close a guess was.
+    /// constant time, so timing says nothing about how close a guess was; a
+    /// token with a tombstone is never valid, even if its record came back.
     pub fn authenticate(&self, presented: &str) -> Result<Option<TokenRecord>, AuthError> {
         let digest = hash(presented);
+        let file = self.read()?;
         let mut found = None;
-        for t in self.read()?.tokens {
+        for t in file.tokens {
             if bool::from(t.sha256.as_bytes().ct_eq(digest.as_bytes())) {
                 found = Some(t);
             }
         }
+        if file.revoked.iter().any(|r| r.sha256 == digest) {
+            return Ok(None);
+        }
         Ok(found)
+    }
+
+    /// Carries the tombstones of `current` (the registry being replaced) into
+    /// this store (a restored copy): every token revoked there is dropped here
+    /// and stays revoked, so restoring an old backup never silently revives a
+    /// token that was revoked after it was made.
+    pub fn merge_revocations(&self, current: &TokenStore) -> Result<RevocationMerge, AuthError> {
+        let theirs = current.read()?.revoked;
+        if theirs.is_empty() {
+            return Ok(RevocationMerge::default());
+        }
+        self.update(|f| {
+            let before = f.tokens.len();
+            f.tokens
+                .retain(|t| !theirs.iter().any(|r| r.id == t.id || r.sha256 == t.sha256));
+            for r in theirs {
+                if !f.revoked.iter().any(|mine| mine.sha256 == r.sha256) {
+                    f.revoked.push(r);
+                }
+            }
+            Ok(RevocationMerge {
+                kept_revoked: before - f.tokens.len(),
+            })
+        })
     }
 }
 
@@ -196,25 +279,24 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// `*` matches any run of characters; everything else matches itself. Package
-/// names have no other metacharacters, so a glob crate would add nothing.
-pub fn glob_matches(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
+/// Owner names: what a person or team is called, printable, short.
+pub fn validate_owner(owner: &str) -> Result<(), String> {
+    if owner.is_empty() || owner.len() > 64 {
+        return Err(format!(
+            "owner `{}` must be 1 to 64 characters",
+            owner.escape_debug()
+        ));
     }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
-        return false;
+    if !owner
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':'))
+    {
+        return Err(format!(
+            "owner `{}` may use letters, digits and `-_.@:` only",
+            owner.escape_debug()
+        ));
     }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(i) => rest = &rest[i + middle.len()..],
-            None => return false,
-        }
-    }
-    true
+    Ok(())
 }
 
 /// Parses `30d`, `12h`, `90m` into a point in time from now.
@@ -237,26 +319,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs() {
-        assert!(glob_matches("*", "anything"));
-        assert!(glob_matches("acme-*", "acme-cli"));
-        assert!(!glob_matches("acme-*", "other-cli"));
-        assert!(glob_matches("*-cli", "acme-cli"));
-        assert!(glob_matches("a*b*c", "axxbyyc"));
-        assert!(!glob_matches("a*b*c", "axxc"));
-        assert!(glob_matches("exact", "exact"));
-        assert!(!glob_matches("exact", "exactly"));
-        assert!(
-            !glob_matches("ab*ba", "aba"),
-            "prefix and suffix may not overlap"
-        );
-    }
-
-    #[test]
     fn tokens_are_stored_hashed_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        let (token, rec) = store.create(vec![Scope::Publish], "acme-*", None).unwrap();
+        let (token, rec) = store
+            .create(vec![Scope::Publish], "acme-*", "acme", None)
+            .unwrap();
         let on_disk = std::fs::read_to_string(store.path()).unwrap();
         assert!(
             !on_disk.contains(&token),
@@ -265,6 +333,7 @@ mod tests {
         assert!(on_disk.contains(&rec.sha256));
         let found = store.authenticate(&token).unwrap().unwrap();
         assert_eq!(found.id, rec.id);
+        assert_eq!(found.owner(), "acme");
         let now = Utc::now();
         assert!(found.allows(Scope::Publish, Some("acme-cli"), now));
         assert!(!found.allows(Scope::Publish, Some("other"), now));
@@ -277,5 +346,51 @@ mod tests {
             ..rec
         };
         assert!(!expired.allows(Scope::Publish, Some("acme-cli"), now));
+    }
+
+    #[test]
+    fn a_token_needs_an_explicit_pattern_and_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        assert!(
+            store
+                .create(vec![Scope::Publish], "", "acme", None)
+                .is_err()
+        );
+        assert!(
+            store
+                .create(vec![Scope::Publish], "../*", "acme", None)
+                .is_err()
+        );
+        assert!(store.create(vec![Scope::Publish], "*", "", None).is_err());
+        assert!(
+            store
+                .create(vec![Scope::Publish], "*", "a b", None)
+                .is_err()
+        );
+        store
+            .create(vec![Scope::Publish], "*", "ops", None)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_restored_token_file_does_not_revive_revoked_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = TokenStore::new(&dir.path().join("live"));
+        let (token, rec) = live.create(vec![Scope::Publish], "*", "ops", None).unwrap();
+        // The backup is taken while the token is valid...
+        std::fs::create_dir_all(dir.path().join("restored")).unwrap();
+        std::fs::copy(live.path(), dir.path().join("restored").join(TOKENS_FILE)).unwrap();
+        // ...then it is revoked, then the backup is restored.
+        live.revoke(&rec.id).unwrap();
+        let restored = TokenStore::new(&dir.path().join("restored"));
+        assert!(
+            restored.authenticate(&token).unwrap().is_some(),
+            "the old file alone revives it"
+        );
+        let merged = restored.merge_revocations(&live).unwrap();
+        assert_eq!(merged.kept_revoked, 1);
+        assert!(restored.authenticate(&token).unwrap().is_none());
+        assert!(restored.list().unwrap().is_empty());
     }
 }

@@ -1,0 +1,108 @@
+//! `owners.json`: who owns each package name, and which keys sign it.
+//!
+//! The first publish of a name records its owner (the token's owner); from
+//! then on only that owner (or owners added with `ggen registry owner add`)
+//! may publish or yank it. The first signed publish records its signing key;
+//! from then on every new version must be signed by one of the package's keys,
+//! so a stolen token alone cannot ship a version the package's users would
+//! accept. Keys change only explicitly: `ggen registry owner key-add` (the
+//! operator) or a rotation endorsed by a current key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const OWNERS_FILE: &str = "owners.json";
+const FORMAT: u32 = 1;
+
+/// One name's owners and keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ownership {
+    /// Owner names (a token's `owner`). Empty: unclaimed.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// Raw 32-byte Ed25519 public keys, hex, that may sign new versions.
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnersFile {
+    format: u32,
+    #[serde(default)]
+    packages: BTreeMap<String, Ownership>,
+}
+
+/// The owners file of one registry directory. Every change runs under a file
+/// lock, read-modify-write, and is written atomically.
+#[derive(Debug, Clone)]
+pub struct Owners {
+    path: PathBuf,
+}
+
+impl Owners {
+    pub fn new(registry_dir: &Path) -> Self {
+        Self {
+            path: registry_dir.join(OWNERS_FILE),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn corrupt(&self, why: impl std::fmt::Display) -> Error {
+        Error::Setup(format!(
+            "{} is unreadable: {why}; restore it from a backup (it records who owns each package)",
+            self.path.display()
+        ))
+    }
+
+    fn read(&self) -> Result<OwnersFile> {
+        let file: OwnersFile = match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => OwnersFile {
+                format: FORMAT,
+                packages: BTreeMap::new(),
+            },
+            Err(e) => return Err(ggen_marketplace_core::MarketplaceError::io(&self.path, e).into()),
+        };
+        if file.format != FORMAT {
+            return Err(self.corrupt(format!("format {} (this ggen reads {FORMAT})", file.format)));
+        }
+        Ok(file)
+    }
+
+    /// The record of `name`, if any.
+    pub fn get(&self, name: &str) -> Result<Option<Ownership>> {
+        Ok(self.read()?.packages.remove(name))
+    }
+
+    /// Every record, by name.
+    pub fn all(&self) -> Result<BTreeMap<String, Ownership>> {
+        Ok(self.read()?.packages)
+    }
+
+    /// Runs `change` on the whole file under the lock and writes the result.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, Ownership>) -> Result<T>,
+    ) -> Result<T> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let _lock = FileLock::exclusive(&dir.join(".owners.lock"))?;
+        let mut file = self.read()?;
+        let out = change(&mut file.packages)?;
+        file.packages
+            .retain(|_, o| !o.owners.is_empty() || !o.keys.is_empty());
+        let mut json = serde_json::to_vec_pretty(&file).expect("owners serialize");
+        json.push(b'\n');
+        atomic_write(&self.path, &json)?;
+        Ok(out)
+    }
+}

@@ -29,13 +29,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use ggen_marketplace_core::MarketplaceBackend;
-use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
 use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::resolve::{ResolveOptions, resolve_backend};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
 use ggen_marketplace_v1::V1Backend;
 use ggen_marketplace_v1::index::IndexFile;
 use ggen_marketplace_v2::V2Backend;
+use ggen_test_support::corpus::{CorpusSpec, generate, package_name};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -372,7 +372,7 @@ fn signing_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
 
     // A real package archive (publish checks it as an installer would) holding
     // 1 MiB of incompressible bytes.
-    let mut rng = ggen_marketplace_core::corpus::Rng::new(7);
+    let mut rng = ggen_test_support::Rng::new(7);
     let content: Vec<u8> = (0..1 << 20).map(|_| rng.next_u64() as u8).collect();
     let src = root.join("publish-src");
     std::fs::create_dir_all(&src)?;
@@ -484,7 +484,7 @@ fn install_rows(root: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     let home = root.join("install-home");
     let registry = home.join("registry");
     let mut releases = Vec::new();
-    let mut rng = ggen_marketplace_core::corpus::Rng::new(11);
+    let mut rng = ggen_test_support::Rng::new(11);
     for i in 0..20usize {
         let src = root.join(format!("tree-src/tree-{i:02}"));
         std::fs::create_dir_all(src.join("templates"))?;

@@ -1,9 +1,10 @@
-//! Command-line grammar. Spellings follow DESIGN.md §7 and the seeds.
+//! Command-line grammar: every command, flag and help text. Parsing only;
+//! what a command does is in `commands`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ggen_marketplace_core::SortOrder;
+use ggen_marketplace::core::SortOrder;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -457,12 +458,36 @@ pub enum Marketplace {
         #[command(flatten)]
         global: Global,
     },
+    /// Change a package's signing key (endorsed by its current key).
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
     /// Mark a published version as yanked (new resolutions skip it), or undo that.
     Yank {
         /// NAME@VERSION.
         package: String,
         #[arg(long)]
         undo: bool,
+        #[command(flatten)]
+        global: Global,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Endorse NEW.pub as NAME's signing key with the current private key:
+    /// the registry (local, or the server with --registry) retires the current
+    /// key and accepts signatures by the new one from then on.
+    Rotate {
+        /// The package.
+        name: String,
+        /// The private key that signs the package now.
+        #[arg(long, short)]
+        key: PathBuf,
+        /// The new public key (SPKI PEM, or a private key file).
+        #[arg(long, value_name = "NEW.pub")]
+        new_key: PathBuf,
         #[command(flatten)]
         global: Global,
     },
@@ -585,6 +610,9 @@ impl Marketplace {
                     BackupAction::Create { global, .. }
                     | BackupAction::Restore { global, .. }
                     | BackupAction::List { global, .. },
+            }
+            | Self::Key {
+                action: KeyAction::Rotate { global, .. },
             }
             | Self::Publish { global, .. }
             | Self::Yank { global, .. } => global,

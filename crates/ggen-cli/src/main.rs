@@ -1,11 +1,11 @@
 //! The `ggen` binary: parses arguments, calls the facade, presents results.
 //! No business logic lives here.
+#![allow(unsafe_code)] // one call, below, says why
 
 mod args;
 mod commands;
+mod failure;
 mod output;
-mod registry;
-mod sign;
 
 use std::process::ExitCode;
 
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         .without_time()
         .init();
     // GGEN_METRICS_FILE: this run's metrics, merged into a node-exporter textfile.
-    let metrics_file = std::env::var_os("GGEN_METRICS_FILE").filter(|v| !v.is_empty());
+    let metrics_file = ggen_marketplace::env::process_env(ggen_marketplace::env::METRICS_FILE);
     let handle = metrics_file
         .as_ref()
         .and_then(|_| ggen_marketplace::metrics::install());
@@ -70,7 +70,7 @@ fn run_registry(cmd: args::Registry) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match registry::run(cmd) {
+    match commands::registry::run(cmd) {
         Ok(code) => code,
         Err(e) => {
             output::print_error(&e);

@@ -1,7 +1,5 @@
 //! Presentation: tables for people, JSON for scripts, errors with a next step.
 
-use ggen_marketplace::Error;
-
 /// Text from a registry (descriptions, names, a server's error message) made
 /// safe for a terminal: control characters, which include the escape
 /// sequences that move the cursor, rewrite the window title or hide text, are
@@ -26,30 +24,16 @@ pub fn safe(text: &str) -> String {
 }
 
 /// Prints `error: ...` and, when known, what to do next.
-pub fn print_error(e: &anyhow::Error) {
-    eprintln!("error: {}", safe(&e.to_string()));
-    let mut hint = None;
-    for cause in e.chain() {
-        if let Some(err) = cause.downcast_ref::<Error>() {
-            hint = err.hint();
-            break;
-        }
-        if let Some(err) = cause.downcast_ref::<ggen_marketplace_core::MarketplaceError>() {
-            hint = err.hint();
-            break;
-        }
-        if let Some(err) = cause.downcast_ref::<ggen_marketplace_core::signing::SigningError>() {
-            hint = err.hint();
-            break;
-        }
-        if let Some(err) = cause.downcast_ref::<ggen_marketplace_core::resolve::ResolveError>() {
-            hint = err.hint();
-            break;
-        }
+pub fn print_error(e: &crate::failure::Failure) {
+    eprintln!("error: {}", safe(&e.message));
+    if let Some(h) = &e.hint {
+        eprintln!("  hint: {}", safe(h));
     }
-    if let Some(h) = hint {
-        eprintln!("  hint: {}", safe(&h));
-    }
+}
+
+/// Prints a report as one JSON document (see [`json`]).
+pub fn report(value: &impl serde::Serialize) {
+    json(&serde_json::to_value(value).expect("reports serialize"));
 }
 
 /// Prints one JSON document. Every object answer carries `backend_used`

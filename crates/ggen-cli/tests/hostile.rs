@@ -428,11 +428,11 @@ fn answers_about_another_package_are_refused() {
         ("/api/v1/packages/badsum", 200, "application/json",
             package_json("badsum", vec![version_json("badsum", "1.0.0", json!({"checksum": "../../x"}))])),
         ("/api/v1/packages/relabelled/versions", 200, "application/json",
-            json!({"versions": [version_json("bar", "1.0.0", json!({}))]}).to_string().into_bytes()),
+            json!({"versions": [version_json("bar", "1.0.0", json!({}))], "backend_used": "v1"}).to_string().into_bytes()),
         ("/api/v1/search", 200, "application/json",
             json!({"hits": [{"name": "../evil", "version": "1.0.0", "description": "", "category": null, "tags": [], "downloads": 0, "score": 1.0}], "total": 1, "backend_used": "v1", "query_time_ms": 1.0}).to_string().into_bytes()),
         ("/api/v1/packages", 200, "application/json",
-            json!({"packages": [{"name": "Evil Name", "version": "1.0.0", "description": "", "category": null, "tags": [], "downloads": 0, "stars": 0, "signed": false, "versions": 1}]}).to_string().into_bytes()),
+            json!({"packages": [{"name": "Evil Name", "version": "1.0.0", "description": "", "category": null, "tags": [], "downloads": 0, "stars": 0, "signed": false, "versions": 1}], "backend_used": "v1"}).to_string().into_bytes()),
     ]);
     for (args, needle) in [
         (vec!["info", "foo"], "asked for `foo`"),
@@ -508,7 +508,9 @@ fn a_signed_bar_cannot_be_installed_as_foo() {
             "/api/v1/packages/foo/versions",
             200,
             "application/json",
-            json!({"versions": [relabelled]}).to_string().into_bytes(),
+            json!({"versions": [relabelled], "backend_used": "v1"})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "/api/v1/packages/foo/1.0.0/download",
@@ -552,7 +554,9 @@ fn a_signed_bar_cannot_be_installed_as_foo() {
             "/api/v1/packages/foo/versions",
             200,
             "application/json",
-            json!({"versions": [genuine]}).to_string().into_bytes(),
+            json!({"versions": [genuine], "backend_used": "v1"})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "/api/v1/packages/foo/1.0.0/download",
@@ -706,7 +710,9 @@ fn an_archive_that_climbs_out_of_the_target_is_refused_and_the_target_unchanged(
             "/api/v1/packages/hostile-pack/versions",
             200,
             "application/json",
-            json!({"versions": [v]}).to_string().into_bytes(),
+            json!({"versions": [v], "backend_used": "v1"})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "/api/v1/packages/hostile-pack/1.0.0/download",

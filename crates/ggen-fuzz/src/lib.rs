@@ -150,7 +150,7 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// Valid inputs to start from: mutating these reaches deep into each parser
 /// far sooner than random bytes.
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
-    use ggen_marketplace_core::corpus::{CorpusSpec, generate};
+    use ggen_test_support::corpus::{CorpusSpec, generate};
     let text = |items: &[&str]| items.iter().map(|s| s.as_bytes().to_vec()).collect();
     match target {
         "manifest" => text(&[

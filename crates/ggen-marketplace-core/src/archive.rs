@@ -15,13 +15,17 @@ use flate2::write::GzEncoder;
 
 use crate::error::{MarketplaceError, Result};
 
+/// Bounds on what one archive may unpack to: a small archive must not be
+/// able to fill a disk or a directory (zip bombs, millions of empty files).
 #[derive(Debug, Clone, Copy)]
 pub struct ExtractLimits {
     /// Sum of all file sizes after decompression.
     pub max_total_bytes: u64,
+    /// Regular files.
     pub max_files: usize,
     /// Distinct directories, named by entries or implied by file paths.
     pub max_dirs: usize,
+    /// Bytes in one entry's path.
     pub max_path_len: usize,
 }
 
@@ -36,9 +40,12 @@ impl Default for ExtractLimits {
     }
 }
 
+/// What an extraction wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtractSummary {
+    /// Regular files written.
     pub files: usize,
+    /// Their bytes in all.
     pub bytes: u64,
 }
 

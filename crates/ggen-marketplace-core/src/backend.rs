@@ -8,14 +8,18 @@ use crate::error::{MarketplaceError, Result};
 use crate::model::{Package, PackageSummary, PackageVersion};
 use crate::search::{SearchQuery, SearchResults};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Which backend: the JSON index or the RDF graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
+    /// The registry index (`index.json`) with a tantivy search index.
     V1,
+    /// The RDF graph in Oxigraph or a SPARQL 1.1 endpoint.
     V2,
 }
 
 impl BackendKind {
+    /// `v1` or `v2`, as in config, `--json` output and metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::V1 => "v1",
@@ -41,24 +45,35 @@ impl std::str::FromStr for BackendKind {
     }
 }
 
+/// What a backend can do beyond the trait's common ground.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Capabilities {
+    /// Ranked full-text search.
     pub supports_full_text_search: bool,
+    /// Read-only SPARQL over its data.
     pub supports_sparql_queries: bool,
+    /// Exports its data as RDF.
     pub supports_rdf_metadata: bool,
+    /// Stores and serves signatures with versions.
     pub supports_cryptographic_signing: bool,
+    /// Accepts new versions.
     pub supports_publish: bool,
 }
 
+/// What `status` shows of a backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendMetadata {
+    /// Which backend.
     pub kind: BackendKind,
     /// What stores the data, e.g. "index.json + tantivy" or "oxigraph (rocksdb)".
     pub storage: String,
     /// Where, e.g. a directory or an endpoint URL.
     pub location: String,
+    /// Packages it holds.
     pub package_count: usize,
+    /// Versions of all packages.
     pub version_count: usize,
+    /// What it can do.
     pub capabilities: Capabilities,
 }
 
@@ -72,6 +87,7 @@ pub type ArchiveStream = Box<dyn std::io::Read + Send>;
 /// libraries, so an async trait would only add executors to the CLI's path.
 /// The server calls it from blocking tasks.
 pub trait MarketplaceBackend: Send + Sync {
+    /// Which backend this is.
     fn kind(&self) -> BackendKind;
 
     /// Which backend answered the most recent call on this thread's behalf: the
@@ -80,8 +96,11 @@ pub trait MarketplaceBackend: Send + Sync {
         self.kind()
     }
 
+    /// Where the data lives and how much there is.
     fn metadata(&self) -> Result<BackendMetadata>;
 
+    /// Ranked hits for `query`; implementations refuse what
+    /// [`SearchQuery::validate`] refuses.
     fn search(&self, query: &SearchQuery) -> Result<SearchResults>;
 
     /// A package with every version; [`MarketplaceError::NotFound`] when absent.

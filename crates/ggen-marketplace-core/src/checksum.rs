@@ -2,10 +2,12 @@
 
 use sha2::{Digest, Sha256};
 
+/// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Whether `s` is 64 lowercase hex characters.
 pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
@@ -25,6 +27,7 @@ pub struct VerifyingReader<R> {
 }
 
 impl<R: std::io::Read> VerifyingReader<R> {
+    /// Reads `inner`, which must hash to `expected` (lowercase hex).
     pub fn new(inner: R, expected: &str) -> Self {
         Self {
             inner,

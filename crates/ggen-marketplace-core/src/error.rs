@@ -3,8 +3,34 @@
 
 use std::path::PathBuf;
 
+/// A result whose error is, unless said otherwise, a [`MarketplaceError`].
 pub type Result<T, E = MarketplaceError> = std::result::Result<T, E>;
 
+/// What to do next, for a person: every error type of the project answers it,
+/// so a front end prints one hint line under any error without knowing its
+/// type (the CLI's `error:` / `hint:` pair, the server's `hint` field).
+pub trait Hint {
+    /// The next step, if there is one to suggest.
+    fn hint(&self) -> Option<String>;
+}
+
+/// Operating-system errors carry no advice of their own.
+impl Hint for std::io::Error {
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Nor do JSON errors.
+impl Hint for serde_json::Error {
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+// Each variant's `#[error]` message is its documentation; doc comments say
+// only what a message cannot (when a variant is used).
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum MarketplaceError {
     #[error("package `{name}` not found")]
@@ -36,7 +62,7 @@ pub enum MarketplaceError {
     },
 
     /// An answer broke the contract (a registry server's, or a damaged
-    /// store's): `source` names who sent it. It is not used.
+    /// store's): `from` names who sent it. It is not used.
     #[error("{from} sent an answer that cannot be trusted: {reason}")]
     UntrustedAnswer { from: String, reason: String },
 
@@ -116,14 +142,20 @@ pub enum MarketplaceError {
 #[derive(Debug, thiserror::Error)]
 #[error("registry {url} answered {status} ({code}): {message}")]
 pub struct RemoteFailure {
+    /// The URL asked.
     pub url: String,
+    /// The HTTP status.
     pub status: u16,
+    /// The machine-readable code (`ggen_registry_api::codes`).
     pub code: String,
+    /// The server's message.
     pub message: String,
+    /// The server's advice, if any.
     pub hint: Option<String>,
 }
 
 impl MarketplaceError {
+    /// An I/O failure on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
@@ -131,6 +163,7 @@ impl MarketplaceError {
         }
     }
 
+    /// A failure inside `backend` that fits no other variant.
     pub fn backend(backend: impl Into<String>, message: impl std::fmt::Display) -> Self {
         Self::Backend {
             backend: backend.into(),
@@ -149,9 +182,10 @@ impl MarketplaceError {
                 | Self::Io { .. }
         ) || matches!(self, Self::Remote(r) if r.status >= 500 || r.status == 429)
     }
+}
 
-    /// What the user can do next, printed under the error by the CLI.
-    pub fn hint(&self) -> Option<String> {
+impl Hint for MarketplaceError {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             Self::NotFound { .. } => {
                 "search for it with `ggen marketplace search --query NAME`".into()

@@ -11,14 +11,46 @@ use crate::error::{MarketplaceError, Result};
 /// [`remove_stale_temp_files`] clears it.
 pub const TEMP_PREFIX: &str = ".ggen-tmp-";
 
-/// Removes temp files that killed writers left in `dir` (not recursive). Only
-/// call it under the lock that serialises writers of `dir`.
+/// How old a temp file must be before cleanup even looks at it: it covers the
+/// moment between a writer creating its temp file and locking it.
+const TEMP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes temp files that killed writers left in `dir` (not recursive).
+///
+/// Several writers share a directory under different locks (the V1 index,
+/// `tokens.json`, `owners.json` all live in the registry directory), so a
+/// temp file may belong to a live writer of another file. Every writer holds
+/// an exclusive lock on its temp file until the rename; the kernel drops it
+/// when the writer dies. Only unlocked temp files past a minute go.
 pub fn remove_stale_temp_files(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                let _ = fs::remove_file(e.path());
-            }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let old_enough = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= TEMP_GRACE);
+        if !old_enough {
+            continue;
+        }
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        let Ok(file) = opts.open(e.path()) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = fs::remove_file(e.path());
         }
     }
 }
@@ -35,6 +67,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| MarketplaceError::io(dir, e))?;
+    // Tells `remove_stale_temp_files` in other processes this writer lives.
+    tmp.as_file()
+        .lock()
+        .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
     tmp.write_all(bytes)
         .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
     tmp.as_file()
@@ -123,6 +159,7 @@ impl FileLock {
         }
     }
 
+    /// Takes the lock at `path`, waiting for other holders.
     pub fn exclusive(path: &Path) -> Result<Self> {
         let file = Self::open(path)?;
         file.lock().map_err(|e| MarketplaceError::io(path, e))?;
@@ -146,6 +183,7 @@ impl FileLock {
         }
     }
 
+    /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -160,6 +198,38 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleanup_spares_a_live_writers_temp_file_and_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let make = |name: &str, age: Option<std::time::SystemTime>| {
+            let path = dir.path().join(format!("{TEMP_PREFIX}{name}"));
+            let f = File::create(&path).unwrap();
+            if let Some(t) = age {
+                f.set_modified(t).unwrap();
+            }
+            (path, f)
+        };
+        let (dead, _) = make("dead", Some(hour_ago));
+        let (live, live_file) = make("live", Some(hour_ago));
+        live_file.lock().unwrap(); // a writer of another file, still at work
+        let (fresh, _) = make("fresh", None);
+        let kept = dir.path().join("index.json");
+        fs::write(&kept, b"{}").unwrap();
+
+        remove_stale_temp_files(dir.path());
+        assert!(!dead.exists(), "a dead writer's temp file stays");
+        assert!(live.exists(), "a live writer's temp file was taken from it");
+        assert!(
+            fresh.exists(),
+            "a temp file inside the grace time was taken"
+        );
+        assert!(kept.exists());
+        drop(live_file);
+        remove_stale_temp_files(dir.path());
+        assert!(!live.exists(), "the lock died with its writer");
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file() {

@@ -23,38 +23,61 @@ pub const MANIFEST_FILES: &[&str] = &["gpack.toml", "gpack.yaml", "gpack.yml", "
 /// Manifests larger than this are refused before parsing.
 pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 
+/// Which manifest file a package has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ManifestFormat {
+    /// `gpack.toml`.
     GpackToml,
+    /// `gpack.yaml` or `gpack.yml`.
     GpackYaml,
+    /// `package.toml`, the older layout.
     LegacyToml,
 }
 
+/// A template variable a package declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
+    /// Its value when the user gives none.
     #[serde(default)]
     pub default: Option<serde_json::Value>,
+    /// What it is for, shown when asking for it.
     #[serde(default)]
     pub description: Option<String>,
 }
 
+/// A package's manifest, read from its directory and checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Manifest {
+    /// The package name ([`crate::name::validate_name`]).
     pub name: String,
+    /// The version being described.
     pub version: Version,
+    /// One line on what it generates.
     pub description: String,
+    /// Its category, if any.
     pub category: Option<String>,
+    /// Its authors.
     pub authors: Vec<String>,
+    /// SPDX license expression, if given.
     pub license: Option<String>,
+    /// Source repository URL, if given.
     pub repository: Option<String>,
+    /// Home page URL, if given.
     pub homepage: Option<String>,
+    /// Tags for search and filters.
     pub tags: Vec<String>,
+    /// Extra search words.
     pub keywords: Vec<String>,
+    /// Packages it needs.
     pub dependencies: Vec<Dependency>,
+    /// Template variables, by name.
     pub variables: BTreeMap<String, Variable>,
+    /// The publisher marks it ready for production use.
     pub production_ready: bool,
+    /// Which file it came from.
     pub format: ManifestFormat,
+    /// That file's path.
     pub path: PathBuf,
     /// Things worth telling the publisher that do not stop the package from working.
     pub warnings: Vec<String>,
@@ -134,6 +157,7 @@ impl Manifest {
         Self::parse(&text, format, &file)
     }
 
+    /// Parses and checks manifest `text` in `format`; `path` names it in errors.
     pub fn parse(text: &str, format: ManifestFormat, path: &Path) -> Result<Self> {
         let invalid = |reason: String| MarketplaceError::InvalidManifest {
             path: path.to_path_buf(),

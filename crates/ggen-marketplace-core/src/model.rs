@@ -8,16 +8,20 @@ use chrono::{DateTime, Utc};
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+/// A dependency of a package version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
+    /// The package depended on.
     pub name: String,
     /// Semver requirement; `*` when the registry gave none.
     pub req: VersionReq,
+    /// Installed only when optional dependencies are asked for.
     #[serde(default)]
     pub optional: bool,
 }
 
 impl Dependency {
+    /// A required dependency on `name` matching `req`.
     pub fn new(name: impl Into<String>, req: VersionReq) -> Self {
         Self {
             name: name.into(),
@@ -31,7 +35,9 @@ impl Dependency {
 /// facade). The statement is kept verbatim because it holds the signing time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
+    /// `ed25519`, the only one accepted.
     pub algorithm: String,
+    /// The signing key's id (see `signing::key_id`).
     pub key_id: String,
     /// Raw 32-byte public key, hex.
     pub public_key: String,
@@ -41,33 +47,47 @@ pub struct Signature {
     pub statement: String,
 }
 
+/// One published version of a package: everything both backends store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageVersion {
+    /// The package name.
     pub name: String,
+    /// This version.
     pub version: Version,
+    /// One line on what it generates.
     #[serde(default)]
     pub description: String,
+    /// Its category, if any.
     #[serde(default)]
     pub category: Option<String>,
+    /// Tags for search and filters.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Extra search words.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Its authors.
     #[serde(default)]
     pub authors: Vec<String>,
+    /// SPDX license expression, if given.
     #[serde(default)]
     pub license: Option<String>,
+    /// Source repository URL, if given.
     #[serde(default)]
     pub repository: Option<String>,
+    /// Home page URL, if given.
     #[serde(default)]
     pub homepage: Option<String>,
+    /// Packages it needs.
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
+    /// The publisher marks it ready for production use.
     #[serde(default)]
     pub production_ready: bool,
     /// Where the package's sources live in the publisher's repository (real V1 data).
     #[serde(default)]
     pub path: Option<String>,
+    /// Where the archive can be fetched, when it is not in the registry itself.
     #[serde(default)]
     pub download_url: Option<String>,
     /// SHA-256 of the `.tar.gz` archive, lowercase hex.
@@ -76,15 +96,19 @@ pub struct PackageVersion {
     /// Archive size in bytes.
     #[serde(default)]
     pub size: Option<u64>,
+    /// Its publisher's signature, if signed.
     #[serde(default)]
     pub signature: Option<Signature>,
+    /// Withdrawn: kept for lockfiles that pin it, never chosen otherwise.
     #[serde(default)]
     pub yanked: bool,
+    /// When it was published.
     #[serde(default)]
     pub published_at: Option<DateTime<Utc>>,
 }
 
 impl PackageVersion {
+    /// A version with only a name and a version set.
     pub fn new(name: impl Into<String>, version: Version) -> Self {
         Self {
             name: name.into(),
@@ -181,11 +205,15 @@ pub fn check_versions_of(expected: &str, versions: &[PackageVersion]) -> Result<
     Ok(())
 }
 
+/// A package and every version of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
+    /// The package name.
     pub name: String,
+    /// Installs counted by the registry.
     #[serde(default)]
     pub downloads: u64,
+    /// Stars counted by the registry.
     #[serde(default)]
     pub stars: u64,
     /// Every published version, ascending.
@@ -209,6 +237,7 @@ impl Package {
             .expect("a package has at least one version")
     }
 
+    /// The version `version` exactly, if published.
     pub fn version(&self, version: &Version) -> Option<&PackageVersion> {
         self.versions.iter().find(|v| &v.version == version)
     }
@@ -222,10 +251,12 @@ impl Package {
             .max_by(|a, b| a.version.cmp(&b.version))
     }
 
+    /// Sorts versions ascending.
     pub fn sort_versions(&mut self) {
         self.versions.sort_by(|a, b| a.version.cmp(&b.version));
     }
 
+    /// The `list` line of this package: its latest version and counters.
     pub fn summary(&self) -> PackageSummary {
         let latest = self.latest();
         PackageSummary {
@@ -245,14 +276,23 @@ impl Package {
 /// One line of `list`: the latest version of a package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageSummary {
+    /// The package name.
     pub name: String,
+    /// Its latest version ([`Package::latest`]).
     pub version: Version,
+    /// That version's description.
     pub description: String,
+    /// That version's category.
     pub category: Option<String>,
+    /// That version's tags.
     pub tags: Vec<String>,
+    /// Installs counted by the registry.
     pub downloads: u64,
+    /// Stars counted by the registry.
     pub stars: u64,
+    /// The latest version is signed.
     pub signed: bool,
+    /// How many versions are published.
     pub versions: usize,
 }
 

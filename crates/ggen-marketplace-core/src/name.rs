@@ -4,8 +4,10 @@
 
 use crate::error::{MarketplaceError, Result};
 
+/// The longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 
+/// Refuses anything but a well-formed package name, saying why.
 pub fn validate_name(name: &str) -> Result<()> {
     let fail = |reason: &str| {
         Err(MarketplaceError::InvalidName {

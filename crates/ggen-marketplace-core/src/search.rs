@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
 
+/// Hits per page when the query asks for no limit.
 pub const DEFAULT_LIMIT: usize = 20;
 /// Queries longer than this are refused rather than searched: nobody types them,
 /// and they make fuzzy expansion expensive.
@@ -21,15 +22,21 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Filters a query may carry: more tags than this, or longer values, are not
 /// something a person or a page sends.
 pub const MAX_TAGS: usize = 32;
+/// The longest category or tag filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 128;
 
+/// How hits are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
+    /// Best match first.
     #[default]
     Relevance,
+    /// Most installed first.
     Downloads,
+    /// By name, A to Z.
     Name,
+    /// Newest publish first.
     Recent,
 }
 
@@ -48,13 +55,20 @@ impl std::str::FromStr for SortOrder {
     }
 }
 
+/// A search: text, filters, order and page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchQuery {
+    /// Words to look for; empty matches every package.
     pub text: String,
+    /// Only packages in this category.
     pub category: Option<String>,
+    /// Only packages with all of these tags.
     pub tags: Vec<String>,
+    /// The order of hits.
     pub sort: SortOrder,
+    /// Hits per page, at most [`MAX_LIMIT`].
     pub limit: usize,
+    /// Hits to skip, at most [`MAX_OFFSET`].
     pub offset: usize,
 }
 
@@ -72,6 +86,7 @@ impl Default for SearchQuery {
 }
 
 impl SearchQuery {
+    /// A query for `text` with no filters and the default page.
     pub fn text(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
@@ -139,28 +154,41 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// One package found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
+    /// The package name.
     pub name: String,
+    /// Its latest version.
     pub version: semver::Version,
+    /// That version's description.
     pub description: String,
+    /// That version's category.
     pub category: Option<String>,
+    /// That version's tags.
     pub tags: Vec<String>,
+    /// Installs counted by the registry.
     pub downloads: u64,
+    /// Relevance; comparable within one answer only.
     pub score: f32,
 }
 
+/// One page of hits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
+    /// The hits, in the order asked for.
     pub hits: Vec<SearchHit>,
     /// Matches before limit and offset.
     pub total: usize,
+    /// The backend that answered.
     pub backend_used: BackendKind,
+    /// How long the backend took.
     #[serde(rename = "query_time_ms", with = "millis")]
     pub query_time: Duration,
 }
 
 impl SearchResults {
+    /// The hits' names, in order.
     pub fn names(&self) -> Vec<&str> {
         self.hits.iter().map(|h| h.name.as_str()).collect()
     }

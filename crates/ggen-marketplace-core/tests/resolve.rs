@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use ggen_marketplace_core::resolve::{
-    PackageSource, Resolution, ResolveError, ResolveOptions, resolve, synthetic_registry,
+    PackageSource, Resolution, ResolveError, ResolveOptions, resolve,
 };
-use ggen_marketplace_core::{Dependency, MarketplaceError, Package, PackageVersion, Result};
+use ggen_marketplace_core::{Dependency, Hint, MarketplaceError, Package, PackageVersion, Result};
+use ggen_test_support::synthetic_registry;
 use semver::{Version, VersionReq};
 
 /// `versions`: `(version, yanked, deps)` with deps as `"name req"` or

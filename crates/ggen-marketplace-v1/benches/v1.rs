@@ -2,10 +2,10 @@
 //! Run: `cargo bench -p ggen-marketplace-v1`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
 use ggen_marketplace_core::{MarketplaceBackend, SearchQuery};
 use ggen_marketplace_v1::V1Backend;
 use ggen_marketplace_v1::index::IndexFile;
+use ggen_test_support::corpus::{CorpusSpec, generate, package_name};
 
 fn registry(n: usize) -> (tempfile::TempDir, V1Backend) {
     let dir = tempfile::tempdir().unwrap();

@@ -15,20 +15,30 @@ use ggen_marketplace_core::{MarketplaceError, Result};
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+/// The index's name in the registry directory.
 pub const INDEX_FILE: &str = "index.json";
+/// The `version` written into new index files.
 pub const FORMAT_VERSION: &str = "1.0.0";
 
+/// `index.json`: the registry's whole state, in the shape of ggen's public
+/// registry plus the fields it lacks (all versions, checksums, signatures).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexFile {
+    /// The index format's version.
     pub version: String,
+    /// Where the registry is published.
     #[serde(default)]
     pub registry_url: String,
+    /// When the index was last written.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// Packages listed (recomputed on write).
     #[serde(default)]
     pub package_count: usize,
+    /// Packages per category (recomputed on write).
     #[serde(default)]
     pub categories: BTreeMap<String, usize>,
+    /// Every package, by name.
     #[serde(default)]
     pub packages: Vec<IndexEntry>,
     /// term -> package names, as the public registry ships it (for old clients).
@@ -46,11 +56,15 @@ fn is_zero(n: &u64) -> bool {
 /// One package: the latest version's fields at top level, plus `versions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexEntry {
+    /// The package name.
     pub name: String,
+    /// The latest version's fields.
     #[serde(flatten)]
     pub latest: VersionEntry,
+    /// Installs counted by the registry.
     #[serde(default)]
     pub downloads: u64,
+    /// Stars counted by the registry.
     #[serde(default)]
     pub stars: u64,
     /// Every version, ascending (added field; absent in the original format).
@@ -58,44 +72,64 @@ pub struct IndexEntry {
     pub versions: Vec<VersionEntry>,
 }
 
+/// One version as the index spells it (strings where the model has types;
+/// reading it into the model checks them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionEntry {
+    /// The version, semver text.
     pub version: String,
+    /// Its category, if any.
     #[serde(default)]
     pub category: Option<String>,
+    /// One line on what it generates.
     #[serde(default)]
     pub description: String,
+    /// Tags for search and filters.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Extra search words.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// The first author.
     #[serde(default)]
     pub author: Option<String>,
     /// Only written when there is more than one author (added field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<String>,
+    /// SPDX license expression, if given.
     #[serde(default)]
     pub license: Option<String>,
+    /// The publisher marks it ready for production use.
     #[serde(default)]
     pub production_ready: bool,
+    /// Packages it needs.
     #[serde(default)]
     pub dependencies: Vec<DepEntry>,
+    /// Where its sources live in the publisher's repository.
     #[serde(default)]
     pub path: Option<String>,
+    /// Where the archive can be fetched, when not from this registry.
     #[serde(default)]
     pub download_url: Option<String>,
+    /// SHA-256 of the archive, lowercase hex.
     #[serde(default)]
     pub checksum: Option<String>,
+    /// Source repository URL (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// Home page URL (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
+    /// Archive size in bytes (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// The publisher's signature (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<Signature>,
+    /// Withdrawn (added field).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub yanked: bool,
+    /// When it was published (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
 }
@@ -104,10 +138,15 @@ pub struct VersionEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum DepEntry {
+    /// A bare name: any version.
     Name(String),
+    /// A name with a requirement.
     Full {
+        /// The package depended on.
         name: String,
+        /// Its semver requirement.
         req: String,
+        /// Installed only when optional dependencies are asked for.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         optional: bool,
     },
@@ -116,10 +155,12 @@ pub enum DepEntry {
 /// Problems in an index that do not stop it from loading.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LoadReport {
+    /// One line per problem, naming the package and field.
     pub warnings: Vec<String>,
 }
 
 impl IndexFile {
+    /// An index with no packages.
     pub fn empty() -> Self {
         Self {
             version: FORMAT_VERSION.into(),
@@ -133,10 +174,12 @@ impl IndexFile {
         }
     }
 
+    /// Where the index of the registry at `dir` lives.
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(INDEX_FILE)
     }
 
+    /// Parses index bytes; `path` names the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         serde_json::from_slice(bytes).map_err(|e| MarketplaceError::CorruptIndex {
             path: path.to_path_buf(),
@@ -221,6 +264,7 @@ impl IndexFile {
         file
     }
 
+    /// The index as pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec_pretty(self).expect("index serializes");
         out.push(b'\n');
@@ -229,6 +273,7 @@ impl IndexFile {
 }
 
 impl IndexEntry {
+    /// The entry as a checked package (names, versions, requirements).
     pub fn to_package(&self) -> Result<Package> {
         ggen_marketplace_core::name::validate_name(&self.name)?;
         let entries: Vec<&VersionEntry> = if self.versions.is_empty() {
@@ -249,6 +294,7 @@ impl IndexEntry {
         })
     }
 
+    /// The entry of `pkg`.
     pub fn from_package(pkg: &Package) -> Self {
         let versions: Vec<VersionEntry> = pkg
             .versions

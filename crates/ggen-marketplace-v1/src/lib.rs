@@ -11,10 +11,11 @@
 //! Writers take the directory lock, re-read `index.json` (another process may have
 //! written since), write archives, then `index.json` atomically, then the search
 //! index. `index.json` is the source of truth: the search index rebuilds itself
-//! when it does not match (see [`search`]).
+//! when it does not match (see the `search` module).
+#![warn(missing_docs)]
 
 pub mod index;
-pub mod search;
+mod search;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,9 +33,12 @@ use ggen_marketplace_core::{
 use semver::Version;
 
 use crate::index::IndexFile;
-use crate::search::{SEARCH_DIR, SearchIndex, stamp_of};
+pub use crate::search::SEARCH_DIR;
+use crate::search::{SearchIndex, stamp_of};
 
+/// Where archives live in the registry directory.
 pub const ARCHIVES_DIR: &str = "archives";
+/// The writers' lock in the registry directory.
 pub const LOCK_FILE: &str = ".lock";
 
 /// `index.json` as loaded, keyed by name.
@@ -46,12 +50,14 @@ struct Registry {
     warnings: Vec<String>,
 }
 
+/// The V1 backend over one registry directory.
 pub struct V1Backend {
     dir: PathBuf,
     registry: RwLock<Option<Arc<Registry>>>,
     search: RwLock<Option<Arc<SearchIndex>>>,
 }
 
+/// Where the archive of `name@version` lives under `dir`.
 pub fn archive_path(dir: &Path, name: &str, version: &Version) -> PathBuf {
     dir.join(ARCHIVES_DIR)
         .join(name)
@@ -96,6 +102,7 @@ impl V1Backend {
         FileLock::exclusive(&self.dir.join(LOCK_FILE))
     }
 
+    /// The registry directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

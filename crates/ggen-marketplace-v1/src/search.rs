@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
 use ggen_marketplace_core::model::Package;
+use ggen_marketplace_core::ranking::{self, Field as Ranked};
 use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults, SortOrder};
 use ggen_marketplace_core::{BackendKind, MarketplaceError, Result};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
@@ -28,11 +29,11 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
+/// The tantivy index's directory in the registry directory.
 pub const SEARCH_DIR: &str = "search-index";
 const WORDS: &str = "ggen_words";
 const WRITER_BUDGET: usize = 30_000_000;
 /// Whole-name matches outrank any combination of word matches.
-const EXACT_NAME_SCORE: f32 = 1000.0;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -294,39 +295,44 @@ impl SearchIndex {
             );
             clauses.push((
                 Occur::Should,
-                Box::new(ConstScoreQuery::new(Box::new(exact), EXACT_NAME_SCORE)),
+                Box::new(ConstScoreQuery::new(
+                    Box::new(exact),
+                    ranking::EXACT_NAME_SCORE,
+                )),
             ));
         }
-        let weighted = [
-            (f.name_words, 6.0),
-            (f.tags, 3.0),
-            (f.keywords, 3.0),
-            (f.category, 2.0),
-            (f.description, 1.0),
-            (f.author, 0.5),
-        ];
+        // The policy is core's (`ranking`): BM25 x field weight per word, plus
+        // prefix and typo matches at a share of the weight.
+        let field_of = |field: Ranked| match field {
+            Ranked::Name => f.name_words,
+            Ranked::Tags => f.tags,
+            Ranked::Keywords => f.keywords,
+            Ranked::Category => f.category,
+            Ranked::Description => f.description,
+            Ranked::Author => f.author,
+        };
         for term in &terms {
             let mut group: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, boost) in weighted {
-                let t = Term::from_field_text(field, term);
+            for field in Ranked::ALL {
+                let boost = field.weight();
+                let t = Term::from_field_text(field_of(field), term);
                 let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
                 group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
                 let len = term.chars().count();
-                // Prefixes for as-you-type queries, on the short fields only.
-                if len >= 2 && boost >= 2.0 {
+                if len >= ranking::PREFIX_MIN_CHARS && boost >= ranking::PREFIX_MIN_WEIGHT {
                     let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
                     group.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), boost * 0.4)),
+                        Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
                     ));
                 }
-                // Typos: one edit for short words, two for long ones.
-                if len >= 4 && boost >= 1.0 {
-                    let distance = if len >= 8 { 2 } else { 1 };
+                if let Some(distance) = ranking::typo_distance(len)
+                    && boost >= ranking::TYPO_MIN_WEIGHT
+                {
                     let q = FuzzyTermQuery::new(t, distance, true);
                     group.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), boost * 0.3)),
+                        Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
                     ));
                 }
             }

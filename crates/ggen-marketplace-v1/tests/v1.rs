@@ -2,12 +2,12 @@
 //! writes and the failure modes of a registry directory.
 
 use ggen_marketplace_core::checksum::sha256_hex;
-use ggen_marketplace_core::corpus::{CorpusSpec, generate};
 use ggen_marketplace_core::model::{Dependency, PackageVersion, Signature};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
-use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
+use ggen_marketplace_core::{Hint, MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v1::index::IndexFile;
 use ggen_marketplace_v1::{V1Backend, archive_path};
+use ggen_test_support::corpus::{CorpusSpec, generate};
 use semver::Version;
 
 fn release(
@@ -408,7 +408,7 @@ fn corrupt_index_json_is_a_clear_error() {
 fn a_damaged_search_index_is_rebuilt_from_index_json() {
     let (dir, v1) = registry();
     drop(v1);
-    let search_dir = dir.path().join(ggen_marketplace_v1::search::SEARCH_DIR);
+    let search_dir = dir.path().join(ggen_marketplace_v1::SEARCH_DIR);
     // Garbage in every file of the tantivy directory.
     for entry in std::fs::read_dir(&search_dir).unwrap() {
         let path = entry.unwrap().path();

@@ -19,10 +19,11 @@
 //! `mp:generation`), then update the in-memory term index from the touched
 //! packages and rewrite `index.bin`. A crash between the two leaves an index
 //! with an older generation, which is rebuilt on next use.
+#![warn(missing_docs)]
 
-pub mod mapping;
-pub mod store;
-pub mod terms;
+mod mapping;
+mod store;
+mod terms;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -51,10 +52,15 @@ use crate::terms::{Doc, TermIndex};
 
 pub use crate::store::RemoteEndpoint as Endpoint;
 
+/// V2's directory in the registry directory.
 pub const V2_DIR: &str = "v2";
+/// The embedded Oxigraph store, under [`V2_DIR`].
 pub const STORE_DIR: &str = "store";
+/// The term index, under [`V2_DIR`].
 pub const TERMS_DIR: &str = "terms";
+/// The writers' lock, under [`V2_DIR`].
 pub const LOCK_FILE: &str = ".lock";
+/// Archives by SHA-256, in the registry directory.
 pub const BLOBS_DIR: &str = "blobs";
 const BACKEND: &str = "v2";
 /// How long a remote endpoint's generation is trusted before it is asked again.
@@ -68,8 +74,11 @@ pub const BULK_MIN_RELEASES: usize = 2_000;
 /// Formats [`V2Backend::export`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// Turtle.
     Turtle,
+    /// N-Triples.
     NTriples,
+    /// JSON-LD.
     JsonLd,
 }
 
@@ -89,6 +98,11 @@ impl std::str::FromStr for ExportFormat {
     }
 }
 
+/// How long an embedded store held by another process is waited for: another
+/// ggen command usually holds it for well under a second, so waiting is what
+/// cargo does for its package lock.
+pub const DEFAULT_STORE_WAIT: Duration = Duration::from_secs(5);
+
 /// Where archives live: `<root>/blobs/sha256/<first 2 hex>/<sha256>.tar.gz`.
 pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
     let prefix = sha256.get(..2).unwrap_or("00");
@@ -98,6 +112,8 @@ pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
         .join(format!("{sha256}.tar.gz"))
 }
 
+/// The V2 backend: a graph store (in memory, embedded, or a SPARQL endpoint)
+/// plus the archives and term index on local disk.
 pub struct V2Backend {
     store: GraphStore,
     /// Holds `blobs/` and `v2/.lock` (and `v2/terms/` unless in memory).
@@ -125,6 +141,12 @@ impl V2Backend {
     /// removed (a fresh registry has neither): that is an error, not a new
     /// empty store, which would answer every search with nothing.
     pub fn open_embedded(registry_dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_embedded_waiting(registry_dir, DEFAULT_STORE_WAIT)
+    }
+
+    /// [`Self::open_embedded`], waiting up to `wait` for a store another
+    /// process holds before it is [`MarketplaceError::Unavailable`].
+    pub fn open_embedded_waiting(registry_dir: impl Into<PathBuf>, wait: Duration) -> Result<Self> {
         let root = registry_dir.into();
         let store_dir = root.join(V2_DIR).join(STORE_DIR);
         let terms = root.join(V2_DIR).join(TERMS_DIR);
@@ -137,7 +159,7 @@ impl V2Backend {
                 ),
             });
         }
-        let store = GraphStore::embedded(&store_dir)?;
+        let store = GraphStore::embedded(&store_dir, wait)?;
         let backend = Self::with_store(store, root, Some(terms));
         backend.index()?;
         Ok(backend)
@@ -145,7 +167,7 @@ impl V2Backend {
 
     /// [`Self::open_embedded`] for a rebuild: a store that was removed is
     /// created anew, empty (its stale term index goes with it).
-    pub fn recreate_embedded(registry_dir: impl Into<PathBuf>) -> Result<Self> {
+    pub fn recreate_embedded(registry_dir: impl Into<PathBuf>, wait: Duration) -> Result<Self> {
         let root = registry_dir.into();
         if !root.join(V2_DIR).join(STORE_DIR).exists() {
             let terms = root.join(V2_DIR).join(TERMS_DIR);
@@ -155,7 +177,7 @@ impl V2Backend {
                 Err(e) => return Err(MarketplaceError::io(&terms, e)),
             }
         }
-        Self::open_embedded(root)
+        Self::open_embedded_waiting(root, wait)
     }
 
     /// An in-memory graph (tests); archives still go to `<blob_root>/blobs/`, and
@@ -179,6 +201,7 @@ impl V2Backend {
         Self::remote_with(RemoteEndpoint::new(query_url, update_url), local_dir)
     }
 
+    /// Like [`V2Backend::remote`], with every endpoint setting given.
     pub fn remote_with(endpoint: RemoteEndpoint, local_dir: impl Into<PathBuf>) -> Result<Self> {
         let root = local_dir.into();
         // One index cache per endpoint, apart from the embedded store's, so a
@@ -192,6 +215,7 @@ impl V2Backend {
         ))
     }
 
+    /// The local directory: archives, lock and term index.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -400,7 +424,7 @@ impl V2Backend {
     /// and only the metadata is kept. The graph is then written in one atomic
     /// step: a bulk load into a local store once there are
     /// [`BULK_MIN_RELEASES`] or more, else (and always for a remote endpoint)
-    /// atomic batches of [`BATCH`] versions. The first error stops the import
+    /// atomic batches of `BATCH` versions. The first error stops the import
     /// before anything reaches the graph (archives already written stay: they
     /// are content-addressed and unreferenced).
     ///

@@ -29,6 +29,7 @@ use oxigraph::model::{Literal, NamedNode, NamedOrBlankNode, Term, Triple};
 
 pub const NS: &str = "https://ggen.io/marketplace/";
 
+#[cfg(test)]
 /// The ontology, as shipped (`ontology/marketplace.ttl`).
 pub const ONTOLOGY_TTL: &str = include_str!("../ontology/marketplace.ttl");
 
@@ -200,6 +201,7 @@ pub fn version_triples(v: &PackageVersion) -> Vec<Triple> {
     out.0
 }
 
+#[cfg(test)]
 /// A whole package: its node and every version.
 pub fn package_to_triples(p: &Package) -> Vec<Triple> {
     let mut t = package_node_triples(&p.name, p.downloads, p.stars);
@@ -421,6 +423,7 @@ impl Nodes {
     }
 }
 
+#[cfg(test)]
 pub fn packages_from_triples(triples: &[Triple]) -> Result<Vec<Package>> {
     Nodes::new(triples).packages()
 }
@@ -430,7 +433,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    use ggen_marketplace_core::testing::package;
+    use ggen_test_support::strategies::package;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]

@@ -56,13 +56,16 @@ pub enum Answer {
 /// A remote SPARQL 1.1 endpoint.
 #[derive(Debug, Clone)]
 pub struct RemoteEndpoint {
+    /// Where SPARQL queries go.
     pub query_url: String,
+    /// Where SPARQL updates go.
     pub update_url: String,
     /// Whole-request timeout (connect, send, read).
     pub timeout: Duration,
 }
 
 impl RemoteEndpoint {
+    /// An endpoint with the default timeout (10 s).
     pub fn new(query_url: impl Into<String>, update_url: impl Into<String>) -> Self {
         Self {
             query_url: query_url.into(),
@@ -96,17 +99,11 @@ impl GraphStore {
     }
 
     /// Opens (creating if needed) a RocksDB store in `path`. RocksDB admits one
-    /// process at a time; another ggen command usually holds it for well under a
-    /// second, so a locked store is retried for up to `GGEN_STORE_WAIT_MS`
-    /// (default 5000) before it is reported as [`MarketplaceError::Unavailable`]
-    /// (callers then fall back to V1), as cargo waits for its package lock.
-    pub fn embedded(path: &Path) -> Result<Self> {
+    /// process at a time, so a locked store is retried for up to `wait` before
+    /// it is reported as [`MarketplaceError::Unavailable`] (callers then fall
+    /// back to V1).
+    pub fn embedded(path: &Path, wait: std::time::Duration) -> Result<Self> {
         std::fs::create_dir_all(path).map_err(|e| MarketplaceError::io(path, e))?;
-        let wait = std::env::var("GGEN_STORE_WAIT_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(std::time::Duration::from_millis)
-            .unwrap_or(std::time::Duration::from_secs(5));
         let started = std::time::Instant::now();
         // One process at a time waits for the store, the others queue on this
         // lock: without it, a stream of short commands (each opening the store
@@ -369,10 +366,6 @@ impl GraphStore {
                     .unwrap_or(0) as usize)
             }
         }
-    }
-
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
     }
 
     /// Refuses writes to an embedded store whose directory was removed while

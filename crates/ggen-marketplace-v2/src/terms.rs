@@ -7,14 +7,10 @@
 //! range stream) and typo-tolerant (a Levenshtein DFA from `levenshtein_automata`,
 //! Damerau transpositions costing one, run as an `fst::Automaton`).
 //!
-//! Scoring mirrors V1 (tantivy) so both backends agree on the first hit: a whole
-//! name match scores 1000 (checked as typed, and with words joined by `-`); each
-//! query word scores BM25 (k1 1.2, b 0.75) times the field weight (name 6, tags 3,
-//! keywords 3, category 2, description 1, author 0.5), plus a constant
-//! 0.4 x weight when some token of the field starts with it (words of 2+ chars,
-//! fields weighing 2+), plus 0.3 x weight when some token is within edit distance
-//! 1 (words of 4-7 chars) or 2 (8+ chars) (fields weighing 1+). Ties go to the
-//! more downloaded package, then the name.
+//! Scoring is core's ranking policy (`ggen_marketplace_core::ranking`), the
+//! one V1 implements with tantivy queries, so both backends agree on the first
+//! hit: whole-name matches first, then BM25 x field weight per query word,
+//! plus prefix and typo matches at a share of the weight.
 //!
 //! Persistence: `<dir>/index.bin`, written atomically after every write and
 //! used only when its generation equals the graph's (otherwise the index is
@@ -50,6 +46,7 @@ use std::sync::{Arc, OnceLock};
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::fsutil::atomic_write;
 use ggen_marketplace_core::model::{Package, PackageSummary};
+use ggen_marketplace_core::ranking;
 use ggen_marketplace_core::search::{SearchQuery, SortOrder, tokenize};
 use ggen_marketplace_core::{MarketplaceError, Result};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
@@ -61,20 +58,28 @@ const MAGIC: &[u8; 8] = b"GGENV2T5";
 const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
 const POSTING_BYTES: usize = 8;
 /// Whole-name matches outrank any combination of word matches (as in V1).
-pub const EXACT_NAME_SCORE: f32 = 1000.0;
+/// Core's ranking policy, shared with V1.
+pub use ggen_marketplace_core::ranking::EXACT_NAME_SCORE;
 /// V1 drops tokens of 40 bytes or more; so do we.
 const MAX_TOKEN_BYTES: usize = 40;
-const K1: f32 = 1.2;
-const B: f32 = 0.75;
+use ggen_marketplace_core::ranking::{BM25_B as B, BM25_K1 as K1, Field};
 
-pub const NAME: usize = 0;
-pub const TAGS: usize = 1;
-pub const KEYWORDS: usize = 2;
-pub const CATEGORY: usize = 3;
-pub const DESCRIPTION: usize = 4;
-pub const AUTHOR: usize = 5;
-pub const FIELD_COUNT: usize = 6;
-pub const WEIGHTS: [f32; FIELD_COUNT] = [6.0, 3.0, 3.0, 2.0, 1.0, 0.5];
+pub const NAME: usize = Field::Name as usize;
+pub const TAGS: usize = Field::Tags as usize;
+pub const KEYWORDS: usize = Field::Keywords as usize;
+pub const CATEGORY: usize = Field::Category as usize;
+pub const DESCRIPTION: usize = Field::Description as usize;
+pub const AUTHOR: usize = Field::Author as usize;
+pub const FIELD_COUNT: usize = Field::ALL.len();
+/// Field weights in index order, from core's policy.
+pub const WEIGHTS: [f32; FIELD_COUNT] = [
+    Field::Name.weight(),
+    Field::Tags.weight(),
+    Field::Keywords.weight(),
+    Field::Category.weight(),
+    Field::Description.weight(),
+    Field::Author.weight(),
+];
 
 fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     tokenize(text)
@@ -372,15 +377,6 @@ fn lev_builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     }
 }
 
-/// The edit distance a query word of this many characters may be off by.
-pub fn fuzzy_distance(chars: usize) -> Option<u8> {
-    match chars {
-        0..=3 => None,
-        4..=7 => Some(1),
-        _ => Some(2),
-    }
-}
-
 fn index_err(path: &Path, reason: impl std::fmt::Display) -> MarketplaceError {
     MarketplaceError::SearchIndex {
         path: path.to_path_buf(),
@@ -541,10 +537,6 @@ impl TermIndex {
         self.columns.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.columns.len() == 0
-    }
-
     fn damaged(&self, what: impl std::fmt::Display) -> MarketplaceError {
         let path = self
             .source
@@ -632,6 +624,7 @@ impl TermIndex {
             // SAFETY: the file is never modified in place: every writer writes
             // a new file and renames it over this one (`atomic_write`), so the
             // mapped inode stays as it is for as long as the map lives.
+            #[allow(unsafe_code)]
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
             let bytes = Bytes {
                 range: 0..map.len(),
@@ -787,6 +780,7 @@ impl TermIndex {
         out
     }
 
+    #[cfg(test)]
     /// Tokens the index would match for `word` (exact, prefix, typo), for tests
     /// and `--verbose` output.
     pub fn candidates(&self, word: &str) -> Vec<String> {
@@ -795,7 +789,7 @@ impl TermIndex {
         if word.chars().count() >= 2 {
             ords.extend(self.ords_prefix(&word));
         }
-        if let Some(d) = fuzzy_distance(word.chars().count()) {
+        if let Some(d) = ranking::typo_distance(word.chars().count()) {
             ords.extend(self.ords_fuzzy(&word, d));
         }
         ords.sort_unstable();
@@ -875,11 +869,19 @@ impl TermIndex {
                     touched.clear();
                     Ok(())
                 };
-                if chars >= 2 {
-                    constant(self.ords_prefix(w), 2.0, 0.4)?;
+                if chars >= ranking::PREFIX_MIN_CHARS {
+                    constant(
+                        self.ords_prefix(w),
+                        ranking::PREFIX_MIN_WEIGHT,
+                        ranking::PREFIX_FACTOR,
+                    )?;
                 }
-                if let Some(d) = fuzzy_distance(chars) {
-                    constant(self.ords_fuzzy(w, d), 1.0, 0.3)?;
+                if let Some(d) = ranking::typo_distance(chars) {
+                    constant(
+                        self.ords_fuzzy(w, d),
+                        ranking::TYPO_MIN_WEIGHT,
+                        ranking::TYPO_FACTOR,
+                    )?;
                 }
             }
             let lowered = query.text.trim().to_lowercase();

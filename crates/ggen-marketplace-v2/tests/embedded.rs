@@ -67,8 +67,8 @@ fn a_store_held_by_another_opener_is_unavailable_not_a_panic() {
 /// back exactly like the same versions written in transactional batches.
 #[test]
 fn a_bulk_import_reads_back_like_transactional_batches() {
-    use ggen_marketplace_core::corpus::{CorpusSpec, generate};
     use ggen_marketplace_core::model::PackageVersion;
+    use ggen_test_support::corpus::{CorpusSpec, generate};
     use std::collections::HashMap;
 
     let corpus = generate(&CorpusSpec {

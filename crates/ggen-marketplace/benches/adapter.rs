@@ -13,8 +13,8 @@ mod bench {
 
     use criterion::Criterion;
     use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
-    use ggen_marketplace_core::corpus::{CorpusSpec, generate, package_name};
     use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchQuery};
+    use ggen_test_support::corpus::{CorpusSpec, generate, package_name};
 
     fn marketplace(home: &Path, registry: &Path, env: &[(&str, String)]) -> Marketplace {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -2,20 +2,36 @@
 
 use std::path::PathBuf;
 
-pub use ggen_marketplace_core::MarketplaceError;
+pub use ggen_marketplace_core::{Hint, MarketplaceError};
 
+/// The facade's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Everything the facade can fail with: a backend's error, or one of setup,
+/// configuration, resolution or signing. Every variant answers [`Hint`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A backend (or the model) refused.
     #[error(transparent)]
     Marketplace(#[from] MarketplaceError),
 
+    /// `config.yaml` is unreadable or has a bad key.
     #[error("config {}: {message}", path.display())]
-    Config { path: PathBuf, message: String },
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The key and what is wrong with it.
+        message: String,
+    },
 
+    /// An environment variable has a bad value.
     #[error("{var}: {message}")]
-    Env { var: String, message: String },
+    Env {
+        /// The variable.
+        var: String,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// No set of versions satisfies the request; the message explains why.
     /// Boxed: the explanation is large and errors travel through every `Result`.
@@ -26,6 +42,7 @@ pub enum Error {
     #[error(transparent)]
     Signing(Box<ggen_marketplace_core::signing::SigningError>),
 
+    /// A refusal with its explanation (the message says what to do).
     #[error("{0}")]
     Setup(String),
 
@@ -33,7 +50,12 @@ pub enum Error {
     #[error(
         "the {backend} backend is not compiled into this build; rebuild with `--features {feature}`"
     )]
-    NotCompiled { backend: String, feature: String },
+    NotCompiled {
+        /// The backend that is missing.
+        backend: String,
+        /// The feature that compiles it.
+        feature: String,
+    },
 }
 
 impl From<ggen_marketplace_core::resolve::ResolveError> for Error {
@@ -48,8 +70,8 @@ impl From<ggen_marketplace_core::signing::SigningError> for Error {
     }
 }
 
-impl Error {
-    pub fn hint(&self) -> Option<String> {
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Marketplace(e) => e.hint(),
             Self::Resolve(e) => e.hint(),

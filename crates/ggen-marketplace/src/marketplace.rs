@@ -1,32 +1,29 @@
-//! [`Marketplace`]: opens the compiled backends lazily, seeds a fresh registry
-//! from the bundled catalogue, and hands out the backend each operation should use.
+//! [`Marketplace`]: the facade's one entry point. It opens the compiled
+//! backends lazily and hands out the backend each operation should use; what
+//! it can do is spread over the folders that own each concern (routing,
+//! caches, operations, migration), each adding its methods.
 
 use std::sync::{Arc, OnceLock};
 
-use ggen_marketplace_core::fsutil::FileLock;
-use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchQuery, SearchResults};
+use ggen_marketplace_core::{BackendKind, MarketplaceBackend, SearchResults};
 
-use crate::cache::{CacheStatus, DiskCache};
-use crate::config::{BackendStrategy, Operation, Settings};
+use crate::cache::SEARCH_CACHE_TTL;
+use crate::config::{BackendStrategy, Operation, Paths, Settings};
 use crate::error::{Error, Result};
-use crate::home::Paths;
-use crate::instrument::Instrumented;
-use crate::resilience::{CircuitBreaker, Guarded};
+use crate::observe::instrument::Instrumented;
+use crate::routing::breaker::{CircuitBreaker, Guarded};
 
 #[cfg(feature = "marketplace-v1")]
 use ggen_marketplace_v1::V1Backend;
 #[cfg(feature = "marketplace-v2")]
 use ggen_marketplace_v2::V2Backend;
 
-/// How long a cached search stays valid even without writes (safety net for
-/// writes made around the facade, e.g. by an older ggen).
-const SEARCH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Lock serialising seeding against other processes.
-const SEED_LOCK: &str = ".seed.lock";
-
+/// The marketplace of one home: its paths, its settings, and its backends,
+/// opened on first use.
 pub struct Marketplace {
+    /// Where its state lives.
     pub paths: Paths,
+    /// Its effective configuration.
     pub settings: Settings,
     #[cfg(feature = "marketplace-v1")]
     v1: OnceLock<Arc<V1Backend>>,
@@ -40,22 +37,16 @@ pub struct Marketplace {
     breakers: [Arc<CircuitBreaker>; 2],
     /// In-memory search tier for long-running processes (the server); see
     /// [`Self::with_memory_cache`].
-    memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
+    pub(crate) memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
     /// In-memory package-metadata tier (server); see [`Self::with_package_cache`].
-    packages: Option<crate::package_cache::PackageTier>,
+    packages: Option<crate::cache::packages::PackageTier>,
     /// In-memory SPARQL-result tier; see [`Self::with_sparql_cache`].
     #[cfg(feature = "marketplace-v2")]
-    pub(crate) sparql_memory: Option<crate::sparql::SparqlTier>,
-}
-
-/// What seeding did, for the CLI to report.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SeedReport {
-    pub v1_added: usize,
-    pub v2_added: usize,
+    pub(crate) sparql_memory: Option<crate::cache::sparql::SparqlTier>,
 }
 
 impl Marketplace {
+    /// A marketplace over `paths` with `settings`; nothing is opened yet.
     pub fn new(paths: Paths, settings: Settings) -> Self {
         let breaker = |kind: BackendKind| {
             let persist = paths.home.join(format!("circuit-{kind}.json"));
@@ -84,7 +75,7 @@ impl Marketplace {
     }
 
     /// Keeps up to `entries` SPARQL answers in memory (0 = none), above the disk
-    /// tier; see [`crate::sparql`].
+    /// tier; see the `cache::sparql` module.
     #[cfg(feature = "marketplace-v2")]
     pub fn with_sparql_cache(mut self, entries: u64) -> Self {
         self.sparql_memory = (entries > 0).then(|| {
@@ -122,70 +113,28 @@ impl Marketplace {
         self
     }
 
-    /// The A/B subject of this user (see [`crate::bucket::subject`]).
+    /// The A/B subject of this user (see `routing::bucket::subject`).
     pub fn subject(&self) -> &str {
-        self.subject
-            .get_or_init(|| crate::bucket::subject(&self.paths.config_dir))
-    }
-
-    /// Whether the registry directory has been seeded yet.
-    pub fn is_seeded(&self) -> bool {
-        let r = &self.paths.registry;
-        (cfg!(feature = "marketplace-v1") && r.join("index.json").is_file())
-            || (!cfg!(feature = "marketplace-v1") && r.join("v2").is_dir())
-    }
-
-    /// Seeds every compiled backend from the bundled catalogue if the registry is
-    /// new; with `force`, re-imports it into an existing registry (versions already
-    /// present are skipped). Returns `None` when nothing needed doing.
-    pub fn ensure_seeded(&self, force: bool) -> Result<Option<SeedReport>> {
-        if self.remote_url().is_some() {
-            return Ok(None); // the server has its own registry
-        }
-        let registry = &self.paths.registry;
-        if self.is_seeded() && !force && !crate::backup::restore_interrupted(registry) {
-            return Ok(None);
-        }
-        // About to seed, or a restore was cut short: wait for any restore in
-        // progress, finish an interrupted one, then look again.
-        let _restore = crate::backup::restore_lock(registry)?;
-        crate::backup::finish_interrupted_restore(registry)?;
-        if self.is_seeded() && !force {
-            return Ok(None);
-        }
-        let _lock = FileLock::exclusive(&self.paths.registry.join(SEED_LOCK))?;
-        if self.is_seeded() && !force {
-            return Ok(None); // another process seeded while we waited
-        }
-        let releases = crate::catalogue::releases()?;
-        let mut report = SeedReport::default();
-        #[cfg(feature = "marketplace-v1")]
-        {
-            let v1 = V1Backend::create(&self.paths.registry, "bundled")?;
-            report.v1_added = v1.publish_many(&releases)?;
-        }
-        #[cfg(feature = "marketplace-v2")]
-        {
-            if self.settings.v2_endpoint.is_none() {
-                let v2 = V2Backend::open_embedded(&self.paths.registry)?;
-                report.v2_added = v2.publish_many(&releases)?;
-            }
-        }
-        crate::cache::bump_generation(&self.paths.registry);
-        Ok(Some(report))
+        self.subject.get_or_init(|| {
+            crate::routing::bucket::subject(
+                &self.paths.config_dir,
+                self.settings.user_id.as_deref(),
+            )
+        })
     }
 
     /// Completes dual writes a killed process left half-done (see
-    /// [`crate::journal`]); returns how many.
+    /// `routing::write_journal`); returns how many.
     #[cfg(feature = "marketplace-parallel")]
     pub fn recover_interrupted_writes(&self) -> Result<usize> {
-        Ok(crate::journal::recover(
+        Ok(crate::routing::write_journal::recover(
             &self.paths.home,
             &*self.v1()?,
             &*self.v2()?,
         )?)
     }
 
+    /// The V1 backend (opened on first use, then shared).
     #[cfg(feature = "marketplace-v1")]
     pub fn v1(&self) -> Result<Arc<V1Backend>> {
         if let Some(b) = self.v1.get() {
@@ -199,6 +148,7 @@ impl Marketplace {
         Ok(self.v1.get_or_init(|| b).clone())
     }
 
+    /// The V2 backend (opened on first use, then shared).
     #[cfg(feature = "marketplace-v2")]
     pub fn v2(&self) -> Result<Arc<V2Backend>> {
         if let Some(b) = self.v2.get() {
@@ -223,9 +173,18 @@ impl Marketplace {
                     V2Backend::remote_with(remote, &self.paths.registry)?
                 }
             }
-            None => V2Backend::open_embedded(&self.paths.registry)?,
+            None => self.open_embedded_v2()?,
         };
         Ok(self.v2.get_or_init(|| Arc::new(b)).clone())
+    }
+
+    /// Opens this registry's embedded V2 store (not cached; see [`Self::v2`]).
+    #[cfg(feature = "marketplace-v2")]
+    pub(crate) fn open_embedded_v2(&self) -> Result<V2Backend> {
+        Ok(V2Backend::open_embedded_waiting(
+            &self.paths.registry,
+            self.settings.store_wait,
+        )?)
     }
 
     /// The V2 backend for `rebuild-db`: like [`Self::v2`], except that an
@@ -236,7 +195,10 @@ impl Marketplace {
         if self.settings.v2_endpoint.is_none() && self.v2.get().is_none() {
             let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
             if self.v2.get().is_none() {
-                let b = Arc::new(V2Backend::recreate_embedded(&self.paths.registry)?);
+                let b = Arc::new(V2Backend::recreate_embedded(
+                    &self.paths.registry,
+                    self.settings.store_wait,
+                )?);
                 let _ = self.v2.set(b);
             }
         }
@@ -255,6 +217,7 @@ impl Marketplace {
         }
     }
 
+    /// The circuit breaker guarding `kind`.
     pub fn breaker(&self, kind: BackendKind) -> &Arc<CircuitBreaker> {
         match kind {
             BackendKind::V1 => &self.breakers[0],
@@ -292,7 +255,7 @@ impl Marketplace {
         match &self.packages {
             // Compare mode exists to ask both backends: never answer it from memory.
             Some(tier) if strategy != BackendStrategy::Compare && self.remote_url().is_none() => {
-                Ok(Arc::new(crate::package_cache::CachedPackages::new(
+                Ok(Arc::new(crate::cache::packages::CachedPackages::new(
                     backend,
                     tier.clone(),
                     self.paths.registry.clone(),
@@ -305,61 +268,26 @@ impl Marketplace {
 
     /// The routing decision an answer depends on: the strategy, and for A/B the
     /// side this subject is on (so everyone in one bucket shares cache entries).
-    fn routing_key(&self, op: Operation, subject: &str) -> String {
+    pub(crate) fn routing_key(&self, op: Operation, subject: &str) -> String {
         match self.settings.strategy(op) {
             BackendStrategy::AbTest { v2_percentage } => format!(
                 "{}|{}",
                 self.settings.strategy(op),
-                crate::bucket::in_v2(op.as_str(), subject, v2_percentage)
+                crate::routing::bucket::in_v2(op.as_str(), subject, v2_percentage)
             ),
             other => other.to_string(),
         }
     }
 
-    /// Search through the configured routing, answered from the on-disk cache when
-    /// the same query ran since the last write.
-    pub fn search(
-        &self,
-        query: &SearchQuery,
-    ) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
-        let backend = self.backend_for(Operation::Search)?;
-        let strategy = self.settings.strategy(Operation::Search);
-        let cache_size = crate::cache::env_size("GGEN_SEARCH_CACHE", 5000);
-        if strategy == BackendStrategy::Compare || cache_size == 0 {
-            let r = backend.search(query)?;
-            return Ok((r, CacheStatus::Bypass, backend));
-        }
-        let cache = DiskCache::new(self.paths.cache_dir().join("search"), SEARCH_CACHE_TTL);
-        let routing = format!("{strategy}|{}", self.subject());
-        let key = DiskCache::key(
-            query,
-            &routing,
-            crate::cache::generation(&self.paths.registry),
-        );
-        let label = strategy.to_string();
-        metrics::counter!(crate::metrics::CACHE_REQUESTS, "tier" => "search", "strategy" => label.clone()).increment(1);
-        if let Some(mut hit) = cache.get(&key) {
-            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "search", "strategy" => label)
-                .increment(1);
-            hit.query_time = std::time::Duration::ZERO;
-            return Ok((hit, CacheStatus::Hit, backend));
-        }
-        let r = backend.search(query)?;
-        cache.put(&key, &r);
-        Ok((r, CacheStatus::Miss, backend))
-    }
-
-    /// The rules a publish by `writer` is held to here: the signing policy of
-    /// the config, and this registry's owners (none in remote mode: the server
-    /// applies its own).
-    pub fn publish_policy(&self, writer: crate::access::Writer) -> crate::publish::PublishPolicy {
-        crate::publish::PublishPolicy {
-            signing_required: self.settings.signing_required.value,
-            writer,
-            owners: self
-                .remote_url()
-                .is_none()
-                .then(|| crate::access::Owners::new(&self.paths.registry)),
+    /// Refuses `command` in remote mode: it works on a registry's own files
+    /// (`migrate`, `rebuild-index`, `backup`, ...), which only the server's
+    /// machine has.
+    pub fn require_local(&self, command: &str) -> Result<()> {
+        match self.remote_url() {
+            None => Ok(()),
+            Some(url) => Err(Error::Setup(format!(
+                "`{command}` works on a local registry, but this command is set to use the registry server {url}; run it on the server's machine, or drop --registry / GGEN_REGISTRY_URL / registry.url"
+            ))),
         }
     }
 
@@ -370,82 +298,6 @@ impl Marketplace {
             .registry_url
             .as_ref()
             .map(|u| u.value.as_str())
-    }
-
-    /// Search for one A/B subject through the in-memory tier (the server's path).
-    /// Compare mode always runs both backends: that is its point.
-    pub fn search_for_subject(
-        &self,
-        query: &SearchQuery,
-        subject: &str,
-    ) -> Result<(SearchResults, CacheStatus, Arc<dyn MarketplaceBackend>)> {
-        let backend = self.backend_for_subject(Operation::Search, subject)?;
-        let strategy = self.settings.strategy(Operation::Search);
-        let Some(cache) = self
-            .memory
-            .as_ref()
-            .filter(|_| strategy != BackendStrategy::Compare)
-        else {
-            let r = backend.search(query)?;
-            return Ok((r, CacheStatus::Bypass, backend));
-        };
-        let routing = self.routing_key(Operation::Search, subject);
-        let key = DiskCache::key(
-            query,
-            &routing,
-            crate::cache::generation(&self.paths.registry),
-        );
-        let label = strategy.to_string();
-        metrics::counter!(crate::metrics::CACHE_REQUESTS, "tier" => "memory", "strategy" => label.clone()).increment(1);
-        if let Some(hit) = cache.get(&key) {
-            metrics::counter!(crate::metrics::CACHE_HITS, "tier" => "memory", "strategy" => label)
-                .increment(1);
-            let mut hit = (*hit).clone();
-            hit.query_time = std::time::Duration::ZERO;
-            return Ok((hit, CacheStatus::Hit, backend));
-        }
-        let r = backend.search(query)?;
-        cache.insert(key, Arc::new(r.clone()));
-        Ok((r, CacheStatus::Miss, backend))
-    }
-
-    fn route(&self, op: Operation, subject: &str) -> Result<Arc<dyn MarketplaceBackend>> {
-        if let Some(url) = self.remote_url() {
-            // The server routes between V1 and V2 by its own config; the
-            // subject travels along so A/B buckets stay sticky per user.
-            return Ok(Arc::new(crate::remote::RemoteBackend::new(
-                url,
-                self.settings.registry_token.clone(),
-                subject.to_string(),
-                self.settings.install_timeout,
-                self.settings.registry_allow_insecure_http.value,
-            )?));
-        }
-        match self.settings.strategy(op) {
-            BackendStrategy::V1Only => self.guarded(BackendKind::V1),
-            BackendStrategy::V2Only => self.guarded(BackendKind::V2),
-            #[cfg(feature = "marketplace-parallel")]
-            strategy => Ok(Arc::new(crate::dual::DualBackendAdapter::new(
-                self.guarded(BackendKind::V1)?,
-                // A V2 that cannot open must not take V1 down with it.
-                self.guarded(BackendKind::V2).unwrap_or_else(|e| {
-                    tracing::debug!(error = %e, "v2 could not be opened");
-                    Arc::new(crate::resilience::Unopened::new(
-                        BackendKind::V2,
-                        e.to_string(),
-                    ))
-                }),
-                strategy,
-                op,
-                subject.to_string(),
-                &self.settings,
-                self.paths.home.clone(),
-            ))),
-            #[cfg(not(feature = "marketplace-parallel"))]
-            strategy => Err(Error::Setup(format!(
-                "strategy `{strategy}` needs both backends; rebuild with `--features marketplace-parallel` or set `marketplace.backend` to the compiled backend"
-            ))),
-        }
     }
 }
 

@@ -17,18 +17,19 @@ use base64::Engine;
 use ggen_marketplace_core::error::RemoteFailure;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::search::{SearchQuery, SearchResults};
+use ggen_marketplace_core::signing::KeyRotation;
 use ggen_marketplace_core::{
     BackendKind, BackendMetadata, Capabilities, MarketplaceBackend, MarketplaceError, Result,
 };
+use ggen_registry_api::{self as api, ErrorBody, headers, paths};
 use semver::Version;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// JSON answers larger than this are refused: a list of 100,000 packages is
 /// about 30 MiB.
 const MAX_JSON_ANSWER: u64 = 64 * 1024 * 1024;
 /// Archives are never larger than a registry accepts ([`MAX_ARCHIVE_BYTES`]).
-const MAX_ARCHIVE_ANSWER: u64 = crate::publish::MAX_ARCHIVE_BYTES as u64;
+const MAX_ARCHIVE_ANSWER: u64 = crate::ops::publish::MAX_ARCHIVE_BYTES as u64;
 /// Error bodies are a few lines.
 const MAX_ERROR_ANSWER: u64 = 64 * 1024;
 
@@ -40,21 +41,6 @@ pub struct RemoteBackend {
     /// What the server said it used last (1 = v1, 2 = v2).
     last: AtomicU8,
     timeout: Duration,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorFields,
-}
-
-#[derive(Deserialize)]
-struct ErrorFields {
-    code: String,
-    message: String,
-    hint: Option<String>,
-    name: Option<String>,
-    version: Option<String>,
-    requirement: Option<String>,
 }
 
 /// Whether `url` is plain `http://` to a host other than this machine: a
@@ -160,7 +146,7 @@ impl RemoteBackend {
         method: &str,
         path: &str,
         query: &[(&str, String)],
-        json: Option<serde_json::Value>,
+        json: Option<String>,
         limit: u64,
     ) -> Result<Vec<u8>> {
         let url = self.url(path);
@@ -168,7 +154,7 @@ impl RemoteBackend {
             let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
             macro_rules! common {
                 ($req:expr) => {{
-                    let mut r = $req.header("X-Ggen-Client-Id", &self.client_id);
+                    let mut r = $req.header(headers::CLIENT_ID, &self.client_id);
                     for (k, v) in query {
                         r = r.query(*k, v);
                     }
@@ -183,7 +169,7 @@ impl RemoteBackend {
                 _ => match json {
                     Some(body) => common!(self.agent.post(&url))
                         .header("Content-Type", "application/json")
-                        .send(body.to_string()),
+                        .send(body),
                     None => common!(self.agent.post(&url)).send_empty(),
                 },
             };
@@ -194,7 +180,7 @@ impl RemoteBackend {
         // their `backend_used` field (read where they are parsed, in `json`).
         if let Some(k) = resp
             .headers()
-            .get("x-ggen-backend-used")
+            .get(headers::BACKEND_USED)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<BackendKind>().ok())
         {
@@ -225,12 +211,12 @@ impl RemoteBackend {
             }));
         };
         match (e.code.as_str(), e.name) {
-            ("not_found", Some(name)) => MarketplaceError::NotFound { name },
-            ("version_not_found", Some(name)) => MarketplaceError::VersionNotFound {
+            (api::codes::NOT_FOUND, Some(name)) => MarketplaceError::NotFound { name },
+            (api::codes::VERSION_NOT_FOUND, Some(name)) => MarketplaceError::VersionNotFound {
                 name,
                 requirement: e.requirement.unwrap_or_default(),
             },
-            ("already_published", Some(name)) => MarketplaceError::AlreadyPublished {
+            (api::codes::ALREADY_PUBLISHED, Some(name)) => MarketplaceError::AlreadyPublished {
                 name,
                 version: e.version.unwrap_or_default(),
             },
@@ -284,24 +270,37 @@ impl RemoteBackend {
         Ok(())
     }
 
+    /// Sends a key rotation (an endorsement by a current key); returns the
+    /// package's keys after it.
+    pub fn rotate_key(&self, rotation: &KeyRotation) -> Result<Vec<String>> {
+        self.need_token("rotating a package's key")?;
+        let path = paths::keys(&rotation.package);
+        let body = api::KeyRotationRequest {
+            rotation: rotation.clone(),
+        };
+        let answer = self.send("POST", &path, &[], Some(to_json(&body)), MAX_JSON_ANSWER)?;
+        Ok(self.json::<api::KeyRotationAnswer>(&path, &answer)?.keys)
+    }
+
+    fn need_token(&self, what: &str) -> Result<()> {
+        if self.token.is_some() {
+            return Ok(());
+        }
+        Err(MarketplaceError::Remote(Box::new(RemoteFailure {
+            url: self.base.clone(),
+            status: 401,
+            code: api::codes::UNAUTHORIZED.into(),
+            message: format!("{what} on a registry server needs a token"),
+            hint: Some(
+                "pass --token TOKEN or set GGEN_REGISTRY_TOKEN (the server's operator creates one with `ggen registry token create --scope publish --owner NAME --package PATTERN`)".into(),
+            ),
+        })))
+    }
+
     fn check_versions(&self, name: &str, versions: &[PackageVersion]) -> Result<()> {
         ggen_marketplace_core::model::check_versions_of(name, versions)
             .map_err(|reason| self.untrusted(reason))
     }
-}
-
-/// Percent-encodes a path segment (names are already validated, but a version
-/// or a hostile name must not change the path).
-fn seg(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~+".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl MarketplaceBackend for RemoteBackend {
@@ -318,18 +317,13 @@ impl MarketplaceBackend for RemoteBackend {
     }
 
     fn metadata(&self) -> Result<BackendMetadata> {
-        #[derive(Deserialize)]
-        struct List {
-            packages: Vec<PackageSummary>,
-        }
-        let list: List = self.get("/api/v1/packages", &[])?;
-        self.check_names(list.packages.iter().map(|p| p.name.as_str()))?;
+        let list = self.list()?;
         Ok(BackendMetadata {
             kind: self.last_used(),
             storage: "registry server".into(),
             location: self.base.clone(),
-            package_count: list.packages.len(),
-            version_count: list.packages.iter().map(|p| p.versions).sum(),
+            package_count: list.len(),
+            version_count: list.iter().map(|p| p.versions).sum(),
             capabilities: Capabilities {
                 supports_full_text_search: true,
                 supports_sparql_queries: false,
@@ -353,7 +347,7 @@ impl MarketplaceBackend for RemoteBackend {
         if !q.tags.is_empty() {
             params.push(("tags", q.tags.join(",")));
         }
-        let results: SearchResults = self.get("/api/v1/search", &params)?;
+        let results: SearchResults = self.get(&paths::search(), &params)?;
         self.check_names(results.hits.iter().map(|h| h.name.as_str()))?;
         if results.hits.len() > q.limit {
             return Err(self.untrusted(format!(
@@ -366,7 +360,9 @@ impl MarketplaceBackend for RemoteBackend {
     }
 
     fn package(&self, name: &str) -> Result<Package> {
-        let pkg: Package = self.get(&format!("/api/v1/packages/{}", seg(name)), &[])?;
+        let pkg = self
+            .get::<api::PackageAnswer>(&paths::package(name), &[])?
+            .package;
         if pkg.name != name {
             return Err(self.untrusted(format!(
                 "asked for `{name}`, got package `{}`",
@@ -381,21 +377,17 @@ impl MarketplaceBackend for RemoteBackend {
     }
 
     fn versions(&self, name: &str) -> Result<Vec<PackageVersion>> {
-        #[derive(Deserialize)]
-        struct Versions {
-            versions: Vec<PackageVersion>,
-        }
-        let v: Versions = self.get(&format!("/api/v1/packages/{}/versions", seg(name)), &[])?;
-        self.check_versions(name, &v.versions)?;
-        Ok(v.versions)
+        let v = self
+            .get::<api::VersionsAnswer>(&paths::versions(name), &[])?
+            .versions;
+        self.check_versions(name, &v)?;
+        Ok(v)
     }
 
     fn list(&self) -> Result<Vec<PackageSummary>> {
-        #[derive(Deserialize)]
-        struct List {
-            packages: Vec<PackageSummary>,
-        }
-        let list = self.get::<List>("/api/v1/packages", &[])?.packages;
+        let list = self
+            .get::<api::ListAnswer>(&paths::packages(), &[])?
+            .packages;
         self.check_names(list.iter().map(|p| p.name.as_str()))?;
         Ok(list)
     }
@@ -403,11 +395,7 @@ impl MarketplaceBackend for RemoteBackend {
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         self.send(
             "GET",
-            &format!(
-                "/api/v1/packages/{}/{}/download",
-                seg(name),
-                seg(&version.to_string())
-            ),
+            &paths::download(name, version),
             &[],
             None,
             MAX_ARCHIVE_ANSWER,
@@ -417,35 +405,31 @@ impl MarketplaceBackend for RemoteBackend {
     /// Uploads the archive and its signature; the server reads the metadata
     /// from the manifest inside the archive.
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
-        if self.token.is_none() {
-            return Err(MarketplaceError::Remote(Box::new(RemoteFailure {
-                url: self.base.clone(),
-                status: 401,
-                code: "unauthorized".into(),
-                message: "publishing to a registry server needs a token".into(),
-                hint: Some(
-                    "pass --token TOKEN or set GGEN_REGISTRY_TOKEN (the server's operator creates one with `ggen registry token create --scope publish --owner NAME --package PATTERN`)".into(),
-                ),
-            })));
+        self.need_token("publishing")?;
+        let body = api::PublishRequest {
+            archive: base64::engine::general_purpose::STANDARD.encode(archive),
+            signature: release.signature.clone(),
+        };
+        let path = paths::packages();
+        let answer = self.send("POST", &path, &[], Some(to_json(&body)), MAX_JSON_ANSWER)?;
+        let published: api::PublishAnswer = self.json(&path, &answer)?;
+        if published.name != release.name || published.version != release.version {
+            return Err(self.untrusted(format!(
+                "published {}@{}, but the server says it published {}@{}",
+                release.name, release.version, published.name, published.version
+            )));
         }
-        let body = serde_json::json!({
-            "archive": base64::engine::general_purpose::STANDARD.encode(archive),
-            "signature": release.signature,
-        });
-        let answer = self.send("POST", "/api/v1/packages", &[], Some(body), MAX_JSON_ANSWER)?;
-        self.json::<serde_json::Value>("/api/v1/packages", &answer)?;
         Ok(())
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
-        let action = if yanked { "yank" } else { "unyank" };
-        let path = format!(
-            "/api/v1/packages/{}/{}/{action}",
-            seg(name),
-            seg(&version.to_string())
-        );
+        let path = paths::yank(name, version, yanked);
         let answer = self.send("POST", &path, &[], None, MAX_JSON_ANSWER)?;
-        self.json::<serde_json::Value>(&path, &answer)?;
+        self.json::<api::YankAnswer>(&path, &answer)?;
         Ok(())
     }
+}
+
+fn to_json(body: &impl serde::Serialize) -> String {
+    serde_json::to_string(body).expect("request bodies serialize")
 }

@@ -41,10 +41,12 @@ impl TrustedProxies {
         Ok(Self(nets))
     }
 
+    /// Whether `ip` is in one of the trusted networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(&ip))
     }
 
+    /// Whether no proxy is trusted (the default).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -4,22 +4,30 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ggen_marketplace::Error;
 use ggen_marketplace::core::MarketplaceError;
+use ggen_marketplace::{Error, Hint};
 use serde_json::{Map, Value, json};
 
+/// An error answer: its status, its stable `code` (one of
+/// `ggen_registry_api::codes`), and the words for people.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The stable code, for programs.
     pub code: &'static str,
+    /// What went wrong.
     pub message: String,
+    /// What to do about it.
     pub hint: Option<String>,
     /// Machine-readable fields (`name`, `version`, ...) the client maps back.
     pub details: Map<String, Value>,
+    /// Seconds until a retry may succeed (429, 503).
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// An error with this status, machine-readable code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -31,33 +39,40 @@ impl ApiError {
         }
     }
 
+    /// Adds what the client should do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
+    /// Adds a machine-readable field the client maps back to its own error.
     pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.details.insert(key.to_string(), value.into());
         self
     }
 
+    /// 400: the request itself is wrong.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 401: no token, or one the server does not know.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
             .hint("create a token with `ggen registry token create` and send it as `Authorization: Bearer TOKEN`")
     }
 
+    /// 403: the token may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 404: no such package, version or route.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 500: the server failed; the message is logged, not hidden.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
@@ -72,6 +87,7 @@ impl ApiError {
         e
     }
 
+    /// 429: this client asked too often; retry after `retry_after_secs`.
     pub fn rate_limited(retry_after_secs: u64, what: &str) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -13,12 +13,16 @@
 //! address comes from `X-Forwarded-For` only when the peer is a configured
 //! trusted proxy ([`client`]).
 
-pub mod api;
+#![warn(missing_docs)]
+
+mod api;
 pub mod client;
-pub mod error;
+mod error;
 mod limit;
 mod listen;
 mod web;
+
+pub use error::ApiError;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,9 +30,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use ggen_marketplace::Marketplace;
-use ggen_marketplace::access::TokenStore;
-use ggen_marketplace::publish::MAX_ARCHIVE_BYTES;
+use ggen_marketplace::{MAX_ARCHIVE_BYTES, Marketplace, TokenStore};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
@@ -38,6 +40,7 @@ use crate::limit::Limits;
 /// How the server behaves; the CLI fills it from flags and config.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
+    /// Where to listen.
     pub addr: SocketAddr,
     /// Reads need a token too (scope `read`, or any scope); so does
     /// `/metrics` unless it has its own listener (`metrics_addr`).
@@ -86,10 +89,15 @@ impl Default for ServeOptions {
     }
 }
 
+/// What every request shares.
 pub struct Inner {
+    /// The marketplace the server fronts.
     pub mp: Marketplace,
+    /// The registry's API tokens.
     pub tokens: TokenStore,
+    /// How it serves.
     pub options: ServeOptions,
+    /// The metrics recorder, when this process installed one.
     pub metrics: Option<PrometheusHandle>,
     limits: Limits,
     /// Permits for expensive requests ([`ServeOptions::max_expensive_requests`]).
@@ -108,6 +116,7 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The state of a server over `mp`.
     pub fn new(mp: Marketplace, options: ServeOptions, metrics: Option<PrometheusHandle>) -> Self {
         let tokens = TokenStore::new(&mp.paths.registry);
         let limits = Limits::new(options.per_address_rps, options.writes_per_token_per_minute);

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
-use ggen_marketplace::access::{Scope, TokenStore};
-use ggen_marketplace::config::{Compiled, Flags, Settings};
+use ggen_marketplace::{Compiled, Flags, Owners, Scope, Settings, TokenStore};
 use ggen_marketplace::{Marketplace, Paths};
 use ggen_marketplace_core::archive::pack_dir;
 use ggen_marketplace_core::signing;
@@ -329,6 +328,7 @@ fn openapi_document_lists_every_api_route() {
         ("/api/v1/packages/{name}/{version}/statement", &["get"][..]),
         ("/api/v1/packages/{name}/{version}/yank", &["post"][..]),
         ("/api/v1/packages/{name}/{version}/unyank", &["post"][..]),
+        ("/api/v1/packages/{name}/keys", &["post"][..]),
     ] {
         for m in methods {
             assert!(
@@ -337,7 +337,7 @@ fn openapi_document_lists_every_api_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 9, "undocumented extras: {:?}", paths.keys());
+    assert_eq!(paths.len(), 10, "undocumented extras: {:?}", paths.keys());
 }
 
 #[test]
@@ -1270,7 +1270,7 @@ fn a_name_belongs_to_its_first_publisher() {
     let yank = s.url("/api/v1/packages/quokka-owned/1.0.0/yank");
     assert_eq!(post(&yank, Some(&bob)).status, 403);
     // Granted by the operator, bob may.
-    ggen_marketplace::access::Owners::new(&s.registry())
+    Owners::new(&s.registry())
         .update(|all| {
             all.get_mut("quokka-owned")
                 .unwrap()
@@ -1329,7 +1329,7 @@ fn a_signed_package_stays_signed_by_its_keys() {
         201
     );
     // The operator rotates explicitly: the new key is accepted from then on.
-    ggen_marketplace::access::Owners::new(&s.registry())
+    Owners::new(&s.registry())
         .update(|all| {
             all.get_mut("quokka-keyed")
                 .unwrap()

@@ -35,8 +35,37 @@ use crate::error::Result;
 pub enum Writer {
     /// The CLI on the machine that holds the registry.
     Operator,
-    /// A token, acting for this owner (through the registry server).
-    Owner(String),
+    /// A token (through the registry server), acting for its owner on the
+    /// names its pattern allows.
+    Token(TokenRecord),
+}
+
+impl Writer {
+    /// The owner a token acts for (`None` for the operator).
+    fn owner(&self) -> Option<String> {
+        match self {
+            Writer::Operator => None,
+            Writer::Token(t) => Some(t.owner()),
+        }
+    }
+
+    /// Checks that the writer may use `scope` on `name`: a token needs the
+    /// scope, an unexpired life and a pattern that matches.
+    pub fn may(&self, scope: Scope, name: &str) -> Result<()> {
+        let Writer::Token(t) = self else {
+            return Ok(());
+        };
+        if t.allows(scope, Some(name), chrono::Utc::now()) {
+            return Ok(());
+        }
+        Err(forbidden(
+            format!(
+                "token {} may {scope} `{}` only, not `{name}` (or lacks the `{scope}` scope, or has expired)",
+                t.id, t.packages
+            ),
+            "use a token made for this package: `ggen registry token create --package PATTERN`",
+        ))
+    }
 }
 
 fn forbidden(message: String, hint: &str) -> crate::Error {
@@ -50,7 +79,10 @@ fn forbidden(message: String, hint: &str) -> crate::Error {
 /// The keys new versions of a package must be signed with: those recorded,
 /// or, for a package signed before keys were recorded, every key that signed
 /// one of its versions.
-fn effective_keys(record: Option<&Ownership>, existing: Option<&Package>) -> Vec<String> {
+pub(crate) fn effective_keys(
+    record: Option<&Ownership>,
+    existing: Option<&Package>,
+) -> Vec<String> {
     match record {
         Some(r) if !r.keys.is_empty() => r.keys.clone(),
         _ => {
@@ -102,9 +134,9 @@ pub fn authorize_publish(
                 .into());
             }
         }
-        if let (Writer::Owner(who), Some(r)) = (writer, &record)
+        if let (Some(who), Some(r)) = (writer.owner(), &record)
             && !r.owners.is_empty()
-            && !r.owners.contains(who)
+            && !r.owners.contains(&who)
         {
             return Err(forbidden(
                 format!(
@@ -144,10 +176,10 @@ pub fn authorize_publish(
         }
         if claim {
             let entry = all.entry(name.to_string()).or_default();
-            if let Writer::Owner(who) = writer
+            if let Some(who) = writer.owner()
                 && entry.owners.is_empty()
             {
-                entry.owners.push(who.clone());
+                entry.owners.push(who);
             }
             if entry.keys.is_empty() {
                 entry.keys = keys;
@@ -167,13 +199,55 @@ pub fn authorize_publish(
     }
 }
 
+/// Retires `old` and adds `new` as signing keys of `existing` (a rotation
+/// endorsed by `old`, checked by the caller): `old` must be one of the
+/// package's keys now, and `writer` one of its owners. Returns the keys after.
+pub fn rotate_keys(
+    owners: &Owners,
+    writer: &Writer,
+    existing: &Package,
+    old: &str,
+    new: &str,
+) -> Result<Vec<String>> {
+    let name = existing.name.as_str();
+    owners.update(|all| {
+        let record = all.get(name).cloned();
+        if let (Some(who), Some(r)) = (writer.owner(), &record)
+            && !r.owners.is_empty()
+            && !r.owners.contains(&who)
+        {
+            return Err(forbidden(
+                format!(
+                    "`{name}` is owned by {}; this token acts for `{who}`",
+                    r.owners.join(", ")
+                ),
+                "ask an owner to rotate the key",
+            ));
+        }
+        let mut keys = effective_keys(record.as_ref(), Some(existing));
+        if !keys.iter().any(|k| k == old) {
+            return Err(forbidden(
+                format!("the endorsing key is not one of `{name}`'s signing keys"),
+                "endorse the new key with the key that signs the package now",
+            ));
+        }
+        keys.retain(|k| k != old);
+        if !keys.iter().any(|k| k == new) {
+            keys.push(new.to_string());
+        }
+        let entry = all.entry(name.to_string()).or_default();
+        entry.keys = keys.clone();
+        Ok(keys)
+    })
+}
+
 /// Checks that `writer` may yank (or unyank) a version of `name`.
 pub fn authorize_yank(owners: &Owners, writer: &Writer, name: &str) -> Result<()> {
-    let Writer::Owner(who) = writer else {
+    let Some(who) = writer.owner() else {
         return Ok(());
     };
     match owners.get(name)? {
-        Some(r) if !r.owners.is_empty() && !r.owners.contains(who) => Err(forbidden(
+        Some(r) if !r.owners.is_empty() && !r.owners.contains(&who) => Err(forbidden(
             format!(
                 "`{name}` is owned by {}; this token acts for `{who}`",
                 r.owners.join(", ")
@@ -210,11 +284,23 @@ mod tests {
         }
     }
 
+    fn token(owner: &str) -> Writer {
+        Writer::Token(TokenRecord {
+            id: format!("id-{owner}"),
+            sha256: String::new(),
+            scopes: vec![Scope::Publish, Scope::Yank],
+            packages: "*".into(),
+            owner: owner.into(),
+            created: chrono::Utc::now(),
+            expires: None,
+        })
+    }
+
     #[test]
     fn the_operator_is_held_to_names_and_keys_but_not_to_owners() {
         let dir = tempfile::tempdir().unwrap();
         let owners = Owners::new(dir.path());
-        let alice = Writer::Owner("alice".into());
+        let alice = token("alice");
         let none = || Ok(vec!["foo-bar".to_string()]);
         authorize_publish(&owners, &alice, &release("mine", None), None, none, true).unwrap();
         assert_eq!(owners.get("mine").unwrap().unwrap().owners, ["alice"]);
@@ -229,7 +315,7 @@ mod tests {
             true,
         )
         .unwrap();
-        let bob = Writer::Owner("bob".into());
+        let bob = token("bob");
         assert!(
             authorize_publish(&owners, &bob, &release("mine", None), Some(&e), none, false)
                 .is_err()

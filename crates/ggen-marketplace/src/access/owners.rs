@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The owners file's name in the registry directory.
 pub const OWNERS_FILE: &str = "owners.json";
 const FORMAT: u32 = 1;
 
@@ -47,12 +48,14 @@ pub struct Owners {
 }
 
 impl Owners {
+    /// The owners file of the registry at `registry_dir` (read lazily; absent means no names claimed).
     pub fn new(registry_dir: &Path) -> Self {
         Self {
             path: registry_dir.join(OWNERS_FILE),
         }
     }
 
+    /// Where the owners file lives.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -22,15 +22,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The token store's name in the registry directory.
 pub const TOKENS_FILE: &str = "tokens.json";
 const PREFIX: &str = "ggen_";
 
+/// What a registry token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Reads, when the server runs with `--auth-required`.
     Read,
+    /// Publish new versions of the names it covers.
     Publish,
+    /// Yank and unyank versions of the names it covers.
     Yank,
 }
 
@@ -58,12 +62,14 @@ impl std::fmt::Display for Scope {
     }
 }
 
+/// One token as stored: never the secret itself, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// Public handle for listing and revoking; not a secret.
     pub id: String,
     /// SHA-256 of the token, hex.
     pub sha256: String,
+    /// What it may do.
     pub scopes: Vec<Scope>,
     /// Package names this token may write, `*` wildcards allowed.
     pub packages: String,
@@ -71,11 +77,15 @@ pub struct TokenRecord {
     /// first. Tokens made before owners existed act for themselves.
     #[serde(default)]
     pub owner: String,
+    /// When it was made.
     pub created: DateTime<Utc>,
+    /// When it stops working; `None`: never.
     pub expires: Option<DateTime<Utc>>,
 }
 
 impl TokenRecord {
+    /// Whether this token, at `now`, may do `scope` to `package` (`None`: a
+    /// request naming no package, such as a read).
     pub fn allows(&self, scope: Scope, package: Option<&str>, now: DateTime<Utc>) -> bool {
         let live = self.expires.is_none_or(|e| e > now);
         let scoped = self.scopes.contains(&scope) || scope == Scope::Read;
@@ -101,12 +111,21 @@ pub struct Revoked {
     pub revoked: DateTime<Utc>,
 }
 
+/// Why the token store refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// The store could not be read or written.
     #[error("token store {}: {message}", path.display())]
-    Store { path: PathBuf, message: String },
+    Store {
+        /// The store's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// No token has this id.
     #[error("no token with id `{0}`")]
     UnknownId(String),
+    /// The request itself is malformed (an empty scope list, a bad pattern).
     #[error("{0}")]
     Invalid(String),
 }
@@ -131,12 +150,14 @@ pub struct RevocationMerge {
 }
 
 impl TokenStore {
+    /// The token store of the registry at `registry_dir`.
     pub fn new(registry_dir: &Path) -> Self {
         Self {
             path: registry_dir.join(TOKENS_FILE),
         }
     }
 
+    /// Where the token store lives.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -210,6 +231,7 @@ impl TokenStore {
         Ok((token, record))
     }
 
+    /// Every live token, oldest first.
     pub fn list(&self) -> Result<Vec<TokenRecord>, AuthError> {
         Ok(self.read()?.tokens)
     }

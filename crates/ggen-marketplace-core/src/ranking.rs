@@ -1,0 +1,102 @@
+//! The ranking policy: how a search scores a package, defined once and
+//! implemented by both backends (V1 as tantivy queries, V2 over its term
+//! index), so compare mode measures two implementations of one policy rather
+//! than two policies.
+//!
+//! - A whole-name match (the query as typed, or its words joined by `-`)
+//!   scores [`EXACT_NAME_SCORE`], above anything a word can add.
+//! - Each query word scores BM25 ([`BM25_K1`], [`BM25_B`]) times the weight
+//!   of the [`Field`] it is found in.
+//! - A word of at least [`PREFIX_MIN_CHARS`] that starts a token adds
+//!   [`PREFIX_FACTOR`] x weight, in fields weighing at least [`PREFIX_MIN_WEIGHT`].
+//! - A word within [`typo_distance`] edits of a token adds [`TYPO_FACTOR`] x
+//!   weight, in fields weighing at least [`TYPO_MIN_WEIGHT`].
+//! - Ties go to the more downloaded package, then the name.
+
+/// What a whole-name match scores.
+pub const EXACT_NAME_SCORE: f32 = 1000.0;
+
+/// BM25's term-frequency saturation.
+pub const BM25_K1: f32 = 1.2;
+/// BM25's length normalisation.
+pub const BM25_B: f32 = 0.75;
+
+/// Prefix matches count for words at least this long.
+pub const PREFIX_MIN_CHARS: usize = 2;
+/// Prefix matches count in fields weighing at least this.
+pub const PREFIX_MIN_WEIGHT: f32 = 2.0;
+/// A prefix match adds this share of the field's weight.
+pub const PREFIX_FACTOR: f32 = 0.4;
+
+/// Typo matches count in fields weighing at least this.
+pub const TYPO_MIN_WEIGHT: f32 = 1.0;
+/// A typo match adds this share of the field's weight.
+pub const TYPO_FACTOR: f32 = 0.3;
+
+/// The searchable fields of a package, in the order indexes store them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// The package name, split into words.
+    Name,
+    /// Its tags.
+    Tags,
+    /// Its keywords.
+    Keywords,
+    /// Its category.
+    Category,
+    /// Its description.
+    Description,
+    /// Its authors.
+    Author,
+}
+
+impl Field {
+    /// Every field, in index order (`Field as usize` is the position).
+    pub const ALL: [Field; 6] = [
+        Field::Name,
+        Field::Tags,
+        Field::Keywords,
+        Field::Category,
+        Field::Description,
+        Field::Author,
+    ];
+
+    /// How much a match in this field counts.
+    pub const fn weight(self) -> f32 {
+        match self {
+            Field::Name => 6.0,
+            Field::Tags | Field::Keywords => 3.0,
+            Field::Category => 2.0,
+            Field::Description => 1.0,
+            Field::Author => 0.5,
+        }
+    }
+}
+
+/// The edit distance a word of `chars` characters is matched within: none for
+/// short words (a typo there is a different word), one for 4 to 7, two above.
+pub fn typo_distance(chars: usize) -> Option<u8> {
+    match chars {
+        0..=3 => None,
+        4..=7 => Some(1),
+        _ => Some(2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_in_index_order_and_weighted_as_documented() {
+        for (i, f) in Field::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+        let weights: Vec<f32> = Field::ALL.iter().map(|f| f.weight()).collect();
+        assert_eq!(weights, [6.0, 3.0, 3.0, 2.0, 1.0, 0.5]);
+        assert_eq!(
+            [3, 4, 7, 8].map(typo_distance),
+            [None, Some(1), Some(1), Some(2)]
+        );
+    }
+}

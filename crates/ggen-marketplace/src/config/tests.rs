@@ -1,0 +1,232 @@
+use super::*;
+use crate::error::Error;
+
+const BOTH: Compiled = Compiled { v1: true, v2: true };
+
+fn resolve(yaml: &str, env: &[(&str, &str)], flags: Flags, compiled: Compiled) -> Result<Settings> {
+    let file = if yaml.is_empty() {
+        None
+    } else {
+        Some(serde_norway::from_str(yaml).map_err(|e| Error::Config {
+            path: "c.yaml".into(),
+            message: e.to_string(),
+        })?)
+    };
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    Settings::resolve(file, Path::new("c.yaml"), &lookup, &flags, compiled)
+}
+
+#[test]
+fn a_v2_config_works_in_a_v2_only_build() {
+    let v2_only = Compiled {
+        v1: false,
+        v2: true,
+    };
+    let s = resolve(
+        "marketplace:\n  backend: v2\n  fallback: { enabled: true }\n",
+        &[],
+        Flags::default(),
+        v2_only,
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2Only);
+    let s = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_BACKEND", "v2")],
+        Flags::default(),
+        v2_only,
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Publish), BackendStrategy::V2Only);
+    let s = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_BACKEND", "v2")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(
+        s.strategy(Operation::Publish),
+        BackendStrategy::V2WithFallback
+    );
+}
+
+#[test]
+fn defaults_follow_the_build() {
+    let s = resolve("", &[], Flags::default(), BOTH).unwrap();
+    assert_eq!(
+        s.strategy(Operation::Search),
+        BackendStrategy::V2WithFallback
+    );
+    assert_eq!(s.strategies[&Operation::Search].source, Source::Default);
+    let s = resolve(
+        "",
+        &[],
+        Flags::default(),
+        Compiled {
+            v1: true,
+            v2: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Install), BackendStrategy::V1Only);
+    let s = resolve(
+        "",
+        &[],
+        Flags::default(),
+        Compiled {
+            v1: false,
+            v2: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Install), BackendStrategy::V2Only);
+}
+
+#[test]
+fn seeds_rollout_config_is_understood() {
+    let yaml = "marketplace:\n  backend: ab-test\n  operations:\n    search: v2\n    install:\n      ab_testing:\n        v2_percentage: 10\n  ab_testing:\n    enabled: true\n    v2_percentage: 25\n";
+    let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
+    assert_eq!(
+        s.strategy(Operation::Search),
+        BackendStrategy::V2WithFallback
+    );
+    assert_eq!(
+        s.strategy(Operation::Install),
+        BackendStrategy::AbTest { v2_percentage: 10 }
+    );
+    assert_eq!(
+        s.strategy(Operation::List),
+        BackendStrategy::AbTest { v2_percentage: 25 }
+    );
+    // Seed aliases.
+    let s = resolve(
+        "marketplace:\n  backend: v2\n  fallback_on_error: false\n",
+        &[],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Info), BackendStrategy::V2Only);
+}
+
+#[test]
+fn precedence_is_flag_env_file_default() {
+    let yaml = "marketplace:\n  backend: v1\n";
+    let s = resolve(
+        yaml,
+        &[("GGEN_MARKETPLACE_BACKEND", "compare")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Search), BackendStrategy::Compare);
+    assert_eq!(
+        s.strategies[&Operation::Search].source,
+        Source::Env("GGEN_MARKETPLACE_BACKEND".into())
+    );
+    let flags = Flags {
+        backend: Some(ggen_marketplace_core::BackendKind::V2),
+        ..Flags::default()
+    };
+    let s = resolve(
+        yaml,
+        &[("GGEN_MARKETPLACE_BACKEND", "compare")],
+        flags,
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(s.strategy(Operation::Search), BackendStrategy::V2Only);
+}
+
+#[test]
+fn bad_input_names_the_key() {
+    let e = resolve("marketplace:\n  bakend: v1\n", &[], Flags::default(), BOTH)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bakend") && e.contains("c.yaml"), "{e}");
+    let e = resolve("marketplace:\n  backend: v3\n", &[], Flags::default(), BOTH)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("v3"), "{e}");
+    let e = resolve(
+        "marketplace:\n  ab_testing:\n    v2_percentage: 150\n",
+        &[],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("v2_percentage") && e.contains("150"), "{e}");
+    let e = resolve(
+        "marketplace:\n  operations:\n    serch: v2\n",
+        &[],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("serch"), "{e}");
+    let e = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_V2_PERCENTAGE", "-1")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("GGEN_MARKETPLACE_V2_PERCENTAGE"), "{e}");
+    let e = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_BACKEND", "v9")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("v9"), "{e}");
+}
+
+#[test]
+fn endpoint_update_url_is_derived() {
+    let s = resolve(
+        "",
+        &[(
+            "GGEN_MARKETPLACE_V2_ENDPOINT",
+            "http://127.0.0.1:7878/query",
+        )],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(
+        s.v2_update_endpoint.as_deref(),
+        Some("http://127.0.0.1:7878/update")
+    );
+}
+
+#[test]
+fn durations_parse() {
+    assert_eq!(
+        parse_duration("1h"),
+        Some(std::time::Duration::from_secs(3600))
+    );
+    assert_eq!(
+        parse_duration("30s"),
+        Some(std::time::Duration::from_secs(30))
+    );
+    assert_eq!(
+        parse_duration("45"),
+        Some(std::time::Duration::from_secs(45))
+    );
+    assert_eq!(
+        parse_duration("7d"),
+        Some(std::time::Duration::from_secs(7 * 86400))
+    );
+    assert_eq!(parse_duration("h"), None);
+    assert_eq!(parse_duration("5y"), None);
+}

@@ -1,0 +1,113 @@
+//! `status`: what this build and configuration will do, and whether each
+//! backend answers, as one typed report for both JSON and people.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ggen_marketplace_core::{BackendKind, BackendMetadata};
+use serde::Serialize;
+
+use crate::config::{BackendStrategy, Compiled, Operation, Sourced};
+use crate::marketplace::Marketplace;
+use crate::routing::breaker::CircuitState;
+
+/// One backend's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendStatus {
+    /// It opened and answered.
+    pub available: bool,
+    /// Its circuit breaker.
+    pub circuit: CircuitState,
+    /// What it holds, when it answered.
+    pub metadata: Option<BackendMetadata>,
+    /// Why not, when it did not.
+    pub error: Option<String>,
+}
+
+/// Where V2's graph lives, without any secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointStatus {
+    /// The query endpoint, and where that setting came from.
+    pub query: Sourced<String>,
+    /// The update endpoint.
+    pub update: Option<String>,
+}
+
+/// Everything `ggen marketplace status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// `marketplace-v1`, `marketplace-v2`, `marketplace-parallel` as compiled.
+    pub features: Vec<&'static str>,
+    /// `GGEN_HOME`.
+    pub home: PathBuf,
+    /// The registry directory.
+    pub registry: PathBuf,
+    /// The config file's path.
+    pub config_file: PathBuf,
+    /// Whether it exists (otherwise the defaults apply).
+    pub config_file_present: bool,
+    /// The strategy of each operation and where it came from.
+    pub operations: BTreeMap<Operation, Sourced<BackendStrategy>>,
+    /// Whether reads fall back to V1, and where that came from.
+    pub fallback: Sourced<bool>,
+    /// A remote V2 endpoint, if one is configured.
+    pub v2_endpoint: Option<EndpointStatus>,
+    /// The registry server every command goes to, if any.
+    pub registry_url: Option<Sourced<String>>,
+    /// Each backend of this build.
+    pub backends: BTreeMap<BackendKind, BackendStatus>,
+}
+
+impl Marketplace {
+    /// Asks every compiled backend for its metadata and reports the rest of
+    /// the configuration beside it.
+    pub fn status(&self) -> StatusReport {
+        let compiled = Compiled::this_build();
+        let features = [
+            (compiled.v1, "marketplace-v1"),
+            (compiled.v2, "marketplace-v2"),
+            (compiled.v1 && compiled.v2, "marketplace-parallel"),
+        ]
+        .into_iter()
+        .filter_map(|(on, f)| on.then_some(f))
+        .collect();
+        let mut backends = BTreeMap::new();
+        for kind in [BackendKind::V1, BackendKind::V2] {
+            let circuit = self.breaker(kind).state();
+            let answer = self.single(kind).and_then(|b| Ok(b.metadata()?));
+            backends.insert(
+                kind,
+                match answer {
+                    Ok(m) => BackendStatus {
+                        available: true,
+                        circuit,
+                        metadata: Some(m),
+                        error: None,
+                    },
+                    Err(e) => BackendStatus {
+                        available: false,
+                        circuit,
+                        metadata: None,
+                        error: Some(e.to_string()),
+                    },
+                },
+            );
+        }
+        let s = &self.settings;
+        StatusReport {
+            features,
+            home: self.paths.home.clone(),
+            registry: self.paths.registry.clone(),
+            config_file: self.paths.config_file(),
+            config_file_present: s.config_file.is_some(),
+            operations: s.strategies.clone(),
+            fallback: s.fallback_enabled.clone(),
+            v2_endpoint: s.v2_endpoint.clone().map(|query| EndpointStatus {
+                query,
+                update: s.v2_update_endpoint.clone(),
+            }),
+            registry_url: s.registry_url.clone(),
+            backends,
+        }
+    }
+}

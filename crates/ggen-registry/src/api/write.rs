@@ -1,0 +1,192 @@
+//! The write routes: publish, yank, unyank and key rotation, each for a
+//! token's owner, held to the facade's one policy.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use ggen_marketplace::{Scope, Writer};
+use ggen_registry_api::{
+    KeyRotationAnswer, KeyRotationRequest, PublishAnswer, PublishRequest, YankAnswer, codes,
+};
+
+use super::{authorize, blocking, parse_version, subject, valid_name};
+use crate::AppState;
+use crate::client::ClientAddr;
+use crate::error::ApiError;
+
+/// Publish a package version (token scope `publish`).
+#[utoipa::path(post, path = "/api/v1/packages", tag = "packages", request_body = PublishRequest,
+    security(("bearer" = [])),
+    responses((status = 201, description = "Published"),
+              (status = 401, description = "No or unknown token"), (status = 403, description = "Token not allowed"),
+              (status = 409, description = "Version already published"), (status = 413, description = "Body too large"),
+              (status = 415, description = "Not JSON"), (status = 422, description = "Invalid archive, manifest or signature"),
+              (status = 429, description = "Rate limited")))]
+pub(super) async fn publish_package(
+    State(state): State<AppState>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    // The token is checked before the body is read: an anonymous client cannot
+    // make the server receive tens of megabytes.
+    let headers = request.headers().clone();
+    let token = authorize(&state, &headers, Scope::Publish)?;
+    let permit = state.expensive_permit()?;
+    // A declared length over the limit is refused at once, without reading any
+    // of the body (the extractor's own limit would read up to it first).
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = declared.filter(|&n| n > state.options.max_body_bytes) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the request body is {n} bytes; this server accepts at most {}",
+                state.options.max_body_bytes
+            ),
+        ));
+    }
+    let body = <Json<PublishRequest> as axum::extract::FromRequest<AppState>>::from_request(
+        request, &state,
+    )
+    .await;
+    let Json(body) = body.map_err(|e| {
+        let code = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "bad_request",
+        };
+        ApiError::new(e.status(), code, e.body_text())
+    })?;
+    let archive = base64::engine::general_purpose::STANDARD
+        .decode(body.archive.as_bytes())
+        .map_err(|e| ApiError::bad_request(format!("`archive` is not base64: {e}")))?;
+    let subject = subject(&headers, peer);
+    blocking(move || {
+        let _permit = permit;
+        state.limits.check_token(&token.id)?;
+        // The same policy as a local publish, the token as writer (its
+        // pattern is checked against the name inside the archive).
+        let id = token.id.clone();
+        let r = state
+            .mp
+            .publish_upload(archive, body.signature, Writer::Token(token), &subject)?;
+        tracing::info!(package = %format!("{}@{}", r.name, r.version), token = %id, "published");
+        Ok((
+            StatusCode::CREATED,
+            Json(PublishAnswer {
+                name: r.name,
+                version: r.version,
+                sha256: r.sha256,
+                size: r.size,
+                signed: r.signed,
+                warnings: r.warnings,
+                backend_used: r.backend_used,
+            }),
+        )
+            .into_response())
+    })
+    .await
+}
+
+async fn set_yanked(
+    state: AppState,
+    peer: IpAddr,
+    headers: HeaderMap,
+    name: String,
+    version: String,
+    yanked: bool,
+) -> Result<Json<YankAnswer>, ApiError> {
+    let token = authorize(&state, &headers, Scope::Yank)?;
+    valid_name(&name)?;
+    let version = parse_version(&version)?;
+    state.limits.check_token(&token.id)?;
+    let subject = subject(&headers, peer);
+    blocking(move || {
+        let r = state
+            .mp
+            .yank_version(&name, &version, yanked, &Writer::Token(token), &subject)?;
+        Ok(Json(YankAnswer {
+            name: r.name,
+            version: r.version,
+            yanked: r.yanked,
+            backend_used: r.backend_used,
+        }))
+    })
+    .await
+}
+
+/// Yank a version: new resolutions skip it; lockfiles still install it (scope `yank`).
+#[utoipa::path(post, path = "/api/v1/packages/{name}/{version}/yank", tag = "packages",
+    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Yanked"), (status = 401, description = "No or unknown token"),
+              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
+pub(super) async fn yank(
+    State(state): State<AppState>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
+    headers: HeaderMap,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<YankAnswer>, ApiError> {
+    set_yanked(state, peer, headers, name, version, true).await
+}
+
+/// Undo a yank (scope `yank`).
+#[utoipa::path(post, path = "/api/v1/packages/{name}/{version}/unyank", tag = "packages",
+    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Yank undone"), (status = 401, description = "No or unknown token"),
+              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
+pub(super) async fn unyank(
+    State(state): State<AppState>,
+    Extension(ClientAddr(peer)): Extension<ClientAddr>,
+    headers: HeaderMap,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<YankAnswer>, ApiError> {
+    set_yanked(state, peer, headers, name, version, false).await
+}
+
+/// Endorse a new signing key for a package with a current one (scope
+/// `publish`, an owner's token): the endorsing key is retired, the new one
+/// signs from now on.
+#[utoipa::path(post, path = "/api/v1/packages/{name}/keys", tag = "packages",
+    params(("name" = String, Path, description = "Package name")),
+    request_body = KeyRotationRequest,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The package's keys now"),
+              (status = 401, description = "No or unknown token"),
+              (status = 403, description = "Not an owner, or the endorsing key is not the package's"),
+              (status = 404, description = "No such package"),
+              (status = 422, description = "The endorsement does not verify")))]
+pub(super) async fn rotate_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Result<Json<KeyRotationRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<KeyRotationAnswer>, ApiError> {
+    let token = authorize(&state, &headers, Scope::Publish)?;
+    valid_name(&name)?;
+    let Json(body) =
+        body.map_err(|e| ApiError::new(e.status(), codes::BAD_REQUEST, e.body_text()))?;
+    if body.rotation.package != name {
+        return Err(ApiError::bad_request(format!(
+            "the endorsement is for `{}`, not `{name}`",
+            body.rotation.package.escape_debug()
+        )));
+    }
+    state.limits.check_token(&token.id)?;
+    blocking(move || {
+        state
+            .mp
+            .accept_rotation(&body.rotation, &Writer::Token(token))?;
+        let keys = state.mp.signing_keys(&name)?;
+        Ok(Json(KeyRotationAnswer { name, keys }))
+    })
+    .await
+}

@@ -1,0 +1,300 @@
+//! The behaviour every [`MarketplaceBackend`] must show, written once against
+//! `&dyn MarketplaceBackend` and run against each of them: V1, V2 on RocksDB,
+//! V2 in memory, V2 over `oxigraph serve`, and the registry server's remote
+//! client. What a backend adds of its own (SPARQL, counters, generations) is
+//! tested beside it.
+
+use ggen_marketplace_core::signing::{generate_keypair, sign_archive};
+use ggen_marketplace_core::{
+    MarketplaceBackend, MarketplaceError, PackageVersion, SearchQuery, SortOrder,
+};
+use semver::Version;
+
+use crate::Pkg;
+
+/// How the backend under test takes writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// It stores the release as given (V1, V2): a wrong declared checksum
+    /// must be refused.
+    AsGiven,
+    /// It derives the release from the archive (a registry server): the
+    /// declared checksum is not sent at all.
+    FromArchive,
+}
+
+fn v(s: &str) -> Version {
+    s.parse().expect("a test version")
+}
+
+/// The catalogue the suite publishes.
+pub fn catalogue() -> Vec<Pkg> {
+    vec![
+        Pkg::new("hello-world", "1.0.0")
+            .description("A friendly greeting template")
+            .tags(&["example", "starter"]),
+        Pkg::new("bibtex-references", "0.3.0")
+            .description("Bibliography management for LaTeX")
+            .category("academic")
+            .tags(&["latex"]),
+        Pkg::new("rust-cli", "1.2.0")
+            .description("Command line applications in Rust with clap")
+            .category("cli")
+            .tags(&["rust", "cli"])
+            .keywords(&["terminal", "command"])
+            .author("Jane Doe <jane@example.com>"),
+        Pkg::new("rust-web", "0.9.0")
+            .description("Axum web service template in Rust")
+            .category("web")
+            .tags(&["rust", "web"])
+            .dep("rust-cli", "^1"),
+        Pkg::new("io.ggen.nextjs.ontology-crud", "2.0.0")
+            .description("CRUD pages generated from an ontology")
+            .tags(&["nextjs", "rdf"]),
+        Pkg::new("python-fastapi", "0.1.0")
+            .description("FastAPI service with \"quotes\" and \\backslashes\\")
+            .category("web")
+            .tags(&["python", "web"]),
+    ]
+}
+
+fn names(b: &dyn MarketplaceBackend, q: SearchQuery) -> Vec<String> {
+    b.search(&q)
+        .unwrap_or_else(|e| panic!("search {:?}: {e}", q.text))
+        .hits
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
+}
+
+fn same_release(stored: &PackageVersion, published: &PackageVersion) {
+    let id = published.id();
+    assert_eq!(stored.name, published.name, "{id}");
+    assert_eq!(stored.version, published.version, "{id}");
+    assert_eq!(stored.description, published.description, "{id}");
+    assert_eq!(stored.category, published.category, "{id}");
+    assert_eq!(stored.tags, published.tags, "{id}");
+    assert_eq!(stored.keywords, published.keywords, "{id}");
+    assert_eq!(stored.authors, published.authors, "{id}");
+    assert_eq!(stored.dependencies, published.dependencies, "{id}");
+    assert_eq!(stored.checksum, published.checksum, "{id}");
+    assert_eq!(stored.signature, published.signature, "{id}");
+}
+
+/// Runs the whole suite on `b`, which must start empty.
+pub fn run(b: &dyn MarketplaceBackend, writes: Writes) {
+    // Empty.
+    assert!(matches!(
+        b.package("hello-world"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(
+        b.search(&SearchQuery::text("hello"))
+            .unwrap()
+            .hits
+            .is_empty()
+    );
+    assert!(b.list().unwrap().is_empty());
+
+    // Publish, with validation first; immutability.
+    let key = generate_keypair().expect("a key");
+    let mut published = Vec::new();
+    for pkg in catalogue() {
+        let (mut release, archive) = pkg.release();
+        if pkg.name() == "io.ggen.nextjs.ontology-crud" {
+            let signature = sign_archive(
+                &key,
+                &release.name,
+                &release.version,
+                &archive,
+                chrono::Utc::now(),
+            )
+            .expect("signing");
+            release.signature = Some(signature);
+        }
+        b.validate(&release, &archive)
+            .unwrap_or_else(|e| panic!("validate {}: {e}", release.id()));
+        b.publish(&release, &archive)
+            .unwrap_or_else(|e| panic!("publish {}: {e}", release.id()));
+        published.push((release, archive));
+    }
+    let (first, first_archive) = &published[0];
+    assert!(matches!(
+        b.publish(first, first_archive),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
+    assert!(matches!(
+        b.validate(first, first_archive),
+        Err(MarketplaceError::AlreadyPublished { .. })
+    ));
+    if writes == Writes::AsGiven {
+        let (mut wrong, archive) = Pkg::new("bad-sum", "1.0.0").release();
+        wrong.checksum = Some("00".repeat(32));
+        assert!(matches!(
+            b.publish(&wrong, &archive),
+            Err(MarketplaceError::ChecksumMismatch { .. })
+        ));
+        let (mut bad_name, archive) = Pkg::new("bad-name", "1.0.0").release();
+        bad_name.name = "Bad Name".into();
+        assert!(matches!(
+            b.publish(&bad_name, &archive),
+            Err(MarketplaceError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            b.package("bad-sum"),
+            Err(MarketplaceError::NotFound { .. })
+        ));
+    }
+
+    // More versions: ascending order, latest, every field as published.
+    Pkg::new("hello-world", "1.1.0")
+        .description("A friendlier greeting template")
+        .tags(&["example", "starter"])
+        .publish(b);
+    Pkg::new("hello-world", "0.9.0-beta.1+build.7")
+        .description("old")
+        .publish(b);
+    let p = b.package("hello-world").unwrap();
+    let vs: Vec<String> = p.versions.iter().map(|v| v.version.to_string()).collect();
+    assert_eq!(vs, ["0.9.0-beta.1+build.7", "1.0.0", "1.1.0"]);
+    assert_eq!(p.latest().version, v("1.1.0"));
+    assert_eq!(b.versions("hello-world").unwrap().len(), 3);
+    for (release, _) in &published {
+        let stored = b.package(&release.name).unwrap();
+        let stored = stored
+            .version(&release.version)
+            .unwrap_or_else(|| panic!("{} lost", release.id()));
+        same_release(stored, release);
+    }
+
+    // List: one summary per package, its latest version.
+    let list = b.list().unwrap();
+    assert_eq!(list.len(), published.len(), "{list:?}");
+    let hello = list.iter().find(|s| s.name == "hello-world").unwrap();
+    assert_eq!((hello.version.clone(), hello.versions), (v("1.1.0"), 3));
+    assert!(
+        list.iter()
+            .find(|s| s.name == "io.ggen.nextjs.ontology-crud")
+            .unwrap()
+            .signed
+    );
+
+    // Archives: exactly the bytes published, whole or streamed.
+    let (rust_cli, rust_cli_archive) = &published[2];
+    assert_eq!(
+        &b.fetch_archive("rust-cli", &rust_cli.version).unwrap(),
+        rust_cli_archive
+    );
+    let mut streamed = Vec::new();
+    std::io::Read::read_to_end(
+        &mut b.open_archive("rust-cli", &rust_cli.version).unwrap(),
+        &mut streamed,
+    )
+    .unwrap();
+    assert_eq!(&streamed, rust_cli_archive);
+    assert!(matches!(
+        b.fetch_archive("rust-cli", &v("9.9.9")),
+        Err(MarketplaceError::VersionNotFound { .. })
+    ));
+    assert!(matches!(
+        b.fetch_archive("nope", &v("1.0.0")),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+
+    // Search: the exact name first, words, prefixes, typos, filters, order, pages.
+    assert_eq!(names(b, SearchQuery::text("rust-cli"))[0], "rust-cli");
+    assert_eq!(names(b, SearchQuery::text("rust cli"))[0], "rust-cli");
+    assert_eq!(
+        names(b, SearchQuery::text("rsut cli"))[0],
+        "rust-cli",
+        "a typo is forgiven"
+    );
+    assert_eq!(
+        names(b, SearchQuery::text("bibt"))[0],
+        "bibtex-references",
+        "a prefix matches"
+    );
+    assert!(names(b, SearchQuery::text("terminal")).contains(&"rust-cli".to_string()));
+    let web = names(
+        b,
+        SearchQuery {
+            category: Some("WEB".into()),
+            ..SearchQuery::default()
+        },
+    );
+    let mut web_sorted = web.clone();
+    web_sorted.sort();
+    assert_eq!(
+        web_sorted,
+        ["python-fastapi", "rust-web"],
+        "categories match case-insensitively"
+    );
+    assert_eq!(
+        names(
+            b,
+            SearchQuery {
+                tags: vec!["rust".into(), "web".into()],
+                ..SearchQuery::default()
+            }
+        ),
+        ["rust-web"],
+        "every tag must match"
+    );
+    let by_name = names(
+        b,
+        SearchQuery {
+            sort: SortOrder::Name,
+            limit: 100,
+            ..SearchQuery::default()
+        },
+    );
+    let mut sorted = by_name.clone();
+    sorted.sort();
+    assert_eq!(by_name, sorted);
+    let page = b
+        .search(&SearchQuery {
+            sort: SortOrder::Name,
+            limit: 2,
+            offset: 2,
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.total, published.len());
+    assert_eq!(page.names(), &by_name[2..4]);
+    for hostile in [
+        "x\") } ; DROP ALL ; #",
+        "' OR 1=1 --",
+        "\\u0000",
+        "\u{202e}gnp.exe",
+    ] {
+        b.search(&SearchQuery::text(hostile))
+            .unwrap_or_else(|e| panic!("{hostile:?}: {e}"));
+    }
+
+    // Yank: kept, skipped as the latest, undone.
+    b.yank("hello-world", &v("1.1.0"), true).unwrap();
+    let p = b.package("hello-world").unwrap();
+    assert!(p.version(&v("1.1.0")).unwrap().yanked);
+    assert_eq!(p.latest().version, v("1.0.0"));
+    b.yank("hello-world", &v("1.1.0"), false).unwrap();
+    assert!(
+        !b.package("hello-world")
+            .unwrap()
+            .version(&v("1.1.0"))
+            .unwrap()
+            .yanked
+    );
+    assert!(matches!(
+        b.yank("nope", &v("1.0.0"), true),
+        Err(MarketplaceError::NotFound { .. })
+    ));
+    assert!(matches!(
+        b.yank("hello-world", &v("7.0.0"), true),
+        Err(MarketplaceError::VersionNotFound { .. })
+    ));
+
+    // Names that could escape a path or a query are never found.
+    for hostile in ["../etc", "a/b", "Hello", "x\") } ;"] {
+        assert!(b.package(hostile).is_err(), "{hostile:?}");
+    }
+}

@@ -1,0 +1,25 @@
+//! Test fixtures shared by every crate's tests and benchmarks (a dev-only
+//! crate, after cargo's `cargo-test-support`).
+//!
+//! | item | for |
+//! |---|---|
+//! | [`Pkg`] | a package version with a real archive, to publish, upload or write out |
+//! | [`Rng`] | the one deterministic random generator |
+//! | [`corpus`] | generated catalogues of any size (benchmarks, scale tests) |
+//! | [`synthetic_registry`] | generated dependency graphs (resolver tests) |
+//! | [`strategies`] | proptest generators of packages |
+//! | [`OxigraphServer`] | a real `oxigraph serve` on loopback |
+//! | [`conformance`] | what every backend must do, run against each of them |
+
+pub mod conformance;
+pub mod corpus;
+mod oxigraph;
+mod package;
+mod registry;
+mod rng;
+pub mod strategies;
+
+pub use oxigraph::{OxigraphServer, available as oxigraph_available, free_port};
+pub use package::Pkg;
+pub use registry::synthetic_registry;
+pub use rng::Rng;

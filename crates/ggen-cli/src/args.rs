@@ -233,8 +233,12 @@ pub enum Marketplace {
     /// Seed the local registry from the bundled catalogue (done automatically on first use).
     Init {
         /// Re-import the bundled catalogue into an existing registry (existing versions are kept).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "empty")]
         force: bool,
+        /// Create the registry with no packages (a private registry) instead of
+        /// seeding the bundled catalogue.
+        #[arg(long)]
+        empty: bool,
         #[command(flatten)]
         global: Global,
     },

@@ -205,31 +205,22 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     }
 }
 
-/// A small deterministic mutator (xorshift) for the stable replay: flips,
+/// A small deterministic mutator for the stable replay: flips,
 /// inserts, deletes, duplicates, truncates, and splices in bytes that matter to
 /// these parsers.
-pub struct Mutator(u64);
+pub struct Mutator(ggen_test_support::Rng);
 
 impl Mutator {
     pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
+        Self(ggen_test_support::Rng::new(seed))
     }
 
     fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
+        if n == 0 { 0 } else { self.0.below(n) }
     }
 
     pub fn mutate(&mut self, input: &[u8]) -> Vec<u8> {

@@ -1,12 +1,13 @@
 //! V1 backend: index format round trip, search ranking, filters, sort, paging,
 //! writes and the failure modes of a registry directory.
 
-use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::model::{Dependency, PackageVersion, Signature};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
 use ggen_marketplace_core::{Hint, MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v1::index::IndexFile;
 use ggen_marketplace_v1::{V1Backend, archive_path};
+use ggen_test_support::Pkg;
+use ggen_test_support::conformance::{self, Writes};
 use ggen_test_support::corpus::{CorpusSpec, generate};
 use semver::Version;
 
@@ -17,17 +18,11 @@ fn release(
     category: &str,
     tags: &[&str],
 ) -> (PackageVersion, Vec<u8>) {
-    let archive = ggen_marketplace_core::archive::pack_entries(&[(
-        "README.md",
-        format!("archive of {name}@{version}").as_bytes(),
-    )])
-    .unwrap();
-    let mut v = PackageVersion::new(name, version.parse().unwrap());
-    v.description = description.into();
-    v.category = Some(category.into());
-    v.tags = tags.iter().map(|t| t.to_string()).collect();
-    v.checksum = Some(sha256_hex(&archive));
-    (v, archive)
+    Pkg::new(name, version)
+        .description(description)
+        .category(category)
+        .tags(tags)
+        .release()
 }
 
 /// A small registry whose ranking questions have clear answers.
@@ -97,6 +92,15 @@ fn registry() -> (tempfile::TempDir, V1Backend) {
     ];
     v1.set_counters(&counters).unwrap();
     (dir, v1)
+}
+
+#[test]
+fn v1_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::run(
+        &V1Backend::create(dir.path(), "test").unwrap(),
+        Writes::AsGiven,
+    );
 }
 
 fn names(v1: &V1Backend, q: &SearchQuery) -> Vec<String> {

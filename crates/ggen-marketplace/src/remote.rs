@@ -33,6 +33,8 @@ const MAX_ARCHIVE_ANSWER: u64 = crate::ops::publish::MAX_ARCHIVE_BYTES as u64;
 /// Error bodies are a few lines.
 const MAX_ERROR_ANSWER: u64 = 64 * 1024;
 
+/// The client of a registry server (`ggen registry serve`), as a backend: every
+/// call is one HTTP request, every answer is checked before it is used.
 pub struct RemoteBackend {
     base: String,
     token: Option<String>,

@@ -14,7 +14,26 @@ use crate::args::{BackendArg, Global};
 use crate::failure::{CliResult, Failure};
 use crate::output::{self, table};
 
-pub(super) fn init(mp: &Marketplace, force: bool, g: &Global) -> CliResult {
+pub(super) fn init(mp: &Marketplace, force: bool, empty: bool, g: &Global) -> CliResult {
+    if empty {
+        let created = mp.init_empty()?;
+        if g.json {
+            output::json(
+                &json!({ "registry": mp.paths.registry, "created": created, "seeded": false }),
+            );
+        } else if created {
+            println!(
+                "Empty registry {} ready; publish into it with `ggen marketplace publish DIR`.",
+                mp.paths.registry.display()
+            );
+        } else {
+            println!(
+                "Registry {} already exists; nothing was changed.",
+                mp.paths.registry.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = mp.init(force)?;
     let (v1, v2) = report
         .as_ref()

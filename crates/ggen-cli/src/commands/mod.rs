@@ -46,8 +46,8 @@ pub fn run(cmd: Cmd) -> CliResult {
     if let Cmd::Backup { action } = &cmd {
         return admin::backup(&mp, action, &g);
     }
-    if let Cmd::Init { force, .. } = &cmd {
-        return admin::init(&mp, *force, &g);
+    if let Cmd::Init { force, empty, .. } = &cmd {
+        return admin::init(&mp, *force, *empty, &g);
     }
     if let Some(report) = mp.ensure_seeded(false)? {
         eprintln!(

@@ -1,4 +1,4 @@
-//! The signature-verification tier (seeds: one of the four cache tiers).
+//! The signature-verification tier, the fourth cache tier.
 //!
 //! Verifying a signature is a pure function of the signature record, the
 //! package name and version and the archive's digest and size, so a

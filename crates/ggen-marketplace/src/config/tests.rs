@@ -88,7 +88,7 @@ fn defaults_follow_the_build() {
 }
 
 #[test]
-fn seeds_rollout_config_is_understood() {
+fn a_per_operation_rollout_config_is_understood() {
     let yaml = "marketplace:\n  backend: ab-test\n  operations:\n    search: v2\n    install:\n      ab_testing:\n        v2_percentage: 10\n  ab_testing:\n    enabled: true\n    v2_percentage: 25\n";
     let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
     assert_eq!(

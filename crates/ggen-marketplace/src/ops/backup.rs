@@ -1,4 +1,5 @@
-//! Backups of a registry (the seeds' "level 3: data rollback").
+//! Backups of a registry: the third level of rolling back, after configuration
+//! and build (see `docs/operations.md`).
 //!
 //! A backup is one `.tar.gz` holding `ggen-backup.json` (format version, what
 //! the registry held, the SHA-256 of every other file) and the registry's

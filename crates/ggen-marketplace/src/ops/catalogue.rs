@@ -112,6 +112,28 @@ impl crate::Marketplace {
         self.ensure_seeded(force)
     }
 
+    /// `init --empty`: creates a registry with no packages (a private
+    /// registry, which starts empty as a cargo or npm registry does). Returns
+    /// false when a registry is already there (it is left as it is).
+    pub fn init_empty(&self) -> crate::Result<bool> {
+        self.require_local("init")?;
+        let registry = &self.paths.registry;
+        let _restore = crate::ops::backup::restore_lock(registry)?;
+        crate::ops::backup::finish_interrupted_restore(registry)?;
+        let _lock = ggen_marketplace_core::fsutil::FileLock::exclusive(&registry.join(SEED_LOCK))?;
+        if self.is_seeded() {
+            return Ok(false);
+        }
+        #[cfg(feature = "marketplace-v1")]
+        ggen_marketplace_v1::V1Backend::create(registry, "local")?;
+        #[cfg(feature = "marketplace-v2")]
+        if self.settings.v2_endpoint.is_none() {
+            self.open_embedded_v2()?;
+        }
+        crate::cache::bump_generation(registry);
+        Ok(true)
+    }
+
     /// Whether the registry directory has been seeded yet.
     pub fn is_seeded(&self) -> bool {
         let r = &self.paths.registry;

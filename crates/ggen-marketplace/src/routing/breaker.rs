@@ -1,4 +1,4 @@
-//! Circuit breakers and retries around a backend (DESIGN.md §4).
+//! Circuit breakers and retries around a backend.
 //!
 //! A [`Guarded`] backend refuses calls at once while its breaker is open, retries
 //! idempotent reads on transient errors with jittered exponential backoff, and

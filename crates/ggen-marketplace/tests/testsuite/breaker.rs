@@ -5,77 +5,25 @@
 //! `oxigraph` binary is missing, unless `CI` is set.
 #![cfg(feature = "marketplace-parallel")]
 
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ggen_marketplace::CircuitState;
 use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
 use ggen_marketplace_core::{BackendKind, SearchQuery};
-
-struct Oxigraph(Child);
-
-impl Drop for Oxigraph {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available() -> bool {
-    let found = Command::new("oxigraph")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the `oxigraph` binary is not on PATH (pip install oxigraph) and CI is set"
-        );
-        eprintln!("SKIP: no `oxigraph` on PATH; `pip install oxigraph` to run the breaker test");
-    }
-    found
-}
-
-fn start(dir: &Path, port: u16) -> Oxigraph {
-    let child = Command::new("oxigraph")
-        .args(["serve", "--location"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn oxigraph serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "oxigraph did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Oxigraph(child)
-}
+use ggen_test_support::{OxigraphServer, oxigraph_available};
 
 #[test]
 fn the_breaker_opens_on_a_dead_endpoint_and_closes_when_it_returns() {
-    if !available() {
+    if !oxigraph_available("the breaker test") {
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let server = start(&data.path().join("db"), port);
+    let server = OxigraphServer::start(&data.path().join("db"));
+    let port = server.port();
 
     let paths = Paths::under(home.path());
-    let endpoint = format!("http://127.0.0.1:{port}/query");
+    let endpoint = server.query_url();
     let mut settings =
         Settings::from_pairs(&[("GGEN_MARKETPLACE_V2_ENDPOINT", &endpoint)]).unwrap();
     settings.breaker.open_for = Duration::from_secs(1);
@@ -113,7 +61,7 @@ fn the_breaker_opens_on_a_dead_endpoint_and_closes_when_it_returns() {
     );
 
     // The endpoint comes back; after the open period the probes find it.
-    let _server = start(&data.path().join("db"), port);
+    let _server = OxigraphServer::start_on(&data.path().join("db"), port);
     std::thread::sleep(Duration::from_millis(1200));
     let mut answered = Vec::new();
     for _ in 0..6 {

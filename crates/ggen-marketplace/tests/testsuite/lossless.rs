@@ -1,4 +1,4 @@
-//! DESIGN.md §5: V1 -> unified -> V2 -> unified -> V1 is the identity, on
+//! The migration contract: V1 -> unified -> V2 -> unified -> V1 is the identity, on
 //! generated packages: dotted names, unicode and control characters in text,
 //! empty lists, many versions with pre-release and build metadata, optional
 //! dependencies, signatures, yanks, timestamps.

@@ -16,24 +16,33 @@
 //! the target are never followed (entries are looked at with `lstat`). The
 //! target is locked through its own directory descriptor, so ggen adds no
 //! lock file to it. A dry run writes nothing anywhere.
+//!
+//! | module | holds |
+//! |---|---|
+//! | `plan` | what will change: roots, resolution, the diff against `ggen.lock` |
+//! | `fetch` | archives fetched and checked against their release's checksum |
+//! | `transaction` | staging, the journal, commit and recovery |
+//! | `session` | the `Marketplace` methods: install, update, remove, installed |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::archive::{ExtractLimits, extract_tar_gz};
-use ggen_marketplace_core::checksum::sha256_hex;
-use ggen_marketplace_core::fsutil::{FileLock, atomic_write, entry_exists};
-use ggen_marketplace_core::resolve::{self, Resolution, ResolveOptions};
+use ggen_marketplace_core::fsutil::{FileLock, entry_exists};
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError, PackageVersion};
 use semver::VersionReq;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+mod fetch;
+mod plan;
 mod session;
 mod transaction;
 
-use crate::ops::lockfile::{LockedPackage, Lockfile};
+use crate::ops::lockfile::Lockfile;
+use fetch::fetch_verified;
+use plan::{diff, lockfile_for, new_lock_equal, requested_roots, resolve_plan};
 pub use transaction::recover;
 use transaction::{STAGING, Staged, commit, pending_transaction};
 
@@ -144,21 +153,6 @@ pub struct InstallReport {
     pub backend_used: ggen_marketplace_core::BackendKind,
     /// Things the user should know that did not stop the install.
     pub warnings: Vec<String>,
-}
-
-/// What the lockfile says was asked for, with the requirement it was asked with,
-/// leaving out `except`.
-fn requested_roots(old: &Lockfile, except: Option<&str>) -> BTreeMap<String, VersionReq> {
-    old.packages
-        .iter()
-        .filter(|p| p.requested && Some(p.name.as_str()) != except)
-        .map(|p| {
-            (
-                p.name.clone(),
-                p.requirement.clone().unwrap_or(VersionReq::STAR),
-            )
-        })
-        .collect()
 }
 
 /// Installs `specs` (plus what the target already has) into `target`.
@@ -478,167 +472,6 @@ fn apply_with_pins(
         backend_used: ctx.backend.last_used(),
         warnings: Vec::new(),
     })
-}
-
-fn new_lock_equal(a: &Lockfile, b: &Lockfile) -> bool {
-    let strip = |l: &Lockfile| {
-        let mut l = l.clone();
-        l.sort();
-        for p in &mut l.packages {
-            p.signature_key_id = None;
-        }
-        l
-    };
-    strip(a) == strip(b)
-}
-
-fn resolve_plan(
-    ctx: &InstallContext<'_>,
-    roots: &BTreeMap<String, VersionReq>,
-    locked: &BTreeMap<String, semver::Version>,
-    opts: &InstallOptions,
-) -> Result<Resolution> {
-    let roots: Vec<(String, VersionReq)> =
-        roots.iter().map(|(n, r)| (n.clone(), r.clone())).collect();
-    let options = ResolveOptions {
-        include_optional: opts.include_optional,
-        locked: locked.clone(),
-        no_dependencies: opts.no_dependencies,
-    };
-    Ok(resolve::resolve_backend(ctx.backend, &roots, &options)?)
-}
-
-fn diff(old: &Lockfile, new: &Resolution) -> Vec<Change> {
-    let mut changes = Vec::new();
-    for (name, release) in &new.packages {
-        let from = old.get(name).map(|p| p.version.clone());
-        let action = match &from {
-            None => Action::Install,
-            Some(v) if *v == release.version => Action::Keep,
-            Some(v) if *v < release.version => Action::Upgrade,
-            Some(_) => Action::Downgrade,
-        };
-        changes.push(Change {
-            name: name.clone(),
-            version: release.version.clone(),
-            from,
-            action,
-        });
-    }
-    for p in &old.packages {
-        if !new.packages.contains_key(&p.name) {
-            changes.push(Change {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                from: Some(p.version.clone()),
-                action: Action::Remove,
-            });
-        }
-    }
-    changes
-}
-
-fn lockfile_for(
-    ctx: &InstallContext<'_>,
-    res: &Resolution,
-    requested: &BTreeSet<String>,
-    roots: &BTreeMap<String, VersionReq>,
-    old: &Lockfile,
-) -> Result<Lockfile> {
-    let mut lock = Lockfile::default();
-    for (name, release) in &res.packages {
-        let sha = required_checksum(release)?;
-        let deps = res
-            .edges
-            .get(name)
-            .map(|ds| {
-                // A dependency evicted by `remove --force` is no longer listed.
-                ds.iter()
-                    .filter_map(|d| res.packages.get(d).map(|p| format!("{d} {}", p.version)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let prior_key = old
-            .get(name)
-            .filter(|p| p.version == release.version)
-            .and_then(|p| p.signature_key_id.clone());
-        lock.packages.push(LockedPackage {
-            name: name.clone(),
-            version: release.version.clone(),
-            source: ctx.source.clone(),
-            sha256: sha,
-            signature_key_id: release
-                .signature
-                .as_ref()
-                .map(|s| s.key_id.clone())
-                .or(prior_key),
-            requested: requested.contains(name),
-            requirement: roots
-                .get(name)
-                .filter(|r| requested.contains(name) && **r != VersionReq::STAR)
-                .cloned(),
-            dependencies: deps,
-        });
-    }
-    lock.sort();
-    Ok(lock)
-}
-
-/// A release without a checksum cannot be verified, so it is never installed.
-fn required_checksum(release: &PackageVersion) -> Result<String> {
-    release.checksum.clone().ok_or_else(|| {
-        MarketplaceError::InvalidArchive {
-            reason: format!(
-                "`{}` has no checksum in the registry; it cannot be verified",
-                release.id()
-            ),
-        }
-        .into()
-    })
-}
-
-/// The archive of `release`, from the download cache or the backend, with its
-/// SHA-256 checked against the registry before anything uses it.
-pub(crate) fn fetch_verified(
-    ctx: &InstallContext<'_>,
-    release: &PackageVersion,
-) -> Result<Vec<u8>> {
-    let expected = required_checksum(release)?;
-    let cached = ctx
-        .cache_dir
-        .join("archives")
-        .join(format!("{expected}.tar.gz"));
-    if let Ok(bytes) = std::fs::read(&cached) {
-        if sha256_hex(&bytes) == expected {
-            (ctx.on_event)(Event::Fetching {
-                name: &release.name,
-                version: &release.version,
-                cached: true,
-            });
-            return Ok(bytes);
-        }
-        let _ = std::fs::remove_file(&cached); // corrupt cache entry
-    }
-    (ctx.on_event)(Event::Fetching {
-        name: &release.name,
-        version: &release.version,
-        cached: false,
-    });
-    let bytes = ctx.backend.fetch_archive(&release.name, &release.version)?;
-    let actual = sha256_hex(&bytes);
-    if actual != expected {
-        return Err(MarketplaceError::ChecksumMismatch {
-            name: release.name.clone(),
-            version: release.version.to_string(),
-            expected,
-            actual,
-        }
-        .into());
-    }
-    if let Err(e) = atomic_write(&cached, &bytes) {
-        tracing::warn!(error = %e, "could not cache the download");
-    }
-    Ok(bytes)
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

@@ -233,16 +233,8 @@ mod tests {
             "[package]\nname = \"big-one\"\nversion = \"1.0.0\"\ndescription = \"x\"\n",
         )
         .unwrap();
-        // Incompressible bytes (an xorshift stream), so the packed size is real.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let noise: Vec<u8> = (0..64 * 1024)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        // Incompressible bytes, so the packed size is real.
+        let noise = ggen_test_support::Rng::new(7).bytes(64 * 1024);
         std::fs::write(dir.path().join("blob.bin"), &noise).unwrap();
 
         let fits = prepare_with_limit(dir.path(), 1024 * 1024).unwrap();

@@ -3,7 +3,7 @@
 //! ggen refuses with an error naming the file or server, and that nothing
 //! outside the target changes.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

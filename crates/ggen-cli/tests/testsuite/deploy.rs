@@ -2,7 +2,7 @@
 //! takes, ports and probe paths it really serves, environment keys it really
 //! reads, and the Oxigraph service the V2 endpoint points at.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,11 +1,11 @@
 //! Shared by the CLI end-to-end tests: a throw-away GGEN_HOME and the binary.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
+use ggen_test_support::Pkg;
 use serde_json::Value;
 
 pub struct Home {
@@ -82,9 +82,9 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// A package source directory `ggen marketplace publish` accepts, under `root`:
-/// `name@version` with `description` and `tags`, and a template whose content
-/// names the package, so every archive has its own checksum.
+/// A package source directory `ggen marketplace publish` accepts, under `root`
+/// (`src-NAME-VERSION`): category `testing`, license MIT, and a template whose
+/// content names the package, so every archive has its own checksum.
 pub fn package_dir(
     root: &Path,
     name: &str,
@@ -92,25 +92,11 @@ pub fn package_dir(
     description: &str,
     tags: &[&str],
 ) -> PathBuf {
-    let dir = root.join(format!("src-{name}-{version}"));
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    let tags: Vec<String> = tags.iter().map(|t| format!("{t:?}")).collect();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!(
-            "[package]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = {description:?}\n\
-             category = \"testing\"\nlicense = \"MIT\"\ntags = [{}]\n",
-            tags.join(", ")
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
-    std::fs::write(
-        dir.join("templates/main.rs.tmpl"),
-        format!("// {name} {version}\nfn main() {{}}\n"),
-    )
-    .unwrap();
-    dir
+    Pkg::new(name, version)
+        .description(description)
+        .category("testing")
+        .tags(tags)
+        .write_dir(root)
 }
 
 /// A `ggen registry serve` child on a loopback port, killed when dropped.

@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use ggen_marketplace_v2::V2Backend;
 

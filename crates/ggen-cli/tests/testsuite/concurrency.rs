@@ -3,7 +3,7 @@
 //! never fail or see half a write, and nothing published may be lost.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -36,23 +36,14 @@ fn ok(out: &Output, what: &str) {
 }
 
 fn package_dir(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join(format!("src-{name}"));
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!(
-            "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n\
-             description = \"Stress test template number {name}\"\ncategory = \"testing\"\n"
-        ),
+    // Every package its own content, so every checksum is distinct.
+    common::package_dir(
+        root,
+        name,
+        "1.0.0",
+        &format!("Stress test template number {name}"),
+        &[],
     )
-    .unwrap();
-    // Content that differs per package, so every checksum is distinct.
-    std::fs::write(
-        dir.join("templates/main.tmpl"),
-        format!("{name}\n").repeat(50),
-    )
-    .unwrap();
-    dir
 }
 
 #[test]

@@ -5,24 +5,16 @@
 //! command.
 #![cfg(all(target_os = "linux", feature = "marketplace-parallel"))]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
 use common::{Home, Tmpfs, walk};
 use predicates::prelude::*;
 
-/// Incompressible bytes (xorshift), so an archive really is this large.
+/// Incompressible bytes, so an archive really is this large.
 fn noise(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    ggen_test_support::Rng::new(0x9E37).bytes(len)
 }
 
 fn listed(home: &Home, backend: &str) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! Keys, signing, publishing, trust, verification and yanking, end to end, with
 //! OpenSSL checking our files from the outside.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;

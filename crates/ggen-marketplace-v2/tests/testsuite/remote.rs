@@ -1,100 +1,31 @@
 //! Remote mode against a real `oxigraph serve` (from `pip install oxigraph`).
 //! Skipped with a message when the binary is missing, unless `CI` is set.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::V2Backend;
+use ggen_test_support::{OxigraphServer, free_port, oxigraph_available};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn oxigraph_available() -> bool {
-    let found = Command::new("oxigraph")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("the `oxigraph` binary is not on PATH (pip install oxigraph) and CI is set");
-        }
-        eprintln!(
-            "SKIP: the `oxigraph` binary is not on PATH; `pip install oxigraph` to run the remote tests"
-        );
-    }
-    found
-}
-
-fn start(dir: &std::path::Path) -> Server {
-    let port = free_port();
-    let child = Command::new("oxigraph")
-        .args(["serve", "--location"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn oxigraph serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let probe = V2Backend::remote(
-                &format!("{}/query", server.base),
-                &format!("{}/update", server.base),
-                dir.join("probe"),
-            )
-            .unwrap();
-            if probe.generation().is_ok() {
-                return server;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "oxigraph serve did not become ready on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn start(dir: &std::path::Path) -> OxigraphServer {
+    OxigraphServer::start(dir)
 }
 
 #[test]
 fn every_operation_against_oxigraph_serve() {
-    if !oxigraph_available() {
+    if !oxigraph_available("the V2 remote tests") {
         return;
     }
     let data = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
     let server = start(&data.path().join("db"));
-    let q = format!("{}/query", server.base);
-    let u = format!("{}/update", server.base);
+    let q = format!("{}/query", server.base());
+    let u = format!("{}/update", server.base());
     let b = V2Backend::remote(&q, &u, local.path()).unwrap();
     common::exercise(&b);
     // The client's term index is cached per endpoint, apart from an embedded store's.
@@ -128,7 +59,7 @@ fn every_operation_against_oxigraph_serve() {
     );
 
     // HTTP errors name the status.
-    let wrong = V2Backend::remote(&format!("{}/nope", server.base), &u, other.path()).unwrap();
+    let wrong = V2Backend::remote(&format!("{}/nope", server.base()), &u, other.path()).unwrap();
     match wrong.package("hello-world") {
         Err(MarketplaceError::Backend { message, .. }) => {
             assert!(message.contains("404"), "{message}")

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `ggen` binary against a throw-away GGEN_HOME.
 //! They run under every feature set; backend-specific ones are gated.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -551,7 +551,7 @@ fn status_shows_features_routing_sources_and_circuits() {
     assert!(text.contains("GGEN_MARKETPLACE_BACKEND"), "{text}");
 }
 
-/// Seeds phase 4: "V2 installation works for all V1 packages". The same
+/// Migration phase 4 ("V2 installation works for all V1 packages"): the same
 /// request through V1 and through V2 writes the same files and the same
 /// `ggen.lock`, byte for byte.
 #[cfg(feature = "marketplace-parallel")]

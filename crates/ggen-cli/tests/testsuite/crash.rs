@@ -129,18 +129,7 @@ fn killed_installs_leave_old_or_new_state() {
 /// A package source directory `ggen publish` accepts.
 #[cfg(feature = "marketplace-parallel")]
 fn package_dir(root: &Path, name: &str) -> std::path::PathBuf {
-    let dir = root.join(format!("src-{name}"));
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!(
-            "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\ndescription = \"Crash test template\"\n\
-             category = \"testing\"\nlicense = \"MIT\"\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("templates/main.rs.tmpl"), "fn main() {}\n").unwrap();
-    dir
+    crate::common::package_dir(root, name, "1.0.0", "Crash test template", &[])
 }
 
 #[cfg(feature = "marketplace-parallel")]

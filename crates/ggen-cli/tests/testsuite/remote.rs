@@ -2,7 +2,7 @@
 //! loopback port: search, info, publish with a token, install, errors, and a
 //! graceful stop on SIGTERM.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};

@@ -1,22 +1,14 @@
 //! `ggen marketplace backup` end to end: backups taken while another process
 //! publishes restore into empty homes as consistent registries.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
 use common::Home;
 
 fn package_dir(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("gpack.toml"),
-        format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\ndescription = \"Busy template\"\nlicense = \"MIT\"\n"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("templates/a.txt"), name).unwrap();
-    dir
+    common::package_dir(root, name, "1.0.0", "Busy template", &[])
 }
 
 fn busy_names(home: &Home) -> Vec<String> {

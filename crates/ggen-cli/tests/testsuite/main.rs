@@ -1,0 +1,14 @@
+//! The `ggen` binary's tests, one test binary: each module runs the real
+//! binary against real stores, servers and files.
+
+mod backup;
+mod cli;
+mod common;
+mod concurrency;
+mod crash;
+mod deploy;
+mod docs;
+mod hostile;
+mod publish;
+mod remote;
+mod storage;

@@ -1,0 +1,230 @@
+//! [`MarketplaceBackend`] for V2: search from the term index, everything else
+//! from the graph, archives from the content-addressed blob store.
+
+use std::time::Instant;
+
+use ggen_marketplace_core::checksum::{is_sha256_hex, sha256_hex};
+use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
+use ggen_marketplace_core::name::validate_name;
+use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults};
+use ggen_marketplace_core::{
+    ArchiveStream, BackendKind, BackendMetadata, Capabilities, MarketplaceBackend,
+    MarketplaceError, Result,
+};
+use oxigraph::model::vocab::rdf;
+use semver::Version;
+
+use crate::mapping::{Nodes, mp, package_iri, version_iri};
+use crate::store::{Answer, Op};
+use crate::{V2Backend, blob_path, complete, mapping, store};
+
+impl MarketplaceBackend for V2Backend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::V2
+    }
+
+    fn metadata(&self) -> Result<BackendMetadata> {
+        let ix = self.index()?;
+        let q = format!(
+            "SELECT (COUNT(?v) AS ?n) WHERE {{ ?v {} {} }}",
+            rdf::TYPE,
+            mp::version_class()
+        );
+        let version_count = match self.store.query(&store::parse_query(&q)?)? {
+            Answer::Solutions { rows, .. } => rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(|t| t.as_ref())
+                .and_then(store::term_u64)
+                .unwrap_or(0) as usize,
+            _ => 0,
+        };
+        let (storage, location) = self.store.describe_location();
+        Ok(BackendMetadata {
+            kind: BackendKind::V2,
+            storage,
+            location,
+            package_count: ix.len(),
+            version_count,
+            capabilities: Capabilities {
+                supports_full_text_search: true,
+                supports_sparql_queries: true,
+                supports_rdf_metadata: true,
+                supports_cryptographic_signing: true,
+                supports_publish: true,
+            },
+        })
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
+        query.validate()?;
+        let started = Instant::now();
+        let ix = self.index()?;
+        let (page, total) = ix.search(query)?;
+        let hits = page
+            .iter()
+            .map(|s| {
+                let d = &ix.doc(s.doc)?.summary;
+                Ok(SearchHit {
+                    name: d.name.clone(),
+                    version: d.version.clone(),
+                    description: d.description.clone(),
+                    category: d.category.clone(),
+                    tags: d.tags.clone(),
+                    downloads: d.downloads,
+                    score: s.score,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(SearchResults {
+            hits,
+            total,
+            backend_used: BackendKind::V2,
+            query_time: started.elapsed(),
+        })
+    }
+
+    fn package(&self, name: &str) -> Result<Package> {
+        let not_found = || MarketplaceError::NotFound {
+            name: name.to_string(),
+        };
+        if validate_name(name).is_err() {
+            return Err(not_found());
+        }
+        let iri = package_iri(name);
+        let triples = self.store.describe(std::slice::from_ref(&iri))?;
+        let nodes = Nodes::new(&triples);
+        if !nodes.has_type(iri.as_str(), &mp::package_class()) {
+            return Err(not_found());
+        }
+        nodes.package(iri.as_str())
+    }
+
+    fn list(&self) -> Result<Vec<PackageSummary>> {
+        // The term index holds every package's summary and is brought up to date
+        // with the graph before use, so listing needs no pass over the store.
+        let ix = self.index()?;
+        let mut out: Vec<PackageSummary> = (0..ix.len() as u32)
+            .map(|i| Ok(ix.doc(i)?.summary.clone()))
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        let release = match self.hydrate_version(name, version)? {
+            Some(r) => r,
+            None => return Err(self.missing_version(name, version)?),
+        };
+        let expected = release.checksum.clone().unwrap_or_default();
+        let path = blob_path(&self.root, &expected);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(MarketplaceError::ArchiveMissing {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    path,
+                });
+            }
+            Err(e) => return Err(MarketplaceError::io(&path, e)),
+        };
+        let actual = sha256_hex(&bytes);
+        if actual != expected {
+            return Err(MarketplaceError::ChecksumMismatch {
+                name: name.to_string(),
+                version: version.to_string(),
+                expected: release.checksum.unwrap_or_else(|| "(none)".into()),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        let release = match self.hydrate_version(name, version)? {
+            Some(r) => r,
+            None => return Err(self.missing_version(name, version)?),
+        };
+        let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
+        ggen_marketplace_core::archive::open_stored(
+            &blob_path(&self.root, expected.unwrap_or_default()),
+            name,
+            version,
+            expected,
+        )
+    }
+
+    fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
+        let _lock = self.lock()?;
+        ggen_marketplace_core::backend::check_release(release, archive)?;
+        let iri = version_iri(&release.name, &release.version);
+        if self.exists(&iri, mp::version_class())? {
+            return Err(MarketplaceError::AlreadyPublished {
+                name: release.name.clone(),
+                version: release.version.to_string(),
+            });
+        }
+        let release = complete(release, archive);
+        self.store_blob(release.checksum.as_deref().unwrap_or_default(), archive)?;
+        let mut triples = Vec::new();
+        if !self.exists(&package_iri(&release.name), mp::package_class())? {
+            triples.extend(mapping::package_node_triples(&release.name, 0, 0));
+        }
+        triples.extend(mapping::version_triples(&release));
+        self.commit(
+            vec![Op::Insert(triples)],
+            std::slice::from_ref(&release.name),
+        )
+    }
+
+    fn retract(&self, name: &str, version: &Version) -> Result<()> {
+        let _lock = self.lock()?;
+        let Some(stored) = self.hydrate_version(name, version)? else {
+            return Err(self.missing_version(name, version)?);
+        };
+        // The mapping is lossless, so mapping the stored version again yields
+        // exactly the triples it was written as.
+        let mut doomed = mapping::version_triples(&stored);
+        let pkg = self.package(name)?;
+        if pkg.versions.len() == 1 {
+            doomed.extend(mapping::package_node_triples(
+                name,
+                pkg.downloads,
+                pkg.stars,
+            ));
+        }
+        // The archive blob stays: blobs are content-addressed and may be shared.
+        self.commit(vec![Op::Delete(doomed)], &[name.to_string()])
+    }
+
+    fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
+        let _lock = self.lock()?;
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        let iri = version_iri(name, version);
+        if !self.exists(&iri, mp::version_class())? {
+            return Err(self.missing_version(name, version)?);
+        }
+        self.commit(
+            vec![
+                Op::DeleteValues(iri, mp::yanked()),
+                Op::Insert(vec![mapping::yanked_triple(name, version, yanked)]),
+            ],
+            &[name.to_string()],
+        )
+    }
+}

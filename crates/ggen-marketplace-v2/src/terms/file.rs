@@ -1,0 +1,319 @@
+//! Persistence: `<dir>/index.bin`, written atomically after every write and
+//! used only when its generation equals the graph's (otherwise the index is
+//! rebuilt from the graph). A CLI search is one process per query, so the file
+//! is laid out to be memory-mapped and read lazily rather than decoded whole:
+//! decoding every document on each run was most of a V2 search process
+//! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
+//!
+//! ```text
+//! magic "GGENV2T5" | generation u64 | docs u32 | terms u32
+//! | lengths u64 x 5 (meta, starts, postings, doc ends, docs) | fst length u64
+//! | meta      postcard: what ranking and filters read, as columns (names in one
+//! |           string, counters, category and tag ids, field lengths), decoded at load
+//! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
+//! | postings  8 bytes each: doc u32, field u8, 0u8, term frequency u16
+//! | doc ends  u32 per doc: where each doc's bytes end in the docs section
+//! | docs      each doc in postcard, decoded on first use (search hits, list)
+//! | fst       the terms, valued by their ordinal
+//! ```
+//!
+//! Loading checks the layout (lengths, sort order, monotonic offsets) and the
+//! FST's checksum; postings and docs are checked when read, and one that no
+//! longer fits is an error naming `rebuild-index`, never a panic. Damage that
+//! still decodes (a changed letter in a description) goes unnoticed: a checksum
+//! over the whole file would mean reading all of it on every search. Crashes
+//! cannot cause it (writes are atomic); `rebuild-index` repairs it.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use ggen_marketplace_core::fsutil::atomic_write;
+use ggen_marketplace_core::{MarketplaceError, Result};
+
+use super::doc::{Columns, Doc, average_lengths};
+use super::{FIELD_COUNT, TermIndex};
+
+pub const INDEX_FILE: &str = "index.bin";
+// Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
+const MAGIC: &[u8; 8] = b"GGENV2T5";
+pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
+pub(super) const POSTING_BYTES: usize = 8;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Posting {
+    pub(super) doc: u32,
+    pub(super) field: u8,
+    pub(super) tf: u16,
+}
+
+/// Immutable bytes: built in memory, or a range of the memory-mapped file.
+/// Cloning shares them.
+#[derive(Clone)]
+pub(super) struct Bytes {
+    buf: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    range: Range<usize>,
+}
+
+impl Bytes {
+    pub(super) fn owned(v: Vec<u8>) -> Self {
+        let range = 0..v.len();
+        Self {
+            buf: Arc::new(v),
+            range,
+        }
+    }
+
+    pub(super) fn slice(&self, range: Range<usize>) -> Self {
+        Self {
+            buf: self.buf.clone(),
+            range: self.range.start + range.start..self.range.start + range.end,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &(*self.buf).as_ref()[self.range.clone()]
+    }
+}
+
+pub(super) fn u32_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let b = bytes.get(i * 4..i * 4 + 4)?;
+    Some(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
+
+pub(super) fn index_err(path: &Path, reason: impl std::fmt::Display) -> MarketplaceError {
+    MarketplaceError::SearchIndex {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Each doc in postcard, concatenated, and where each one ends.
+pub(super) fn encode_docs<'a>(docs: impl Iterator<Item = &'a Doc>) -> (Vec<u8>, Vec<u8>) {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::new();
+    for d in docs {
+        bytes = postcard::to_extend(d, bytes).expect("a Doc always serializes");
+        // A docs section over 4 GiB would need ~10M packages; `save` refuses it.
+        ends.extend_from_slice(&(bytes.len().min(u32::MAX as usize) as u32).to_le_bytes());
+    }
+    (bytes, ends)
+}
+
+impl TermIndex {
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(INDEX_FILE)
+    }
+
+    /// Writes `<dir>/index.bin` atomically (layout in the module docs).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = Self::path(dir);
+        let meta = postcard::to_stdvec(&self.columns).map_err(|e| index_err(&path, e))?;
+        let sections: [&[u8]; 6] = [
+            &meta,
+            self.starts.as_ref(),
+            self.postings.as_ref(),
+            self.doc_ends.as_ref(),
+            self.doc_bytes.as_ref(),
+            self.fst.as_fst().as_bytes(),
+        ];
+        if self.doc_bytes.as_ref().len() > u32::MAX as usize {
+            return Err(index_err(&path, "over 4 GiB of documents"));
+        }
+        let total: usize = sections.iter().map(|s| s.len()).sum();
+        let mut out = Vec::with_capacity(PREAMBLE + total);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.generation.to_le_bytes());
+        out.extend_from_slice(&(self.columns.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.fst.len() as u32).to_le_bytes());
+        for s in &sections {
+            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        }
+        for s in &sections {
+            out.extend_from_slice(s);
+        }
+        atomic_write(&path, &out)
+    }
+
+    /// Maps `<dir>/index.bin`; `None` when absent, unreadable, damaged or
+    /// built from another generation than `expected_generation` (i.e. stale).
+    pub fn load(dir: &Path, expected_generation: u64) -> Option<Self> {
+        let path = Self::path(dir);
+        let parsed = (|| -> std::result::Result<Self, String> {
+            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+            // SAFETY: the file is never modified in place: every writer writes
+            // a new file and renames it over this one (`atomic_write`), so the
+            // mapped inode stays as it is for as long as the map lives.
+            #[allow(unsafe_code)]
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
+            let bytes = Bytes {
+                range: 0..map.len(),
+                buf: Arc::new(map),
+            };
+            Self::parse(bytes, expected_generation, &path)
+        })();
+        match parsed {
+            Ok(ix) => Some(ix),
+            Err(reason) => {
+                tracing::info!(path = %path.display(), %reason, "term index is stale or unreadable; rebuilding");
+                None
+            }
+        }
+    }
+
+    fn parse(
+        bytes: Bytes,
+        expected_generation: u64,
+        path: &Path,
+    ) -> std::result::Result<Self, String> {
+        let b = bytes.as_ref();
+        if b.len() < PREAMBLE || &b[..8] != MAGIC {
+            return Err("not a term index file (or an older layout)".into());
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let generation = u64_at(8);
+        if generation != expected_generation {
+            return Err(format!(
+                "built from generation {generation}, the graph is at {expected_generation}"
+            ));
+        }
+        let n = u32_at(&b[16..20], 0).expect("4 bytes") as usize;
+        let terms = u32_at(&b[20..24], 0).expect("4 bytes") as usize;
+        let mut ranges = Vec::with_capacity(6);
+        let mut at = PREAMBLE;
+        for k in 0..6 {
+            let len = usize::try_from(u64_at(24 + 8 * k)).map_err(|_| "length overflows")?;
+            let end = at
+                .checked_add(len)
+                .filter(|&e| e <= b.len())
+                .ok_or("truncated")?;
+            ranges.push(at..end);
+            at = end;
+        }
+        if at != b.len() {
+            return Err("trailing bytes".into());
+        }
+        let section = |k: usize| bytes.slice(ranges[k].clone());
+        let columns: Columns =
+            postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
+        if columns.len() != n {
+            return Err("document count disagrees with the ranking columns".into());
+        }
+        columns.check()?;
+        let offsets_ok = |s: &Bytes, count: usize, last: usize| {
+            let s = s.as_ref();
+            s.len() == count * 4
+                && (0..count).all(|i| {
+                    let prev = if i == 0 {
+                        0
+                    } else {
+                        u32_at(s, i - 1).unwrap_or(0)
+                    };
+                    u32_at(s, i).is_some_and(|v| v >= prev)
+                })
+                && (count == 0 || u32_at(s, count - 1) == Some(last as u32))
+        };
+        let (starts, postings, doc_ends, doc_bytes) =
+            (section(1), section(2), section(3), section(4));
+        if postings.as_ref().len() % POSTING_BYTES != 0
+            || !offsets_ok(&starts, terms + 1, postings.as_ref().len() / POSTING_BYTES)
+            || u32_at(starts.as_ref(), 0) != Some(0)
+        {
+            return Err("postings offsets disagree with the postings".into());
+        }
+        if !offsets_ok(&doc_ends, n, doc_bytes.as_ref().len()) {
+            return Err("document offsets disagree with the documents".into());
+        }
+        let fst = fst::Map::new(section(5)).map_err(|e| e.to_string())?;
+        if fst.len() != terms {
+            return Err("term count disagrees with the FST".into());
+        }
+        // The FST's own checksum: its nodes are followed without bounds checks
+        // of ours, so damage there must be caught here (a few ms at 100k terms).
+        fst.as_fst().verify().map_err(|e| e.to_string())?;
+        Ok(Self {
+            generation,
+            avg_len: average_lengths(&columns),
+            decoded: (0..n).map(|_| OnceLock::new()).collect(),
+            columns,
+            fst,
+            starts,
+            postings,
+            doc_ends,
+            doc_bytes,
+            source: Some(path.to_path_buf()),
+        })
+    }
+
+    /// The postings of term `ord`, checked against the documents and fields
+    /// before any is returned (a second pass over a few records: no allocation
+    /// on the search path).
+    pub(super) fn postings(&self, ord: u64) -> Result<impl Iterator<Item = Posting> + '_> {
+        let starts = self.starts.as_ref();
+        let range = usize::try_from(ord)
+            .ok()
+            .and_then(|o| Some(u32_at(starts, o)? as usize..u32_at(starts, o + 1)? as usize))
+            .ok_or_else(|| self.damaged(format!("term {ord} has no postings")))?;
+        let bytes = self
+            .postings
+            .as_ref()
+            .get(range.start * POSTING_BYTES..range.end * POSTING_BYTES)
+            .ok_or_else(|| self.damaged(format!("postings of term {ord} out of range")))?;
+        let decode = |r: &[u8]| Posting {
+            doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
+            field: r[4],
+            tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
+        };
+        let n = self.columns.len();
+        if bytes
+            .chunks_exact(POSTING_BYTES)
+            .map(decode)
+            .any(|p| p.doc as usize >= n || p.field as usize >= FIELD_COUNT)
+        {
+            return Err(self.damaged(format!("a posting of term {ord} is out of range")));
+        }
+        Ok(bytes.chunks_exact(POSTING_BYTES).map(decode))
+    }
+
+    pub(super) fn damaged(&self, what: impl std::fmt::Display) -> MarketplaceError {
+        let path = self
+            .source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(INDEX_FILE));
+        index_err(&path, format!("damaged term index: {what}"))
+    }
+
+    /// Doc `i` (an index into the name order, as in `Scored::doc`), decoded
+    /// from the file on first use.
+    pub fn doc(&self, i: u32) -> Result<&Doc> {
+        let i = i as usize;
+        let cell = self
+            .decoded
+            .get(i)
+            .ok_or_else(|| self.damaged(format!("no document {i}")))?;
+        if let Some(d) = cell.get() {
+            return Ok(d);
+        }
+        let ends = self.doc_ends.as_ref();
+        let start = if i == 0 {
+            0
+        } else {
+            u32_at(ends, i - 1).unwrap_or(0)
+        } as usize;
+        let end = u32_at(ends, i).unwrap_or(0) as usize;
+        let doc: Doc = self
+            .doc_bytes
+            .as_ref()
+            .get(start..end)
+            .ok_or_else(|| self.damaged(format!("document {i} out of range")))
+            .and_then(|b| {
+                postcard::from_bytes(b).map_err(|e| self.damaged(format!("document {i}: {e}")))
+            })?;
+        if doc.name != self.columns.name(i) {
+            return Err(self.damaged(format!("document {i} is not `{}`", self.columns.name(i))));
+        }
+        Ok(cell.get_or_init(|| Box::new(doc)))
+    }
+}

@@ -1,0 +1,226 @@
+//! The term index: what makes V2 search fast without `CONTAINS`/`REGEX` scans.
+//!
+//! One [`Doc`] per package (its latest version), holding the tokens of each
+//! searchable field and what filtering and sorting need. Every distinct token is a
+//! key of an FST (`fst` crate) whose value is the token's ordinal in a postings
+//! table `(doc, field, term frequency)`. Lookups: exact (FST get), prefix (FST
+//! range stream) and typo-tolerant (a Levenshtein DFA from `levenshtein_automata`,
+//! Damerau transpositions costing one, run as an `fst::Automaton`).
+//!
+//! Scoring is core's ranking policy (`ggen_marketplace_core::ranking`), the
+//! one V1 implements with tantivy queries, so both backends agree on the first
+//! hit: whole-name matches first, then BM25 x field weight per query word,
+//! plus prefix and typo matches at a share of the weight.
+//!
+//!
+//! | module | holds |
+//! |---|---|
+//! | `doc` | [`Doc`], one package as the index sees it, and the ranking columns |
+//! | `file` | `index.bin`: its layout, saving, loading and checking |
+//! | `query` | lookups (exact, prefix, typo automata) and BM25 scoring |
+
+mod doc;
+mod file;
+mod query;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ggen_marketplace_core::Result;
+use ggen_marketplace_core::ranking::Field;
+use ggen_marketplace_core::search::tokenize;
+
+pub use doc::Doc;
+use doc::{Columns, average_lengths};
+use file::{Bytes, POSTING_BYTES, Posting, encode_docs};
+
+/// V1 drops tokens of 40 bytes or more; so do we.
+const MAX_TOKEN_BYTES: usize = 40;
+
+pub(crate) const NAME: usize = Field::Name as usize;
+pub(crate) const TAGS: usize = Field::Tags as usize;
+pub(crate) const KEYWORDS: usize = Field::Keywords as usize;
+pub(crate) const CATEGORY: usize = Field::Category as usize;
+pub(crate) const DESCRIPTION: usize = Field::Description as usize;
+pub(crate) const AUTHOR: usize = Field::Author as usize;
+pub(crate) const FIELD_COUNT: usize = Field::ALL.len();
+/// Field weights in index order, from core's policy.
+pub(crate) const WEIGHTS: [f32; FIELD_COUNT] = [
+    Field::Name.weight(),
+    Field::Tags.weight(),
+    Field::Keywords.weight(),
+    Field::Category.weight(),
+    Field::Description.weight(),
+    Field::Author.weight(),
+];
+
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    tokenize(text)
+        .into_iter()
+        .filter(|t| t.len() < MAX_TOKEN_BYTES)
+}
+
+pub struct TermIndex {
+    generation: u64,
+    /// Sorted by name; row i is doc i.
+    columns: Columns,
+    avg_len: [f32; FIELD_COUNT],
+    fst: fst::Map<Bytes>,
+    starts: Bytes,
+    postings: Bytes,
+    doc_ends: Bytes,
+    doc_bytes: Bytes,
+    /// Docs decoded so far (all of them for an index built in this process).
+    decoded: Vec<OnceLock<Box<Doc>>>,
+    /// The file this index was read from, for error messages.
+    source: Option<PathBuf>,
+}
+
+impl TermIndex {
+    /// Builds the index over `docs` (any order; kept sorted by name).
+    pub fn build(generation: u64, mut docs: Vec<Doc>) -> Self {
+        docs.sort_by(|a, b| a.name.cmp(&b.name));
+        docs.dedup_by(|a, b| a.name == b.name);
+        let mut terms: BTreeMap<&str, Vec<Posting>> = BTreeMap::new();
+        for (i, d) in docs.iter().enumerate() {
+            for (f, toks) in d.fields.iter().enumerate() {
+                let mut counts: BTreeMap<&str, u16> = BTreeMap::new();
+                for t in toks {
+                    let c = counts.entry(t.as_str()).or_default();
+                    *c = c.saturating_add(1);
+                }
+                for (t, tf) in counts {
+                    terms.entry(t).or_default().push(Posting {
+                        doc: i as u32,
+                        field: f as u8,
+                        tf,
+                    });
+                }
+            }
+        }
+        let fst = fst::Map::from_iter(terms.keys().enumerate().map(|(i, t)| (*t, i as u64)))
+            .expect("sorted, distinct keys");
+        let mut starts = Vec::with_capacity((terms.len() + 1) * 4);
+        let mut postings = Vec::new();
+        for list in terms.values() {
+            starts.extend_from_slice(&((postings.len() / POSTING_BYTES) as u32).to_le_bytes());
+            for p in list {
+                postings.extend_from_slice(&p.doc.to_le_bytes());
+                postings.extend_from_slice(&[p.field, 0]);
+                postings.extend_from_slice(&p.tf.to_le_bytes());
+            }
+        }
+        starts.extend_from_slice(&((postings.len() / POSTING_BYTES) as u32).to_le_bytes());
+        let fst_bytes = Bytes::owned(fst.into_fst().into_inner());
+        let fst = fst::Map::new(fst_bytes).expect("an FST just built");
+        Self::with_docs(
+            generation,
+            docs,
+            fst,
+            Bytes::owned(starts),
+            Bytes::owned(postings),
+        )
+    }
+
+    /// `docs` (sorted, distinct names) with terms and postings already made for them.
+    fn with_docs(
+        generation: u64,
+        docs: Vec<Doc>,
+        fst: fst::Map<Bytes>,
+        starts: Bytes,
+        postings: Bytes,
+    ) -> Self {
+        let columns = Columns::of(&docs);
+        let (doc_bytes, doc_ends) = encode_docs(docs.iter());
+        let decoded = docs
+            .into_iter()
+            .map(|d| OnceLock::from(Box::new(d)))
+            .collect();
+        Self {
+            generation,
+            avg_len: average_lengths(&columns),
+            columns,
+            fst,
+            starts,
+            postings,
+            doc_ends: Bytes::owned(doc_ends),
+            doc_bytes: Bytes::owned(doc_bytes),
+            decoded,
+            source: None,
+        }
+    }
+
+    /// Every doc, decoded (writers, which rebuild from them).
+    pub fn all_docs(&self) -> Result<Vec<Doc>> {
+        (0..self.columns.len() as u32)
+            .map(|i| self.doc(i).cloned())
+            .collect()
+    }
+
+    /// A copy with these packages' docs replaced (or added) and `removed` dropped.
+    pub fn with_changes(
+        &self,
+        generation: u64,
+        upserts: Vec<Doc>,
+        removed: &[String],
+    ) -> Result<Self> {
+        let mut docs: BTreeMap<String, Doc> = self
+            .all_docs()?
+            .into_iter()
+            .map(|d| (d.name.clone(), d))
+            .collect();
+        for r in removed {
+            docs.remove(r);
+        }
+        for d in upserts {
+            docs.insert(d.name.clone(), d);
+        }
+        Ok(Self::build(generation, docs.into_values().collect()))
+    }
+
+    /// A copy with these packages' counters `(name, downloads, stars)` set.
+    /// Counters only rank and display, so the terms and postings are shared
+    /// as they are: no rebuild, which matters when a migration sets 100k of them.
+    pub fn with_counters(&self, generation: u64, counters: &[(String, u64, u64)]) -> Result<Self> {
+        let mut docs = self.all_docs()?;
+        for (name, downloads, stars) in counters {
+            if let Some(i) = self.position(name) {
+                let d = &mut docs[i];
+                d.downloads = *downloads;
+                d.summary.downloads = *downloads;
+                d.summary.stars = *stars;
+            }
+        }
+        Ok(Self::with_docs(
+            generation,
+            docs,
+            self.fst.clone(),
+            self.starts.clone(),
+            self.postings.clone(),
+        ))
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.columns.position(name)
+    }
+
+    /// Whether a package of this name is indexed (that is, in the graph).
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn term_count(&self) -> usize {
+        self.fst.len()
+    }
+}

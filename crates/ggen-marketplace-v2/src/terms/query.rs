@@ -1,0 +1,244 @@
+//! Lookups in the term FST (exact, prefix, and typo-tolerant through a
+//! Levenshtein automaton) and scoring by core's ranking policy.
+
+use std::sync::OnceLock;
+
+use fst::{Automaton, IntoStreamer, Streamer};
+use ggen_marketplace_core::Result;
+use ggen_marketplace_core::ranking::{self, BM25_B as B, BM25_K1 as K1, EXACT_NAME_SCORE};
+use ggen_marketplace_core::search::{SearchQuery, SortOrder};
+use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
+
+use super::file::Posting;
+use super::{FIELD_COUNT, TermIndex, WEIGHTS, tokens};
+
+/// One matching package: index into [`TermIndex::doc`] and its score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub doc: u32,
+    pub score: f32,
+}
+
+struct Lev<'a>(&'a DFA);
+
+impl Automaton for Lev<'_> {
+    type State = u32;
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+    fn is_match(&self, s: &u32) -> bool {
+        matches!(self.0.distance(*s), Distance::Exact(_))
+    }
+    fn can_match(&self, s: &u32) -> bool {
+        *s != SINK_STATE
+    }
+    fn accept(&self, s: &u32, byte: u8) -> u32 {
+        self.0.transition(*s, byte)
+    }
+}
+
+fn lev_builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static ONE: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    static TWO: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    if distance == 1 {
+        ONE.get_or_init(|| LevenshteinAutomatonBuilder::new(1, true))
+    } else {
+        TWO.get_or_init(|| LevenshteinAutomatonBuilder::new(2, true))
+    }
+}
+
+impl TermIndex {
+    /// Ordinals of the tokens equal to, starting with, or within `distance` of `word`.
+    fn ords_exact(&self, word: &str) -> Option<u64> {
+        self.fst.get(word)
+    }
+
+    fn ords_prefix(&self, word: &str) -> Vec<u64> {
+        let aut = fst::automaton::Str::new(word).starts_with();
+        let mut stream = self.fst.search(aut).into_stream();
+        let mut out = Vec::new();
+        while let Some((_, ord)) = stream.next() {
+            out.push(ord);
+        }
+        out
+    }
+
+    fn ords_fuzzy(&self, word: &str, distance: u8) -> Vec<u64> {
+        let dfa = lev_builder(distance).build_dfa(word);
+        let mut stream = self.fst.search(Lev(&dfa)).into_stream();
+        let mut out = Vec::new();
+        while let Some((_, ord)) = stream.next() {
+            out.push(ord);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    /// Tokens the index would match for `word` (exact, prefix, typo), for tests
+    /// and `--verbose` output.
+    pub fn candidates(&self, word: &str) -> Vec<String> {
+        let word = word.to_lowercase();
+        let mut ords: Vec<u64> = self.ords_exact(&word).into_iter().collect();
+        if word.chars().count() >= 2 {
+            ords.extend(self.ords_prefix(&word));
+        }
+        if let Some(d) = ranking::typo_distance(word.chars().count()) {
+            ords.extend(self.ords_fuzzy(&word, d));
+        }
+        ords.sort_unstable();
+        ords.dedup();
+        let wanted: std::collections::HashSet<u64> = ords.into_iter().collect();
+        let mut out = Vec::new();
+        let mut stream = self.fst.stream();
+        while let Some((k, v)) = stream.next() {
+            if wanted.contains(&v) {
+                out.push(String::from_utf8_lossy(k).into_owned());
+            }
+        }
+        out
+    }
+
+    fn bm25(&self, p: &Posting, df: u32) -> f32 {
+        let n = self.columns.len() as f32;
+        let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        let dl = self.columns.lens[p.doc as usize][p.field as usize] as f32;
+        let avg = self.avg_len[p.field as usize].max(f32::EPSILON);
+        let tf = p.tf as f32;
+        idf * (1.0 + K1) * tf / (tf + K1 * (1.0 - B + B * dl / avg))
+    }
+
+    /// Scores, filters and sorts; returns the requested page and the total.
+    /// Fails only on a damaged index file.
+    pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
+        let n = self.columns.len();
+        let mut words = Vec::new();
+        for t in tokens(&query.text) {
+            if !words.contains(&t) {
+                words.push(t);
+            }
+        }
+        let has_text = !words.is_empty();
+        let mut scores = vec![0f32; if has_text { n } else { 0 }];
+        let mut matched = vec![!has_text; n];
+        if has_text {
+            let mut marks = vec![0u8; n];
+            let mut touched: Vec<u32> = Vec::new();
+            for w in &words {
+                // Exact: BM25 per field.
+                if let Some(ord) = self.ords_exact(w) {
+                    let list: Vec<Posting> = self.postings(ord)?.collect();
+                    let mut df = [0u32; FIELD_COUNT];
+                    for p in &list {
+                        df[p.field as usize] += 1;
+                    }
+                    for p in &list {
+                        scores[p.doc as usize] +=
+                            WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
+                        matched[p.doc as usize] = true;
+                    }
+                }
+                let chars = w.chars().count();
+                let mut constant = |ords: Vec<u64>, min_weight: f32, factor: f32| -> Result<()> {
+                    for ord in ords {
+                        for p in self.postings(ord)? {
+                            if WEIGHTS[p.field as usize] >= min_weight {
+                                let m = &mut marks[p.doc as usize];
+                                if *m == 0 {
+                                    touched.push(p.doc);
+                                }
+                                *m |= 1 << p.field;
+                            }
+                        }
+                    }
+                    for &d in &touched {
+                        let m = std::mem::take(&mut marks[d as usize]);
+                        for (f, weight) in WEIGHTS.iter().enumerate() {
+                            if m & (1 << f) != 0 {
+                                scores[d as usize] += weight * factor;
+                            }
+                        }
+                        matched[d as usize] = true;
+                    }
+                    touched.clear();
+                    Ok(())
+                };
+                if chars >= ranking::PREFIX_MIN_CHARS {
+                    constant(
+                        self.ords_prefix(w),
+                        ranking::PREFIX_MIN_WEIGHT,
+                        ranking::PREFIX_FACTOR,
+                    )?;
+                }
+                if let Some(d) = ranking::typo_distance(chars) {
+                    constant(
+                        self.ords_fuzzy(w, d),
+                        ranking::TYPO_MIN_WEIGHT,
+                        ranking::TYPO_FACTOR,
+                    )?;
+                }
+            }
+            let lowered = query.text.trim().to_lowercase();
+            for candidate in [lowered, words.join("-")] {
+                if let Some(i) = self.position(&candidate) {
+                    scores[i] += EXACT_NAME_SCORE;
+                    matched[i] = true;
+                }
+            }
+        }
+        let c = &self.columns;
+        // Filters as label ids; a label no package has matches nothing.
+        let category = query
+            .category
+            .as_ref()
+            .map(|l| c.label(&l.to_lowercase()).map_or(u32::MAX, |id| id + 1));
+        let tags: Vec<u32> = query
+            .tags
+            .iter()
+            .map(|t| c.label(&t.to_lowercase()).unwrap_or(u32::MAX))
+            .collect();
+        let mut hits: Vec<Scored> = (0..n)
+            .filter(|&i| matched[i])
+            .filter(|&i| {
+                category.is_none_or(|id| c.category[i] == id)
+                    && tags.iter().all(|t| c.tags(i).contains(t))
+            })
+            .map(|i| Scored {
+                doc: i as u32,
+                score: if has_text && query.sort == SortOrder::Relevance {
+                    scores[i]
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        let total = hits.len();
+        // Docs are in name order, so comparing indexes compares names.
+        let by_downloads = |a: &Scored, b: &Scored| {
+            c.downloads[b.doc as usize]
+                .cmp(&c.downloads[a.doc as usize])
+                .then_with(|| a.doc.cmp(&b.doc))
+        };
+        let cmp = |a: &Scored, b: &Scored| -> std::cmp::Ordering {
+            match query.sort {
+                SortOrder::Relevance => {
+                    b.score.total_cmp(&a.score).then_with(|| by_downloads(a, b))
+                }
+                SortOrder::Downloads => by_downloads(a, b),
+                SortOrder::Name => a.doc.cmp(&b.doc),
+                SortOrder::Recent => c.published[b.doc as usize]
+                    .cmp(&c.published[a.doc as usize])
+                    .then_with(|| a.doc.cmp(&b.doc)),
+            }
+        };
+        let end = query.offset.saturating_add(query.limit).min(total);
+        if query.offset >= total {
+            return Ok((Vec::new(), total));
+        }
+        if end < total {
+            hits.select_nth_unstable_by(end, cmp);
+            hits.truncate(end);
+        }
+        hits.sort_unstable_by(cmp);
+        Ok((hits.split_off(query.offset), total))
+    }
+}

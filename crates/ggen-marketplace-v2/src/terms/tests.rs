@@ -1,0 +1,235 @@
+//! The term index against small hand-made catalogues.
+
+use super::file::PREAMBLE;
+use super::*;
+use ggen_marketplace_core::model::{Package, PackageVersion};
+use ggen_marketplace_core::ranking::EXACT_NAME_SCORE;
+use ggen_marketplace_core::search::{SearchQuery, SortOrder};
+
+fn pkg(name: &str, desc: &str, tags: &[&str], downloads: u64) -> Package {
+    let mut v = PackageVersion::new(name, "1.0.0".parse().unwrap());
+    v.description = desc.into();
+    v.tags = tags.iter().map(|s| s.to_string()).collect();
+    Package {
+        name: name.into(),
+        downloads,
+        stars: 0,
+        versions: vec![v],
+    }
+}
+
+fn index() -> TermIndex {
+    TermIndex::build(
+        7,
+        vec![
+            Doc::from_package(&pkg(
+                "hello-world",
+                "A friendly greeting template",
+                &["example"],
+                5,
+            )),
+            Doc::from_package(&pkg(
+                "bibtex-references",
+                "Bibliography management",
+                &["latex"],
+                50,
+            )),
+            Doc::from_package(&pkg(
+                "rust-cli",
+                "Command line apps in Rust",
+                &["rust", "cli"],
+                100,
+            )),
+            Doc::from_package(&pkg(
+                "io.ggen.nextjs.ontology-crud",
+                "CRUD from an ontology",
+                &["nextjs"],
+                1,
+            )),
+        ],
+    )
+}
+
+fn names(ix: &TermIndex, q: SearchQuery) -> Vec<String> {
+    ix.search(&q)
+        .unwrap()
+        .0
+        .iter()
+        .map(|s| ix.doc(s.doc).unwrap().name.clone())
+        .collect()
+}
+
+#[test]
+fn exact_prefix_and_typo_candidates() {
+    let ix = index();
+    assert_eq!(ix.candidates("rust"), ["rust"]);
+    assert!(ix.candidates("bib").contains(&"bibtex".to_string()));
+    assert!(ix.candidates("bib").contains(&"bibliography".to_string()));
+    assert!(ix.candidates("helo").contains(&"hello".to_string()));
+    assert!(ix.candidates("wrld").contains(&"world".to_string()));
+    // two edits allowed from 8 characters on
+    assert!(
+        ix.candidates("bibliogrphy")
+            .contains(&"bibliography".to_string())
+    );
+    assert!(ix.candidates("ontologgy").contains(&"ontology".to_string()));
+    // one char: no prefix expansion, no typo
+    assert!(ix.candidates("b").is_empty());
+    // three chars: prefix yes, typos no
+    assert!(!ix.candidates("rst").contains(&"rust".to_string()));
+}
+
+#[test]
+fn ranking_matches_v1_rules() {
+    let ix = index();
+    assert_eq!(names(&ix, SearchQuery::text("helo wrld"))[0], "hello-world");
+    assert_eq!(names(&ix, SearchQuery::text("bib"))[0], "bibtex-references");
+    assert_eq!(names(&ix, SearchQuery::text("rust-cli"))[0], "rust-cli");
+    assert_eq!(
+        names(&ix, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
+        "io.ggen.nextjs.ontology-crud"
+    );
+    let (hits, _) = ix.search(&SearchQuery::text("hello world")).unwrap();
+    assert!(hits[0].score >= EXACT_NAME_SCORE);
+    // No text: every package, by downloads.
+    assert_eq!(
+        names(&ix, SearchQuery::default()),
+        [
+            "rust-cli",
+            "bibtex-references",
+            "hello-world",
+            "io.ggen.nextjs.ontology-crud"
+        ]
+    );
+    assert!(
+        ix.search(&SearchQuery::text("zzzzqqq"))
+            .unwrap()
+            .0
+            .is_empty()
+    );
+}
+
+#[test]
+fn filters_and_sorts_read_the_columns() {
+    let mut academic = pkg(
+        "bibtex-references",
+        "Bibliography management",
+        &["latex"],
+        50,
+    );
+    academic.versions[0].category = Some("Academic".into());
+    let ix = TermIndex::build(
+        1,
+        vec![
+            Doc::from_package(&academic),
+            Doc::from_package(&pkg("rust-cli", "Command line apps", &["rust", "cli"], 100)),
+            Doc::from_package(&pkg("rust-web", "Web services", &["rust", "web"], 7)),
+        ],
+    );
+    let query = |category: Option<&str>, tags: &[&str], sort: SortOrder| {
+        let q = SearchQuery {
+            category: category.map(str::to_string),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            sort,
+            ..SearchQuery::default()
+        };
+        names(&ix, q)
+    };
+    assert_eq!(
+        query(Some("ACADEMIC"), &[], SortOrder::Relevance),
+        ["bibtex-references"]
+    );
+    assert!(query(Some("web"), &[], SortOrder::Relevance).is_empty());
+    assert_eq!(
+        query(None, &["Rust"], SortOrder::Relevance),
+        ["rust-cli", "rust-web"]
+    );
+    assert_eq!(
+        query(None, &["rust", "web"], SortOrder::Relevance),
+        ["rust-web"]
+    );
+    assert!(query(None, &["rust", "latex"], SortOrder::Relevance).is_empty());
+    assert!(query(None, &["unknown"], SortOrder::Relevance).is_empty());
+    assert_eq!(
+        query(None, &[], SortOrder::Name),
+        ["bibtex-references", "rust-cli", "rust-web"]
+    );
+    assert_eq!(
+        query(None, &[], SortOrder::Downloads),
+        ["rust-cli", "bibtex-references", "rust-web"]
+    );
+}
+
+#[test]
+fn persisted_index_is_used_only_for_its_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = index();
+    ix.save(dir.path()).unwrap();
+    let back = TermIndex::load(dir.path(), 7).expect("fresh");
+    assert_eq!(back.all_docs().unwrap(), ix.all_docs().unwrap());
+    assert_eq!(back.term_count(), ix.term_count());
+    for q in ["helo", "bib", "rust cli", "hello world", "ontology", ""] {
+        let (a, b) = (
+            ix.search(&SearchQuery::text(q)).unwrap(),
+            back.search(&SearchQuery::text(q)).unwrap(),
+        );
+        assert_eq!(a, b, "{q}");
+    }
+    // A loaded index changes and saves like a built one.
+    let changed = back
+        .with_counters(8, &[("hello-world".into(), 500, 3)])
+        .unwrap();
+    assert_eq!(names(&changed, SearchQuery::default())[0], "hello-world");
+    assert_eq!(changed.doc(1).unwrap().summary.stars, 3);
+    changed.save(dir.path()).unwrap();
+    let again = TermIndex::load(dir.path(), 8).expect("fresh");
+    assert_eq!(again.all_docs().unwrap(), changed.all_docs().unwrap());
+    assert!(TermIndex::load(dir.path(), 7).is_none());
+    std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
+    assert!(TermIndex::load(dir.path(), 8).is_none());
+}
+
+/// Every truncation of the file is refused at load; a posting or document
+/// damaged in place (the layout intact) is an error naming the file when
+/// read, never a panic.
+#[test]
+fn a_damaged_index_file_is_refused_or_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = index();
+    ix.save(dir.path()).unwrap();
+    let path = TermIndex::path(dir.path());
+    let good = std::fs::read(&path).unwrap();
+    for len in (0..good.len()).step_by(7) {
+        std::fs::write(&path, &good[..len]).unwrap();
+        assert!(TermIndex::load(dir.path(), 7).is_none(), "{len} bytes");
+    }
+    // Every byte of the body flipped in turn: load refuses it, or searches
+    // and documents answer or fail cleanly.
+    let (mut refused, mut failed) = (0, 0);
+    for at in PREAMBLE..good.len() {
+        let mut bad = good.clone();
+        bad[at] ^= 0xff;
+        std::fs::write(&path, &bad).unwrap();
+        let Some(ix) = TermIndex::load(dir.path(), 7) else {
+            refused += 1;
+            continue;
+        };
+        for q in ["hello", "bib", "rust cli", ""] {
+            if let Err(e) = ix.search(&SearchQuery::text(q)) {
+                assert!(e.to_string().contains("index.bin"), "{e}");
+                failed += 1;
+            }
+        }
+        for i in 0..ix.len() as u32 {
+            if let Err(e) = ix.doc(i) {
+                assert!(e.to_string().contains("damaged"), "{e}");
+                failed += 1;
+            }
+        }
+    }
+    // Both paths are exercised: refusals at load, errors on use.
+    assert!(
+        refused > 0 && failed > 0,
+        "{refused} refused, {failed} failed"
+    );
+}

@@ -1,0 +1,9 @@
+//! V2's integration tests, one binary: the behaviour every store must show
+//! (`common`), run on memory, RocksDB and a real `oxigraph serve`, plus what
+//! each store adds of its own.
+
+mod common;
+mod conformance;
+mod embedded;
+mod memory;
+mod remote;

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use ggen_marketplace::{Marketplace, Operation, Paths, Settings};
-use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::search::SearchQuery;
 
-use crate::{Row, measure};
+use crate::{Catalogue, Row, measure};
 
 /// The strategies, as `GGEN_MARKETPLACE_*` settings, and the row label.
 const STRATEGIES: &[(&str, &[(&str, &str)])] = &[
@@ -37,14 +36,14 @@ fn marketplace(home: &Path, registry: &Path, env: &[(&str, &str)]) -> Result<Mar
 /// Search (three kinds of query) and info under every strategy. Each strategy
 /// gets its own home (circuit state, compare log); the A/B rows alternate
 /// subjects so both sides are exercised.
-pub fn rows(
-    n: usize,
-    root: &Path,
-    registry: &Path,
-    corpus: &[Package],
-    iterations: usize,
-    rows: &mut Vec<Row>,
-) -> Result<()> {
+pub fn rows(catalogue: Catalogue<'_>, rows: &mut Vec<Row>) -> Result<()> {
+    let Catalogue {
+        n,
+        root,
+        registry,
+        corpus,
+        iterations,
+    } = catalogue;
     let queries = [
         ("search one-word", SearchQuery::text("graph")),
         ("search multi-word", SearchQuery::text("rust web service")),

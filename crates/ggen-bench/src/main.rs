@@ -117,6 +117,17 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1e6
 }
 
+/// One generated catalogue at one size, built in `registry`, with the
+/// scratch directory its rows may use and how often to repeat each call.
+#[derive(Clone, Copy)]
+struct Catalogue<'a> {
+    n: usize,
+    root: &'a Path,
+    registry: &'a Path,
+    corpus: &'a [Package],
+    iterations: usize,
+}
+
 /// Times `f` once cold, then `iterations` times warm.
 fn measure(
     packages: usize,
@@ -135,19 +146,40 @@ fn measure(
         f();
         samples.push(t.elapsed());
     }
-    let total = total.elapsed();
-    samples.sort();
-    Row {
+    Row::from_samples(
         packages,
-        backend: backend.into(),
-        operation: operation.into(),
-        calls: iterations,
-        first_us: first.as_secs_f64() * 1e6,
-        p50_us: percentile(&samples, 0.50),
-        p95_us: percentile(&samples, 0.95),
-        p99_us: percentile(&samples, 0.99),
-        ops_per_sec: iterations as f64 / total.as_secs_f64(),
-        peak_rss_kib: None,
+        backend,
+        operation,
+        first,
+        samples,
+        total.elapsed(),
+    )
+}
+
+impl Row {
+    /// A row from a cold first call and the warm `samples`, which took
+    /// `total` together (calls per second counts the warm ones).
+    fn from_samples(
+        packages: usize,
+        backend: &str,
+        operation: &str,
+        first: Duration,
+        mut samples: Vec<Duration>,
+        total: Duration,
+    ) -> Row {
+        samples.sort();
+        Row {
+            packages,
+            backend: backend.into(),
+            operation: operation.into(),
+            calls: samples.len(),
+            first_us: first.as_secs_f64() * 1e6,
+            p50_us: percentile(&samples, 0.50),
+            p95_us: percentile(&samples, 0.95),
+            p99_us: percentile(&samples, 0.99),
+            ops_per_sec: samples.len() as f64 / total.as_secs_f64(),
+            peak_rss_kib: None,
+        }
     }
 }
 
@@ -285,24 +317,23 @@ fn main() -> Result<()> {
                 ));
             }
         }
+        let catalogue = Catalogue {
+            n,
+            root: &root,
+            registry: &dir,
+            corpus: &corpus,
+            iterations: args.iterations,
+        };
         let both = ["v1", "v2"]
             .iter()
             .all(|b| args.backends.iter().any(|x| x == b));
         if args.dual && both {
             eprintln!("measuring the routing layer at {n} ...");
-            dual::rows(n, &root, &dir, &corpus, args.iterations, &mut rows)?;
+            dual::rows(catalogue, &mut rows)?;
         }
         if args.remote && args.backends.iter().any(|b| b == "v2") {
             eprintln!("measuring v2 over oxigraph serve at {n} ...");
-            remote::rows(
-                n,
-                &root,
-                &dir,
-                &corpus,
-                args.iterations,
-                &mut setup,
-                &mut rows,
-            )?;
+            remote::rows(catalogue, &mut setup, &mut rows)?;
         }
         if args.process && both {
             eprintln!("measuring whole processes at {n} ...");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use ggen_marketplace_core::model::Package;
 
-use crate::{Row, build_v1, percentile};
+use crate::{Row, build_v1};
 
 /// The release `ggen` beside this binary.
 pub fn ggen_binary() -> Result<PathBuf> {
@@ -105,19 +105,10 @@ pub fn search_rows(
             }
         }
         let total: Duration = samples.iter().sum();
-        samples.sort();
-        rows.push(Row {
-            packages: n,
-            backend: backend.into(),
-            operation: "search (whole process)".into(),
-            calls: runs,
-            first_us: first.as_secs_f64() * 1e6,
-            p50_us: percentile(&samples, 0.50),
-            p95_us: percentile(&samples, 0.95),
-            p99_us: percentile(&samples, 0.99),
-            ops_per_sec: runs as f64 / total.as_secs_f64(),
-            peak_rss_kib: Some(peak),
-        });
+        let mut row =
+            Row::from_samples(n, backend, "search (whole process)", first, samples, total);
+        row.peak_rss_kib = Some(peak);
+        rows.push(row);
     }
     Ok(())
 }

@@ -6,17 +6,15 @@
 //! import path instead (100k packages take minutes over HTTP).
 
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ggen_marketplace_core::MarketplaceBackend;
-use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_v2::{Endpoint, ExportFormat, V2Backend};
 
-use crate::{Row, run_backend};
+use crate::{Catalogue, Row, run_backend};
 
 /// `oxigraph serve`, stopped when dropped.
 struct Server(Child);
@@ -29,17 +27,14 @@ impl Drop for Server {
 }
 
 pub fn rows(
-    n: usize,
-    root: &Path,
-    registry: &Path,
-    corpus: &[Package],
-    iterations: usize,
+    c: Catalogue<'_>,
     setup: &mut std::collections::BTreeMap<String, f64>,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
+    let (n, root) = (c.n, c.root);
     let dump = root.join(format!("graph-{n}.nt"));
     {
-        let v2 = V2Backend::open_embedded(registry)?;
+        let v2 = V2Backend::open_embedded(c.registry)?;
         std::fs::write(&dump, v2.export(ExportFormat::NTriples)?)?;
     }
     let location = root.join(format!("oxigraph-{n}"));
@@ -99,5 +94,5 @@ pub fn rows(
         format!("v2-remote first search, building the term index {n}"),
         t.elapsed().as_secs_f64(),
     );
-    run_backend(n, "v2-remote", &v2, corpus, iterations, rows)
+    run_backend(n, "v2-remote", &v2, c.corpus, c.iterations, rows)
 }

@@ -40,16 +40,13 @@ fn ggen_bench_runs_end_to_end_at_1k() {
     } else {
         eprintln!("not timing the remote endpoint: `oxigraph` is not on PATH");
     }
-    let out = Command::new(bench)
-        .args(&args)
-        .arg("--dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = ggen_test_support::succeeded(
+        Command::new(bench)
+            .args(&args)
+            .arg("--dir")
+            .arg(dir.path())
+            .output(),
+        "",
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();

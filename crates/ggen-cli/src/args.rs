@@ -105,23 +105,9 @@ pub enum OwnerAction {
         global: Global,
     },
     /// Let OWNER (a token's --owner) publish and yank NAME.
-    Add {
-        name: String,
-        owner: String,
-        #[arg(long, value_name = "DIR")]
-        registry_dir: Option<PathBuf>,
-        #[command(flatten)]
-        global: Global,
-    },
+    Add(OwnerChange),
     /// Stop OWNER from publishing and yanking NAME.
-    Remove {
-        name: String,
-        owner: String,
-        #[arg(long, value_name = "DIR")]
-        registry_dir: Option<PathBuf>,
-        #[command(flatten)]
-        global: Global,
-    },
+    Remove(OwnerChange),
     /// Accept signatures by the public key in KEYFILE for new versions of NAME
     /// (how a package changes keys: add the new one, then remove the old).
     KeyAdd {
@@ -141,6 +127,17 @@ pub enum OwnerAction {
         #[command(flatten)]
         global: Global,
     },
+}
+
+/// One package name and one of its owners, in a registry directory.
+#[derive(Debug, Args)]
+pub struct OwnerChange {
+    pub name: String,
+    pub owner: String,
+    #[arg(long, value_name = "DIR")]
+    pub registry_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 #[derive(Debug, Subcommand)]

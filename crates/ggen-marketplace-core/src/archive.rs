@@ -387,24 +387,69 @@ pub fn open_stored(
     version: &semver::Version,
     expected: Option<&str>,
 ) -> Result<crate::ArchiveStream> {
-    let Some(expected) = expected else {
-        return Err(MarketplaceError::InvalidArchive {
-            reason: format!(
-                "`{name}@{version}` has no checksum in the registry; it cannot be verified"
-            ),
-        });
-    };
+    let expected = required_checksum(name, version, expected)?;
     match fs::File::open(path) {
         Ok(f) => Ok(Box::new(crate::checksum::VerifyingReader::new(
             io::BufReader::new(f),
             expected,
         ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(MarketplaceError::ArchiveMissing {
+        Err(e) => Err(stored_file_error(path, name, version, e)),
+    }
+}
+
+/// Reads the stored archive file of `name@version` whole and checks it
+/// against `expected`, so a tampered file never leaves the backend: what
+/// such backends answer [`crate::MarketplaceBackend::fetch_archive`] with.
+pub fn read_stored(
+    path: &Path,
+    name: &str,
+    version: &semver::Version,
+    expected: Option<&str>,
+) -> Result<Vec<u8>> {
+    let expected = required_checksum(name, version, expected)?;
+    let bytes = fs::read(path).map_err(|e| stored_file_error(path, name, version, e))?;
+    let actual = crate::checksum::sha256_hex(&bytes);
+    if expected != actual {
+        return Err(MarketplaceError::ChecksumMismatch {
+            name: name.to_string(),
+            version: version.to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}
+
+/// A stored archive without a registry checksum cannot be verified, so it
+/// is never served.
+fn required_checksum<'a>(
+    name: &str,
+    version: &semver::Version,
+    expected: Option<&'a str>,
+) -> Result<&'a str> {
+    expected.ok_or_else(|| MarketplaceError::InvalidArchive {
+        reason: format!(
+            "`{name}@{version}` has no checksum in the registry; it cannot be verified"
+        ),
+    })
+}
+
+/// A stored archive that is gone is `ArchiveMissing` (the registry lists
+/// it, the disk lost it); any other failure is the I/O error it is.
+fn stored_file_error(
+    path: &Path,
+    name: &str,
+    version: &semver::Version,
+    e: io::Error,
+) -> MarketplaceError {
+    if e.kind() == io::ErrorKind::NotFound {
+        MarketplaceError::ArchiveMissing {
             name: name.to_string(),
             version: version.to_string(),
             path: path.to_path_buf(),
-        }),
-        Err(e) => Err(MarketplaceError::io(path, e)),
+        }
+    } else {
+        MarketplaceError::io(path, e)
     }
 }
 

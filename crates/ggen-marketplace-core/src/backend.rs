@@ -60,6 +60,25 @@ pub struct Capabilities {
     pub supports_publish: bool,
 }
 
+impl Capabilities {
+    /// A registry that searches, signs and publishes, without RDF: V1, and
+    /// a registry server as its client sees it.
+    pub const REGISTRY: Self = Self {
+        supports_full_text_search: true,
+        supports_sparql_queries: false,
+        supports_rdf_metadata: false,
+        supports_cryptographic_signing: true,
+        supports_publish: true,
+    };
+
+    /// [`Self::REGISTRY`] with SPARQL and RDF export: V2.
+    pub const GRAPH: Self = Self {
+        supports_sparql_queries: true,
+        supports_rdf_metadata: true,
+        ..Self::REGISTRY
+    };
+}
+
 /// What `status` shows of a backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendMetadata {

@@ -302,6 +302,28 @@ fn insert_version(reg: &mut Registry, release: &PackageVersion, archive_len: usi
     pkg.sort_versions();
 }
 
+impl V1Backend {
+    /// One published version's record, or the not-found that names it.
+    fn release(&self, name: &str, version: &Version) -> Result<PackageVersion> {
+        self.package(name)?
+            .version(version)
+            .cloned()
+            .ok_or_else(|| MarketplaceError::VersionNotFound {
+                name: name.to_string(),
+                requirement: format!("={version}"),
+            })
+    }
+}
+
+/// The record of `name` in `reg`, to change it.
+fn package_mut<'a>(reg: &'a mut Registry, name: &str) -> Result<&'a mut Package> {
+    reg.packages
+        .get_mut(name)
+        .ok_or_else(|| MarketplaceError::NotFound {
+            name: name.to_string(),
+        })
+}
+
 impl MarketplaceBackend for V1Backend {
     fn kind(&self) -> BackendKind {
         BackendKind::V1
@@ -315,13 +337,7 @@ impl MarketplaceBackend for V1Backend {
             location: self.dir.display().to_string(),
             package_count: reg.packages.len(),
             version_count: reg.packages.values().map(|p| p.versions.len()).sum(),
-            capabilities: Capabilities {
-                supports_full_text_search: true,
-                supports_sparql_queries: false,
-                supports_rdf_metadata: false,
-                supports_cryptographic_signing: true,
-                supports_publish: true,
-            },
+            capabilities: Capabilities::REGISTRY,
         })
     }
 
@@ -349,46 +365,17 @@ impl MarketplaceBackend for V1Backend {
     }
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
-        let pkg = self.package(name)?;
-        let release = pkg
-            .version(version)
-            .ok_or_else(|| MarketplaceError::VersionNotFound {
-                name: name.to_string(),
-                requirement: format!("={version}"),
-            })?;
-        let path = archive_path(&self.dir, name, version);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(MarketplaceError::ArchiveMissing {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    path,
-                });
-            }
-            Err(e) => return Err(MarketplaceError::io(&path, e)),
-        };
-        // Integrity is checked here too, so a tampered file never leaves the backend.
-        let actual = ggen_marketplace_core::checksum::sha256_hex(&bytes);
-        if release.checksum.as_deref() != Some(actual.as_str()) {
-            return Err(MarketplaceError::ChecksumMismatch {
-                name: name.to_string(),
-                version: version.to_string(),
-                expected: release.checksum.clone().unwrap_or_else(|| "(none)".into()),
-                actual,
-            });
-        }
-        Ok(bytes)
+        let release = self.release(name, version)?;
+        ggen_marketplace_core::archive::read_stored(
+            &archive_path(&self.dir, name, version),
+            name,
+            version,
+            release.checksum.as_deref(),
+        )
     }
 
     fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
-        let pkg = self.package(name)?;
-        let release = pkg
-            .version(version)
-            .ok_or_else(|| MarketplaceError::VersionNotFound {
-                name: name.to_string(),
-                requirement: format!("={version}"),
-            })?;
+        let release = self.release(name, version)?;
         ggen_marketplace_core::archive::open_stored(
             &archive_path(&self.dir, name, version),
             name,
@@ -419,12 +406,7 @@ impl MarketplaceBackend for V1Backend {
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
         self.write(|reg| {
-            let pkg = reg
-                .packages
-                .get_mut(name)
-                .ok_or_else(|| MarketplaceError::NotFound {
-                    name: name.to_string(),
-                })?;
+            let pkg = package_mut(reg, name)?;
             let v = pkg
                 .versions
                 .iter_mut()
@@ -440,12 +422,7 @@ impl MarketplaceBackend for V1Backend {
 
     fn retract(&self, name: &str, version: &Version) -> Result<()> {
         self.write(|reg| {
-            let pkg = reg
-                .packages
-                .get_mut(name)
-                .ok_or_else(|| MarketplaceError::NotFound {
-                    name: name.to_string(),
-                })?;
+            let pkg = package_mut(reg, name)?;
             let before = pkg.versions.len();
             pkg.versions.retain(|v| &v.version != version);
             if pkg.versions.len() == before {

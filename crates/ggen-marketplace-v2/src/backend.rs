@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use ggen_marketplace_core::checksum::{is_sha256_hex, sha256_hex};
+use ggen_marketplace_core::checksum::is_sha256_hex;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults};
@@ -46,13 +46,7 @@ impl MarketplaceBackend for V2Backend {
             location,
             package_count: ix.len(),
             version_count,
-            capabilities: Capabilities {
-                supports_full_text_search: true,
-                supports_sparql_queries: true,
-                supports_rdf_metadata: true,
-                supports_cryptographic_signing: true,
-                supports_publish: true,
-            },
+            capabilities: Capabilities::GRAPH,
         })
     }
 
@@ -112,50 +106,18 @@ impl MarketplaceBackend for V2Backend {
     }
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
-        if validate_name(name).is_err() {
-            return Err(MarketplaceError::NotFound {
-                name: name.to_string(),
-            });
-        }
-        let release = match self.hydrate_version(name, version)? {
-            Some(r) => r,
-            None => return Err(self.missing_version(name, version)?),
-        };
-        let expected = release.checksum.clone().unwrap_or_default();
-        let path = blob_path(&self.root, &expected);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(MarketplaceError::ArchiveMissing {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    path,
-                });
-            }
-            Err(e) => return Err(MarketplaceError::io(&path, e)),
-        };
-        let actual = sha256_hex(&bytes);
-        if actual != expected {
-            return Err(MarketplaceError::ChecksumMismatch {
-                name: name.to_string(),
-                version: version.to_string(),
-                expected: release.checksum.unwrap_or_else(|| "(none)".into()),
-                actual,
-            });
-        }
-        Ok(bytes)
+        let release = self.stored_release(name, version)?;
+        let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
+        ggen_marketplace_core::archive::read_stored(
+            &blob_path(&self.root, expected.unwrap_or_default()),
+            name,
+            version,
+            expected,
+        )
     }
 
     fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
-        if validate_name(name).is_err() {
-            return Err(MarketplaceError::NotFound {
-                name: name.to_string(),
-            });
-        }
-        let release = match self.hydrate_version(name, version)? {
-            Some(r) => r,
-            None => return Err(self.missing_version(name, version)?),
-        };
+        let release = self.stored_release(name, version)?;
         let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
         ggen_marketplace_core::archive::open_stored(
             &blob_path(&self.root, expected.unwrap_or_default()),
@@ -190,9 +152,7 @@ impl MarketplaceBackend for V2Backend {
 
     fn retract(&self, name: &str, version: &Version) -> Result<()> {
         let _lock = self.lock()?;
-        let Some(stored) = self.hydrate_version(name, version)? else {
-            return Err(self.missing_version(name, version)?);
-        };
+        let stored = self.stored_release(name, version)?;
         // The mapping is lossless, so mapping the stored version again yields
         // exactly the triples it was written as.
         let mut doomed = mapping::version_triples(&stored);

@@ -45,6 +45,7 @@ use chrono::Utc;
 use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
 use ggen_marketplace_core::model::PackageVersion;
+use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::model::vocab::rdf;
 use oxigraph::model::{NamedNode, Term};
@@ -345,6 +346,20 @@ impl V2Backend {
             return Ok(None);
         }
         Nodes::new(&triples).version(iri.as_str()).map(Some)
+    }
+
+    /// One stored version's record, or the not-found that names what is
+    /// missing (an invalid name is simply not found: it never becomes an IRI).
+    fn stored_release(&self, name: &str, version: &Version) -> Result<PackageVersion> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        match self.hydrate_version(name, version)? {
+            Some(r) => Ok(r),
+            None => Err(self.missing_version(name, version)?),
+        }
     }
 
     fn missing_version(&self, name: &str, version: &Version) -> Result<MarketplaceError> {

@@ -22,6 +22,8 @@ pub enum Error {
         path: PathBuf,
         /// The key and what is wrong with it.
         message: String,
+        /// What to write instead, when the mistake is a known one.
+        fix: Option<String>,
     },
 
     /// An environment variable has a bad value.
@@ -31,6 +33,8 @@ pub enum Error {
         var: String,
         /// What is wrong with it.
         message: String,
+        /// What to set instead, when the mistake is a known one.
+        fix: Option<String>,
     },
 
     /// No set of versions satisfies the request; the message explains why.
@@ -76,10 +80,12 @@ impl Hint for Error {
             Self::Marketplace(e) => e.hint(),
             Self::Resolve(e) => e.hint(),
             Self::Signing(e) => e.hint(),
-            Self::Config { .. } => {
+            Self::Config { fix, .. } => fix.clone().or_else(|| {
                 Some("fix the key named above, or move the file away to use the defaults".into())
-            }
-            Self::Env { var, .. } => Some(format!("unset {var} or give it a valid value")),
+            }),
+            Self::Env { var, fix, .. } => fix
+                .clone()
+                .or_else(|| Some(format!("unset {var} or give it a valid value"))),
             _ => None,
         }
     }

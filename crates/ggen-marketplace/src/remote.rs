@@ -326,13 +326,7 @@ impl MarketplaceBackend for RemoteBackend {
             location: self.base.clone(),
             package_count: list.len(),
             version_count: list.iter().map(|p| p.versions).sum(),
-            capabilities: Capabilities {
-                supports_full_text_search: true,
-                supports_sparql_queries: false,
-                supports_rdf_metadata: false,
-                supports_cryptographic_signing: true,
-                supports_publish: true,
-            },
+            capabilities: Capabilities::REGISTRY,
         })
     }
 

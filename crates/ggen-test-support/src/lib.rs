@@ -10,16 +10,19 @@
 //! | [`strategies`] | proptest generators of packages |
 //! | [`OxigraphServer`] | a real `oxigraph serve` on loopback |
 //! | [`conformance`] | what every backend must do, run against each of them |
+//! | [`succeeded`] | a command's output, or the test fails with its stderr |
 
 pub mod conformance;
 pub mod corpus;
 mod oxigraph;
 mod package;
+mod process;
 mod registry;
 mod rng;
 pub mod strategies;
 
 pub use oxigraph::{OxigraphServer, available as oxigraph_available, free_port};
 pub use package::Pkg;
+pub use process::succeeded;
 pub use registry::synthetic_registry;
 pub use rng::Rng;

@@ -15,44 +15,42 @@ use crate::failure::{CliResult, Failure};
 use crate::output::{self, table};
 
 pub(super) fn init(mp: &Marketplace, force: bool, empty: bool, g: &Global) -> CliResult {
-    if empty {
+    let registry = mp.paths.registry.display();
+    let (answer, message) = if empty {
         let created = mp.init_empty()?;
-        if g.json {
-            output::json(
-                &json!({ "registry": mp.paths.registry, "created": created, "seeded": false }),
-            );
-        } else if created {
-            println!(
-                "Empty registry {} ready; publish into it with `ggen marketplace publish DIR`.",
-                mp.paths.registry.display()
-            );
+        let message = if created {
+            format!(
+                "Empty registry {registry} ready; publish into it with `ggen marketplace publish DIR`."
+            )
         } else {
-            println!(
-                "Registry {} already exists; nothing was changed.",
-                mp.paths.registry.display()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let report = mp.init(force)?;
-    let (v1, v2) = report
-        .as_ref()
-        .map(|r| (r.v1_added, r.v2_added))
-        .unwrap_or_default();
-    if g.json {
-        output::json(
-            &json!({ "registry": mp.paths.registry, "seeded": report.is_some(), "v1_added": v1, "v2_added": v2 }),
-        );
-    } else if report.is_some() {
-        println!(
-            "Registry {} ready: {v1} versions added to v1, {v2} to v2.",
-            mp.paths.registry.display()
-        );
+            format!("Registry {registry} already exists; nothing was changed.")
+        };
+        (
+            json!({ "registry": mp.paths.registry, "created": created, "seeded": false }),
+            message,
+        )
     } else {
-        println!(
-            "Registry {} is already initialised (use --force to re-import the bundled catalogue).",
-            mp.paths.registry.display()
-        );
+        let report = mp.init(force)?;
+        let (v1, v2) = report
+            .as_ref()
+            .map(|r| (r.v1_added, r.v2_added))
+            .unwrap_or_default();
+        let message = if report.is_some() {
+            format!("Registry {registry} ready: {v1} versions added to v1, {v2} to v2.")
+        } else {
+            format!(
+                "Registry {registry} is already initialised (use --force to re-import the bundled catalogue)."
+            )
+        };
+        (
+            json!({ "registry": mp.paths.registry, "seeded": report.is_some(), "v1_added": v1, "v2_added": v2 }),
+            message,
+        )
+    };
+    if g.json {
+        output::json(&answer);
+    } else {
+        println!("{message}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -182,13 +180,23 @@ fn progress_bar(g: &Global) -> indicatif::ProgressBar {
     }
 }
 
-pub(super) fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> CliResult {
+/// Runs `work` with a progress bar that it moves (done, total) and that is
+/// cleared when it returns.
+fn with_progress<T>(
+    g: &Global,
+    work: impl FnOnce(&dyn Fn(usize, usize)) -> ggen_marketplace::Result<T>,
+) -> ggen_marketplace::Result<T> {
     let bar = progress_bar(g);
-    let report = mp.migrate(dry_run, &|done, total| {
+    let result = work(&|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-    })?;
+    });
     bar.finish_and_clear();
+    result
+}
+
+pub(super) fn migrate(mp: &Marketplace, dry_run: bool, g: &Global) -> CliResult {
+    let report = with_progress(g, |progress| mp.migrate(dry_run, progress))?;
     print_migration(&report, g);
     Ok(ExitCode::SUCCESS)
 }
@@ -235,12 +243,7 @@ pub(super) fn verify_migration(mp: &Marketplace, g: &Global) -> CliResult {
 }
 
 pub(super) fn rebuild_db(mp: &Marketplace, g: &Global) -> CliResult {
-    let bar = progress_bar(g);
-    let report = mp.rebuild_db(&|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
-    bar.finish_and_clear();
+    let report = with_progress(g, |progress| mp.rebuild_db(progress))?;
     print_migration(&report, g);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,13 +5,12 @@ use std::process::ExitCode;
 
 use ggen_marketplace::{
     Compiled, Flags, Marketplace, Owners, Paths, Scope, Settings, TokenStore, parse_expiry,
-    validate_owner,
 };
 use ggen_registry::client::TrustedProxies;
 use ggen_registry::{AppState, ServeOptions};
 use serde_json::json;
 
-use crate::args::{OwnerAction, Registry, TokenAction};
+use crate::args::{OwnerAction, OwnerChange, Registry, TokenAction};
 use crate::failure::{CliResult, Failure};
 use crate::output;
 
@@ -230,20 +229,9 @@ fn token(action: TokenAction) -> CliResult {
 }
 
 fn owner(action: OwnerAction) -> CliResult {
-    use ggen_marketplace::core::name::validate_name;
     use ggen_marketplace::core::signing;
     let (registry_dir, global) = match &action {
         OwnerAction::List {
-            registry_dir,
-            global,
-            ..
-        }
-        | OwnerAction::Add {
-            registry_dir,
-            global,
-            ..
-        }
-        | OwnerAction::Remove {
             registry_dir,
             global,
             ..
@@ -258,6 +246,7 @@ fn owner(action: OwnerAction) -> CliResult {
             global,
             ..
         } => (registry_dir.clone(), global.clone()),
+        OwnerAction::Add(c) | OwnerAction::Remove(c) => (c.registry_dir.clone(), c.global.clone()),
     };
     let owners = Owners::new(&paths(registry_dir)?.registry);
     let (said, message) = match action {
@@ -296,50 +285,23 @@ fn owner(action: OwnerAction) -> CliResult {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        OwnerAction::Add { name, owner, .. } => {
-            validate_name(&name)?;
-            validate_owner(&owner).map_err(Failure::new)?;
-            owners.update(|all| {
-                let e = all.entry(name.clone()).or_default();
-                if !e.owners.contains(&owner) {
-                    e.owners.push(owner.clone());
-                }
-                Ok(())
-            })?;
+        OwnerAction::Add(OwnerChange { name, owner, .. }) => {
+            owners.add_owner(&name, &owner)?;
             (
                 json!({"name": name, "owner_added": owner}),
                 format!("`{owner}` may now publish and yank `{name}`."),
             )
         }
-        OwnerAction::Remove { name, owner, .. } => {
-            validate_name(&name)?;
-            owners.update(|all| {
-                let e = all.entry(name.clone()).or_default();
-                let before = e.owners.len();
-                e.owners.retain(|o| *o != owner);
-                if e.owners.len() == before {
-                    return Err(ggen_marketplace::Error::Setup(format!(
-                        "`{owner}` is not an owner of `{name}`"
-                    )));
-                }
-                Ok(())
-            })?;
+        OwnerAction::Remove(OwnerChange { name, owner, .. }) => {
+            owners.remove_owner(&name, &owner)?;
             (
                 json!({"name": name, "owner_removed": owner}),
                 format!("`{owner}` no longer owns `{name}`."),
             )
         }
         OwnerAction::KeyAdd { name, keyfile, .. } => {
-            validate_name(&name)?;
             let key = signing::load_verifying_key(&keyfile)?;
-            let hex = signing::public_key_hex(&key);
-            owners.update(|all| {
-                let e = all.entry(name.clone()).or_default();
-                if !e.keys.contains(&hex) {
-                    e.keys.push(hex.clone());
-                }
-                Ok(())
-            })?;
+            owners.add_key(&name, &key)?;
             let id = signing::key_id(&key);
             (
                 json!({"name": name, "key_added": id}),
@@ -347,21 +309,7 @@ fn owner(action: OwnerAction) -> CliResult {
             )
         }
         OwnerAction::KeyRemove { name, key_id, .. } => {
-            validate_name(&name)?;
-            owners.update(|all| {
-                let e = all.entry(name.clone()).or_default();
-                let before = e.keys.len();
-                e.keys.retain(|k| {
-                    signing::parse_public_key_hex(k)
-                        .map_or(true, |vk| signing::key_id(&vk) != key_id)
-                });
-                if e.keys.len() == before {
-                    return Err(ggen_marketplace::Error::Setup(format!(
-                        "key {key_id} is not a signing key of `{name}`"
-                    )));
-                }
-                Ok(())
-            })?;
+            owners.remove_key(&name, &key_id)?;
             (
                 json!({"name": name, "key_removed": key_id}),
                 format!("Key {key_id} no longer signs new versions of `{name}`."),

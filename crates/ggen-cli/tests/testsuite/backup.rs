@@ -11,15 +11,10 @@ fn package_dir(root: &Path, name: &str) -> PathBuf {
     common::package_dir(root, name, "1.0.0", "Busy template", &[])
 }
 
+/// The `busy-*` packages `home` lists, sorted.
 fn busy_names(home: &Home) -> Vec<String> {
-    let list = home.json(&["list"]);
-    let mut names: Vec<String> = list["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .filter(|n| n.starts_with("busy-"))
-        .collect();
+    let mut names = common::listed_names(&home.json(&["list"]));
+    names.retain(|n| n.starts_with("busy-"));
     names.sort();
     names
 }
@@ -48,19 +43,13 @@ fn backups_taken_during_publishing_restore_consistently() {
     let mut backups = Vec::new();
     for i in 0..4 {
         let out = home.path().join(format!("b{i}.tar.gz"));
-        home.ggen()
-            .args(["backup", "create", "--output", out.to_str().unwrap()])
-            .assert()
-            .success();
+        home.succeeds(&["backup", "create", "--output", out.to_str().unwrap()]);
         backups.push(out);
         std::thread::sleep(std::time::Duration::from_millis(150));
     }
     publishing.join().unwrap();
     let last = home.path().join("final.tar.gz");
-    home.ggen()
-        .args(["backup", "create", "--output", last.to_str().unwrap()])
-        .assert()
-        .success();
+    home.succeeds(&["backup", "create", "--output", last.to_str().unwrap()]);
     backups.push(last);
 
     let mut previous = 0;
@@ -82,12 +71,7 @@ fn backups_taken_during_publishing_restore_consistently() {
             assert!(v["differences"].as_array().unwrap().is_empty(), "{v}");
         }
         if let Some(last) = names.last() {
-            let target = fresh.path().join("out");
-            fresh
-                .ggen()
-                .args(["install", last, "--target", target.to_str().unwrap()])
-                .assert()
-                .success();
+            fresh.succeeds_in(&fresh.path().join("out"), &["install", last]);
         }
     }
     assert_eq!(previous, 10, "the final backup has every package");
@@ -117,12 +101,7 @@ fn switching_back_to_v1_by_config_loses_nothing() {
         .assert()
         .success();
     let index_before = std::fs::read(home.path().join("registry/index.json")).unwrap();
-    std::fs::create_dir_all(home.path().join("config")).unwrap();
-    std::fs::write(
-        home.path().join("config/config.yaml"),
-        "marketplace:\n  backend: v1\n",
-    )
-    .unwrap();
+    home.write_config("marketplace:\n  backend: v1\n");
     let list = home.json(&["list"]);
     assert_eq!(list["backend_used"], "v1");
     assert_eq!(busy_names(&home), ["busy-00", "busy-01", "busy-02"]);
@@ -156,53 +135,21 @@ fn a_restore_does_not_bring_back_a_revoked_token() {
     let ids = listed(&home);
     assert_eq!(ids.len(), 1);
     let backup = home.path().join("before-revoke.tar.gz");
-    home.ggen()
-        .args(["backup", "create", "--output", backup.to_str().unwrap()])
-        .assert()
-        .success();
+    let b = backup.to_str().unwrap();
+    home.succeeds(&["backup", "create", "--output", b]);
     home.bin()
         .args(["registry", "token", "revoke", &ids[0]])
         .assert()
         .success();
-    let out = home
-        .ggen()
-        .args([
-            "backup",
-            "restore",
-            backup.to_str().unwrap(),
-            "--force",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = home.succeeds(&["backup", "restore", b, "--force", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["tokens_kept_revoked"], 1, "{report}");
     assert!(listed(&home).is_empty(), "the revoked token came back");
     // And the server refuses it.
     let server = common::serve(&home);
     let src = home.path().join("src");
     let dir = package_dir(&src, "after-restore");
-    let out = home
-        .ggen()
-        .args([
-            "publish",
-            dir.to_str().unwrap(),
-            "--registry",
-            &server.url,
-            "--token",
-            &token,
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("401"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, _, err) = home.publish_to(&dir, &server.url, &token);
+    assert!(!ok);
+    assert!(err.contains("401"), "{err}");
 }

@@ -3,10 +3,9 @@
 
 use crate::common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{Home, names, walk};
-use predicates::prelude::*;
 use serde_json::Value;
 
 #[test]
@@ -53,59 +52,44 @@ fn info_versions_and_list() {
     assert_eq!(v["versions"].as_array().unwrap().len(), 4);
     let v = home.json(&["list"]);
     assert!(v["packages"].as_array().unwrap().len() >= 20);
-    home.ggen()
-        .args(["info", "rust-base"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("sha256:"));
+    let info = home.succeeds(&["info", "rust-base"]);
+    assert!(info.contains("sha256:"), "{info}");
 }
 
 #[test]
 fn unknown_package_and_bad_requirement_are_clear_errors() {
     let home = Home::new();
-    home.ggen()
-        .args(["info", "no-such-package"])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("`no-such-package` not found")
-                .and(predicate::str::contains("hint:")),
-        );
-    home.ggen()
-        .args(["install", "hello-world@not-a-req", "--target"])
-        .arg(home.path().join("t"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("invalid version requirement"));
-    home.ggen()
-        .args(["info", "../etc/passwd"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("invalid package name"));
+    home.fails(
+        &["info", "no-such-package"],
+        &["`no-such-package` not found", "hint:"],
+    );
+    home.fails_in(
+        &home.path().join("t"),
+        &["install", "hello-world@not-a-req"],
+        &["invalid version requirement"],
+    );
+    home.fails(&["info", "../etc/passwd"], &["invalid package name"]);
 }
 
 #[test]
 fn install_extracts_verifies_and_locks() {
     let home = Home::new();
     let target = home.path().join("out");
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success();
+    home.succeeds_in(&target, &["install", "hello-world"]);
     assert!(target.join("hello-world/README.md").is_file());
-    let lock = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+    let lock = lockfile(&target);
     assert!(
         lock.contains("name = \"hello-world\"") && lock.contains("sha256 = "),
         "{lock}"
     );
     // A second identical install does nothing and says so.
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Nothing to do"));
+    let again = home.succeeds_in(&target, &["install", "hello-world"]);
+    assert!(again.contains("Nothing to do"), "{again}");
+}
+
+/// The `ggen.lock` in `target`, as text.
+fn lockfile(target: &Path) -> String {
+    std::fs::read_to_string(target.join("ggen.lock")).unwrap()
 }
 
 #[test]
@@ -164,12 +148,7 @@ fn tampered_archive_is_refused_and_target_untouched() {
     let target = home.path().join("out");
     std::fs::create_dir_all(&target).unwrap();
     std::fs::write(target.join("keep.txt"), "mine").unwrap();
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("checksum mismatch"));
+    home.fails_in(&target, &["install", "hello-world"], &["checksum mismatch"]);
     let left: Vec<String> = std::fs::read_dir(&target)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -200,35 +179,23 @@ fn validate_reports_file_line_and_reason() {
         "[package]\nname = \"ok-name\"\nversion = \"1.0.0\"\n[features]\n- \"x\"\n",
     )
     .unwrap();
-    home.ggen()
-        .args(["validate"])
-        .arg(&pkg)
-        .assert()
-        .failure()
-        .stdout(predicate::str::contains("gpack.toml").and(predicate::str::contains("line 5")));
+    let validate = ["validate", pkg.to_str().unwrap()];
+    let (ok, report, _) = home.run(&validate);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("gpack.toml") && report.contains("line 5"),
+        "{report}"
+    );
     std::fs::write(pkg.join("gpack.toml"), "[package]\nname = \"ok-name\"\nversion = \"1.0.0\"\ndescription = \"fine\"\nlicense = \"MIT\"\n").unwrap();
-    home.ggen()
-        .args(["validate"])
-        .arg(&pkg)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("ok"));
+    let report = home.succeeds(&validate);
+    assert!(report.contains("ok"), "{report}");
 }
 
 #[test]
 fn unknown_config_key_names_key_and_file() {
     let home = Home::new();
-    std::fs::create_dir_all(home.path().join("config")).unwrap();
-    std::fs::write(
-        home.path().join("config/config.yaml"),
-        "marketplace:\n  bakend: v1\n",
-    )
-    .unwrap();
-    home.ggen()
-        .args(["search", "--query", "x"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("bakend").and(predicate::str::contains("config.yaml")));
+    home.write_config("marketplace:\n  bakend: v1\n");
+    home.fails(&["search", "--query", "x"], &["bakend", "config.yaml"]);
 }
 
 #[test]
@@ -246,11 +213,7 @@ fn json_search_survives_injection_strings() {
     // The registry is intact afterwards.
     let v = home.json(&["list"]);
     assert!(v["packages"].as_array().unwrap().len() >= 20);
-    home.ggen()
-        .args(["search", "--query", "a\u{1}b"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("control characters"));
+    home.fails(&["search", "--query", "a\u{1}b"], &["control characters"]);
 }
 
 #[cfg(feature = "marketplace-v1")]
@@ -259,11 +222,10 @@ fn corrupt_index_json_is_a_clear_error() {
     let home = Home::new();
     home.ggen().arg("init").assert().success();
     std::fs::write(home.path().join("registry/index.json"), "{ not json").unwrap();
-    home.ggen()
-        .args(["info", "hello-world", "--backend", "v1"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("index.json").and(predicate::str::contains("unreadable")));
+    home.fails(
+        &["info", "hello-world", "--backend", "v1"],
+        &["index.json", "unreadable"],
+    );
 }
 
 #[cfg(feature = "marketplace-v1")]
@@ -276,17 +238,13 @@ fn real_registry_shape_loads_with_quirks() {
     std::fs::create_dir_all(&reg).unwrap();
     std::fs::write(reg.join("index.json"), REAL_SHAPE).unwrap();
     let run = |args: &[&str]| {
-        let out = home
-            .ggen()
-            .env("GGEN_REGISTRY_DIR", &reg)
-            .args(args)
-            .args(["--backend", "v1", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = ggen_test_support::succeeded(
+            home.ggen()
+                .env("GGEN_REGISTRY_DIR", &reg)
+                .args(args)
+                .args(["--backend", "v1", "--json"])
+                .output(),
+            &format!("{args:?}"),
         );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
@@ -357,65 +315,49 @@ fn update_stays_within_the_requested_range() {
     let home = Home::new();
     let target = home.path().join("out");
     let t = target.to_str().unwrap();
-    home.json(&["install", "rust-base@~1.0", "--target", t]);
-    assert_eq!(
-        installed(&home, &target),
-        [("rust-base".to_string(), "1.0.0".to_string())]
-    );
-    // rust-base 1.1.0 and 2.0.0 exist; ~1.0 allows neither.
-    home.json(&["update", "--target", t]);
-    assert_eq!(
-        installed(&home, &target),
-        [("rust-base".to_string(), "1.0.0".to_string())]
-    );
-    // Widening the requirement keeps the locked version (as cargo does) ...
-    home.json(&["install", "rust-base@^1", "--target", t]);
-    assert_eq!(
-        installed(&home, &target),
-        [("rust-base".to_string(), "1.0.0".to_string())]
-    );
-    // ... and `update` then moves to the newest 1.x, never 2.0.0.
-    home.json(&["update", "--target", t]);
-    assert_eq!(
-        installed(&home, &target),
-        [("rust-base".to_string(), "1.1.0".to_string())]
-    );
+    // Each step, and the one version of rust-base locked after it.
+    for (step, locked) in [
+        (vec!["install", "rust-base@~1.0"], "1.0.0"),
+        // rust-base 1.1.0 and 2.0.0 exist; ~1.0 allows neither.
+        (vec!["update"], "1.0.0"),
+        // Widening the requirement keeps the locked version (as cargo does) ...
+        (vec!["install", "rust-base@^1"], "1.0.0"),
+        // ... and `update` then moves to the newest 1.x, never 2.0.0.
+        (vec!["update"], "1.1.0"),
+    ] {
+        home.json(&[&step[..], &["--target", t]].concat());
+        assert_eq!(
+            installed(&home, &target),
+            [("rust-base".to_string(), locked.to_string())],
+            "after {step:?}"
+        );
+    }
 }
 
 #[test]
 fn conflicting_requirements_are_explained_and_change_nothing() {
     let home = Home::new();
     let target = home.path().join("out");
-    home.ggen()
-        .args(["install", "rust-base@~1.0", "axum-service", "--target"])
-        .arg(&target)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("rust-base").and(predicate::str::contains("hint:")));
+    home.fails_in(
+        &target,
+        &["install", "rust-base@~1.0", "axum-service"],
+        &["rust-base", "hint:"],
+    );
     assert!(!target.join("ggen.lock").exists());
     assert!(!target.join("axum-service").exists());
 }
 
 #[test]
 fn remove_respects_dependents_unless_forced() {
-    let home = Home::new();
-    let target = home.path().join("out");
+    let (home, target) = axum_service_installed();
     let t = target.to_str().unwrap();
-    home.json(&["install", "axum-service", "--target", t]);
-    let before = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
+    let before = lockfile(&target);
 
-    home.ggen()
-        .args(["remove", "rust-cli", "--target", t])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("needed by axum-service")
-                .and(predicate::str::contains("--force")),
-        );
-    assert_eq!(
-        std::fs::read_to_string(target.join("ggen.lock")).unwrap(),
-        before
+    home.fails(
+        &["remove", "rust-cli", "--target", t],
+        &["needed by axum-service", "--force"],
     );
+    assert_eq!(lockfile(&target), before);
     assert!(target.join("rust-cli").is_dir());
 
     // Removing the requested package takes the dependencies nothing else needs.
@@ -438,27 +380,27 @@ fn remove_respects_dependents_unless_forced() {
 
 #[test]
 fn locked_installs_exactly_the_lockfile_or_fails() {
+    let (home, target) = axum_service_installed();
+    let before = lockfile(&target);
+    // Same request: nothing to do, and --locked is satisfied.
+    home.succeeds_in(&target, &["install", "axum-service", "--locked"]);
+    // A new package would change the lockfile: refused, nothing changes.
+    home.fails_in(
+        &target,
+        &["install", "hello-world", "--locked"],
+        &["--locked"],
+    );
+    assert_eq!(lockfile(&target), before);
+    assert!(!target.join("hello-world").exists());
+}
+
+/// A home with axum-service (and what it needs) installed in the target `out`.
+fn axum_service_installed() -> (Home, PathBuf) {
     let home = Home::new();
     let target = home.path().join("out");
     let t = target.to_str().unwrap();
     home.json(&["install", "axum-service", "--target", t]);
-    let before = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
-    // Same request: nothing to do, and --locked is satisfied.
-    home.ggen()
-        .args(["install", "axum-service", "--locked", "--target", t])
-        .assert()
-        .success();
-    // A new package would change the lockfile: refused, nothing changes.
-    home.ggen()
-        .args(["install", "hello-world", "--locked", "--target", t])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("--locked"));
-    assert_eq!(
-        std::fs::read_to_string(target.join("ggen.lock")).unwrap(),
-        before
-    );
-    assert!(!target.join("hello-world").exists());
+    (home, target)
 }
 
 #[cfg(feature = "marketplace-parallel")]
@@ -473,19 +415,12 @@ fn a_broken_v2_store_falls_back_to_v1() {
     assert_eq!(v["backend_used"], "v1");
     assert_eq!(names(&v)[0], "hello-world");
     let target = home.path().join("out");
-    let v = home.json(&[
-        "install",
-        "hello-world",
-        "--target",
-        target.to_str().unwrap(),
-    ]);
+    let t = target.to_str().unwrap();
+    let v = home.json(&["install", "hello-world", "--target", t]);
     assert_eq!(v["backend_used"], "v1");
     assert!(target.join("hello-world/README.md").is_file());
     // Asking for V2 alone reports the outage instead.
-    home.ggen()
-        .args(["search", "--query", "hello", "--backend", "v2"])
-        .assert()
-        .failure();
+    home.fails(&["search", "--query", "hello", "--backend", "v2"], &[]);
 }
 
 #[cfg(feature = "marketplace-parallel")]
@@ -495,20 +430,11 @@ fn migration_copies_everything_and_both_backends_agree() {
     home.json(&["search", "--query", "x"]); // seed
     // Re-migrating a seeded registry copies nothing new and verifies clean.
     home.json(&["migrate"]);
-    home.ggen()
-        .args(["verify-migration"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("agree"));
+    let verdict = home.succeeds(&["verify-migration"]);
+    assert!(verdict.contains("agree"), "{verdict}");
     // Same first hit on both backends for typical queries.
-    for q in [
-        "hello world",
-        "rust cli",
-        "axum",
-        "latex paper",
-        "docker",
-        "helo wrld",
-    ] {
+    let typical = "hello world, rust cli, axum, latex paper, docker, helo wrld";
+    for q in typical.split(", ") {
         let v1 = home.json(&["search", "--query", q, "--backend", "v1"]);
         let v2 = home.json(&["search", "--query", q, "--backend", "v2"]);
         assert_eq!(
@@ -520,8 +446,8 @@ fn migration_copies_everything_and_both_backends_agree() {
         assert_eq!(v2["backend_used"], "v2");
     }
     // rebuild-db starts V2 over from V1 and ends in agreement again.
-    home.ggen().args(["rebuild-db"]).assert().success();
-    home.ggen().args(["verify-migration"]).assert().success();
+    home.succeeds(&["rebuild-db"]);
+    home.succeeds(&["verify-migration"]);
 }
 
 #[test]
@@ -667,13 +593,10 @@ fn failed_installs_leave_the_target_byte_for_byte_unchanged() {
         (vec!["needs-ghost"], "ghost-package"),
         (vec!["no-such-package"], "no-such-package"),
     ] {
-        home.ggen()
-            .arg("install")
-            .args(&args)
-            .args(["--target", t])
-            .assert()
-            .failure()
-            .stderr(predicate::str::contains(expect));
+        common::assert_fails(
+            home.ggen().arg("install").args(&args).args(["--target", t]),
+            &[expect],
+        );
         assert_eq!(snapshot(&target), before, "{args:?} changed the target");
         assert!(
             !home.path().join("escaped.txt").exists(),
@@ -694,12 +617,7 @@ fn a_full_disk_or_unusable_target_fails_cleanly() {
     // Not a directory.
     let file = home.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&file)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("not-a-dir"));
+    home.fails_in(&file, &["install", "hello-world"], &["not-a-dir"]);
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 
     // A full disk.
@@ -716,11 +634,10 @@ fn a_full_disk_or_unusable_target_fails_cleanly() {
     let filler = vec![0u8; tmpfs.free_bytes().saturating_sub(8 * 1024) as usize];
     let _ = std::fs::write(disk.join("filler"), &filler);
     let before = snapshot(&target);
-    home.ggen()
-        .args(["install", "axum-service", "--target", t])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("No space left on device"));
+    home.fails(
+        &["install", "axum-service", "--target", t],
+        &["No space left on device"],
+    );
     assert_eq!(
         snapshot(&target),
         before,
@@ -787,22 +704,14 @@ fn sparql_answers_are_cached_until_the_graph_changes() {
     let home = Home::new();
     let count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }";
     let run = |envs: &[(&str, &str)]| -> (String, u64) {
-        let mut c = home.ggen();
-        for (k, v) in envs {
-            c.env(k, v);
-        }
-        let out = c.args(["sparql", count, "--verbose"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = ggen_test_support::succeeded(
+            home.ggen()
+                .envs(envs.iter().copied())
+                .args(["sparql", count, "--verbose"])
+                .output(),
+            "",
         );
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        let status = err
-            .lines()
-            .find_map(|l| l.strip_prefix("cache: "))
-            .unwrap_or_else(|| panic!("no cache line in {err}"))
-            .to_string();
+        let status = cache_status(&out.stderr);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let n = v["results"]["bindings"][0]["n"]["value"]
             .as_str()
@@ -816,13 +725,9 @@ fn sparql_answers_are_cached_until_the_graph_changes() {
     assert_eq!(run(&[]), ("HIT".to_string(), before));
     assert_eq!(run(&[("GGEN_SPARQL_CACHE", "0")]).0, "BYPASS");
     // An update is refused and leaves nothing in the cache to hit later.
-    let out = home.ggen().args(["sparql", "DROP ALL"]).output().unwrap();
-    assert!(!out.status.success());
+    home.fails(&["sparql", "DROP ALL"], &[]);
     let src = common::package_dir(home.path(), "sparql-cached", "1.0.0", "Cache test", &[]);
-    home.ggen()
-        .args(["publish", src.to_str().unwrap()])
-        .assert()
-        .success();
+    home.succeeds(&["publish", src.to_str().unwrap()]);
     let (after_publish, after) = run(&[]);
     assert_eq!(after_publish, "MISS");
     assert!(
@@ -838,20 +743,14 @@ fn sparql_answers_are_cached_until_the_graph_changes() {
 fn search_cache_hits_and_the_size_knobs_turn_it_off() {
     let home = Home::new();
     let cache = |envs: &[(&str, &str)]| -> String {
-        let mut c = home.ggen();
-        for (k, v) in envs {
-            c.env(k, v);
-        }
-        let out = c
+        let out = home
+            .ggen()
+            .envs(envs.iter().copied())
             .args(["search", "--query", "rust", "--verbose"])
             .output()
             .unwrap();
         assert!(out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        err.lines()
-            .find_map(|l| l.strip_prefix("cache: "))
-            .unwrap_or_else(|| panic!("no cache line in {err}"))
-            .to_string()
+        cache_status(&out.stderr)
     };
     assert_eq!(cache(&[]), "MISS");
     assert_eq!(cache(&[]), "HIT");
@@ -862,4 +761,61 @@ fn search_cache_hits_and_the_size_knobs_turn_it_off() {
         cache(&[("GGEN_CACHE_SIZE", "0"), ("GGEN_SEARCH_CACHE", "100")]),
         "HIT"
     );
+}
+
+/// A cached answer belongs to the store that gave it: another registry
+/// directory, or a V2 endpoint instead of the embedded store, never sees it,
+/// and a V2 endpoint that is down is down whatever the cache holds.
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn cached_answers_never_speak_for_another_store() {
+    let home = Home::new();
+    let search = |envs: &[(&str, &str)]| {
+        common::outcome(home.ggen().envs(envs.iter().copied()).args([
+            "search",
+            "--query",
+            "hello world",
+            "--backend",
+            "v2",
+            "--json",
+            "--verbose",
+        ]))
+    };
+    let (ok, out, err) = search(&[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("hello-world"));
+    assert_eq!(cache_status(err.as_bytes()), "MISS");
+    assert_eq!(cache_status(search(&[]).2.as_bytes()), "HIT");
+
+    // An endpoint where nothing listens: an error, not the embedded store's hits.
+    let dead = format!("http://127.0.0.1:{}/query", ggen_test_support::free_port());
+    let (ok, out, err) = search(&[("GGEN_MARKETPLACE_V2_ENDPOINT", dead.as_str())]);
+    assert!(!ok, "a dead endpoint answered: {out}");
+    assert!(
+        !out.contains("hello-world") && !err.contains("cache: HIT"),
+        "{err}"
+    );
+
+    // Another registry directory, empty: the first one's answers are not its own.
+    let other = home.path().join("other-registry");
+    let other = other.to_str().unwrap();
+    let (ok, _, err) = common::outcome(
+        home.ggen()
+            .env("GGEN_REGISTRY_DIR", other)
+            .args(["init", "--empty"]),
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = search(&[("GGEN_REGISTRY_DIR", other)]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("hello-world"), "{out}");
+    assert_eq!(cache_status(err.as_bytes()), "MISS");
+}
+
+/// What the `cache: ` line of a `--verbose` run's stderr says (HIT, MISS, BYPASS).
+fn cache_status(stderr: &[u8]) -> String {
+    let err = String::from_utf8_lossy(stderr);
+    err.lines()
+        .find_map(|l| l.strip_prefix("cache: "))
+        .unwrap_or_else(|| panic!("no cache line in {err}"))
+        .to_string()
 }

@@ -32,13 +32,81 @@ impl Home {
 
     /// The `ggen` binary in this home, no subcommand yet.
     pub fn bin(&self) -> Command {
-        let mut c = Command::cargo_bin("ggen").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GGEN_HOME", self.path())
-            .env("GGEN_CONFIG_DIR", self.path().join("config"))
-            .env("GGEN_USER_ID", "test-user");
+        Command::from_std(std_bin(self.path(), "test-user"))
+    }
+
+    /// A new key pair at `k.pem` in this home, not trusted yet.
+    pub fn new_key(&self) -> PathBuf {
+        let key = self.path().join("k.pem");
+        self.succeeds(&["keygen", "--output", key.to_str().unwrap()]);
+        key
+    }
+
+    /// A new key pair at `k.pem` in this home, already in its trust store.
+    pub fn trusted_key(&self) -> PathBuf {
+        let key = self.new_key();
+        self.succeeds(&["trust", "add", &format!("{}.pub", key.display())]);
+        key
+    }
+
+    /// `ggen registry token create` in this home, waiting for its flags.
+    pub fn token_create(&self) -> Command {
+        let mut c = self.bin();
+        c.args(["registry", "token", "create"]);
         c
+    }
+
+    /// Writes `yaml` as this home's configuration file (`config/config.yaml`).
+    pub fn write_config(&self, yaml: &str) {
+        std::fs::create_dir_all(self.path().join("config")).unwrap();
+        std::fs::write(self.path().join("config/config.yaml"), yaml).unwrap();
+    }
+
+    /// Runs `ggen marketplace <args>`: (succeeded, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        outcome(self.ggen().args(args))
+    }
+
+    /// Runs `ggen marketplace <args> --target <target>`: (succeeded, stdout, stderr).
+    pub fn run_in(&self, target: &Path, args: &[&str]) -> (bool, String, String) {
+        outcome(self.ggen().args(args).arg("--target").arg(target))
+    }
+
+    /// `ggen marketplace <args>`, which must succeed; its stdout.
+    pub fn succeeds(&self, args: &[&str]) -> String {
+        let out = ggen_test_support::succeeded(self.ggen().args(args).output(), &args.join(" "));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `ggen marketplace <args> --target <target>`, which must succeed; its stdout.
+    pub fn succeeds_in(&self, target: &Path, args: &[&str]) -> String {
+        let out = ggen_test_support::succeeded(
+            self.ggen().args(args).arg("--target").arg(target).output(),
+            &args.join(" "),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Asserts that `ggen marketplace <args>` fails with each of `needles` in its stderr.
+    pub fn fails(&self, args: &[&str], needles: &[&str]) {
+        assert_fails(self.ggen().args(args), needles);
+    }
+
+    /// Asserts that `ggen marketplace <args> --target <target>` fails with each
+    /// of `needles` in its stderr.
+    pub fn fails_in(&self, target: &Path, args: &[&str], needles: &[&str]) {
+        assert_fails(self.ggen().args(args).arg("--target").arg(target), needles);
+    }
+
+    /// `ggen marketplace publish <dir>` to the registry server at `url` with
+    /// `token`: (succeeded, stdout, stderr).
+    pub fn publish_to(&self, dir: &Path, url: &str, token: &str) -> (bool, String, String) {
+        outcome(
+            self.ggen()
+                .arg("publish")
+                .arg(dir)
+                .args(["--registry", url, "--token", token]),
+        )
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
@@ -57,13 +125,55 @@ impl Home {
     }
 }
 
+/// The package names of a `search --json` answer, best hit first.
 pub fn names(v: &Value) -> Vec<String> {
-    v["hits"]
+    names_under(v, "hits")
+}
+
+/// The package names of a `list --json` answer, in its order.
+pub fn listed_names(list: &Value) -> Vec<String> {
+    names_under(list, "packages")
+}
+
+/// The `name` of every entry of the array `v[key]`.
+fn names_under(v: &Value, key: &str) -> Vec<String> {
+    v[key]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| h["name"].as_str().unwrap().to_string())
+        .map(|p| p["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The `ggen` binary as a plain process for the home at `home`, acting as
+/// `user`, with nothing from the environment but PATH.
+pub fn std_bin(home: &Path, user: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("ggen"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GGEN_HOME", home)
+        .env("GGEN_CONFIG_DIR", home.join("config"))
+        .env("GGEN_USER_ID", user);
+    c
+}
+
+/// Runs `cmd` to the end: (succeeded, stdout, stderr).
+pub fn outcome(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts that `cmd` fails with each of `needles` in its stderr.
+pub fn assert_fails(cmd: &mut Command, needles: &[&str]) {
+    let (ok, _, err) = outcome(cmd);
+    assert!(!ok, "{cmd:?} succeeded");
+    for needle in needles {
+        assert!(err.contains(needle), "{cmd:?}: no {needle:?} in {err}");
+    }
 }
 
 /// Every file below `dir`, recursively.
@@ -153,25 +263,12 @@ pub fn serve_with(home: &Home, envs: &[(&str, &str)]) -> ServerProcess {
 /// A publish token acting for the owner `tester`, for packages matching
 /// `pattern` on `home`'s registry.
 pub fn publish_token(home: &Home, pattern: &str) -> String {
-    let out = home
-        .bin()
-        .args([
-            "registry",
-            "token",
-            "create",
-            "--scope",
-            "publish",
-            "--owner",
-            "tester",
-            "--package",
-            pattern,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = ggen_test_support::succeeded(
+        home.token_create()
+            .args(["--scope", "publish", "--owner", "tester"])
+            .args(["--package", pattern])
+            .output(),
+        "",
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

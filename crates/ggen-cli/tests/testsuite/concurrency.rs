@@ -9,17 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
-use assert_cmd::cargo::CommandCargoExt;
-
+/// `ggen marketplace` in `home`, with nothing on its stdin.
 fn ggen(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("ggen").unwrap();
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GGEN_HOME", home)
-        .env("GGEN_CONFIG_DIR", home.join("config"))
-        .env("GGEN_USER_ID", "stress")
-        .arg("marketplace")
-        .stdin(Stdio::null());
+    let mut c = common::std_bin(home, "stress");
+    c.arg("marketplace").stdin(Stdio::null());
     c
 }
 
@@ -144,12 +137,8 @@ fn concurrent_processes_lose_nothing_and_readers_never_fail() {
         let out = run(home, &["list", "--json", "--backend", backend]);
         ok(&out, "list");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let stress = v["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["name"].as_str().unwrap().starts_with("stress-"))
-            .count();
+        let listed = common::listed_names(&v);
+        let stress = listed.iter().filter(|n| n.starts_with("stress-")).count();
         assert_eq!(stress, PUBLISHERS * EACH, "{backend}");
     }
     let mut checksums = std::collections::BTreeSet::new();

@@ -7,19 +7,31 @@ use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
+use crate::common;
 
+/// `ggen marketplace` in `home`, its output thrown away.
 fn ggen(home: &Path) -> StdCommand {
-    let mut c = StdCommand::cargo_bin("ggen").unwrap();
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GGEN_HOME", home)
-        .env("GGEN_CONFIG_DIR", home.join("config"))
-        .env("GGEN_USER_ID", "crash-test")
-        .arg("marketplace")
+    let mut c = common::std_bin(home, "crash-test");
+    c.arg("marketplace")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c
+}
+
+/// Whether `cmd` ran to a successful end.
+fn succeeds(cmd: &mut StdCommand) -> bool {
+    cmd.status().unwrap().success()
+}
+
+/// Whether `ggen marketplace install <packages> --target <target>` in `home` succeeded.
+fn install(home: &Path, packages: &[&str], target: &Path) -> bool {
+    succeeds(
+        ggen(home)
+            .arg("install")
+            .args(packages)
+            .arg("--target")
+            .arg(target),
+    )
 }
 
 /// Every file under `dir` (except ggen's own transient files) with its contents.
@@ -47,25 +59,15 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn killed_installs_leave_old_or_new_state() {
     let home = tempfile::tempdir().unwrap();
     let target = home.path().join("target");
-    assert!(
-        ggen(home.path())
-            .args(["install", "hello-world", "--target"])
-            .arg(&target)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(install(home.path(), &["hello-world"], &target));
     let old = snapshot(&target);
     // The complete new state, from an undisturbed run in a copy.
     let reference = home.path().join("reference");
-    assert!(
-        ggen(home.path())
-            .args(["install", "hello-world", "axum-service", "--target"])
-            .arg(&reference)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(install(
+        home.path(),
+        &["hello-world", "axum-service"],
+        &reference
+    ));
     let new = snapshot(&reference);
     assert_ne!(old, new);
 
@@ -81,21 +83,14 @@ fn killed_installs_leave_old_or_new_state() {
         let _ = child.kill();
         let _ = child.wait();
         // The next command on the target finishes or undoes the interrupted one.
-        assert!(
+        assert!(succeeds(
             ggen(home.path())
                 .args(["list", "--installed", "--target"])
                 .arg(&target)
-                .status()
-                .unwrap()
-                .success()
-        );
+        ));
         let recovered = {
             // `install` of what is already there recovers first, then changes nothing.
-            let _ = ggen(home.path())
-                .args(["install", "hello-world", "--target"])
-                .arg(&target)
-                .status()
-                .unwrap();
+            let _ = install(home.path(), &["hello-world"], &target);
             snapshot(&target)
         };
         let state = if recovered == old {
@@ -112,14 +107,7 @@ fn killed_installs_leave_old_or_new_state() {
         // Back to the old state for the next round.
         if state == "new" {
             std::fs::remove_dir_all(&target).unwrap();
-            assert!(
-                ggen(home.path())
-                    .args(["install", "hello-world", "--target"])
-                    .arg(&target)
-                    .status()
-                    .unwrap()
-                    .success()
-            );
+            assert!(install(home.path(), &["hello-world"], &target));
             assert_eq!(snapshot(&target), old);
         }
     }
@@ -130,11 +118,6 @@ fn killed_installs_leave_old_or_new_state() {
 #[cfg(feature = "marketplace-parallel")]
 fn package_dir(root: &Path, name: &str) -> std::path::PathBuf {
     crate::common::package_dir(root, name, "1.0.0", "Crash test template", &[])
-}
-
-#[cfg(feature = "marketplace-parallel")]
-fn succeeds(c: &mut StdCommand) -> bool {
-    c.status().unwrap().success()
 }
 
 /// Package names the given backend lists (`--backend v1|v2`).
@@ -283,44 +266,38 @@ fn killed_rebuilds_of_v2_leave_it_empty_old_or_whole_and_migrate_finishes() {
 fn killed_restores_leave_the_old_registry_or_the_restored_one() {
     let home = tempfile::tempdir().unwrap();
     assert!(succeeds(ggen(home.path()).arg("list")));
+    // Each state: a package published, then a backup of the registry holding it.
+    let publish_and_back_up = |name: &str, backup: &str| {
+        let src = package_dir(home.path(), name);
+        assert!(
+            succeeds(ggen(home.path()).arg("publish").arg(src)),
+            "{name}"
+        );
+        let file = home.path().join(backup);
+        let create = ["backup", "create", "--output"];
+        assert!(
+            succeeds(ggen(home.path()).args(create).arg(&file)),
+            "{backup}"
+        );
+        (file, listed(home.path(), "v1"))
+    };
     // The backup holds a package a fresh seed would not, so a registry lost and
     // seeded again cannot pass for the restored one.
-    assert!(succeeds(
-        ggen(home.path())
-            .arg("publish")
-            .arg(package_dir(home.path(), "only-in-the-backup"))
-    ));
-    let restored_backup = home.path().join("before.tar.gz");
-    assert!(succeeds(
-        ggen(home.path())
-            .args(["backup", "create", "--output"])
-            .arg(&restored_backup)
-    ));
-    let restored = listed(home.path(), "v1");
+    let (restored_backup, restored) = publish_and_back_up("only-in-the-backup", "before.tar.gz");
     // The live registry then moves on, so old and restored states differ.
-    assert!(succeeds(
-        ggen(home.path())
-            .arg("publish")
-            .arg(package_dir(home.path(), "after-the-backup"))
-    ));
-    let old_backup = home.path().join("after.tar.gz");
-    assert!(succeeds(
-        ggen(home.path())
-            .args(["backup", "create", "--output"])
-            .arg(&old_backup)
-    ));
-    let old = listed(home.path(), "v1");
+    let (old_backup, old) = publish_and_back_up("after-the-backup", "after.tar.gz");
     assert_ne!(old, restored);
     assert!(restored.iter().any(|n| n == "only-in-the-backup"));
 
+    let restore = ["backup", "restore", "--force"];
     let mut outcomes = BTreeMap::new();
     for kill_ms in [10u64, 50, 100, 150, 200, 260, 320, 400, 500, 700] {
-        let mut restore = ggen(home.path());
-        restore
+        let mut restoring = ggen(home.path());
+        restoring
             .env("GGEN_FAULT_DELAY_MS", "120")
-            .args(["backup", "restore", "--force"])
+            .args(restore)
             .arg(&restored_backup);
-        kill_after(restore, kill_ms);
+        kill_after(restoring, kill_ms);
         // The next command finishes a swap the kill cut in half.
         let now = listed(home.path(), "v1");
         let state = if now == old {
@@ -335,19 +312,13 @@ fn killed_restores_leave_the_old_registry_or_the_restored_one() {
         *outcomes.entry(state).or_insert(0) += 1;
         // Back to the old state for the next round; this restore runs to the end.
         if state == "restored" {
-            assert!(succeeds(
-                ggen(home.path())
-                    .args(["backup", "restore", "--force"])
-                    .arg(&old_backup)
-            ));
+            assert!(succeeds(ggen(home.path()).args(restore).arg(&old_backup)));
             assert_eq!(listed(home.path(), "v1"), old);
         }
     }
     // And a restore left alone completes.
     assert!(succeeds(
-        ggen(home.path())
-            .args(["backup", "restore", "--force"])
-            .arg(&restored_backup)
+        ggen(home.path()).args(restore).arg(&restored_backup)
     ));
     assert_eq!(listed(home.path(), "v1"), restored);
     eprintln!("restore kill outcomes: {outcomes:?}");

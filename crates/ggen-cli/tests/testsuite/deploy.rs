@@ -51,6 +51,21 @@ fn read_by_the_binary(key: &str) -> bool {
         .any(|c| c.path().join("src").is_dir() && walk(&c.path().join("src"), key))
 }
 
+/// A manifest container's `args`, as strings.
+fn container_args(c: &Value) -> Vec<&str> {
+    c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+/// The argument right after `flag` in `args`.
+fn flag_value<'a>(args: &[&'a str], flag: &str) -> &'a str {
+    args[args.iter().position(|a| *a == flag).unwrap() + 1]
+}
+
 fn port_of(addr: &str) -> u64 {
     addr.rsplit(':').next().unwrap().parse().unwrap()
 }
@@ -61,12 +76,7 @@ fn registry_manifest_matches_the_binary() {
     let deploy = kind(&docs, "Deployment");
     let pod = &deploy["spec"]["template"];
     let c = &pod["spec"]["containers"][0];
-    let args: Vec<&str> = c["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = container_args(c);
     assert_eq!(&args[..2], ["registry", "serve"]);
 
     // Every flag is one `ggen registry serve` takes.
@@ -82,8 +92,7 @@ fn registry_manifest_matches_the_binary() {
             "`{flag}` is not a flag of ggen registry serve"
         );
     }
-    let addr = args[args.iter().position(|a| *a == "--addr").unwrap() + 1];
-    let port = port_of(addr);
+    let port = port_of(flag_value(&args, "--addr"));
     let ports = c["ports"].as_array().unwrap();
     assert_eq!(ports[0]["containerPort"], port);
     let port_name = ports[0]["name"].as_str().unwrap();
@@ -158,16 +167,11 @@ fn rdf_store_manifest_serves_sparql_on_its_port() {
     let docs = documents("rdf-store.yaml");
     let set = kind(&docs, "StatefulSet");
     let c = &set["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<&str> = c["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = container_args(c);
     assert_eq!(args[0], "serve");
-    let bind = args[args.iter().position(|a| *a == "--bind").unwrap() + 1];
+    let bind = flag_value(&args, "--bind");
     assert_eq!(c["ports"][0]["containerPort"], port_of(bind));
-    let location = args[args.iter().position(|a| *a == "--location").unwrap() + 1];
+    let location = flag_value(&args, "--location");
     assert_eq!(c["volumeMounts"][0]["mountPath"], location);
     assert_eq!(
         set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],

@@ -91,6 +91,69 @@ fn every_tested_block_in_the_docs_runs() {
     );
 }
 
+/// A table cell's text: one code span, its backticks (single or double) off.
+fn code_cell(cell: &str) -> &str {
+    let cell = cell.trim();
+    match cell.strip_prefix("``") {
+        Some(inner) => inner.strip_suffix("``").unwrap_or(inner).trim(),
+        None => cell.trim_matches('`'),
+    }
+}
+
+/// Each row of the configuration-mistakes table in troubleshooting.md holds:
+/// its first column as `config.yaml` makes a command fail with an error that
+/// names the file and says the second column, and a hint saying the third.
+#[test]
+fn the_configuration_mistakes_table_holds() {
+    let text = std::fs::read_to_string(root().join("docs/troubleshooting.md")).unwrap();
+    let section = text
+        .split("## Configuration mistakes")
+        .nth(1)
+        .expect("troubleshooting.md has a Configuration mistakes section");
+    let rows: Vec<Vec<&str>> = section
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split(" | ").map(code_cell).collect())
+        .collect();
+    assert!(rows.len() >= 5, "only {} rows", rows.len());
+    for row in rows {
+        let [yaml, says, hint] = row[..] else {
+            panic!("a row of three columns: {row:?}")
+        };
+        let home = crate::common::Home::new();
+        home.write_config(yaml);
+        let (ok, _, err) = home.run(&["search", "--query", "x"]);
+        assert!(!ok, "{yaml}: accepted");
+        let file = home.path().join("config/config.yaml");
+        assert!(
+            err.contains(&*file.to_string_lossy()),
+            "{yaml}: the file is not named: {err}"
+        );
+        assert!(err.contains(says), "{yaml}: does not say {says:?}: {err}");
+        let hint_line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with("hint:"))
+            .unwrap_or_default();
+        assert!(
+            hint_line.contains(hint),
+            "{yaml}: the hint is not {hint:?}: {err}"
+        );
+    }
+    // The environment gets the same check, naming the variable.
+    let home = crate::common::Home::new();
+    let (ok, _, err) = crate::common::outcome(
+        home.ggen()
+            .env("GGEN_MARKETPLACE_V2_ENDPOINT", "http://127.0.0.1:7878")
+            .args(["search", "--query", "x"]),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("GGEN_MARKETPLACE_V2_ENDPOINT") && err.contains("http://127.0.0.1:7878/query"),
+        "{err}"
+    );
+}
+
 /// Every `GGEN_*` variable the sources read is in the configuration reference.
 #[test]
 fn every_environment_variable_is_documented() {

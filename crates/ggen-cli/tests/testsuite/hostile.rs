@@ -7,7 +7,7 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{Home, walk};
 use serde_json::json;
@@ -53,13 +53,60 @@ fn precious(root: &Path) -> std::path::PathBuf {
     dir
 }
 
+/// A throw-away root holding a [`precious`] directory beside the targets a
+/// test plants, and what that directory held to begin with.
+struct Ground {
+    root: tempfile::TempDir,
+    outside: PathBuf,
+    before: Vec<(PathBuf, String)>,
+}
+
+impl Ground {
+    /// A new root with its precious directory.
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let outside = precious(root.path());
+        let before = contents(&outside);
+        Self {
+            root,
+            outside,
+            before,
+        }
+    }
+
+    /// The root itself.
+    fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// A new directory `name` in the root, beside the precious one.
+    fn target(&self, name: &str) -> PathBuf {
+        let dir = self.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Fails, saying `what`, if anything in the precious directory changed.
+    fn assert_untouched(&self, what: &str) {
+        assert_same(&self.before, &contents(&self.outside), what);
+    }
+}
+
+/// The names directly in `dir`, in the order it lists them.
+fn entry_names(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect()
+}
+
 #[test]
 fn a_journal_planted_in_the_target_is_refused_and_touches_nothing_outside() {
     let home = Home::new();
-    let root = tempfile::tempdir().unwrap();
-    let outside = precious(root.path());
-    let before = contents(&outside);
-    let target = root.path().join("checkout");
+    let ground = Ground::new();
+    let outside = &ground.outside;
+    let target = ground.target("checkout");
     std::fs::create_dir_all(target.join("src")).unwrap();
     std::fs::write(target.join("src/main.rs"), "fn main() {}").unwrap();
     // What older ggen versions believed: a staging path anywhere, names unchecked.
@@ -79,22 +126,11 @@ fn a_journal_planted_in_the_target_is_refused_and_touches_nothing_outside() {
         vec!["update"],
         vec!["remove", "hello-world"],
     ] {
-        let out = home
-            .ggen()
-            .args(&args)
-            .arg("--target")
-            .arg(&target)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} went ahead");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (ok, _, err) = home.run_in(&target, &args);
+        assert!(!ok, "{args:?} went ahead");
         assert!(err.contains(".ggen-txn.json"), "{args:?}: {err}");
     }
-    assert_same(
-        &before,
-        &contents(&outside),
-        "something outside the target changed",
-    );
+    ground.assert_untouched("something outside the target changed");
     assert!(
         target.join("src/main.rs").is_file(),
         "the checkout's own files were moved"
@@ -104,11 +140,8 @@ fn a_journal_planted_in_the_target_is_refused_and_touches_nothing_outside() {
 #[test]
 fn names_in_a_hostile_lockfile_are_refused_before_they_become_paths() {
     let home = Home::new();
-    let root = tempfile::tempdir().unwrap();
-    let outside = precious(root.path());
-    let before = contents(&outside);
-    let target = root.path().join("checkout");
-    std::fs::create_dir_all(&target).unwrap();
+    let ground = Ground::new();
+    let target = ground.target("checkout");
     let sha = "ab".repeat(32);
     for name in ["../precious", "/tmp", "a/../../precious"] {
         std::fs::write(
@@ -124,26 +157,15 @@ fn names_in_a_hostile_lockfile_are_refused_before_they_become_paths() {
             vec!["install", "hello-world"],
             vec!["list", "--installed"],
         ] {
-            let out = home
-                .ggen()
-                .args(&args)
-                .arg("--target")
-                .arg(&target)
-                .output()
-                .unwrap();
-            assert!(!out.status.success(), "{name}: {args:?} went ahead");
-            let err = String::from_utf8_lossy(&out.stderr);
+            let (ok, _, err) = home.run_in(&target, &args);
+            assert!(!ok, "{name}: {args:?} went ahead");
             assert!(
                 err.contains("ggen.lock") || err.contains("invalid package name"),
                 "{name} {args:?}: {err}"
             );
         }
     }
-    assert_same(
-        &before,
-        &contents(&outside),
-        "something outside the target changed",
-    );
+    ground.assert_untouched("something outside the target changed");
 }
 
 #[cfg(unix)]
@@ -151,85 +173,53 @@ fn names_in_a_hostile_lockfile_are_refused_before_they_become_paths() {
 fn links_planted_in_the_target_are_not_followed_out_of_it() {
     use std::os::unix::fs::symlink;
     let home = Home::new();
-    let root = tempfile::tempdir().unwrap();
-    let outside = precious(root.path());
-    let before = contents(&outside);
+    let ground = Ground::new();
+    let outside = &ground.outside;
+    let install = ["install", "hello-world"];
 
     // A link where ggen stages its work: replaced, never written through.
-    let target = root.path().join("t1");
-    std::fs::create_dir_all(&target).unwrap();
-    symlink(&outside, target.join(".ggen-staging")).unwrap();
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success();
+    let target = ground.target("t1");
+    symlink(outside, target.join(".ggen-staging")).unwrap();
+    home.succeeds_in(&target, &install);
     assert!(target.join("hello-world").is_dir());
     assert!(!target.join(".ggen-staging").exists());
 
     // A link as ggen.lock: refused, not read through.
-    let target = root.path().join("t2");
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::write(root.path().join("elsewhere.lock"), "version = 1\n").unwrap();
-    symlink(root.path().join("elsewhere.lock"), target.join("ggen.lock")).unwrap();
-    let out = home
-        .ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+    let target = ground.target("t2");
+    let elsewhere = ground.path().join("elsewhere.lock");
+    std::fs::write(&elsewhere, "version = 1\n").unwrap();
+    symlink(&elsewhere, target.join("ggen.lock")).unwrap();
+    home.fails_in(&target, &install, &["symbolic link"]);
     assert_eq!(
-        std::fs::read_to_string(root.path().join("elsewhere.lock")).unwrap(),
+        std::fs::read_to_string(&elsewhere).unwrap(),
         "version = 1\n"
     );
 
     // A dangling link where older versions kept their lock file: the target is
     // locked through its own descriptor now, and the link is never opened.
-    let target = root.path().join("t3");
-    std::fs::create_dir_all(&target).unwrap();
+    let target = ground.target("t3");
     symlink(
         outside.join("created-by-ggen"),
         target.join(".ggen.lock-guard"),
     )
     .unwrap();
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success();
+    home.succeeds_in(&target, &install);
     assert!(!outside.join("created-by-ggen").exists());
 
     // A link where a package goes: an install of that name refuses to replace it.
-    let target = root.path().join("t4");
-    std::fs::create_dir_all(&target).unwrap();
-    symlink(&outside, target.join("hello-world")).unwrap();
-    let out = home
-        .ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("was not installed by ggen"));
+    let target = ground.target("t4");
+    symlink(outside, target.join("hello-world")).unwrap();
+    home.fails_in(&target, &install, &["was not installed by ggen"]);
 
-    assert_same(
-        &before,
-        &contents(&outside),
-        "something outside a target changed",
-    );
+    ground.assert_untouched("something outside a target changed");
 }
 
 #[test]
 fn a_damaged_journal_in_the_home_is_a_clear_error() {
     let home = Home::new();
     let target = home.path().join("app");
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success();
+    let install = ["install", "hello-world"];
+    home.succeeds_in(&target, &install);
     let journals = home.path().join("transactions");
     std::fs::create_dir_all(&journals).unwrap();
     // Plant a journal for this very target, as a crash would leave one, but garbled.
@@ -238,18 +228,8 @@ fn a_damaged_journal_in_the_home_is_a_clear_error() {
         ggen_marketplace_core::checksum::sha256_hex(canonical.as_os_str().as_encoded_bytes());
     let jpath = journals.join(format!("{}.json", &digest[..32]));
     std::fs::write(&jpath, r#"{"target": "x", "moves": [["../../etc", true]], "removals": [], "new_lock_sha256": "00"}"#).unwrap();
-    let out = home
-        .ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&*jpath.to_string_lossy()) && err.contains("invalid package name"),
-        "{err}"
-    );
+    let journal = jpath.to_string_lossy();
+    home.fails_in(&target, &install, &[&*journal, "invalid package name"]);
     assert!(
         target.join("hello-world").is_dir(),
         "the installed package was touched"
@@ -279,12 +259,7 @@ fn a_dry_run_writes_nothing_anywhere() {
         vec!["install", "axum-service", "--dry-run"],
         vec!["install", "hello-world", "--dry-run", "--json"],
     ] {
-        home.ggen()
-            .args(&args)
-            .arg("--target")
-            .arg(&target)
-            .assert()
-            .success();
+        home.succeeds_in(&target, &args);
         assert!(!target.exists(), "{args:?} created the target");
     }
     assert_same(
@@ -293,28 +268,15 @@ fn a_dry_run_writes_nothing_anywhere() {
         "the home changed",
     );
     // An existing target: same.
-    home.ggen()
-        .args(["install", "hello-world", "--target"])
-        .arg(&target)
-        .assert()
-        .success();
+    home.succeeds_in(&target, &["install", "hello-world"]);
     let home_before = home_contents(home.path());
     let target_before = contents(&target);
-    let names_before: Vec<_> = std::fs::read_dir(&target)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let names_before = entry_names(&target);
     for args in [
         vec!["install", "axum-service", "--dry-run"],
         vec!["update", "--dry-run"],
     ] {
-        home.ggen()
-            .args(&args)
-            .arg("--target")
-            .arg(&target)
-            .assert()
-            .success();
+        home.succeeds_in(&target, &args);
     }
     assert_same(
         &home_before,
@@ -322,12 +284,7 @@ fn a_dry_run_writes_nothing_anywhere() {
         "the home changed",
     );
     assert_same(&target_before, &contents(&target), "the target changed");
-    let names_after: Vec<_> = std::fs::read_dir(&target)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(names_after, names_before);
+    assert_eq!(entry_names(&target), names_before);
 }
 
 // ---- a lying registry server -------------------------------------------------------
@@ -339,7 +296,14 @@ struct Liar {
     url: String,
 }
 
-fn liar(answers: Vec<(&'static str, u16, &'static str, Vec<u8>)>) -> Liar {
+/// One answer of a lying server: path, status, content type, body.
+type Answer = (String, u16, &'static str, Vec<u8>);
+
+fn liar<P: Into<String>>(answers: Vec<(P, u16, &'static str, Vec<u8>)>) -> Liar {
+    let answers: Vec<Answer> = answers
+        .into_iter()
+        .map(|(p, s, c, b)| (p.into(), s, c, b))
+        .collect();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -393,24 +357,42 @@ fn version_json(name: &str, version: &str, extra: serde_json::Value) -> serde_js
     v
 }
 
+/// What a lying server says about package `name` at 1.0.0: its record and
+/// its version list (both holding `record`), and the archive it serves.
+fn served(name: &str, record: serde_json::Value, archive: Vec<u8>) -> Vec<Answer> {
+    vec![
+        (
+            format!("/api/v1/packages/{name}"),
+            200,
+            "application/json",
+            package_json(name, vec![record.clone()]),
+        ),
+        (
+            format!("/api/v1/packages/{name}/versions"),
+            200,
+            "application/json",
+            json!({"versions": [record], "backend_used": "v1"})
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            format!("/api/v1/packages/{name}/1.0.0/download"),
+            200,
+            "application/gzip",
+            archive,
+        ),
+    ]
+}
+
 fn package_json(name: &str, versions: Vec<serde_json::Value>) -> Vec<u8> {
     json!({"name": name, "downloads": 0, "stars": 0, "versions": versions, "backend_used": "v2"})
         .to_string()
         .into_bytes()
 }
 
+/// Runs `ggen marketplace <args> --registry <url>`: (succeeded, stdout, stderr).
 fn run(home: &Home, url: &str, args: &[&str]) -> (bool, String, String) {
-    let out = home
-        .ggen()
-        .args(args)
-        .args(["--registry", url])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    home.run(&[args, &["--registry", url]].concat())
 }
 
 #[test]
@@ -469,17 +451,7 @@ fn a_signed_bar_cannot_be_installed_as_foo() {
     // A real package `bar`, really signed by a key the user trusts.
     let src = tempfile::tempdir().unwrap();
     let dir = common::package_dir(src.path(), "bar", "1.0.0", "the bar package", &[]);
-    let key = home.path().join("k.pem");
-    home.ggen()
-        .args(["keygen", "--output"])
-        .arg(&key)
-        .assert()
-        .success();
-    home.ggen()
-        .args(["trust", "add"])
-        .arg(format!("{}.pub", key.display()))
-        .assert()
-        .success();
+    let key = home.trusted_key();
     let archive = ggen_marketplace_core::archive::pack_dir(&dir).unwrap();
     let signing_key = ggen_marketplace_core::signing::load_signing_key(&key).unwrap();
     let signature = ggen_marketplace_core::signing::sign_archive(
@@ -497,40 +469,17 @@ fn a_signed_bar_cannot_be_installed_as_foo() {
         "1.0.0",
         json!({"checksum": sha, "size": archive.len(), "signature": signature}),
     );
-    let l = liar(vec![
-        (
-            "/api/v1/packages/foo",
-            200,
-            "application/json",
-            package_json("foo", vec![relabelled.clone()]),
-        ),
-        (
-            "/api/v1/packages/foo/versions",
-            200,
-            "application/json",
-            json!({"versions": [relabelled], "backend_used": "v1"})
-                .to_string()
-                .into_bytes(),
-        ),
-        (
-            "/api/v1/packages/foo/1.0.0/download",
-            200,
-            "application/gzip",
-            archive.clone(),
-        ),
-    ]);
+    let l = liar(served("foo", relabelled, archive.clone()));
     let target = src.path().join("app");
-    let (ok, _, err) = run(
-        &home,
-        &l.url,
-        &[
-            "install",
-            "foo",
-            "--verify-signature",
-            "--target",
-            target.to_str().unwrap(),
-        ],
-    );
+    let t = target.to_str().unwrap();
+    let install_foo = |l: &Liar| {
+        run(
+            &home,
+            &l.url,
+            &["install", "foo", "--verify-signature", "--target", t],
+        )
+    };
+    let (ok, _, err) = install_foo(&l);
     assert!(!ok, "a signature for `bar` was accepted for `foo`");
     assert!(err.contains("bar") && err.contains("foo"), "{err}");
     assert!(!target.join("foo").exists());
@@ -543,45 +492,17 @@ fn a_signed_bar_cannot_be_installed_as_foo() {
         "1.0.0",
         json!({"checksum": sha, "size": archive.len(), "signature": signature}),
     );
-    let l = liar(vec![
-        (
-            "/api/v1/packages/foo",
-            200,
-            "application/json",
-            package_json("foo", vec![genuine.clone()]),
-        ),
-        (
-            "/api/v1/packages/foo/versions",
-            200,
-            "application/json",
-            json!({"versions": [genuine], "backend_used": "v1"})
-                .to_string()
-                .into_bytes(),
-        ),
-        (
-            "/api/v1/packages/foo/1.0.0/download",
+    let l = liar({
+        let mut answers = served("foo", genuine, archive.clone());
+        answers.push((
+            "/api/v1/packages/bar/1.0.0/download".into(),
             200,
             "application/gzip",
             archive.clone(),
-        ),
-        (
-            "/api/v1/packages/bar/1.0.0/download",
-            200,
-            "application/gzip",
-            archive.clone(),
-        ),
-    ]);
-    let (ok, _, err) = run(
-        &home,
-        &l.url,
-        &[
-            "install",
-            "foo",
-            "--verify-signature",
-            "--target",
-            target.to_str().unwrap(),
-        ],
-    );
+        ));
+        answers
+    });
+    let (ok, _, err) = install_foo(&l);
     assert!(!ok, "`bar`, signed as itself, was installed as `foo`");
     assert!(err.contains("cannot be trusted"), "{err}");
     assert!(!target.join("foo").exists());
@@ -627,20 +548,8 @@ fn a_token_is_never_sent_in_clear_to_another_machine() {
     let dir = common::package_dir(src.path(), "quokka", "1.0.0", "q", &[]);
     // 192.0.2.0/24 is TEST-NET-1: nothing answers there, and nothing is sent.
     let started = std::time::Instant::now();
-    let out = home
-        .ggen()
-        .args(["publish"])
-        .arg(&dir)
-        .args([
-            "--registry",
-            "http://192.0.2.1:8080",
-            "--token",
-            "ggen_secret",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, err) = home.publish_to(&dir, "http://192.0.2.1:8080", "ggen_secret");
+    assert!(!ok);
     assert!(
         err.contains("plain http") && err.contains("https://"),
         "{err}"
@@ -699,37 +608,12 @@ fn an_archive_that_climbs_out_of_the_target_is_refused_and_the_target_unchanged(
         "1.0.0",
         json!({"checksum": sha, "size": hostile.len()}),
     );
-    let l = liar(vec![
-        (
-            "/api/v1/packages/hostile-pack",
-            200,
-            "application/json",
-            package_json("hostile-pack", vec![v.clone()]),
-        ),
-        (
-            "/api/v1/packages/hostile-pack/versions",
-            200,
-            "application/json",
-            json!({"versions": [v], "backend_used": "v1"})
-                .to_string()
-                .into_bytes(),
-        ),
-        (
-            "/api/v1/packages/hostile-pack/1.0.0/download",
-            200,
-            "application/gzip",
-            hostile,
-        ),
-    ]);
+    let l = liar(served("hostile-pack", v, hostile));
     let (ok, _, err) = run(&home, &l.url, &["install", "hostile-pack", "--target", t]);
     assert!(!ok);
     assert!(err.contains("escaped.txt") && err.contains(".."), "{err}");
     assert_same(&before, &contents(&target), "the target changed");
-    let names: Vec<_> = std::fs::read_dir(&target)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let names = entry_names(&target);
     assert_eq!(names.len(), 1, "left behind: {names:?}");
     assert!(
         !home.path().join("escaped.txt").exists(),
@@ -748,33 +632,17 @@ fn a_write_token_names_its_packages_and_its_owner() {
             "--package",
         ),
     ] {
-        let out = home
-            .bin()
-            .args(["registry", "token", "create"])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} made a token");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (ok, _, err) = common::outcome(home.token_create().args(&args));
+        assert!(!ok, "{args:?} made a token");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     // Explicitly every name is allowed; a read token needs neither.
-    home.bin()
-        .args([
-            "registry",
-            "token",
-            "create",
-            "--scope",
-            "publish",
-            "--owner",
-            "acme",
-            "--package",
-            "*",
-        ])
+    home.token_create()
+        .args(["--scope", "publish", "--owner", "acme", "--package", "*"])
         .assert()
         .success();
-    home.bin()
-        .args(["registry", "token", "create", "--scope", "read"])
+    home.token_create()
+        .args(["--scope", "read"])
         .assert()
         .success();
 }

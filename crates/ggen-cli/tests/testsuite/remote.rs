@@ -7,7 +7,6 @@ use crate::common;
 use std::time::Duration;
 
 use common::{Home, names, serve};
-use predicates::prelude::*;
 
 fn package_dir(root: &std::path::Path, name: &str, version: &str) -> std::path::PathBuf {
     common::package_dir(root, name, version, "Remote wombat template", &["wombat"])
@@ -33,48 +32,20 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
 
     // Publishing needs a token; with one it lands on the server.
     let pkg = package_dir(client.path(), "wombat-kit", "1.0.0");
-    client
-        .ggen()
-        .args(["publish", pkg.to_str().unwrap(), "--registry", &url])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("needs a token")
-                .and(predicate::str::contains("GGEN_REGISTRY_TOKEN")),
-        );
-    client
-        .ggen()
-        .args([
-            "publish",
-            pkg.to_str().unwrap(),
-            "--registry",
-            &url,
-            "--token",
-            &token,
-        ])
-        .assert()
-        .success();
-    client
-        .ggen()
-        .env("GGEN_REGISTRY_TOKEN", &token)
-        .args(["publish", pkg.to_str().unwrap(), "--registry", &url])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("already published"));
+    let tokenless = ["publish", pkg.to_str().unwrap(), "--registry", &url];
+    client.fails(&tokenless, &["needs a token", "GGEN_REGISTRY_TOKEN"]);
+    let (ok, _, err) = client.publish_to(&pkg, &url, &token);
+    assert!(ok, "{err}");
+    common::assert_fails(
+        client
+            .ggen()
+            .env("GGEN_REGISTRY_TOKEN", &token)
+            .args(tokenless),
+        &["already published"],
+    );
     let other = package_dir(client.path(), "not-a-wombat", "1.0.0");
-    client
-        .ggen()
-        .args([
-            "publish",
-            other.to_str().unwrap(),
-            "--registry",
-            &url,
-            "--token",
-            &token,
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("wombat-*"));
+    let (ok, _, err) = client.publish_to(&other, &url, &token);
+    assert!(!ok && err.contains("wombat-*"), "{err}");
     assert_eq!(
         names(&remote(&["search", "--query", "wombat"])),
         ["wombat-kit"]
@@ -82,18 +53,8 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
 
     // Install downloads and verifies through the server.
     let target = client.path().join("project");
-    client
-        .ggen()
-        .args([
-            "install",
-            "wombat-kit",
-            "--target",
-            target.to_str().unwrap(),
-            "--registry",
-            &url,
-        ])
-        .assert()
-        .success();
+    let t = target.to_str().unwrap();
+    client.succeeds(&["install", "wombat-kit", "--target", t, "--registry", &url]);
     let lock = std::fs::read_to_string(target.join("ggen.lock")).unwrap();
     assert!(lock.contains("wombat-kit"), "{lock}");
     assert!(
@@ -103,18 +64,14 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
     );
 
     // Not found keeps its hint; local-only commands refuse clearly.
-    client
-        .ggen()
-        .args(["info", "no-such-package", "--registry", &url])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("not found").and(predicate::str::contains("hint:")));
-    client
-        .ggen()
-        .args(["migrate", "--registry", &url])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("works on a local registry"));
+    client.fails(
+        &["info", "no-such-package", "--registry", &url],
+        &["not found", "hint:"],
+    );
+    client.fails(
+        &["migrate", "--registry", &url],
+        &["works on a local registry"],
+    );
 
     // A server that is gone is an error naming it, not a hang.
     #[cfg(unix)]
@@ -142,12 +99,10 @@ fn cli_remote_mode_searches_publishes_and_installs_through_the_server() {
             status.success(),
             "SIGTERM should end the server cleanly: {status:?}"
         );
-        client
-            .ggen()
-            .args(["search", "--query", "x", "--registry", &url])
-            .assert()
-            .failure()
-            .stderr(predicate::str::contains("unreachable"));
+        client.fails(
+            &["search", "--query", "x", "--registry", &url],
+            &["unreachable"],
+        );
     }
 }
 
@@ -168,23 +123,8 @@ fn concurrent_clients_through_the_server_lose_nothing() {
             let client = Home::new();
             for i in 0..EACH {
                 let pkg = package_dir(client.path(), &format!("crowd-{p}-{i}"), "1.0.0");
-                let out = client
-                    .ggen()
-                    .args([
-                        "publish",
-                        pkg.to_str().unwrap(),
-                        "--registry",
-                        &url,
-                        "--token",
-                        &token,
-                    ])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let (ok, _, err) = client.publish_to(&pkg, &url, &token);
+                assert!(ok, "{err}");
             }
             EACH
         }));
@@ -205,17 +145,7 @@ fn concurrent_clients_through_the_server_lose_nothing() {
         threads.push(std::thread::spawn(move || {
             let client = Home::new();
             let target = client.path().join("t");
-            let out = client
-                .ggen()
-                .args(["install", "axum-service", "--registry", &url, "--target"])
-                .arg(&target)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            client.succeeds_in(&target, &["install", "axum-service", "--registry", &url]);
             assert!(target.join("ggen.lock").is_file());
             1
         }));
@@ -223,13 +153,8 @@ fn concurrent_clients_through_the_server_lose_nothing() {
     let done: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     eprintln!("{done} operations through the server");
     drop(server); // releases the V2 store for the checks below
-    let listed = server_home.json(&["list"]);
-    let crowd = listed["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"].as_str().unwrap().starts_with("crowd-"))
-        .count();
+    let listed = common::listed_names(&server_home.json(&["list"]));
+    let crowd = listed.iter().filter(|n| n.starts_with("crowd-")).count();
     assert_eq!(crowd, PUBLISHERS * EACH);
     #[cfg(feature = "marketplace-parallel")]
     server_home

@@ -10,21 +10,15 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{Home, Tmpfs, walk};
-use predicates::prelude::*;
 
 /// Incompressible bytes, so an archive really is this large.
 fn noise(len: usize) -> Vec<u8> {
     ggen_test_support::Rng::new(0x9E37).bytes(len)
 }
 
+/// The package names `backend` lists, sorted.
 fn listed(home: &Home, backend: &str) -> Vec<String> {
-    let v = home.json(&["list", "--backend", backend]);
-    let mut names: Vec<String> = v["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect();
+    let mut names = common::listed_names(&home.json(&["list", "--backend", backend]));
     names.sort();
     names
 }
@@ -66,11 +60,8 @@ fn a_full_disk_during_publish_loses_nothing_and_the_retry_succeeds() {
     let filler = home.path().join("filler");
     let room = disk.free_bytes().saturating_sub(64 * 1024);
     let _ = std::fs::write(&filler, vec![0u8; room as usize]);
-    home.ggen()
-        .args(["publish", src.to_str().unwrap()])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("No space left on device"));
+    let publish = ["publish", src.to_str().unwrap()];
+    home.fails(&publish, &["No space left on device"]);
     // Reads still answer on the full disk (V1, or V2 if it can open), unchanged.
     assert_eq!(listed(&home, "v1"), before);
 
@@ -83,10 +74,7 @@ fn a_full_disk_during_publish_loses_nothing_and_the_retry_succeeds() {
     assert!(stray.is_empty(), "failed writes left {stray:?}");
 
     // With room again, the same publish lands in both.
-    home.ggen()
-        .args(["publish", src.to_str().unwrap()])
-        .assert()
-        .success();
+    home.succeeds(&publish);
     home.ggen().arg("verify-migration").assert().success();
     for backend in ["v1", "v2"] {
         let names = listed(&home, backend);
@@ -94,11 +82,7 @@ fn a_full_disk_during_publish_loses_nothing_and_the_retry_succeeds() {
         assert_eq!(names.len(), before.len() + 1, "{backend}");
     }
     let out = home.path().join("out");
-    home.ggen()
-        .args(["install", "full-disk-pack", "--target"])
-        .arg(&out)
-        .assert()
-        .success();
+    home.succeeds_in(&out, &["install", "full-disk-pack"]);
     assert_eq!(
         std::fs::read(out.join("full-disk-pack/templates/blob.bin")).unwrap(),
         noise(512 * 1024)
@@ -120,18 +104,8 @@ fn the_v2_store_removed_under_a_running_server_is_recoverable() {
     let sources = tempfile::tempdir().unwrap();
     let publish = |name: &str| {
         let src = common::package_dir(sources.path(), name, "1.0.0", "Store gone test", &[]);
-        client
-            .ggen()
-            .args([
-                "publish",
-                src.to_str().unwrap(),
-                "--registry",
-                &url,
-                "--token",
-                &token,
-            ])
-            .assert()
-            .success();
+        let (ok, _, err) = client.publish_to(&src, &url, &token);
+        assert!(ok, "{name}: {err}");
     };
     publish("gone-before");
 
@@ -148,16 +122,10 @@ fn the_v2_store_removed_under_a_running_server_is_recoverable() {
     drop(server);
 
     // A new process: V2 alone is a clear error naming the cure ...
-    server_home
-        .ggen()
-        .args(["list", "--backend", "v2"])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("v2/store")
-                .and(predicate::str::contains("removed"))
-                .and(predicate::str::contains("rebuild-db")),
-        );
+    server_home.fails(
+        &["list", "--backend", "v2"],
+        &["v2/store", "removed", "rebuild-db"],
+    );
     // ... and the default (V2 with fallback) answers through V1.
     let hits = server_home.json(&["search", "--query", "gone"]);
     let found = common::names(&hits);
@@ -167,12 +135,8 @@ fn the_v2_store_removed_under_a_running_server_is_recoverable() {
     );
     assert_eq!(hits["backend_used"], "v1", "{hits}");
 
-    server_home.ggen().arg("rebuild-db").assert().success();
-    server_home
-        .ggen()
-        .arg("verify-migration")
-        .assert()
-        .success();
+    server_home.succeeds(&["rebuild-db"]);
+    server_home.succeeds(&["verify-migration"]);
     let v2 = listed(&server_home, "v2");
     assert_eq!(v2, listed(&server_home, "v1"));
     assert!(v2.contains(&"gone-before".to_string()) && v2.contains(&"gone-after".to_string()));

@@ -13,6 +13,12 @@ use semver::VersionReq;
 use super::provider::{Node, Provider, VS};
 use super::*;
 
+// PubGrub's types for this resolver's packages (`Node`) and version sets (`VS`).
+type Tree = DerivationTree<Node, VS, String>;
+type Der = Derived<Node, VS, String>;
+type Ext = External<Node, VS, String>;
+type Terms = Map<Node, Term<VS>>;
+
 /// A reason resolution fails on its own, without any competing requirement.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum DeadEnd {
@@ -33,7 +39,7 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     /// Turns a derivation tree into the most specific error: a single dead end
     /// (missing package, requirement matching nothing) with nothing competing
     /// becomes its own error; anything else is a conflict with the derivation.
-    pub(super) fn explain(&self, tree: &DerivationTree<Node, VS, String>) -> ResolveError {
+    pub(super) fn explain(&self, tree: &Tree) -> ResolveError {
         let tree = &self.drop_gaps(tree, &mut HashMap::new());
         let mut externals = Vec::new();
         collect_externals(tree, &mut externals, &mut BTreeSet::new());
@@ -105,19 +111,15 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     /// other cause of such a step says the same thing over published versions.
     // pubgrub's DerivationTree holds its causes in `Arc`s; the tree never crosses threads.
     #[allow(clippy::arc_with_non_send_sync)]
-    fn drop_gaps(
-        &self,
-        tree: &DerivationTree<Node, VS, String>,
-        memo: &mut HashMap<*const Derived<Node, VS, String>, DerivationTree<Node, VS, String>>,
-    ) -> DerivationTree<Node, VS, String> {
+    fn drop_gaps(&self, tree: &Tree, memo: &mut HashMap<*const Der, Tree>) -> Tree {
         let DerivationTree::Derived(derived) = tree else {
             return tree.clone();
         };
-        let key: *const Derived<Node, VS, String> = derived;
+        let key: *const Der = derived;
         if let Some(done) = memo.get(&key) {
             return done.clone();
         }
-        let is_gap = |t: &DerivationTree<Node, VS, String>| match t {
+        let is_gap = |t: &Tree| match t {
             DerivationTree::External(External::NoVersions(Node::Pkg(name), r)) => self
                 .info(name)
                 .is_some_and(|info| info.indices_in(r).is_empty()),
@@ -178,12 +180,7 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     }
 
     /// `NoVersions` over published versions that are all unusable (yanked).
-    fn dead_no_versions(
-        &self,
-        p: &Node,
-        r: &VS,
-        externals: &[&External<Node, VS, String>],
-    ) -> Option<DeadEnd> {
+    fn dead_no_versions(&self, p: &Node, r: &VS, externals: &[&Ext]) -> Option<DeadEnd> {
         let Node::Pkg(name) = p else { return None };
         let info = self.info(name)?;
         if info.indices_in(r).is_empty() {
@@ -215,12 +212,7 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
     }
 
     /// Requested package -> ... -> `node`, following the tree's dependency edges.
-    fn path_to(
-        &self,
-        node: &Node,
-        text: String,
-        externals: &[&External<Node, VS, String>],
-    ) -> Vec<String> {
+    fn path_to(&self, node: &Node, text: String, externals: &[&Ext]) -> Vec<String> {
         let mut path = vec![text];
         let mut current = node.clone();
         let mut seen = BTreeSet::new();
@@ -357,11 +349,7 @@ impl<S: PackageSource + ?Sized> Provider<'_, S> {
 }
 
 /// The leaves of `tree`, each shared subtree visited once.
-fn collect_externals<'t>(
-    tree: &'t DerivationTree<Node, VS, String>,
-    out: &mut Vec<&'t External<Node, VS, String>>,
-    seen: &mut BTreeSet<*const Derived<Node, VS, String>>,
-) {
+fn collect_externals<'t>(tree: &'t Tree, out: &mut Vec<&'t Ext>, seen: &mut BTreeSet<*const Der>) {
     match tree {
         DerivationTree::External(external) => out.push(external),
         DerivationTree::Derived(derived) => {
@@ -394,6 +382,16 @@ impl<S: PackageSource + ?Sized> Formatter<'_, '_, S> {
         }
     }
 
+    /// A derived incompatibility, cited by its number in the report.
+    fn cite(&self, ref_id: usize, derived: &Der) -> String {
+        format!("{} ({ref_id})", self.format_terms(&derived.terms))
+    }
+
+    /// One line of the report: its reasons, then what follows from them.
+    fn conclude(&self, reasons: String, terms: &Terms) -> String {
+        format!("{reasons}, {}.", self.format_terms(terms))
+    }
+
     fn depends(&self, p: &Node, sp: &VS, d: &Node, req: String) -> String {
         let dep = if req.is_empty() {
             d.to_string()
@@ -410,7 +408,7 @@ impl<S: PackageSource + ?Sized> Formatter<'_, '_, S> {
 impl<S: PackageSource + ?Sized> ReportFormatter<Node, VS, String> for Formatter<'_, '_, S> {
     type Output = String;
 
-    fn format_external(&self, external: &External<Node, VS, String>) -> String {
+    fn format_external(&self, external: &Ext) -> String {
         let provider = self.provider;
         match external {
             External::NotRoot(..) => "we are resolving your request".to_string(),
@@ -463,7 +461,7 @@ impl<S: PackageSource + ?Sized> ReportFormatter<Node, VS, String> for Formatter<
         }
     }
 
-    fn format_terms(&self, terms: &Map<Node, Term<VS>>) -> String {
+    fn format_terms(&self, terms: &Terms) -> String {
         let mut terms: Vec<(&Node, &Term<VS>)> = terms.iter().collect();
         terms.sort_by(|a, b| a.0.cmp(b.0));
         if terms.len() > 1 {
@@ -487,87 +485,40 @@ impl<S: PackageSource + ?Sized> ReportFormatter<Node, VS, String> for Formatter<
         }
     }
 
-    fn explain_both_external(
-        &self,
-        external1: &External<Node, VS, String>,
-        external2: &External<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
-    ) -> String {
-        format!(
-            "Because {} and {}, {}.",
-            self.format_external(external1),
-            self.format_external(external2),
-            self.format_terms(current_terms)
-        )
+    fn explain_both_external(&self, e1: &Ext, e2: &Ext, terms: &Terms) -> String {
+        let (a, b) = (self.format_external(e1), self.format_external(e2));
+        self.conclude(format!("Because {a} and {b}"), terms)
     }
 
     fn explain_both_ref(
         &self,
-        ref_id1: usize,
-        derived1: &Derived<Node, VS, String>,
-        ref_id2: usize,
-        derived2: &Derived<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
+        id1: usize,
+        d1: &Der,
+        id2: usize,
+        d2: &Der,
+        terms: &Terms,
     ) -> String {
-        format!(
-            "Because {} ({ref_id1}) and {} ({ref_id2}), {}.",
-            self.format_terms(&derived1.terms),
-            self.format_terms(&derived2.terms),
-            self.format_terms(current_terms)
-        )
+        let (a, b) = (self.cite(id1, d1), self.cite(id2, d2));
+        self.conclude(format!("Because {a} and {b}"), terms)
     }
 
-    fn explain_ref_and_external(
-        &self,
-        ref_id: usize,
-        derived: &Derived<Node, VS, String>,
-        external: &External<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
-    ) -> String {
-        format!(
-            "Because {} ({ref_id}) and {}, {}.",
-            self.format_terms(&derived.terms),
-            self.format_external(external),
-            self.format_terms(current_terms)
-        )
+    fn explain_ref_and_external(&self, id: usize, d: &Der, e: &Ext, terms: &Terms) -> String {
+        let (a, b) = (self.cite(id, d), self.format_external(e));
+        self.conclude(format!("Because {a} and {b}"), terms)
     }
 
-    fn and_explain_external(
-        &self,
-        external: &External<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
-    ) -> String {
-        format!(
-            "And because {}, {}.",
-            self.format_external(external),
-            self.format_terms(current_terms)
-        )
+    fn and_explain_external(&self, e: &Ext, terms: &Terms) -> String {
+        let a = self.format_external(e);
+        self.conclude(format!("And because {a}"), terms)
     }
 
-    fn and_explain_ref(
-        &self,
-        ref_id: usize,
-        derived: &Derived<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
-    ) -> String {
-        format!(
-            "And because {} ({ref_id}), {}.",
-            self.format_terms(&derived.terms),
-            self.format_terms(current_terms)
-        )
+    fn and_explain_ref(&self, id: usize, d: &Der, terms: &Terms) -> String {
+        let a = self.cite(id, d);
+        self.conclude(format!("And because {a}"), terms)
     }
 
-    fn and_explain_prior_and_external(
-        &self,
-        prior_external: &External<Node, VS, String>,
-        external: &External<Node, VS, String>,
-        current_terms: &Map<Node, Term<VS>>,
-    ) -> String {
-        format!(
-            "And because {} and {}, {}.",
-            self.format_external(prior_external),
-            self.format_external(external),
-            self.format_terms(current_terms)
-        )
+    fn and_explain_prior_and_external(&self, prior: &Ext, e: &Ext, terms: &Terms) -> String {
+        let (a, b) = (self.format_external(prior), self.format_external(e));
+        self.conclude(format!("And because {a} and {b}"), terms)
     }
 }

@@ -163,15 +163,29 @@ fn algorithm_name(oid: &ObjectIdentifier) -> Option<&'static str> {
     })
 }
 
-fn wrong_oid(path: &Path, oid: &ObjectIdentifier) -> SigningError {
+/// Refuses a key whose algorithm `oid` is not Ed25519, naming the one it is.
+fn require_ed25519(path: &Path, oid: &ObjectIdentifier) -> Result<()> {
+    if *oid == ED25519_OID {
+        return Ok(());
+    }
     let found = match algorithm_name(oid) {
         Some(name) => format!("OID {oid}, {name}"),
         None => format!("OID {oid}"),
     };
-    SigningError::WrongKeyType {
+    Err(SigningError::WrongKeyType {
         path: path.to_path_buf(),
         found,
+    })
+}
+
+/// Refuses a weak (small-order) public key.
+fn refuse_weak(key: VerifyingKey) -> Result<VerifyingKey> {
+    if key.is_weak() {
+        return Err(SigningError::WeakKey {
+            key_id: key_id(&key),
+        });
     }
+    Ok(key)
 }
 
 fn read_key_file(path: &Path) -> Result<KeyFile> {
@@ -201,27 +215,18 @@ fn read_key_file(path: &Path) -> Result<KeyFile> {
         "PRIVATE KEY" => {
             let info = PrivateKeyInfoRef::try_from(der.as_slice())
                 .map_err(|e| malformed(format!("invalid PKCS#8 DER: {e}")))?;
-            if info.algorithm.oid != ED25519_OID {
-                return Err(wrong_oid(path, &info.algorithm.oid));
-            }
-            let key = SigningKey::try_from(info)
-                .map_err(|e| malformed(format!("invalid Ed25519 private key: {e}")))?;
-            Ok(KeyFile::Private(key))
+            require_ed25519(path, &info.algorithm.oid)?;
+            SigningKey::try_from(info)
+                .map(KeyFile::Private)
+                .map_err(|e| malformed(format!("invalid Ed25519 private key: {e}")))
         }
         "PUBLIC KEY" => {
             let info = SubjectPublicKeyInfoRef::try_from(der.as_slice())
                 .map_err(|e| malformed(format!("invalid SPKI DER: {e}")))?;
-            if info.algorithm.oid != ED25519_OID {
-                return Err(wrong_oid(path, &info.algorithm.oid));
-            }
+            require_ed25519(path, &info.algorithm.oid)?;
             let key = VerifyingKey::try_from(info)
                 .map_err(|e| malformed(format!("invalid Ed25519 public key: {e}")))?;
-            if key.is_weak() {
-                return Err(SigningError::WeakKey {
-                    key_id: key_id(&key),
-                });
-            }
-            Ok(KeyFile::Public(key))
+            Ok(KeyFile::Public(refuse_weak(key)?))
         }
         "ENCRYPTED PRIVATE KEY" => Err(SigningError::EncryptedKey {
             path: path.to_path_buf(),
@@ -267,10 +272,5 @@ pub fn parse_public_key_hex(s: &str) -> Result<VerifyingKey> {
     })?;
     let key = VerifyingKey::from_bytes(&bytes)
         .map_err(|_| SigningError::InvalidPublicKey("not a valid Ed25519 point".into()))?;
-    if key.is_weak() {
-        return Err(SigningError::WeakKey {
-            key_id: key_id(&key),
-        });
-    }
-    Ok(key)
+    refuse_weak(key)
 }

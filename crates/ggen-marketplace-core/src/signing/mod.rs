@@ -36,9 +36,7 @@ pub use keys::{
 pub use rotation::{KeyRotation, ROTATION_HEADER, sign_rotation, verify_rotation};
 pub use statement::Statement;
 pub use trust::{TrustStatus, TrustStore, TrustedKey};
-pub use verify::{
-    VerifiedStatement, sign, sign_archive, sign_package, signature_record, verify, verify_digest,
-};
+pub use verify::{VerifiedStatement, sign, sign_archive, signature_record, verify, verify_digest};
 
 /// The `algorithm` of every [`crate::model::Signature`] this module makes or accepts.
 pub const ALGORITHM: &str = "ed25519";

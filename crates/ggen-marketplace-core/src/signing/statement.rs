@@ -77,46 +77,36 @@ impl Statement {
         let [name, version, sha256, size, key_id, signed_at] = values;
 
         validate_name(name).map_err(|e| bad(format!("name: {e}")))?;
+        // "FIELD VALUE is not WHAT", for a value not in its canonical form.
+        let not_canonical = |field: &str, value: &str, what: &str| {
+            bad(format!("{field} {} is not {what}", quoted(value)))
+        };
         let version_parsed = Version::parse(version)
             .ok()
             .filter(|v| v.to_string() == version)
-            .ok_or_else(|| {
-                bad(format!(
-                    "version {} is not a canonical semver version",
-                    quoted(version)
-                ))
-            })?;
+            .ok_or_else(|| not_canonical("version", version, "a canonical semver version"))?;
         if !is_sha256_hex(sha256) {
-            return Err(bad(format!(
-                "sha256 {} is not 64 lowercase hex digits",
-                quoted(sha256)
-            )));
+            return Err(not_canonical("sha256", sha256, "64 lowercase hex digits"));
         }
         let size_parsed = size
             .parse::<u64>()
             .ok()
             .filter(|n| n.to_string() == size)
-            .ok_or_else(|| {
-                bad(format!(
-                    "size {} is not a canonical decimal number",
-                    quoted(size)
-                ))
-            })?;
+            .ok_or_else(|| not_canonical("size", size, "a canonical decimal number"))?;
         if !is_key_id(key_id) {
-            return Err(bad(format!(
-                "key-id {} is not {KEY_ID_LEN} lowercase hex digits",
-                quoted(key_id)
-            )));
+            let what = format!("{KEY_ID_LEN} lowercase hex digits");
+            return Err(not_canonical("key-id", key_id, &what));
         }
         let signed_at_parsed = NaiveDateTime::parse_from_str(signed_at, "%Y-%m-%dT%H:%M:%SZ")
             .ok()
             .map(|t| t.and_utc())
             .filter(|t| format_time(t) == signed_at)
             .ok_or_else(|| {
-                bad(format!(
-                    "signed-at {} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z",
-                    quoted(signed_at)
-                ))
+                not_canonical(
+                    "signed-at",
+                    signed_at,
+                    "an RFC 3339 UTC time like 2026-01-31T12:00:00Z",
+                )
             })?;
         let statement = Statement {
             name: name.to_string(),

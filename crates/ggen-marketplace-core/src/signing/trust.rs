@@ -221,14 +221,8 @@ impl TrustStore {
                 reason: e.to_string(),
             })?;
         }
-        let entry = self
-            .keys
-            .iter_mut()
-            .find(|k| k.key_id == key_id)
-            .ok_or_else(|| SigningError::NotInTrustStore {
-                key_id: key_id.escape_debug().to_string(),
-            })?;
-        entry.packages = patterns.to_vec();
+        let i = self.index_of(key_id)?;
+        self.keys[i].packages = patterns.to_vec();
         Ok(())
     }
 
@@ -256,27 +250,25 @@ impl TrustStore {
 
     /// Forgets a key entirely (it becomes unknown, not revoked).
     pub fn remove(&mut self, key_id: &str) -> Result<TrustedKey> {
-        let i = self
-            .keys
-            .iter()
-            .position(|k| k.key_id == key_id)
-            .ok_or_else(|| SigningError::NotInTrustStore {
-                key_id: key_id.escape_debug().to_string(),
-            })?;
+        let i = self.index_of(key_id)?;
         Ok(self.keys.remove(i))
     }
 
     /// Marks a key revoked: signatures by it are refused from now on.
     pub fn revoke(&mut self, key_id: &str) -> Result<()> {
-        let entry = self
-            .keys
-            .iter_mut()
-            .find(|k| k.key_id == key_id)
+        let i = self.index_of(key_id)?;
+        self.keys[i].revoked = true;
+        Ok(())
+    }
+
+    /// The position of `key_id`'s entry, or the error naming the missing key.
+    fn index_of(&self, key_id: &str) -> Result<usize> {
+        self.keys
+            .iter()
+            .position(|k| k.key_id == key_id)
             .ok_or_else(|| SigningError::NotInTrustStore {
                 key_id: key_id.escape_debug().to_string(),
-            })?;
-        entry.revoked = true;
-        Ok(())
+            })
     }
 
     /// The status of a key id at time `now`. Revocation wins over expiry.

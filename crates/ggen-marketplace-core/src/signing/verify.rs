@@ -45,24 +45,8 @@ pub fn sign(
     Ok((bytes, signature))
 }
 
-/// Like [`sign`], packaged as the model's [`Signature`] record.
-pub fn sign_package(
-    key: &SigningKey,
-    name: &str,
-    version: &Version,
-    sha256: &str,
-    size: u64,
-    now: DateTime<Utc>,
-) -> Result<Signature> {
-    let (statement, signature) = sign(key, name, version, sha256, size, now)?;
-    Ok(signature_record(
-        &key.verifying_key(),
-        &statement,
-        &signature,
-    ))
-}
-
-/// Signs an archive held in memory: its sha256 and size are computed here.
+/// Signs an archive held in memory (its sha256 and size are computed here),
+/// packaged as the model's [`Signature`] record.
 pub fn sign_archive(
     key: &SigningKey,
     name: &str,
@@ -70,14 +54,13 @@ pub fn sign_archive(
     archive: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Signature> {
-    sign_package(
-        key,
-        name,
-        version,
-        &sha256_hex(archive),
-        archive.len() as u64,
-        now,
-    )
+    let sha256 = sha256_hex(archive);
+    let (statement, signature) = sign(key, name, version, &sha256, archive.len() as u64, now)?;
+    Ok(signature_record(
+        &key.verifying_key(),
+        &statement,
+        &signature,
+    ))
 }
 
 /// Builds the model's [`Signature`] from a public key, statement bytes and a raw

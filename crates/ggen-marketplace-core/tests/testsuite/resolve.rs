@@ -31,6 +31,19 @@ impl Registry {
         self.add_full(name, version, true, deps)
     }
 
+    /// Several versions of `name`, each with the same `deps`.
+    fn versions(&mut self, name: &str, versions: &[&str], deps: &[&str]) -> &mut Self {
+        for version in versions {
+            self.add(name, version, deps);
+        }
+        self
+    }
+
+    /// Versions of `name` that depend on nothing.
+    fn leaf(&mut self, name: &str, versions: &[&str]) -> &mut Self {
+        self.versions(name, versions, &[])
+    }
+
     fn add_full(&mut self, name: &str, version: &str, yanked: bool, deps: &[&str]) -> &mut Self {
         let mut pv = PackageVersion::new(name, version.parse().unwrap());
         pv.yanked = yanked;
@@ -139,21 +152,27 @@ fn must_fail(reg: &Registry, r: &[(&str, &str)], options: &ResolveOptions) -> Re
     }
 }
 
+/// Resolving `r` must end in a conflict: its explanation, and the whole message.
+fn must_conflict(reg: &Registry, r: &[(&str, &str)]) -> (String, String) {
+    let e = must_fail(reg, r, &ResolveOptions::default());
+    let ResolveError::Conflict { explanation } = &e else {
+        panic!("expected a conflict, got {e:?}");
+    };
+    (explanation.clone(), e.to_string())
+}
+
 #[test]
 fn three_deep_chain_picks_highest_compatible() {
     let mut reg = Registry::new();
-    reg.add("app", "1.0.0", &["lib ^1.2"])
-        .add("app", "1.4.0", &["lib ^1.2"])
+    reg.versions("app", &["1.0.0", "1.4.0"], &["lib ^1.2"])
         .add("app", "2.0.0", &["lib ^2"])
-        .add("lib", "1.1.0", &["core ~0.3.1"])
-        .add("lib", "1.2.0", &["core ~0.3.1"])
+        .versions("lib", &["1.1.0", "1.2.0"], &["core ~0.3.1"])
         .add("lib", "1.3.5", &["core >=0.3.1, <0.4"])
         .add("lib", "2.0.0", &["core ^0.4"])
-        .add("core", "0.3.0", &[])
-        .add("core", "0.3.1", &[])
-        .add("core", "0.3.9", &[])
-        .add("core", "0.4.0", &[])
-        .add("core", "0.4.1-beta.1", &[]);
+        .leaf(
+            "core",
+            &["0.3.0", "0.3.1", "0.3.9", "0.4.0", "0.4.1-beta.1"],
+        );
     let options = ResolveOptions::default();
     let res = resolve(&reg, &roots(&[("app", "^1")]), &options).unwrap();
     assert_eq!(chosen(&res), ["core@0.3.9", "lib@1.3.5", "app@1.4.0"]);
@@ -197,9 +216,8 @@ fn each_package_is_fetched_once() {
     reg.add("a", "1.0.0", &["b ^1", "c ^1"])
         .add("b", "1.0.0", &["c ^1"])
         .add("b", "1.1.0", &["c ^1", "d ^9"])
-        .add("c", "1.0.0", &[])
-        .add("c", "1.1.0", &[])
-        .add("d", "1.0.0", &[]);
+        .leaf("c", &["1.0.0", "1.1.0"])
+        .leaf("d", &["1.0.0"]);
     let res = resolve(
         &reg,
         &roots(&[("a", "*"), ("a", "^1")]),
@@ -215,8 +233,7 @@ fn each_package_is_fetched_once() {
 #[test]
 fn yanked_versions_are_skipped_unless_locked() {
     let mut reg = Registry::new();
-    reg.add("a", "1.0.0", &[])
-        .add("a", "1.1.0", &[])
+    reg.leaf("a", &["1.0.0", "1.1.0"])
         .yanked("a", "1.2.0", &[])
         .yanked("b", "1.0.0", &[]);
     let mut options = ResolveOptions::default();
@@ -257,10 +274,7 @@ fn yanked_transitive_dependency_is_explained() {
 fn locked_versions_are_preferred() {
     let mut reg = Registry::new();
     reg.add("app", "1.0.0", &["lib ^1"])
-        .add("lib", "1.0.0", &[])
-        .add("lib", "1.1.0", &[])
-        .add("lib", "1.2.0", &[])
-        .add("lib", "2.0.0", &[]);
+        .leaf("lib", &["1.0.0", "1.1.0", "1.2.0", "2.0.0"]);
     let mut options = ResolveOptions::default();
     options.locked.insert("lib".into(), v("1.1.0"));
     let res = resolve(&reg, &roots(&[("app", "*")]), &options).unwrap();
@@ -280,8 +294,7 @@ fn locked_versions_are_preferred() {
 fn locked_version_that_no_longer_exists_is_an_error() {
     let mut reg = Registry::new();
     reg.add("app", "1.0.0", &["lib ^1"])
-        .add("lib", "1.0.0", &[])
-        .add("lib", "1.2.0", &[]);
+        .leaf("lib", &["1.0.0", "1.2.0"]);
     let mut options = ResolveOptions::default();
     options.locked.insert("lib".into(), v("1.1.0"));
     let e = must_fail(&reg, &[("app", "*")], &options);
@@ -333,36 +346,18 @@ fn conflict_names_both_requirement_paths() {
     let mut reg = Registry::new();
     reg.add("a", "1.2.0", &["b ^2"])
         .add("c", "0.4.0", &["b ^1"])
-        .add("b", "1.0.0", &[])
-        .add("b", "1.5.0", &[])
-        .add("b", "2.0.0", &[])
-        .add("b", "2.1.0", &[]);
-    let e = must_fail(
-        &reg,
-        &[("a", "^1"), ("c", "^0.4")],
-        &ResolveOptions::default(),
-    );
-    let ResolveError::Conflict { explanation } = &e else {
-        panic!("expected a conflict, got {e:?}");
-    };
-    assert!(
-        explanation.contains("a 1.2.0 depends on b ^2"),
-        "{explanation}"
-    );
-    assert!(
-        explanation.contains("c 0.4.0 depends on b ^1"),
-        "{explanation}"
-    );
-    assert!(
-        explanation.contains("a 1.2.0 and c 0.4.0 are incompatible"),
-        "{explanation}"
-    );
-    assert!(explanation.contains("you require"), "{explanation}");
+        .leaf("b", &["1.0.0", "1.5.0", "2.0.0", "2.1.0"]);
+    let (explanation, message) = must_conflict(&reg, &[("a", "^1"), ("c", "^0.4")]);
+    for part in [
+        "a 1.2.0 depends on b ^2",
+        "c 0.4.0 depends on b ^1",
+        "a 1.2.0 and c 0.4.0 are incompatible",
+        "you require",
+    ] {
+        assert!(explanation.contains(part), "{explanation}");
+    }
     assert!(!explanation.contains("Ranges"), "{explanation}");
-    assert!(
-        e.to_string()
-            .starts_with("no set of versions satisfies all requirements:\n")
-    );
+    assert!(message.starts_with("no set of versions satisfies all requirements:\n"));
 }
 
 #[test]
@@ -372,26 +367,15 @@ fn conflict_with_backtracking_over_several_versions() {
     reg.add("app", "1.0.0", &["lib ~1.0"])
         .add("app", "1.1.0", &["lib ~1.1"])
         .add("tool", "3.0.0", &["lib >=1.2, <2"])
-        .add("lib", "1.0.0", &[])
-        .add("lib", "1.1.0", &[])
-        .add("lib", "1.2.0", &[]);
-    let e = must_fail(
-        &reg,
-        &[("app", "^1"), ("tool", "^3")],
-        &ResolveOptions::default(),
-    );
-    let ResolveError::Conflict { explanation } = &e else {
-        panic!("expected a conflict, got {e:?}");
-    };
-    assert!(
-        explanation.contains("tool 3.0.0 depends on lib >=1.2, <2"),
-        "{explanation}"
-    );
-    assert!(explanation.contains("depends on lib ~1."), "{explanation}");
-    assert!(
-        explanation.contains("your requirements are unsatisfiable"),
-        "{explanation}"
-    );
+        .leaf("lib", &["1.0.0", "1.1.0", "1.2.0"]);
+    let (explanation, _) = must_conflict(&reg, &[("app", "^1"), ("tool", "^3")]);
+    for part in [
+        "tool 3.0.0 depends on lib >=1.2, <2",
+        "depends on lib ~1.",
+        "your requirements are unsatisfiable",
+    ] {
+        assert!(explanation.contains(part), "{explanation}");
+    }
 
     // Dropping the tool makes it solvable, by the newest app.
     let res = resolve(&reg, &roots(&[("app", "^1")]), &ResolveOptions::default()).unwrap();
@@ -434,7 +418,7 @@ fn missing_dependency_falls_back_to_an_older_version() {
     let mut reg = Registry::new();
     reg.add("app", "1.0.0", &["lib ^1"])
         .add("app", "1.1.0", &["gone ^1"])
-        .add("lib", "1.0.0", &[]);
+        .leaf("lib", &["1.0.0"]);
     let res = resolve(&reg, &roots(&[("app", "^1")]), &ResolveOptions::default()).unwrap();
     assert_eq!(chosen(&res), ["lib@1.0.0", "app@1.0.0"]);
 }
@@ -477,21 +461,6 @@ fn no_matching_version_lists_available_versions() {
 #[test]
 fn cycles_are_refused_with_the_cycle_named() {
     let mut reg = Registry::new();
-    reg.add("app", "1.0.0", &["a ^1"])
-        .add("a", "1.0.0", &["b ^2"])
-        .add("b", "2.0.0", &["c ^1"])
-        .add("c", "1.0.0", &["a ^1"]);
-    let e = must_fail(&reg, &[("app", "*")], &ResolveOptions::default());
-    let ResolveError::Cycle { cycle, .. } = &e else {
-        panic!("expected a cycle, got {e:?}");
-    };
-    assert_eq!(cycle, &["a", "b", "c", "a"]);
-    assert_eq!(
-        e.to_string(),
-        "dependency cycle: a -> b -> c -> a (a 1.0.0 depends on b ^2, b 2.0.0 depends on c ^1, c 1.0.0 depends on a ^1)"
-    );
-
-    let mut reg = Registry::new();
     reg.add("selfish", "1.0.0", &["selfish ^1"]);
     let e = must_fail(&reg, &[("selfish", "*")], &ResolveOptions::default());
     assert!(
@@ -499,6 +468,21 @@ fn cycles_are_refused_with_the_cycle_named() {
             .starts_with("dependency cycle: selfish -> selfish"),
         "{e}"
     );
+
+    // A longer cycle, below the root.
+    reg.add("app", "1.0.0", &["a ^1"])
+        .add("a", "1.0.0", &["b ^2"])
+        .add("b", "2.0.0", &["c ^1"])
+        .add("c", "1.0.0", &["a ^1"]);
+    let e = must_fail(&reg, &[("app", "*")], &ResolveOptions::default());
+    assert_eq!(
+        e.to_string(),
+        "dependency cycle: a -> b -> c -> a (a 1.0.0 depends on b ^2, b 2.0.0 depends on c ^1, c 1.0.0 depends on a ^1)"
+    );
+    let ResolveError::Cycle { cycle, .. } = &e else {
+        panic!("expected a cycle, got {e:?}");
+    };
+    assert_eq!(cycle, &["a", "b", "c", "a"]);
 }
 
 #[test]
@@ -507,11 +491,7 @@ fn diamond_resolves_to_one_version() {
     reg.add("top", "1.0.0", &["left ^1", "right ^1"])
         .add("left", "1.0.0", &["base >=1.1, <2"])
         .add("right", "1.0.0", &["base ~1.1"])
-        .add("base", "1.0.0", &[])
-        .add("base", "1.1.0", &[])
-        .add("base", "1.1.7", &[])
-        .add("base", "1.2.0", &[])
-        .add("base", "2.0.0", &[]);
+        .leaf("base", &["1.0.0", "1.1.0", "1.1.7", "1.2.0", "2.0.0"]);
     let options = ResolveOptions::default();
     let res = resolve(&reg, &roots(&[("top", "*")]), &options).unwrap();
     assert_eq!(

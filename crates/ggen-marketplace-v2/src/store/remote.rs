@@ -114,8 +114,9 @@ impl Remote {
             return Err(MarketplaceError::backend(
                 BACKEND,
                 format!(
-                    "SPARQL endpoint {url} answered HTTP {status} to {operation}: {}",
-                    text.trim()
+                    "SPARQL endpoint {url} answered HTTP {status} to {operation}: {}{}",
+                    text.trim(),
+                    missing_path_hint(url)
                 ),
             ));
         }
@@ -186,4 +187,19 @@ impl Remote {
         )?;
         Ok(())
     }
+}
+
+/// A server's root is almost never its SPARQL endpoint: when the configured
+/// URL has no path, say where endpoints usually are.
+fn missing_path_hint(url: &str) -> String {
+    let root = url
+        .parse::<ureq::http::Uri>()
+        .is_ok_and(|u| u.path().trim_matches('/').is_empty());
+    if !root {
+        return String::new();
+    }
+    let base = url.trim_end_matches('/');
+    format!(
+        "; {url} has no path, and SPARQL servers answer at one: `oxigraph serve` at {base}/query (updates at {base}/update), Fuseki at {base}/DATASET/query, Virtuoso at {base}/sparql"
+    )
 }

@@ -7,7 +7,37 @@ use ggen_marketplace_core::model::{Dependency, PackageVersion, Signature};
 use ggen_marketplace_core::search::{SearchQuery, SortOrder};
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::{ExportFormat, V2Backend};
+use ggen_test_support::{OxigraphServer, oxigraph_available};
 use semver::Version;
+use tempfile::TempDir;
+
+/// A V2 store over a fresh `oxigraph serve`, and the directories both keep
+/// their data in. Fields drop in order: the client, the server, then the data.
+pub struct Served {
+    pub backend: V2Backend,
+    pub server: OxigraphServer,
+    /// The client's own directory (its term index cache).
+    pub local: TempDir,
+    pub data: TempDir,
+}
+
+/// [`Served`], or `None` (saying so) where `oxigraph` is not installed.
+pub fn served(what: &str) -> Option<Served> {
+    if !oxigraph_available(what) {
+        return None;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = OxigraphServer::start(&data.path().join("db"));
+    let backend =
+        V2Backend::remote(&server.query_url(), &server.update_url(), local.path()).unwrap();
+    Some(Served {
+        backend,
+        server,
+        local,
+        data,
+    })
+}
 
 pub fn release(
     name: &str,
@@ -86,7 +116,7 @@ pub fn catalogue() -> Vec<(PackageVersion, Vec<u8>)> {
     out
 }
 
-fn names(b: &V2Backend, q: SearchQuery) -> Vec<String> {
+pub fn names(b: &V2Backend, q: SearchQuery) -> Vec<String> {
     b.search(&q)
         .unwrap()
         .hits
@@ -95,54 +125,35 @@ fn names(b: &V2Backend, q: SearchQuery) -> Vec<String> {
         .collect()
 }
 
-/// Every operation, on whatever store `b` sits on. `b` must be empty.
+/// What V2 adds to the conformance suite, on whatever store `b` sits on (`b`
+/// must be empty). The suite (`ggen_test_support::conformance::run`, which
+/// `conformance.rs` runs on the same stores) checks what every backend does:
+/// empty answers, each refused write's error, versions, list, archives, yank
+/// and search.
 pub fn exercise(b: &V2Backend) {
     assert_eq!(b.generation().unwrap(), 0);
-    assert!(matches!(
-        b.package("hello-world"),
-        Err(MarketplaceError::NotFound { .. })
-    ));
-    assert!(
-        b.search(&SearchQuery::text("hello"))
-            .unwrap()
-            .hits
-            .is_empty()
-    );
 
-    // publish + immutability
+    // publish: the generation counts writes, and refused ones change nothing
     let cat = catalogue();
     for (v, a) in &cat {
         b.validate(v, a).unwrap();
         b.publish(v, a).unwrap();
     }
     assert_eq!(b.generation().unwrap(), cat.len() as u64);
-    let (v, a) = &cat[0];
-    assert!(matches!(
-        b.publish(v, a),
-        Err(MarketplaceError::AlreadyPublished { .. })
-    ));
-    assert!(matches!(
-        b.validate(v, a),
-        Err(MarketplaceError::AlreadyPublished { .. })
-    ));
-    let mut bad = release("bad-sum", "1.0.0", "", &[]);
-    bad.0.checksum = Some("00".repeat(32));
-    assert!(matches!(
-        b.publish(&bad.0, &bad.1),
-        Err(MarketplaceError::ChecksumMismatch { .. })
-    ));
+    let mut bad_sum = release("bad-sum", "1.0.0", "", &[]);
+    bad_sum.0.checksum = Some("00".repeat(32));
     let bad_name = release("Bad Name", "1.0.0", "", &[]);
-    assert!(matches!(
-        b.publish(&bad_name.0, &bad_name.1),
-        Err(MarketplaceError::InvalidName { .. })
-    ));
+    b.validate(&cat[0].0, &cat[0].1).unwrap_err();
+    for (v, a) in [&cat[0], &bad_sum, &bad_name] {
+        b.publish(v, a).unwrap_err();
+    }
     assert_eq!(
         b.generation().unwrap(),
         cat.len() as u64,
         "failed writes change nothing"
     );
 
-    // package, versions (ascending), round trip of every field
+    // more versions; every field round trips, the size and times included
     let (v2, a2) = release(
         "hello-world",
         "1.1.0",
@@ -152,50 +163,12 @@ pub fn exercise(b: &V2Backend) {
     b.publish(&v2, &a2).unwrap();
     let (v0, a0) = release("hello-world", "0.9.0-beta.1+build.7", "old", &[]);
     b.publish(&v0, &a0).unwrap();
-    let p = b.package("hello-world").unwrap();
-    let vs: Vec<String> = p.versions.iter().map(|v| v.version.to_string()).collect();
-    assert_eq!(vs, ["0.9.0-beta.1+build.7", "1.0.0", "1.1.0"]);
-    assert_eq!(b.versions("hello-world").unwrap().len(), 3);
     let stored = b.package("io.ggen.nextjs.ontology-crud").unwrap();
     let mut expected = cat[4].0.clone();
     expected.size = Some(cat[4].1.len() as u64);
     assert_eq!(stored.versions, vec![expected]);
-    let rust_web = b.package("rust-web").unwrap();
-    assert_eq!(rust_web.versions[0].dependencies[0].name, "rust-cli");
-    assert_eq!(
-        b.package("python-fastapi").unwrap().versions[0].description,
-        cat[5].0.description
-    );
-
-    // list
-    let list = b.list().unwrap();
-    assert_eq!(list.len(), cat.len());
-    let hello = list.iter().find(|s| s.name == "hello-world").unwrap();
-    assert_eq!(
-        (hello.version.to_string().as_str(), hello.versions),
-        ("1.1.0", 3)
-    );
-    assert!(
-        list.iter()
-            .find(|s| s.name == "io.ggen.nextjs.ontology-crud")
-            .unwrap()
-            .signed
-    );
 
     // archives: content-addressed, verified on read
-    assert_eq!(
-        b.fetch_archive("rust-cli", &"1.2.0".parse().unwrap())
-            .unwrap(),
-        cat[2].1
-    );
-    assert!(matches!(
-        b.fetch_archive("rust-cli", &"9.9.9".parse().unwrap()),
-        Err(MarketplaceError::VersionNotFound { .. })
-    ));
-    assert!(matches!(
-        b.fetch_archive("nope", &"1.0.0".parse().unwrap()),
-        Err(MarketplaceError::NotFound { .. })
-    ));
     let sha = cat[1].0.checksum.clone().unwrap();
     let blob = ggen_marketplace_v2::blob_path(b.root(), &sha);
     assert!(
@@ -215,12 +188,9 @@ pub fn exercise(b: &V2Backend) {
     ));
     std::fs::write(&blob, &cat[1].1).unwrap();
 
-    // yank: latest moves back, search shows the new latest
+    // yank: search shows the new latest
     b.yank("hello-world", &"1.1.0".parse().unwrap(), true)
         .unwrap();
-    let p = b.package("hello-world").unwrap();
-    assert!(p.versions[2].yanked);
-    assert_eq!(p.latest().version.to_string(), "1.0.0");
     assert_eq!(
         b.search(&SearchQuery::text("hello-world")).unwrap().hits[0]
             .version
@@ -229,15 +199,6 @@ pub fn exercise(b: &V2Backend) {
     );
     b.yank("hello-world", &"1.1.0".parse().unwrap(), false)
         .unwrap();
-    assert!(!b.package("hello-world").unwrap().versions[2].yanked);
-    assert!(matches!(
-        b.yank("nope", &"1.0.0".parse().unwrap(), true),
-        Err(MarketplaceError::NotFound { .. })
-    ));
-    assert!(matches!(
-        b.yank("hello-world", &"7.0.0".parse().unwrap(), true),
-        Err(MarketplaceError::VersionNotFound { .. })
-    ));
 
     // counters
     b.set_counters(&[
@@ -305,6 +266,7 @@ pub fn exercise(b: &V2Backend) {
         "INSERT DATA { <http://x> <http://y> <http://z> }",
         "CLEAR DEFAULT",
         "DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://x/data.ttl>",
     ] {
         assert!(
             matches!(
@@ -384,7 +346,6 @@ fn retract(b: &V2Backend) {
 
 pub fn ranking(b: &V2Backend) {
     // exact whole name first, even against popular packages
-    assert_eq!(names(b, SearchQuery::text("rust-cli"))[0], "rust-cli");
     assert_eq!(names(b, SearchQuery::text("hello world"))[0], "hello-world");
     assert_eq!(
         names(b, SearchQuery::text("io.ggen.nextjs.ontology-crud"))[0],
@@ -419,9 +380,6 @@ pub fn ranking(b: &V2Backend) {
         tags: tags.iter().map(|t| t.to_string()).collect(),
         ..SearchQuery::default()
     };
-    let mut web = names(b, q("", Some("WEB"), &[]));
-    web.sort();
-    assert_eq!(web, ["python-fastapi", "rust-web"]);
     assert_eq!(names(b, q("rust", None, &["Web"])), ["rust-web"]);
     assert_eq!(names(b, q("", None, &["starter"])), ["hello-world"]);
     assert!(names(b, q("rust", Some("nope"), &[])).is_empty());
@@ -435,10 +393,6 @@ pub fn ranking(b: &V2Backend) {
             },
         )
     };
-    let by_name = sorted(SortOrder::Name);
-    let mut expected = by_name.clone();
-    expected.sort();
-    assert_eq!(by_name, expected);
     assert_eq!(
         sorted(SortOrder::Downloads)[..3],
         ["rust-web", "rust-cli", "hello-world"]
@@ -449,23 +403,8 @@ pub fn ranking(b: &V2Backend) {
     );
     // hello-world 1.1.0 was published last (now), so it is the most recent
     assert_eq!(sorted(SortOrder::Recent)[0], "hello-world");
-    // paging and total
-    let all = b
-        .search(&SearchQuery {
-            sort: SortOrder::Name,
-            ..SearchQuery::default()
-        })
-        .unwrap();
-    let page = b
-        .search(&SearchQuery {
-            sort: SortOrder::Name,
-            limit: 2,
-            offset: 2,
-            ..SearchQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.total, all.total);
-    assert_eq!(page.names(), all.names()[2..4]);
+    // a page past the end: no hits, the same total
+    let all = b.search(&SearchQuery::default()).unwrap();
     let past = b
         .search(&SearchQuery {
             offset: 1000,

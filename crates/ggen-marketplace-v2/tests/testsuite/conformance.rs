@@ -1,9 +1,10 @@
 //! The backend conformance suite (`ggen_test_support::conformance`), which
 //! V1 and the registry client pass too, on each V2 store.
 
+use crate::common;
+
 use ggen_marketplace_v2::V2Backend;
 use ggen_test_support::conformance::{self, Writes};
-use ggen_test_support::{OxigraphServer, oxigraph_available};
 
 #[test]
 fn the_in_memory_store_conforms() {
@@ -22,12 +23,8 @@ fn the_rocksdb_store_conforms() {
 
 #[test]
 fn a_store_behind_oxigraph_serve_conforms() {
-    if !oxigraph_available("V2 conformance over oxigraph serve") {
+    let Some(served) = common::served("V2 conformance over oxigraph serve") else {
         return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let local = tempfile::tempdir().unwrap();
-    let server = OxigraphServer::start(&data.path().join("db"));
-    let b = V2Backend::remote(&server.query_url(), &server.update_url(), local.path()).unwrap();
-    conformance::run(&b, Writes::AsGiven);
+    };
+    conformance::run(&served.backend, Writes::AsGiven);
 }

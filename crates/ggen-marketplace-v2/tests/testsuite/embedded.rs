@@ -1,8 +1,9 @@
-use crate::common;
+use crate::common::{self, names};
 
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::V2Backend;
+use tempfile::TempDir;
 
 #[test]
 fn every_operation_on_the_rocksdb_store() {
@@ -13,13 +14,17 @@ fn every_operation_on_the_rocksdb_store() {
     assert!(dir.path().join("v2/terms/index.bin").is_file());
 }
 
+/// A RocksDB store holding the common catalogue, closed again: its directory.
+fn closed_store_with_catalogue() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let b = V2Backend::open_embedded(dir.path()).unwrap();
+    b.publish_many(&common::catalogue()).unwrap();
+    dir
+}
+
 #[test]
 fn data_and_index_survive_reopening_and_a_stale_index_is_rebuilt() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let b = V2Backend::open_embedded(dir.path()).unwrap();
-        b.publish_many(&common::catalogue()).unwrap();
-    }
+    let dir = closed_store_with_catalogue();
     let index = dir.path().join("v2/terms/index.bin");
     let written = std::fs::metadata(&index).unwrap().modified().unwrap();
     {
@@ -109,34 +114,19 @@ fn a_bulk_import_reads_back_like_transactional_batches() {
         assert_eq!(&bulk.package(&p.name).unwrap(), p);
         assert_eq!(bulk.package(&p.name).unwrap(), tx.package(&p.name).unwrap());
     }
-    for q in [
+    for text in [
         "graph",
         "rust web service",
         "dashb",
         corpus[400].name.as_str(),
     ] {
-        let q = SearchQuery::text(q);
-        let names = |b: &V2Backend| -> Vec<String> {
-            b.search(&q)
-                .unwrap()
-                .hits
-                .into_iter()
-                .map(|h| h.name)
-                .collect()
-        };
-        assert_eq!(names(&bulk), names(&tx), "{q:?}");
+        let q = SearchQuery::text(text);
+        assert_eq!(names(&bulk, q.clone()), names(&tx, q.clone()), "{q:?}");
     }
 
     // The incrementally built index equals one rebuilt from the graph alone.
     let incremental = bulk.list().unwrap();
-    let hits = |b: &V2Backend| -> Vec<String> {
-        b.search(&SearchQuery::text("graph query"))
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.name)
-            .collect()
-    };
+    let hits = |b: &V2Backend| names(b, SearchQuery::text("graph query"));
     let incremental_hits = hits(&bulk);
     assert_eq!(bulk.rebuild_index().unwrap(), corpus.len());
     assert_eq!(bulk.list().unwrap(), incremental);
@@ -178,11 +168,7 @@ fn a_bulk_import_reads_back_like_transactional_batches() {
 /// error that names the store, never a panic and never an empty answer.
 #[test]
 fn a_corrupt_store_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let b = V2Backend::open_embedded(dir.path()).unwrap();
-        b.publish_many(&common::catalogue()).unwrap();
-    }
+    let dir = closed_store_with_catalogue();
     let store = dir.path().join("v2/store");
     let mut damaged = 0;
     for e in std::fs::read_dir(&store).unwrap().flatten() {

@@ -5,28 +5,47 @@ use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::time::Duration;
 
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_core::{MarketplaceBackend, MarketplaceError};
 use ggen_marketplace_v2::V2Backend;
-use ggen_test_support::{OxigraphServer, free_port, oxigraph_available};
+use ggen_test_support::free_port;
 
-fn start(dir: &std::path::Path) -> OxigraphServer {
-    OxigraphServer::start(dir)
+/// A client of the SPARQL endpoints `/query` and `/update` on loopback `port`,
+/// caching in `dir`.
+fn client_of_port(port: u16, dir: &Path) -> V2Backend {
+    V2Backend::remote(
+        &format!("http://127.0.0.1:{port}/query"),
+        &format!("http://127.0.0.1:{port}/update"),
+        dir,
+    )
+    .unwrap()
+}
+
+/// Asserts that `result` is a backend error whose message contains `needle`.
+fn assert_backend_error<T: std::fmt::Debug>(result: Result<T, MarketplaceError>, needle: &str) {
+    match result {
+        Err(MarketplaceError::Backend { message, .. }) => {
+            assert!(message.contains(needle), "{message}")
+        }
+        other => panic!("expected a backend error naming {needle:?}, got {other:?}"),
+    }
 }
 
 #[test]
 fn every_operation_against_oxigraph_serve() {
-    if !oxigraph_available("the V2 remote tests") {
+    let Some(common::Served {
+        backend: b,
+        server,
+        local,
+        data: _data,
+    }) = common::served("the V2 remote tests")
+    else {
         return;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let local = tempfile::tempdir().unwrap();
-    let server = start(&data.path().join("db"));
-    let q = format!("{}/query", server.base());
-    let u = format!("{}/update", server.base());
-    let b = V2Backend::remote(&q, &u, local.path()).unwrap();
+    };
+    let (q, u) = (server.query_url(), server.update_url());
     common::exercise(&b);
     // The client's term index is cached per endpoint, apart from an embedded store's.
     let cached: Vec<_> = std::fs::read_dir(local.path().join("v2"))
@@ -60,12 +79,13 @@ fn every_operation_against_oxigraph_serve() {
 
     // HTTP errors name the status.
     let wrong = V2Backend::remote(&format!("{}/nope", server.base()), &u, other.path()).unwrap();
-    match wrong.package("hello-world") {
-        Err(MarketplaceError::Backend { message, .. }) => {
-            assert!(message.contains("404"), "{message}")
-        }
-        other => panic!("expected a backend error naming 404, got {other:?}"),
-    }
+    assert_backend_error(wrong.package("hello-world"), "404");
+    // A server's root given as the endpoint: the error says where endpoints are.
+    let root = V2Backend::remote(&server.base(), &u, other.path()).unwrap();
+    assert_backend_error(
+        root.package("hello-world"),
+        &format!("`oxigraph serve` at {}/query", server.base()),
+    );
     drop(server);
 
     // Once the server is gone: Unavailable, not empty results.
@@ -82,14 +102,8 @@ fn every_operation_against_oxigraph_serve() {
 
 #[test]
 fn unreachable_endpoint_is_unavailable() {
-    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let b = V2Backend::remote(
-        &format!("http://127.0.0.1:{port}/query"),
-        &format!("http://127.0.0.1:{port}/update"),
-        dir.path(),
-    )
-    .unwrap();
+    let b = client_of_port(free_port(), dir.path());
     match b.search(&SearchQuery::text("x")) {
         Err(MarketplaceError::Unavailable { backend, reason }) => {
             assert_eq!(backend, "v2");
@@ -116,18 +130,8 @@ fn malformed_results_are_a_backend_error() {
         }
     });
     let dir = tempfile::tempdir().unwrap();
-    let b = V2Backend::remote(
-        &format!("http://127.0.0.1:{port}/query"),
-        &format!("http://127.0.0.1:{port}/update"),
-        dir.path(),
-    )
-    .unwrap();
-    match b.package("anything") {
-        Err(MarketplaceError::Backend { message, .. }) => {
-            assert!(message.contains("malformed"), "{message}")
-        }
-        other => panic!("expected a backend error, got {other:?}"),
-    }
+    let b = client_of_port(port, dir.path());
+    assert_backend_error(b.package("anything"), "malformed");
 }
 
 /// Reads one whole HTTP request (headers and Content-Length body): answering

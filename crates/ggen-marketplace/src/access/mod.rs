@@ -134,18 +134,12 @@ pub fn authorize_publish(
                 .into());
             }
         }
-        if let (Some(who), Some(r)) = (writer.owner(), &record)
-            && !r.owners.is_empty()
-            && !r.owners.contains(&who)
-        {
-            return Err(forbidden(
-                format!(
-                    "`{name}` is owned by {}; this token acts for `{who}`",
-                    r.owners.join(", ")
-                ),
-                "ask an owner, or the registry's operator (`ggen registry owner add NAME OWNER`), to add you",
-            ));
-        }
+        must_own(
+            writer,
+            name,
+            record.as_ref(),
+            "ask an owner, or the registry's operator (`ggen registry owner add NAME OWNER`), to add you",
+        )?;
         let keys = effective_keys(record.as_ref(), existing);
         if !keys.is_empty() {
             let signed_by = release
@@ -199,6 +193,29 @@ pub fn authorize_publish(
     }
 }
 
+/// Refuses a writer acting for someone who is not among `name`'s owners (a
+/// package without owners yet, or a writer acting for nobody, passes).
+fn must_own(
+    writer: &Writer,
+    name: &str,
+    record: Option<&Ownership>,
+    hint: &'static str,
+) -> Result<()> {
+    if let (Some(who), Some(r)) = (writer.owner(), record)
+        && !r.owners.is_empty()
+        && !r.owners.contains(&who)
+    {
+        return Err(forbidden(
+            format!(
+                "`{name}` is owned by {}; this token acts for `{who}`",
+                r.owners.join(", ")
+            ),
+            hint,
+        ));
+    }
+    Ok(())
+}
+
 /// Retires `old` and adds `new` as signing keys of `existing` (a rotation
 /// endorsed by `old`, checked by the caller): `old` must be one of the
 /// package's keys now, and `writer` one of its owners. Returns the keys after.
@@ -212,18 +229,12 @@ pub fn rotate_keys(
     let name = existing.name.as_str();
     owners.update(|all| {
         let record = all.get(name).cloned();
-        if let (Some(who), Some(r)) = (writer.owner(), &record)
-            && !r.owners.is_empty()
-            && !r.owners.contains(&who)
-        {
-            return Err(forbidden(
-                format!(
-                    "`{name}` is owned by {}; this token acts for `{who}`",
-                    r.owners.join(", ")
-                ),
-                "ask an owner to rotate the key",
-            ));
-        }
+        must_own(
+            writer,
+            name,
+            record.as_ref(),
+            "ask an owner to rotate the key",
+        )?;
         let mut keys = effective_keys(record.as_ref(), Some(existing));
         if !keys.iter().any(|k| k == old) {
             return Err(forbidden(

@@ -11,7 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ed25519_dalek::VerifyingKey;
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use ggen_marketplace_core::name::validate_name;
+use ggen_marketplace_core::signing;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -107,5 +110,67 @@ impl Owners {
         json.push(b'\n');
         atomic_write(&self.path, &json)?;
         Ok(out)
+    }
+
+    /// Lets `owner` publish and yank `name` (the operator's
+    /// `ggen registry owner add`).
+    pub fn add_owner(&self, name: &str, owner: &str) -> Result<()> {
+        super::validate_owner(owner).map_err(Error::Setup)?;
+        self.edit(name, |e| {
+            if !e.owners.iter().any(|o| o == owner) {
+                e.owners.push(owner.to_string());
+            }
+            Ok(())
+        })
+    }
+
+    /// Stops `owner` from publishing and yanking `name`; an error if it
+    /// was not an owner.
+    pub fn remove_owner(&self, name: &str, owner: &str) -> Result<()> {
+        self.edit(name, |e| {
+            let before = e.owners.len();
+            e.owners.retain(|o| o != owner);
+            if e.owners.len() == before {
+                return Err(Error::Setup(format!(
+                    "`{owner}` is not an owner of `{name}`"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Accepts signatures by `key` for new versions of `name`.
+    pub fn add_key(&self, name: &str, key: &VerifyingKey) -> Result<()> {
+        let hex = signing::public_key_hex(key);
+        self.edit(name, |e| {
+            if !e.keys.contains(&hex) {
+                e.keys.push(hex.clone());
+            }
+            Ok(())
+        })
+    }
+
+    /// Stops accepting signatures by the key with id `key_id` for new
+    /// versions of `name`; an error if it was not one of its keys.
+    pub fn remove_key(&self, name: &str, key_id: &str) -> Result<()> {
+        self.edit(name, |e| {
+            let before = e.keys.len();
+            e.keys.retain(|k| {
+                signing::parse_public_key_hex(k).map_or(true, |vk| signing::key_id(&vk) != key_id)
+            });
+            if e.keys.len() == before {
+                return Err(Error::Setup(format!(
+                    "key {key_id} is not a signing key of `{name}`"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `change` on the record of the valid name `name` (created empty
+    /// when absent), under the lock.
+    fn edit(&self, name: &str, change: impl FnOnce(&mut Ownership) -> Result<()>) -> Result<()> {
+        validate_name(name)?;
+        self.update(|all| change(all.entry(name.to_string()).or_default()))
     }
 }

@@ -102,6 +102,7 @@ pub fn parsed<T>(
         Some(v) => parse(&v).map(Some).ok_or_else(|| Error::Env {
             var: var.into(),
             message: format!("`{v}` is not {expected}"),
+            fix: None,
         }),
     }
 }

@@ -166,16 +166,19 @@ pub fn read_file(path: &Path) -> Result<Option<ConfigFile>> {
             return Err(Error::Config {
                 path: path.to_path_buf(),
                 message: format!("cannot read: {e}"),
+                fix: None,
             });
         }
     };
     if text.trim().is_empty() {
         return Ok(Some(ConfigFile::default()));
     }
-    serde_norway::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::Config {
+    serde_norway::from_str(&text).map(Some).map_err(|e| {
+        let message = e.to_string();
+        Error::Config {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            fix: Some(super::mistakes::fix_for_parse_error(&message, &text)),
+            message,
+        }
+    })
 }

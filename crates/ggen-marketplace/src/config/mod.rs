@@ -14,6 +14,7 @@
 
 pub mod env;
 mod file;
+mod mistakes;
 mod paths;
 mod resolve;
 

@@ -13,6 +13,7 @@ use super::env::{self, Env, parse_bool};
 use super::file::{
     ConfigFile, FallbackSection, MarketplaceSection, OperationOverride, StrategyName,
 };
+use super::mistakes;
 use super::{
     BackendStrategy, BreakerSettings, CacheSizes, Compiled, Flags, Operation, RetrySettings,
     Settings, Source, Sourced, derive_update_url,
@@ -27,9 +28,14 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn bad(&self, key: &str, message: String) -> Error {
+        self.bad_with_fix(key, message, None)
+    }
+
+    fn bad_with_fix(&self, key: &str, message: String, fix: Option<String>) -> Error {
         Error::Config {
             path: self.path.to_path_buf(),
             message: format!("{key}: {message}"),
+            fix,
         }
     }
 
@@ -56,10 +62,13 @@ impl Resolver<'_> {
     }
 
     fn percentage(&self, key: &str, v: i64) -> Result<u8> {
-        u8::try_from(v)
-            .ok()
-            .filter(|p| *p <= 100)
-            .ok_or_else(|| self.bad(key, format!("{v} is outside 0..=100")))
+        u8::try_from(v).ok().filter(|p| *p <= 100).ok_or_else(|| {
+            self.bad_with_fix(
+                key,
+                format!("{v} is outside 0..=100"),
+                Some(mistakes::fix_for_percentage(key)),
+            )
+        })
     }
 
     fn fallback(&self, m: &MarketplaceSection) -> Result<Sourced<bool>> {
@@ -206,18 +215,45 @@ impl Resolver<'_> {
                 source: Source::Env(env::V2_ENDPOINT.into()),
             });
         }
-        if let Some(e) = &endpoint
-            && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
-        {
-            return Err(self.bad(
-                "marketplace.v2.endpoint",
-                format!("`{}` is not an http(s) URL", e.value),
-            ));
+        if let Some(e) = &endpoint {
+            self.check_endpoint(e)?;
         }
         let update = (self.env)(env::V2_UPDATE_ENDPOINT)
             .or_else(|| v2.and_then(|v| v.update_endpoint.clone()))
             .or_else(|| endpoint.as_ref().map(|e| derive_update_url(&e.value)));
         Ok((endpoint, update))
+    }
+
+    /// A V2 endpoint must be an http(s) URL with a path: a server's base URL
+    /// is the most common mistake, and its fix is known.
+    fn check_endpoint(&self, e: &Sourced<String>) -> Result<()> {
+        let (key, is_env) = match &e.source {
+            Source::Env(var) => (var.as_str(), true),
+            _ => ("marketplace.v2.endpoint", false),
+        };
+        let (message, fix) = if !(e.value.starts_with("http://") || e.value.starts_with("https://"))
+        {
+            (format!("`{}` is not an http(s) URL", e.value), None)
+        } else if let Some(fix) = mistakes::fix_for_endpoint_without_path(key, &e.value) {
+            (
+                format!(
+                    "`{}` is a server's base URL, not a SPARQL endpoint",
+                    e.value
+                ),
+                Some(fix),
+            )
+        } else {
+            return Ok(());
+        };
+        Err(if is_env {
+            Error::Env {
+                var: key.to_string(),
+                message,
+                fix,
+            }
+        } else {
+            self.bad_with_fix(key, message, fix)
+        })
     }
 
     fn registry_url(&self, file: &ConfigFile, flags: &Flags) -> Option<Sourced<String>> {

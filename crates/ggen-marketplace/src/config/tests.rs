@@ -10,6 +10,7 @@ fn resolve(yaml: &str, env: &[(&str, &str)], flags: Flags, compiled: Compiled) -
         Some(serde_norway::from_str(yaml).map_err(|e| Error::Config {
             path: "c.yaml".into(),
             message: e.to_string(),
+            fix: None,
         })?)
     };
     let env: Vec<(String, String)> = env

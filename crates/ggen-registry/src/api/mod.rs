@@ -16,6 +16,8 @@ mod write;
 
 use std::net::IpAddr;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::Utc;
 use ggen_marketplace::core::MarketplaceBackend;
@@ -29,6 +31,7 @@ use utoipa_axum::routes;
 pub use ops::{metrics_router, ops_router};
 
 use crate::AppState;
+use crate::client::ClientAddr;
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -70,18 +73,49 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
 }
 
-/// The shape every read shares: check access, route by the request's A/B
-/// subject, and run `f` on the routed backend on the blocking pool.
-async fn read<T: Send + 'static>(
+/// Who asks: the server's state, the request's headers and its client
+/// address, extracted once for every handler that reads or writes.
+pub(super) struct Caller {
     state: AppState,
-    headers: &HeaderMap,
+    headers: HeaderMap,
     peer: IpAddr,
-    op: Operation,
-    f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    authorize_read(&state, headers)?;
-    let subject = subject(headers, peer);
-    blocking(move || f(state.mp.backend_for_subject(op, &subject)?.as_ref())).await
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ClientAddr>()
+            .map(|c| c.0)
+            .ok_or_else(|| ApiError::internal("the request has no client address"))?;
+        Ok(Self {
+            state: state.clone(),
+            headers: parts.headers.clone(),
+            peer,
+        })
+    }
+}
+
+impl Caller {
+    /// The request's A/B subject.
+    fn subject(&self) -> String {
+        subject(&self.headers, self.peer)
+    }
+
+    /// The shape every read shares: check access, route by the request's A/B
+    /// subject, and run `f` on the routed backend on the blocking pool.
+    async fn read<T: Send + 'static>(
+        self,
+        op: Operation,
+        f: impl FnOnce(&dyn MarketplaceBackend) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        authorize_read(&self.state, &self.headers)?;
+        let subject = self.subject();
+        let state = self.state;
+        blocking(move || f(state.mp.backend_for_subject(op, &subject)?.as_ref())).await
+    }
 }
 
 /// The A/B subject of a request: its client id header, else its address.

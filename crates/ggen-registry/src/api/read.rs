@@ -2,11 +2,10 @@
 //! A/B subject, on the blocking pool.
 
 use std::io::Read;
-use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ggen_marketplace::Operation;
 use ggen_marketplace::core::model::Signature;
@@ -14,9 +13,7 @@ use ggen_marketplace::core::{MarketplaceBackend, SearchQuery};
 use ggen_registry_api::{ListAnswer, PackageAnswer, SearchParams, VersionsAnswer, codes, headers};
 use semver::Version;
 
-use super::{authorize_read, blocking, parse_version, read, subject, valid_name};
-use crate::AppState;
-use crate::client::ClientAddr;
+use super::{Caller, authorize_read, blocking, parse_version, valid_name};
 use crate::error::ApiError;
 
 /// Search packages.
@@ -24,12 +21,10 @@ use crate::error::ApiError;
     responses((status = 200, description = "Hits, total and the backend that answered"),
               (status = 400, description = "Bad query")))]
 pub(super) async fn search(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    authorize_read(&state, &headers)?;
+    authorize_read(&caller.state, &caller.headers)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let query = SearchQuery {
         text: p.q.unwrap_or_default(),
@@ -55,7 +50,8 @@ pub(super) async fn search(
         offset: p.offset.unwrap_or(0),
     };
     query.validate()?;
-    let subject = subject(&headers, peer);
+    let subject = caller.subject();
+    let state = caller.state;
     blocking(move || {
         let (r, cache, _) = state.mp.search_for_subject(&query, &subject)?;
         let body = serde_json::to_value(&r).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -67,20 +63,17 @@ pub(super) async fn search(
 /// Every package's latest version, by name.
 #[utoipa::path(get, path = "/api/v1/packages", tag = "packages",
     responses((status = 200, description = "`{packages: [...], backend_used}`")))]
-pub(super) async fn list_packages(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
-) -> Result<Json<ListAnswer>, ApiError> {
-    let permit = state.expensive_permit()?;
-    read(state, &headers, peer, Operation::List, move |backend| {
-        let _permit = permit;
-        Ok(Json(ListAnswer {
-            packages: backend.list()?,
-            backend_used: backend.last_used(),
-        }))
-    })
-    .await
+pub(super) async fn list_packages(caller: Caller) -> Result<Json<ListAnswer>, ApiError> {
+    let permit = caller.state.expensive_permit()?;
+    caller
+        .read(Operation::List, move |backend| {
+            let _permit = permit;
+            Ok(Json(ListAnswer {
+                packages: backend.list()?,
+                backend_used: backend.last_used(),
+            }))
+        })
+        .await
 }
 
 /// A package with every version.
@@ -88,19 +81,18 @@ pub(super) async fn list_packages(
     params(("name" = String, Path, description = "Package name")),
     responses((status = 200, description = "The package"), (status = 404, description = "No such package")))]
 pub(super) async fn package_info(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<PackageAnswer>, ApiError> {
     valid_name(&name)?;
-    read(state, &headers, peer, Operation::Info, move |backend| {
-        Ok(Json(PackageAnswer {
-            package: backend.package(&name)?,
-            backend_used: backend.last_used(),
-        }))
-    })
-    .await
+    caller
+        .read(Operation::Info, move |backend| {
+            Ok(Json(PackageAnswer {
+                package: backend.package(&name)?,
+                backend_used: backend.last_used(),
+            }))
+        })
+        .await
 }
 
 /// Published versions, ascending.
@@ -108,19 +100,18 @@ pub(super) async fn package_info(
     params(("name" = String, Path, description = "Package name")),
     responses((status = 200, description = "`{versions: [...], backend_used}`"), (status = 404, description = "No such package")))]
 pub(super) async fn package_versions(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<VersionsAnswer>, ApiError> {
     valid_name(&name)?;
-    read(state, &headers, peer, Operation::Info, move |backend| {
-        Ok(Json(VersionsAnswer {
-            versions: backend.versions(&name)?,
-            backend_used: backend.last_used(),
-        }))
-    })
-    .await
+    caller
+        .read(Operation::Info, move |backend| {
+            Ok(Json(VersionsAnswer {
+                versions: backend.versions(&name)?,
+                backend_used: backend.last_used(),
+            }))
+        })
+        .await
 }
 
 /// One version's metadata, through the install route (downloads are installs).
@@ -150,53 +141,55 @@ fn find_version(
               (status = 304, description = "Unchanged (If-None-Match)"),
               (status = 404, description = "No such package or version")))]
 pub(super) async fn download(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     valid_name(&name)?;
     let version = parse_version(&version)?;
-    let if_none_match = headers
+    let if_none_match = caller
+        .headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    read(state, &headers, peer, Operation::Install, move |backend| {
-        let meta = find_version(backend, &name, &version)?;
-        let etag = meta.checksum.as_ref().map(|c| format!("\"{c}\""));
-        if let (Some(etag), Some(inm)) = (&etag, &if_none_match)
-            && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
-        {
-            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())]).into_response());
-        }
-        let stream = backend.open_archive(&name, &version)?;
-        let mut resp = (
-            [
-                (header::CONTENT_TYPE, "application/gzip".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}-{version}.tar.gz\""),
-                ),
-            ],
-            stream_body(stream),
-        )
-            .into_response();
-        if let Some(len) = meta
-            .size
-            .and_then(|n| HeaderValue::from_str(&n.to_string()).ok())
-        {
-            resp.headers_mut().insert(header::CONTENT_LENGTH, len);
-        }
-        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
-            resp.headers_mut().insert(header::ETAG, etag);
-        }
-        resp.headers_mut().insert(
-            headers::BACKEND_USED,
-            HeaderValue::from_static(backend.last_used().as_str()),
-        );
-        Ok(resp)
-    })
-    .await
+    caller
+        .read(Operation::Install, move |backend| {
+            let meta = find_version(backend, &name, &version)?;
+            let etag = meta.checksum.as_ref().map(|c| format!("\"{c}\""));
+            if let (Some(etag), Some(inm)) = (&etag, &if_none_match)
+                && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
+            {
+                return Ok(
+                    (StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())]).into_response()
+                );
+            }
+            let stream = backend.open_archive(&name, &version)?;
+            let mut resp = (
+                [
+                    (header::CONTENT_TYPE, "application/gzip".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}-{version}.tar.gz\""),
+                    ),
+                ],
+                stream_body(stream),
+            )
+                .into_response();
+            if let Some(len) = meta
+                .size
+                .and_then(|n| HeaderValue::from_str(&n.to_string()).ok())
+            {
+                resp.headers_mut().insert(header::CONTENT_LENGTH, len);
+            }
+            if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                resp.headers_mut().insert(header::ETAG, etag);
+            }
+            resp.headers_mut().insert(
+                headers::BACKEND_USED,
+                HeaderValue::from_static(backend.last_used().as_str()),
+            );
+            Ok(resp)
+        })
+        .await
 }
 
 /// Chunks read from a blocking reader on the blocking pool, sent as a body:
@@ -245,18 +238,17 @@ fn stream_body(mut reader: ggen_marketplace::core::ArchiveStream) -> axum::body:
 
 /// The signature record of one version, or a 404 saying it is unsigned.
 async fn signature_of(
-    state: AppState,
-    headers: &HeaderMap,
-    peer: IpAddr,
+    caller: Caller,
     name: String,
     version: String,
 ) -> Result<Signature, ApiError> {
     valid_name(&name)?;
     let version = parse_version(&version)?;
-    read(state, headers, peer, Operation::Info, move |backend| {
-        signature_in(backend, &name, &version)
-    })
-    .await
+    caller
+        .read(Operation::Info, move |backend| {
+            signature_in(backend, &name, &version)
+        })
+        .await
 }
 
 fn signature_in(
@@ -281,12 +273,10 @@ fn signature_in(
     responses((status = 200, description = "64 bytes", content_type = "application/octet-stream"),
               (status = 404, description = "Not found or not signed")))]
 pub(super) async fn signature(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let sig = signature_of(state, &headers, peer, name, version).await?;
+    let sig = signature_of(caller, name, version).await?;
     let raw = hex::decode(&sig.signature)
         .map_err(|e| ApiError::internal(format!("stored signature is not hex: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], raw).into_response())
@@ -298,12 +288,10 @@ pub(super) async fn signature(
     responses((status = 200, description = "The signed statement", content_type = "text/plain"),
               (status = 404, description = "Not found or not signed")))]
 pub(super) async fn statement(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let sig = signature_of(state, &headers, peer, name, version).await?;
+    let sig = signature_of(caller, name, version).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         sig.statement,

@@ -1,8 +1,6 @@
 //! The write routes: publish, yank, unyank and key rotation, each for a
 //! token's owner, held to the facade's one policy.
 
-use std::net::IpAddr;
-
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +11,7 @@ use ggen_registry_api::{
     KeyRotationAnswer, KeyRotationRequest, PublishAnswer, PublishRequest, YankAnswer, codes,
 };
 
-use super::{authorize, blocking, parse_version, subject, valid_name};
+use super::{Caller, authorize, blocking, parse_version, subject, valid_name};
 use crate::AppState;
 use crate::client::ClientAddr;
 use crate::error::ApiError;
@@ -96,18 +94,17 @@ pub(super) async fn publish_package(
 }
 
 async fn set_yanked(
-    state: AppState,
-    peer: IpAddr,
-    headers: HeaderMap,
+    caller: Caller,
     name: String,
     version: String,
     yanked: bool,
 ) -> Result<Json<YankAnswer>, ApiError> {
-    let token = authorize(&state, &headers, Scope::Yank)?;
+    let token = authorize(&caller.state, &caller.headers, Scope::Yank)?;
     valid_name(&name)?;
     let version = parse_version(&version)?;
-    state.limits.check_token(&token.id)?;
-    let subject = subject(&headers, peer);
+    caller.state.limits.check_token(&token.id)?;
+    let subject = caller.subject();
+    let state = caller.state;
     blocking(move || {
         let r = state
             .mp
@@ -129,12 +126,10 @@ async fn set_yanked(
     responses((status = 200, description = "Yanked"), (status = 401, description = "No or unknown token"),
               (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
 pub(super) async fn yank(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<YankAnswer>, ApiError> {
-    set_yanked(state, peer, headers, name, version, true).await
+    set_yanked(caller, name, version, true).await
 }
 
 /// Undo a yank (scope `yank`).
@@ -144,12 +139,10 @@ pub(super) async fn yank(
     responses((status = 200, description = "Yank undone"), (status = 401, description = "No or unknown token"),
               (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
 pub(super) async fn unyank(
-    State(state): State<AppState>,
-    Extension(ClientAddr(peer)): Extension<ClientAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<YankAnswer>, ApiError> {
-    set_yanked(state, peer, headers, name, version, false).await
+    set_yanked(caller, name, version, false).await
 }
 
 /// Endorse a new signing key for a package with a current one (scope

@@ -13,9 +13,8 @@ use crate::support::*;
 #[test]
 fn oversized_bodies_are_refused_before_reading_them() {
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         max_body_bytes: 64 * 1024,
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let token = s.token(&[Scope::Publish], "*");
     // Raw HTTP: announce 200 KiB but send only the first 1 KiB. The answer must
@@ -72,9 +71,8 @@ fn rate_limits_answer_429_with_retry_after() {
 
     // Per token: one write a minute. Wait out the address limit between calls.
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         writes_per_token_per_minute: 1,
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let yanker = s.token(&[Scope::Yank], "*");
     let info = get(&s.url("/api/v1/packages/bibtex-references")).json();
@@ -97,9 +95,8 @@ fn rate_limits_answer_429_with_retry_after() {
 fn a_slow_client_gets_408_and_the_server_keeps_serving() {
     use std::io::{Read, Write};
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         request_timeout: Duration::from_secs(1),
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let token = s.token(&[Scope::Publish], "*");
     let addr = s.base.trim_start_matches("http://").to_string();
@@ -154,14 +151,7 @@ fn any_query_string_gets_an_answer_and_the_server_stays_up() {
             "GGEN_MARKETPLACE_V2_PERCENTAGE" => Some("50".into()),
             _ => None,
         });
-        let s = Server::with_marketplace(
-            home,
-            mp,
-            ServeOptions {
-                per_address_rps: 0,
-                ..ServeOptions::default()
-            },
-        );
+        let s = Server::with_marketplace(home, mp, unthrottled());
         for query in [
             "q=x&offset=18446744073709551615",
             "q=x&offset=10001",
@@ -226,9 +216,8 @@ fn read_until_closed(conn: &mut std::net::TcpStream, limit: Duration) -> (Vec<u8
 fn half_sent_headers_are_dropped_after_the_header_timeout() {
     use std::io::Write;
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         header_read_timeout: Duration::from_secs(1),
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let addr = s.base.trim_start_matches("http://").to_string();
     // A slowloris: a request line and half a header, then nothing.
@@ -253,11 +242,10 @@ fn half_sent_headers_are_dropped_after_the_header_timeout() {
 fn a_connection_flood_from_one_address_leaves_room_for_others() {
     use std::io::Write;
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         header_read_timeout: Duration::from_secs(30),
         max_connections: 64,
         max_connections_per_address: 8,
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
     // 200 half-sent requests from 127.0.0.1: eight are held, the rest closed.

@@ -11,9 +11,8 @@ use crate::support::*;
 #[test]
 fn auth_required_closes_reads_too() {
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         auth_required: true,
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let r = get(&s.url("/api/v1/search?q=rust"));
     assert_eq!(r.status, 401);
@@ -43,14 +42,7 @@ fn readyz_reports_a_degraded_backend_while_fallback_serves() {
     let mp = marketplace(home.path(), move |k| {
         (k == "GGEN_MARKETPLACE_V2_ENDPOINT").then(|| endpoint.clone())
     });
-    let s = Server::with_marketplace(
-        home,
-        mp,
-        ServeOptions {
-            per_address_rps: 0,
-            ..ServeOptions::default()
-        },
-    );
+    let s = Server::with_marketplace(home, mp, unthrottled());
     let r = get(&s.url("/readyz"));
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
@@ -104,15 +96,7 @@ fn metrics_use_the_contract_names() {
     };
     let home = tempfile::tempdir().unwrap();
     let mp = marketplace(home.path(), |_| None);
-    let s = Server::with_marketplace_and_metrics(
-        home,
-        mp,
-        ServeOptions {
-            per_address_rps: 0,
-            ..ServeOptions::default()
-        },
-        Some(handle),
-    );
+    let s = Server::with_marketplace_and_metrics(home, mp, unthrottled(), Some(handle));
     get(&s.url("/api/v1/search?q=rust"));
     get(&s.url("/api/v1/packages/no-such-package"));
     let m = get(&s.url("/metrics"));
@@ -137,9 +121,8 @@ fn metrics_use_the_contract_names() {
 #[test]
 fn metrics_need_a_token_when_reads_do_or_live_on_their_own_listener() {
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         auth_required: true,
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let r = get(&s.url("/metrics"));
     assert_eq!(r.status, 401, "{}", r.text());
@@ -155,10 +138,9 @@ fn metrics_need_a_token_when_reads_do_or_live_on_their_own_listener() {
         l.local_addr().unwrap().port()
     };
     let s = Server::start(ServeOptions {
-        per_address_rps: 0,
         auth_required: true,
         metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], port))),
-        ..ServeOptions::default()
+        ..unthrottled()
     });
     let r = get_with(
         &s.url("/metrics"),

@@ -184,23 +184,20 @@ fn pages_work_in_a_headless_browser() {
     let s = Server::default();
     let profile = tempfile::tempdir().unwrap();
     let dom = |url: &str| -> String {
-        let out = std::process::Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                &format!("--user-data-dir={}", profile.path().display()),
-                "--dump-dom",
-                url,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "chromium failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = ggen_test_support::succeeded(
+            std::process::Command::new(&chromium)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-dev-shm-usage",
+                    &format!("--user-data-dir={}", profile.path().display()),
+                    "--dump-dom",
+                    url,
+                ])
+                .output(),
+            "chromium failed",
         );
         String::from_utf8(out.stdout).unwrap()
     };

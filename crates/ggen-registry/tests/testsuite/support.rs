@@ -30,6 +30,15 @@ impl Drop for Server {
 }
 
 /// A seeded marketplace in `home`, with `env` as its environment.
+/// The default server options without the per-address rate limit, so a
+/// test may call as fast as it likes.
+pub(crate) fn unthrottled() -> ServeOptions {
+    ServeOptions {
+        per_address_rps: 0,
+        ..ServeOptions::default()
+    }
+}
+
 pub(crate) fn marketplace(home: &Path, env: impl Fn(&str) -> Option<String>) -> Marketplace {
     let paths = Paths::under(home);
     let settings = Settings::resolve(
@@ -117,21 +126,11 @@ impl Server {
         .unwrap();
         let mp = Marketplace::new(paths, settings);
         assert!(mp.init_empty().unwrap());
-        Self::with_marketplace(
-            home,
-            mp,
-            ServeOptions {
-                per_address_rps: 0,
-                ..ServeOptions::default()
-            },
-        )
+        Self::with_marketplace(home, mp, unthrottled())
     }
 
     pub(crate) fn default() -> Self {
-        Self::start(ServeOptions {
-            per_address_rps: 0,
-            ..ServeOptions::default()
-        })
+        Self::start(unthrottled())
     }
 
     pub(crate) fn registry(&self) -> std::path::PathBuf {

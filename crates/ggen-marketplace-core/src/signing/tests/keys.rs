@@ -7,12 +7,18 @@ fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+/// A new key pair written to `dir/name` (and `name.pub`): the key and its path.
+fn keypair_at(dir: &Path, name: &str) -> (SigningKey, PathBuf) {
+    let path = dir.join(name);
+    let key = generate_keypair().unwrap();
+    write_keypair(&path, &key, false).unwrap();
+    (key, path)
+}
+
 #[test]
 fn keypair_files_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys/signing.pem");
-    let key = generate_keypair().unwrap();
-    write_keypair(&path, &key, false).unwrap();
+    let (key, path) = keypair_at(dir.path(), "keys/signing.pem");
     let pub_path = dir.path().join("keys/signing.pem.pub");
     assert_eq!(public_key_path(&path), pub_path);
     let text = fs::read_to_string(&path).unwrap();
@@ -37,9 +43,7 @@ fn keypair_files_round_trip() {
 #[test]
 fn keygen_refuses_to_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("k.pem");
-    let first = generate_keypair().unwrap();
-    write_keypair(&path, &first, false).unwrap();
+    let (first, path) = keypair_at(dir.path(), "k.pem");
     let second = generate_keypair().unwrap();
     let err = write_keypair(&path, &second, false).unwrap_err();
     assert!(matches!(err, SigningError::KeyExists { .. }), "{err}");
@@ -102,6 +106,27 @@ pub(super) fn write(dir: &Path, name: &str, body: impl AsRef<[u8]>) -> PathBuf {
     p
 }
 
+/// Writes `body` to `dir/name` and returns why `load` refuses that file.
+fn refusal<T: std::fmt::Debug>(
+    load: fn(&Path) -> Result<T, SigningError>,
+    dir: &Path,
+    name: &str,
+    body: impl AsRef<[u8]>,
+) -> SigningError {
+    load(&write(dir, name, body)).unwrap_err()
+}
+
+/// A PEM block labelled `label` around `body` (which need not be valid base64).
+fn pem_block(label: &str, body: &str) -> String {
+    format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+}
+
+/// The PEM text `key` again, its DER cut short by `cut` bytes.
+fn truncated_der(key: &str, cut: usize) -> String {
+    let (label, der) = pem::decode_vec(key.as_bytes()).unwrap();
+    pem::encode_string(label, LineEnding::LF, &der[..der.len() - cut]).unwrap()
+}
+
 #[test]
 fn key_loading_errors_are_precise() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,36 +136,44 @@ fn key_loading_errors_are_precise() {
     assert!(matches!(err, SigningError::KeyMissing { .. }), "{err}");
     assert!(err.to_string().contains("does not exist"));
 
-    let p = write(d, "garbage.pem", "hello, I am not a key\n");
-    let err = load_verifying_key(&p).unwrap_err();
-    assert!(matches!(err, SigningError::NotPem { .. }), "{err}");
-
-    let p = write(
-        d,
-        "badb64.pem",
-        "-----BEGIN PRIVATE KEY-----\n!!!notbase64!!!\n-----END PRIVATE KEY-----\n",
-    );
-    let err = load_signing_key(&p).unwrap_err();
-    assert!(matches!(err, SigningError::NotPem { .. }), "{err}");
-
-    // Cut in the middle of the text: no END line.
-    let p = write(d, "cut.pem", &OPENSSL_ED25519[..40]);
-    let err = load_signing_key(&p).unwrap_err();
-    assert!(matches!(err, SigningError::NotPem { .. }), "{err}");
+    let not_pem = [
+        refusal(
+            load_verifying_key,
+            d,
+            "garbage.pem",
+            "hello, I am not a key\n",
+        ),
+        refusal(
+            load_signing_key,
+            d,
+            "badb64.pem",
+            pem_block("PRIVATE KEY", "!!!notbase64!!!"),
+        ),
+        // Cut in the middle of the text: no END line.
+        refusal(load_signing_key, d, "cut.pem", &OPENSSL_ED25519[..40]),
+    ];
+    for err in not_pem {
+        assert!(matches!(err, SigningError::NotPem { .. }), "{err}");
+    }
 
     // Valid PEM around truncated DER.
-    let (_, der) = pem::decode_vec(OPENSSL_ED25519.as_bytes()).unwrap();
-    let truncated =
-        pem::encode_string("PRIVATE KEY", LineEnding::LF, &der[..der.len() - 5]).unwrap();
-    let p = write(d, "trunc.pem", truncated);
-    let err = load_signing_key(&p).unwrap_err();
-    assert!(matches!(err, SigningError::MalformedKey { .. }), "{err}");
-    let (_, der) = pem::decode_vec(OPENSSL_ED25519_PUB.as_bytes()).unwrap();
-    let truncated =
-        pem::encode_string("PUBLIC KEY", LineEnding::LF, &der[..der.len() - 1]).unwrap();
-    let p = write(d, "trunc.pub", truncated);
-    let err = load_verifying_key(&p).unwrap_err();
-    assert!(matches!(err, SigningError::MalformedKey { .. }), "{err}");
+    let malformed = [
+        refusal(
+            load_signing_key,
+            d,
+            "trunc.pem",
+            truncated_der(OPENSSL_ED25519, 5),
+        ),
+        refusal(
+            load_verifying_key,
+            d,
+            "trunc.pub",
+            truncated_der(OPENSSL_ED25519_PUB, 1),
+        ),
+    ];
+    for err in malformed {
+        assert!(matches!(err, SigningError::MalformedKey { .. }), "{err}");
+    }
 
     let p = write(d, "ec.pem", EC_P256_PKCS8);
     let err = load_signing_key(&p).unwrap_err();
@@ -153,32 +186,28 @@ fn key_loading_errors_are_precise() {
     let err = load_verifying_key(&p).unwrap_err();
     assert!(matches!(err, SigningError::WrongKeyType { .. }), "{err}");
 
-    let p = write(
+    let err = refusal(
+        load_verifying_key,
         d,
         "cert.pem",
-        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        pem_block("CERTIFICATE", "AAAA"),
     );
-    let err = load_verifying_key(&p).unwrap_err();
     assert!(matches!(err, SigningError::NotAKey { .. }), "{err}");
-
-    let p = write(
+    let err = refusal(
+        load_signing_key,
         d,
         "enc.pem",
-        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        pem_block("ENCRYPTED PRIVATE KEY", "AAAA"),
     );
-    let err = load_signing_key(&p).unwrap_err();
     assert!(matches!(err, SigningError::EncryptedKey { .. }), "{err}");
-
-    let p = write(d, "pub.pem", OPENSSL_ED25519_PUB);
-    let err = load_signing_key(&p).unwrap_err();
+    let err = refusal(load_signing_key, d, "pub.pem", OPENSSL_ED25519_PUB);
     assert!(matches!(err, SigningError::NotAPrivateKey { .. }), "{err}");
 
     // A weak public key in valid SPKI is refused on load.
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let weak = VerifyingKey::from_bytes(&identity).unwrap();
-    let p = write(d, "weak.pub", public_key_pem(&weak));
-    let err = load_verifying_key(&p).unwrap_err();
+    let err = refusal(load_verifying_key, d, "weak.pub", public_key_pem(&weak));
     assert!(matches!(err, SigningError::WeakKey { .. }), "{err}");
 }
 
@@ -194,31 +223,46 @@ fn openssl_made_ed25519_key_constant_loads() {
 
 // --- OpenSSL interop ---
 
+/// [`sign`] for `hello-world@version` over [`ARCHIVE`], now: statement and signature.
+fn sign_hello(key: &SigningKey, version: &str) -> (Vec<u8>, [u8; 64]) {
+    let (sha256, size) = (sha256_hex(ARCHIVE), ARCHIVE.len() as u64);
+    sign(key, "hello-world", &v(version), &sha256, size, Utc::now()).unwrap()
+}
+
+/// `openssl pkeyutl -verify` of the signature in `sig` over `statement`, with `public_key`.
+fn openssl_verify(public_key: &Path, statement: &Path, sig: &Path) -> std::process::Output {
+    openssl(&[
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        s(public_key),
+        "-rawin",
+        "-in",
+        s(statement),
+        "-sigfile",
+        s(sig),
+    ])
+}
+
+/// Has OpenSSL write the public key of the private key `key` to `public_key`.
+fn openssl_public_key(key: &Path, public_key: &Path) {
+    openssl_ok(&["pkey", "-in", s(key), "-pubout", "-out", s(public_key)]);
+}
+
 #[test]
 fn openssl_rejects_nothing_we_write_and_reads_our_keys() {
     require_openssl!();
     let dir = tempfile::tempdir().unwrap();
-    let k = dir.path().join("k.pem");
-    let key = generate_keypair().unwrap();
-    write_keypair(&k, &key, false).unwrap();
+    let (key, k) = keypair_at(dir.path(), "k.pem");
     let pubp = public_key_path(&k);
 
-    let out = openssl(&["pkey", "-in", s(&k), "-noout", "-text"]);
+    let out = openssl_ok(&["pkey", "-in", s(&k), "-noout", "-text"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(text.contains("ED25519"), "{text}");
 
-    let out = openssl(&["pkey", "-pubin", "-in", s(&pubp), "-noout", "-text"]);
+    let out = openssl_ok(&["pkey", "-pubin", "-in", s(&pubp), "-noout", "-text"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(text.contains("ED25519 Public-Key"), "{text}");
     // The public key OpenSSL prints is ours.
     let printed: String = text
@@ -230,8 +274,7 @@ fn openssl_rejects_nothing_we_write_and_reads_our_keys() {
     assert_eq!(printed, hex::encode(key.verifying_key().as_bytes()));
 
     // OpenSSL derives the same public key from our private key.
-    let out = openssl(&["pkey", "-in", s(&k), "-pubout"]);
-    assert!(out.status.success());
+    let out = openssl_ok(&["pkey", "-in", s(&k), "-pubout"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         fs::read_to_string(&pubp).unwrap()
@@ -242,58 +285,20 @@ fn openssl_rejects_nothing_we_write_and_reads_our_keys() {
 fn openssl_verifies_our_signatures() {
     require_openssl!();
     let dir = tempfile::tempdir().unwrap();
-    let k = dir.path().join("k.pem");
-    let key = generate_keypair().unwrap();
-    write_keypair(&k, &key, false).unwrap();
-    let (statement, sig) = sign(
-        &key,
-        "hello-world",
-        &v("2.0.0"),
-        &sha256_hex(ARCHIVE),
-        ARCHIVE.len() as u64,
-        Utc::now(),
-    )
-    .unwrap();
+    let (key, k) = keypair_at(dir.path(), "k.pem");
+    let (statement, sig) = sign_hello(&key, "2.0.0");
     let st = write(dir.path(), "x.statement", &statement);
     let sg = write(dir.path(), "x.sig", sig);
     let pubp = public_key_path(&k);
-    let out = openssl(&[
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        s(&pubp),
-        "-rawin",
-        "-in",
-        s(&st),
-        "-sigfile",
-        s(&sg),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = openssl_verify(&pubp, &st, &sg);
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Signature Verified Successfully"));
 
     // And OpenSSL refuses a tampered statement, so the check above means something.
     let mut tampered = statement.clone();
     tampered[40] ^= 1;
     let st2 = write(dir.path(), "y.statement", tampered);
-    let out = openssl(&[
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        s(&pubp),
-        "-rawin",
-        "-in",
-        s(&st2),
-        "-sigfile",
-        s(&sg),
-    ]);
-    assert!(!out.status.success());
+    assert!(!openssl_verify(&pubp, &st2, &sg).status.success());
 }
 
 #[test]
@@ -301,30 +306,16 @@ fn we_verify_openssl_signatures_with_openssl_keys() {
     require_openssl!();
     let dir = tempfile::tempdir().unwrap();
     let k = dir.path().join("k.pem");
-    let out = openssl(&["genpkey", "-algorithm", "ed25519", "-out", s(&k)]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    openssl_ok(&["genpkey", "-algorithm", "ed25519", "-out", s(&k)]);
     let key = load_signing_key(&k).unwrap();
     let pubp = dir.path().join("k.pub");
-    let out = openssl(&["pkey", "-in", s(&k), "-pubout", "-out", s(&pubp)]);
-    assert!(out.status.success());
+    openssl_public_key(&k, &pubp);
     assert_eq!(load_verifying_key(&pubp).unwrap(), key.verifying_key());
 
-    let (statement, ours) = sign(
-        &key,
-        "hello-world",
-        &v("1.0.0"),
-        &sha256_hex(ARCHIVE),
-        ARCHIVE.len() as u64,
-        Utc::now(),
-    )
-    .unwrap();
+    let (statement, ours) = sign_hello(&key, "1.0.0");
     let st = write(dir.path(), "x.statement", &statement);
     let sg = dir.path().join("x.sig");
-    let out = openssl(&[
+    openssl_ok(&[
         "pkeyutl",
         "-sign",
         "-inkey",
@@ -335,16 +326,11 @@ fn we_verify_openssl_signatures_with_openssl_keys() {
         "-out",
         s(&sg),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let theirs: [u8; 64] = fs::read(&sg).unwrap().try_into().unwrap();
     // Ed25519 is deterministic: OpenSSL and dalek produce the same bytes.
     assert_eq!(theirs, ours);
     let rec = signature_record(&key.verifying_key(), &statement, &theirs);
-    let ok = verify(&rec, "hello-world", &v("1.0.0"), ARCHIVE).unwrap();
+    let ok = verify_hello(&rec).unwrap();
     assert_eq!(ok.key_id, key_id(&key.verifying_key()));
     assert!(matches!(
         verify(&rec, "hello-world", &v("1.0.1"), ARCHIVE),
@@ -374,12 +360,7 @@ fn openssl_rsa_and_ec_keys_are_refused_as_not_ed25519() {
         let mut full = vec!["genpkey"];
         full.extend_from_slice(args);
         full.extend_from_slice(&["-out", s(&k)]);
-        let out = openssl(&full);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        openssl_ok(&full);
         let err = load_signing_key(&k).unwrap_err();
         assert!(
             matches!(err, SigningError::WrongKeyType { .. }),
@@ -387,8 +368,7 @@ fn openssl_rsa_and_ec_keys_are_refused_as_not_ed25519() {
         );
         assert!(err.to_string().contains(found), "{file}: {err}");
         let pubp = dir.path().join(format!("{file}.pub"));
-        let out = openssl(&["pkey", "-in", s(&k), "-pubout", "-out", s(&pubp)]);
-        assert!(out.status.success());
+        openssl_public_key(&k, &pubp);
         let err = load_verifying_key(&pubp).unwrap_err();
         assert!(err.to_string().contains(found), "{file}.pub: {err}");
     }

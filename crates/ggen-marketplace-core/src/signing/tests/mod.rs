@@ -53,6 +53,11 @@ pub(super) fn signed() -> (SigningKey, Signature) {
     (key, sig)
 }
 
+/// Verifies `sig` as what [`signed`] signs: `hello-world@1.0.0` over [`ARCHIVE`].
+pub(super) fn verify_hello(sig: &Signature) -> Result<VerifiedStatement, SigningError> {
+    verify(sig, "hello-world", &v("1.0.0"), ARCHIVE)
+}
+
 pub(super) fn has_openssl() -> bool {
     Command::new("openssl")
         .arg("version")
@@ -65,6 +70,23 @@ pub(super) fn openssl(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("run openssl")
+}
+
+/// Asserts that an `openssl` run succeeded, showing what it printed otherwise.
+pub(super) fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// [`openssl`], asserting that it succeeds.
+pub(super) fn openssl_ok(args: &[&str]) -> std::process::Output {
+    let out = openssl(args);
+    assert_ok(&out);
+    out
 }
 
 pub(super) fn s(p: &Path) -> &str {

@@ -7,7 +7,7 @@ fn round_trip() {
     assert_eq!(sig.key_id, key_id(&key.verifying_key()));
     assert_eq!(sig.public_key, hex::encode(key.verifying_key().as_bytes()));
     assert_eq!(sig.signature.len(), 128);
-    let ok = verify(&sig, "hello-world", &v("1.0.0"), ARCHIVE).unwrap();
+    let ok = verify_hello(&sig).unwrap();
     assert_eq!(ok.key_id, sig.key_id);
     assert_eq!(ok.public_key, key.verifying_key());
     assert_eq!(ok.statement.name, "hello-world");
@@ -16,7 +16,7 @@ fn round_trip() {
     // The record survives JSON (the index stores it).
     let json = serde_json::to_string(&sig).unwrap();
     let back: Signature = serde_json::from_str(&json).unwrap();
-    verify(&back, "hello-world", &v("1.0.0"), ARCHIVE).unwrap();
+    verify_hello(&back).unwrap();
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn flipped_signature_byte_is_refused() {
             signature: hex::encode(&raw),
             ..sig.clone()
         };
-        let err = verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+        let err = verify_hello(&bad).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -65,7 +65,7 @@ fn flipped_signature_byte_is_refused() {
         signature: hex::encode(&raw),
         ..sig.clone()
     };
-    let err = verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&bad).unwrap_err();
     assert!(matches!(err, SigningError::BadSignature), "{err}");
     assert_eq!(err.to_string(), "signature does not verify");
 
@@ -73,7 +73,7 @@ fn flipped_signature_byte_is_refused() {
         signature: sig.signature[..126].to_string(),
         ..sig.clone()
     };
-    let err = verify(&short, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&short).unwrap_err();
     assert!(matches!(err, SigningError::MalformedSignature(_)), "{err}");
 }
 
@@ -92,7 +92,7 @@ fn altered_statement_is_refused() {
             statement,
             ..sig.clone()
         };
-        let err = verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+        let err = verify_hello(&bad).unwrap_err();
         assert!(matches!(err, SigningError::BadSignature), "{err}");
     }
     let mut bytes = sig.statement.clone().into_bytes();
@@ -102,25 +102,28 @@ fn altered_statement_is_refused() {
         ..sig.clone()
     };
     assert!(matches!(
-        verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE),
+        verify_hello(&bad),
         Err(SigningError::BadSignature)
     ));
 }
 
-#[test]
-fn signature_for_another_package_is_refused() {
+/// Why a fresh key's signature for `a@1.0.0` is refused for `name@version`.
+fn refusal_of_a_as(name: &str, version: &str) -> SigningError {
     let key = generate_keypair().unwrap();
     let sig = sign_archive(&key, "a", &v("1.0.0"), ARCHIVE, Utc::now()).unwrap();
-    let err = verify(&sig, "b", &v("1.0.0"), ARCHIVE).unwrap_err();
+    verify(&sig, name, &v(version), ARCHIVE).unwrap_err()
+}
+
+#[test]
+fn signature_for_another_package_is_refused() {
+    let err = refusal_of_a_as("b", "1.0.0");
     assert!(matches!(err, SigningError::NameMismatch { .. }), "{err}");
     assert_eq!(err.to_string(), "signature is for package a, not b");
 }
 
 #[test]
 fn signature_for_another_version_is_refused() {
-    let key = generate_keypair().unwrap();
-    let sig = sign_archive(&key, "a", &v("1.0.0"), ARCHIVE, Utc::now()).unwrap();
-    let err = verify(&sig, "a", &v("1.1.0"), ARCHIVE).unwrap_err();
+    let err = refusal_of_a_as("a", "1.1.0");
     assert!(matches!(err, SigningError::VersionMismatch { .. }), "{err}");
     assert_eq!(err.to_string(), "signature is for version 1.0.0, not 1.1.0");
 }
@@ -132,7 +135,7 @@ fn wrong_key_id_is_refused() {
         key_id: "0000000000000000".into(),
         ..sig.clone()
     };
-    let err = verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&bad).unwrap_err();
     assert!(matches!(err, SigningError::KeyIdMismatch { .. }), "{err}");
     assert!(err.to_string().starts_with("key id mismatch"));
 
@@ -144,7 +147,7 @@ fn wrong_key_id_is_refused() {
         public_key: hex::encode(other.as_bytes()),
         ..sig.clone()
     };
-    let err = verify(&swapped, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&swapped).unwrap_err();
     assert!(matches!(err, SigningError::BadSignature), "{err}");
 
     // A statement naming a different key id, correctly signed, is still refused.
@@ -160,7 +163,7 @@ fn wrong_key_id_is_refused() {
     .to_bytes();
     let raw = key.sign(&statement).to_bytes();
     let rec = signature_record(&key.verifying_key(), &statement, &raw);
-    let err = verify(&rec, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&rec).unwrap_err();
     assert!(
         matches!(
             err,
@@ -176,20 +179,16 @@ fn wrong_key_id_is_refused() {
 #[test]
 fn other_algorithm_and_bad_public_key_are_refused() {
     let (_, sig) = signed();
-    let rsa = Signature {
-        algorithm: "rsa".into(),
-        ..sig.clone()
-    };
+    let mut rsa = sig.clone();
+    rsa.algorithm = "rsa".into();
     assert!(matches!(
-        verify(&rsa, "hello-world", &v("1.0.0"), ARCHIVE),
+        verify_hello(&rsa),
         Err(SigningError::UnsupportedAlgorithm(_))
     ));
-    let short = Signature {
-        public_key: sig.public_key[..62].into(),
-        ..sig.clone()
-    };
+    let mut short = sig;
+    short.public_key.truncate(62);
     assert!(matches!(
-        verify(&short, "hello-world", &v("1.0.0"), ARCHIVE),
+        verify_hello(&short),
         Err(SigningError::InvalidPublicKey(_))
     ));
 }
@@ -226,7 +225,7 @@ fn small_order_public_keys_are_refused() {
         }
         assert!(vk.verify_strict(&statement, &forged).is_err());
         let rec = signature_record(&vk, &statement, &raw);
-        let err = verify(&rec, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+        let err = verify_hello(&rec).unwrap_err();
         assert!(matches!(err, SigningError::WeakKey { .. }), "{err}");
         assert!(matches!(
             parse_public_key_hex(&hex::encode(weak)),
@@ -258,7 +257,7 @@ fn non_canonical_signature_is_refused() {
         signature: hex::encode(raw),
         ..sig
     };
-    let err = verify(&bad, "hello-world", &v("1.0.0"), ARCHIVE).unwrap_err();
+    let err = verify_hello(&bad).unwrap_err();
     assert!(matches!(err, SigningError::NonCanonicalSignature), "{err}");
 }
 

@@ -75,22 +75,29 @@ fn settings(fallback: bool, compare_ms: u64) -> Settings {
     s
 }
 
-fn adapter(
-    w: &World,
-    v2: Arc<dyn MarketplaceBackend>,
-    strategy: BackendStrategy,
-    op: Operation,
-    fallback: bool,
-) -> DualBackendAdapter {
-    DualBackendAdapter::new(
-        w.v1.clone(),
-        v2,
-        strategy,
-        op,
-        "subject-1".into(),
-        &settings(fallback, 500),
-        w.dir.path().to_path_buf(),
-    )
+impl World {
+    /// An adapter over both healthy backends, fallback allowed.
+    fn adapter(&self, strategy: BackendStrategy, op: Operation) -> DualBackendAdapter {
+        self.adapter_with(self.v2.clone(), strategy, op, true)
+    }
+
+    fn adapter_with(
+        &self,
+        v2: Arc<dyn MarketplaceBackend>,
+        strategy: BackendStrategy,
+        op: Operation,
+        fallback: bool,
+    ) -> DualBackendAdapter {
+        DualBackendAdapter::new(
+            self.v1.clone(),
+            v2,
+            strategy,
+            op,
+            "subject-1".into(),
+            &settings(fallback, 500),
+            self.dir.path().to_path_buf(),
+        )
+    }
 }
 
 fn down() -> Arc<dyn MarketplaceBackend> {
@@ -103,25 +110,13 @@ fn down() -> Arc<dyn MarketplaceBackend> {
 #[test]
 fn single_strategies_answer_from_their_backend() {
     let w = world();
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::V1Only,
-        Operation::Search,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::V1Only, Operation::Search);
     assert_eq!(
         a.search(&SearchQuery::text("hello")).unwrap().backend_used,
         BackendKind::V1
     );
     assert_eq!(a.last_used(), BackendKind::V1);
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::V2Only,
-        Operation::Search,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::V2Only, Operation::Search);
     assert_eq!(
         a.search(&SearchQuery::text("hello")).unwrap().backend_used,
         BackendKind::V2
@@ -132,8 +127,7 @@ fn single_strategies_answer_from_their_backend() {
 #[test]
 fn fallback_answers_from_v1_when_v2_is_down_and_only_when_enabled() {
     let w = world();
-    let a = adapter(
-        &w,
+    let a = w.adapter_with(
         down(),
         BackendStrategy::V2WithFallback,
         Operation::Search,
@@ -145,20 +139,13 @@ fn fallback_answers_from_v1_when_v2_is_down_and_only_when_enabled() {
     assert_eq!(a.package("rust-cli").unwrap().name, "rust-cli");
 
     // V2 only (no fallback): the outage is the answer, with V2 named.
-    let a = adapter(
-        &w,
-        down(),
-        BackendStrategy::V2Only,
-        Operation::Search,
-        false,
-    );
+    let a = w.adapter_with(down(), BackendStrategy::V2Only, Operation::Search, false);
     match a.search(&SearchQuery::text("hello")) {
         Err(MarketplaceError::Unavailable { backend, .. }) => assert_eq!(backend, "v2"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
     // Fallback configured off: same.
-    let a = adapter(
-        &w,
+    let a = w.adapter_with(
         down(),
         BackendStrategy::V2WithFallback,
         Operation::Search,
@@ -173,13 +160,7 @@ fn fallback_answers_from_v1_when_v2_is_down_and_only_when_enabled() {
 #[test]
 fn packages_not_yet_in_v2_are_found_in_v1() {
     let w = world();
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::V2WithFallback,
-        Operation::Info,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::V2WithFallback, Operation::Info);
     assert_eq!(
         a.package("v1-only-package").unwrap().name,
         "v1-only-package"
@@ -195,31 +176,22 @@ fn packages_not_yet_in_v2_are_found_in_v1() {
 #[test]
 fn ab_split_follows_the_percentage() {
     let w = world();
-    let none = adapter(
-        &w,
-        w.v2.clone(),
+    let none = w.adapter(
         BackendStrategy::AbTest { v2_percentage: 0 },
         Operation::Search,
-        true,
     );
     none.search(&SearchQuery::text("hello")).unwrap();
     assert_eq!(none.last_used(), BackendKind::V1);
-    let all = adapter(
-        &w,
-        w.v2.clone(),
+    let all = w.adapter(
         BackendStrategy::AbTest { v2_percentage: 100 },
         Operation::Search,
-        true,
     );
     all.search(&SearchQuery::text("hello")).unwrap();
     assert_eq!(all.last_used(), BackendKind::V2);
     // Sticky: the subject's side never changes between calls.
-    let half = adapter(
-        &w,
-        w.v2.clone(),
+    let half = w.adapter(
         BackendStrategy::AbTest { v2_percentage: 50 },
         Operation::Search,
-        true,
     );
     half.search(&SearchQuery::text("hello")).unwrap();
     let first = half.last_used();
@@ -240,13 +212,7 @@ fn compare_log(dir: &Path) -> Vec<CompareRecord> {
 #[test]
 fn compare_runs_both_and_records_the_outcome() {
     let w = world();
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::Compare,
-        Operation::Search,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::Compare, Operation::Search);
     let r = a.search(&SearchQuery::text("hello")).unwrap();
     assert_eq!(r.hits[0].name, "hello-world");
     let log = compare_log(w.dir.path());
@@ -257,13 +223,7 @@ fn compare_runs_both_and_records_the_outcome() {
     assert!(log[0].v1_ms.is_some() && log[0].v2_ms.is_some());
 
     // V2 down: recorded as an error, and the user still gets V1's answer.
-    let a = adapter(
-        &w,
-        down(),
-        BackendStrategy::Compare,
-        Operation::Search,
-        true,
-    );
+    let a = w.adapter_with(down(), BackendStrategy::Compare, Operation::Search, true);
     assert_eq!(
         a.search(&SearchQuery::text("rust")).unwrap().hits[0].name,
         "rust-cli"
@@ -277,13 +237,7 @@ fn compare_runs_both_and_records_the_outcome() {
 #[test]
 fn compare_covers_info_versions_and_list_and_finds_real_differences() {
     let w = world();
-    let info = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::Compare,
-        Operation::Info,
-        true,
-    );
+    let info = w.adapter(BackendStrategy::Compare, Operation::Info);
     assert_eq!(info.package("hello-world").unwrap().name, "hello-world");
     assert_eq!(info.versions("rust-cli").unwrap().len(), 1);
     // Only V1 has it: V2's NotFound is an error on V2's side, V1 answers.
@@ -291,13 +245,7 @@ fn compare_covers_info_versions_and_list_and_finds_real_differences() {
         info.package("v1-only-package").unwrap().name,
         "v1-only-package"
     );
-    let list = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::Compare,
-        Operation::List,
-        true,
-    );
+    let list = w.adapter(BackendStrategy::Compare, Operation::List);
     assert_eq!(list.list().unwrap().len(), 2); // V2's answer
     // A yank that reached V1 only is a mismatch of that version's state.
     w.v1.yank("hello-world", &Version::new(1, 0, 0), true)
@@ -399,13 +347,7 @@ fn compare_does_not_wait_for_a_stalled_backend() {
 #[test]
 fn writes_go_to_both_and_a_v2_gap_is_recorded() {
     let w = world();
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::V2WithFallback,
-        Operation::Publish,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::V2WithFallback, Operation::Publish);
     let (v, archive) = release("fresh", "1.0.0", "new");
     a.publish(&v, &archive).unwrap();
     assert!(w.v1.package("fresh").is_ok());
@@ -415,8 +357,7 @@ fn writes_go_to_both_and_a_v2_gap_is_recorded() {
     assert!(w.v2.package("fresh").unwrap().versions[0].yanked);
 
     // V2 down: the publish lands in V1 (the system of record) and the gap is logged.
-    let a = adapter(
-        &w,
+    let a = w.adapter_with(
         down(),
         BackendStrategy::V2WithFallback,
         Operation::Publish,
@@ -433,13 +374,7 @@ fn writes_go_to_both_and_a_v2_gap_is_recorded() {
 
     // A version that exists is refused by V2, written first; V1 is not asked.
     let (v, archive) = release("fresh", "1.0.0", "same version again");
-    let a = adapter(
-        &w,
-        w.v2.clone(),
-        BackendStrategy::V2WithFallback,
-        Operation::Publish,
-        true,
-    );
+    let a = w.adapter(BackendStrategy::V2WithFallback, Operation::Publish);
     assert!(matches!(
         a.publish(&v, &archive),
         Err(MarketplaceError::AlreadyPublished { .. })
@@ -529,8 +464,7 @@ fn v2_primary_refusing_a_write_leaves_v1_untouched() {
     // refuses it, so V1 never sees the write.
     let (v, archive) = release("v2-first", "1.0.0", "only in v2");
     w.v2.publish(&v, &archive).unwrap();
-    let a = adapter(
-        &w,
+    let a = w.adapter_with(
         w.v2.clone(),
         BackendStrategy::V2Only,
         Operation::Publish,
@@ -546,13 +480,7 @@ fn v2_primary_refusing_a_write_leaves_v1_untouched() {
     ));
 
     // V2 down and no fallback: nothing is written anywhere.
-    let a = adapter(
-        &w,
-        down(),
-        BackendStrategy::V2Only,
-        Operation::Publish,
-        false,
-    );
+    let a = w.adapter_with(down(), BackendStrategy::V2Only, Operation::Publish, false);
     let (v, archive) = release("nowhere", "1.0.0", "");
     assert!(a.publish(&v, &archive).is_err());
     assert!(w.v1.package("nowhere").is_err());
@@ -562,13 +490,7 @@ fn v2_primary_refusing_a_write_leaves_v1_untouched() {
 #[test]
 fn v1_primary_records_a_v2_gap_that_migrate_repairs() {
     let w = world();
-    let a = adapter(
-        &w,
-        down(),
-        BackendStrategy::V1Only,
-        Operation::Publish,
-        false,
-    );
+    let a = w.adapter_with(down(), BackendStrategy::V1Only, Operation::Publish, false);
     let (v, archive) = release("while-v2-down", "1.0.0", "");
     a.publish(&v, &archive).unwrap();
     a.yank("hello-world", &Version::new(1, 0, 0), true).unwrap();

@@ -109,7 +109,8 @@ fn looks_like_toml_or_ini(text: &str) -> bool {
 }
 
 /// The fix for an endpoint URL without a path: SPARQL servers answer at one.
-pub(super) fn fix_for_endpoint_without_path(key: &str, url: &str) -> Option<String> {
+/// `kind` is `query` or `update`.
+pub(super) fn fix_for_endpoint_without_path(key: &str, url: &str, kind: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.trim_end_matches('/');
     if authority.is_empty() || authority.contains('/') {
@@ -117,7 +118,7 @@ pub(super) fn fix_for_endpoint_without_path(key: &str, url: &str) -> Option<Stri
     }
     let base = format!("{scheme}://{authority}");
     Some(format!(
-        "set {key} to the server's query endpoint, not its base URL: {base}/query for `oxigraph serve`, {base}/DATASET/query for Fuseki, {base}/sparql for Virtuoso"
+        "set {key} to the server's {kind} endpoint, not its base URL: {base}/{kind} for `oxigraph serve`, {base}/DATASET/{kind} for Fuseki, {base}/sparql for Virtuoso"
     ))
 }
 
@@ -158,10 +159,12 @@ mod tests {
     #[test]
     fn base_urls_are_told_apart_from_endpoints() {
         let key = "marketplace.v2.endpoint";
-        let fix = fix_for_endpoint_without_path(key, "http://127.0.0.1:7878/").unwrap();
+        let fix = fix_for_endpoint_without_path(key, "http://127.0.0.1:7878/", "query").unwrap();
         assert!(fix.contains("http://127.0.0.1:7878/query"), "{fix}");
-        assert!(fix_for_endpoint_without_path(key, "http://h:7878/query").is_none());
-        assert!(fix_for_endpoint_without_path(key, "http://h/ds/sparql").is_none());
+        let fix = fix_for_endpoint_without_path(key, "http://h:7878", "update").unwrap();
+        assert!(fix.contains("http://h:7878/update"), "{fix}");
+        assert!(fix_for_endpoint_without_path(key, "http://h:7878/query", "query").is_none());
+        assert!(fix_for_endpoint_without_path(key, "http://h/ds/sparql", "query").is_none());
     }
 
     #[test]

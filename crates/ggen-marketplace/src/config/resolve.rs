@@ -216,25 +216,38 @@ impl Resolver<'_> {
             });
         }
         if let Some(e) = &endpoint {
-            self.check_endpoint(e)?;
+            self.check_endpoint(e, "marketplace.v2.endpoint", "query")?;
         }
-        let update = (self.env)(env::V2_UPDATE_ENDPOINT)
-            .or_else(|| v2.and_then(|v| v.update_endpoint.clone()))
+        let given_update = match (self.env)(env::V2_UPDATE_ENDPOINT) {
+            Some(v) => Some(Sourced {
+                value: v,
+                source: Source::Env(env::V2_UPDATE_ENDPOINT.into()),
+            }),
+            None => v2
+                .and_then(|v| v.update_endpoint.clone())
+                .map(|v| Sourced::file(v, self.path)),
+        };
+        if let Some(u) = &given_update {
+            self.check_endpoint(u, "marketplace.v2.update_endpoint", "update")?;
+        }
+        let update = given_update
+            .map(|u| u.value)
             .or_else(|| endpoint.as_ref().map(|e| derive_update_url(&e.value)));
         Ok((endpoint, update))
     }
 
-    /// A V2 endpoint must be an http(s) URL with a path: a server's base URL
-    /// is the most common mistake, and its fix is known.
-    fn check_endpoint(&self, e: &Sourced<String>) -> Result<()> {
+    /// A V2 endpoint (`file_key` in the file; `kind` is `query` or
+    /// `update`) must be an http(s) URL with a path: a server's base URL is
+    /// the most common mistake, and its fix is known.
+    fn check_endpoint(&self, e: &Sourced<String>, file_key: &str, kind: &str) -> Result<()> {
         let (key, is_env) = match &e.source {
             Source::Env(var) => (var.as_str(), true),
-            _ => ("marketplace.v2.endpoint", false),
+            _ => (file_key, false),
         };
         let (message, fix) = if !(e.value.starts_with("http://") || e.value.starts_with("https://"))
         {
             (format!("`{}` is not an http(s) URL", e.value), None)
-        } else if let Some(fix) = mistakes::fix_for_endpoint_without_path(key, &e.value) {
+        } else if let Some(fix) = mistakes::fix_for_endpoint_without_path(key, &e.value, kind) {
             (
                 format!(
                     "`{}` is a server's base URL, not a SPARQL endpoint",

@@ -75,9 +75,9 @@ const BATCH: usize = 500;
 /// How long a remote endpoint's generation is trusted before it is asked again.
 const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
 
-/// How long an embedded store held by another process is waited for: another
-/// ggen command usually holds it for well under a second, so waiting is what
-/// cargo does for its package lock.
+/// How long [`V2Backend::open_embedded`] waits for an embedded store another
+/// process holds: another ggen command usually holds it for well under a
+/// second. (The facade chooses its own waits; see its `StoreWait`.)
 pub const DEFAULT_STORE_WAIT: Duration = Duration::from_secs(5);
 
 /// Where archives live: `<root>/blobs/sha256/<first 2 hex>/<sha256>.tar.gz`.

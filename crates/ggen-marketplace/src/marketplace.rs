@@ -32,7 +32,7 @@ pub struct Marketplace {
     subject: OnceLock<String>,
     /// Held while a backend is being opened: two threads of the server asking
     /// at once must not both open the store (RocksDB admits one opener per
-    /// process; the second would wait out GGEN_STORE_WAIT_MS and fail).
+    /// process; the second would wait out its store wait and fail).
     opening: std::sync::Mutex<()>,
     breakers: [Arc<CircuitBreaker>; 2],
     /// In-memory search tier for long-running processes (the server); see
@@ -148,9 +148,17 @@ impl Marketplace {
         Ok(self.v1.get_or_init(|| b).clone())
     }
 
-    /// The V2 backend (opened on first use, then shared).
+    /// The V2 backend (opened on first use, then shared). An embedded store
+    /// held by another process is waited for as long as a command with no
+    /// other backend waits ([`crate::config::StoreWait::alone`]).
     #[cfg(feature = "marketplace-v2")]
     pub fn v2(&self) -> Result<Arc<V2Backend>> {
+        self.v2_within(self.settings.store_wait.alone())
+    }
+
+    /// [`Self::v2`], waiting at most `wait` for a store another process holds.
+    #[cfg(feature = "marketplace-v2")]
+    pub(crate) fn v2_within(&self, wait: std::time::Duration) -> Result<Arc<V2Backend>> {
         if let Some(b) = self.v2.get() {
             return Ok(b.clone());
         }
@@ -173,7 +181,7 @@ impl Marketplace {
                     V2Backend::remote_with(remote, &self.paths.registry)?
                 }
             }
-            None => self.open_embedded_v2()?,
+            None => V2Backend::open_embedded_waiting(&self.paths.registry, wait)?,
         };
         Ok(self.v2.get_or_init(|| Arc::new(b)).clone())
     }
@@ -183,7 +191,7 @@ impl Marketplace {
     pub(crate) fn open_embedded_v2(&self) -> Result<V2Backend> {
         Ok(V2Backend::open_embedded_waiting(
             &self.paths.registry,
-            self.settings.store_wait,
+            self.settings.store_wait.alone(),
         )?)
     }
 
@@ -197,7 +205,7 @@ impl Marketplace {
             if self.v2.get().is_none() {
                 let b = Arc::new(V2Backend::recreate_embedded(
                     &self.paths.registry,
-                    self.settings.store_wait,
+                    self.settings.store_wait.alone(),
                 )?);
                 let _ = self.v2.set(b);
             }
@@ -227,11 +235,20 @@ impl Marketplace {
 
     /// One backend behind its circuit breaker, with retries for reads.
     pub fn guarded(&self, kind: BackendKind) -> Result<Arc<dyn MarketplaceBackend>> {
-        Ok(Arc::new(Guarded::new(
-            self.single(kind)?,
+        Ok(self.behind_breaker(kind, self.single(kind)?))
+    }
+
+    /// `backend` (of `kind`) behind its circuit breaker, with retries for reads.
+    pub(crate) fn behind_breaker(
+        &self,
+        kind: BackendKind,
+        backend: Arc<dyn MarketplaceBackend>,
+    ) -> Arc<dyn MarketplaceBackend> {
+        Arc::new(Guarded::new(
+            backend,
             self.breaker(kind).clone(),
             self.settings.retry.clone(),
-        )))
+        ))
     }
 
     /// The backend that answers `op` under the configured strategy, instrumented.

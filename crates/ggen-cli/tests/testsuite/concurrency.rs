@@ -161,3 +161,48 @@ fn concurrent_processes_lose_nothing_and_readers_never_fail() {
     ok(&out, "versions");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"yanked\": true"));
 }
+
+/// RocksDB admits one process at a time. A read that V1 can answer waits 5 s
+/// for a store another process holds, then answers from V1; a write (which
+/// would leave V2 behind) and a command whose only backend is V2 wait their
+/// turn instead of failing.
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn a_held_store_is_waited_for_unless_v1_can_answer() {
+    use std::time::{Duration, Instant};
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    ok(&run(home, &["list"]), "seeding");
+    let src = package_dir(home, "patient");
+    let held = ggen_marketplace::v2::V2Backend::open_embedded(home.join("registry")).unwrap();
+    let started = Instant::now();
+    let release = Duration::from_secs(7);
+    let holder = thread::spawn(move || {
+        thread::sleep(release);
+        drop(held);
+    });
+    let waited = |out: &Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("waiting for the V2 store"), "{stderr}");
+        assert!(started.elapsed() >= release, "{:?}", started.elapsed());
+    };
+    if cfg!(feature = "marketplace-parallel") {
+        let out = run(home, &["search", "--query", "rust", "--json"]);
+        ok(&out, "search with V1 to fall back to");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["backend_used"], "v1");
+        assert!(started.elapsed() < release, "{:?}", started.elapsed());
+
+        let out = ggen(home).arg("publish").arg(&src).output().unwrap();
+        ok(&out, "publish");
+        waited(&out);
+        // It reached both stores: nothing for `migrate` to repair.
+        assert!(!home.join("dual-write-gaps.jsonl").exists());
+        ok(&run(home, &["verify-migration"]), "verify-migration");
+    } else {
+        let out = run(home, &["search", "--query", "rust", "--json"]);
+        ok(&out, "search on V2 alone");
+        waited(&out);
+    }
+    holder.join().unwrap();
+}

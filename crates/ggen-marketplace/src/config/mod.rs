@@ -248,11 +248,59 @@ pub struct Settings {
     /// Entries of each cache tier (0 = off); see the `cache` module.
     pub cache_sizes: CacheSizes,
     /// How long to wait for an embedded V2 store another process holds.
-    pub store_wait: Duration,
+    pub store_wait: StoreWait,
     /// The A/B subject given by `GGEN_USER_ID`, instead of the stored id.
     pub user_id: Option<String>,
     /// Where a CLI run adds its metrics (`GGEN_METRICS_FILE`).
     pub metrics_file: Option<PathBuf>,
+}
+
+/// How long a command waits for the embedded V2 store while another process
+/// holds it (RocksDB admits one process at a time).
+///
+/// Unless `GGEN_STORE_WAIT_MS` says otherwise, the wait depends on what the
+/// command can do without V2: a read V1 can answer instead (both backends
+/// compiled, a dual strategy) gives up after a few seconds and falls back;
+/// a write (which would leave V2 behind) and anything with V2 as its only
+/// backend wait their turn, as cargo does for its package lock, and fail
+/// only after two minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreWait {
+    /// `GGEN_STORE_WAIT_MS`, which applies to both cases.
+    pub explicit: Option<Duration>,
+}
+
+impl StoreWait {
+    /// The default wait when V1 can answer a read instead of V2.
+    pub const WITH_FALLBACK: Duration = Duration::from_secs(5);
+    /// The default wait for a write, or when V2 is the only backend.
+    pub const ALONE: Duration = Duration::from_secs(120);
+
+    /// The wait for a read that falls back to V1 when V2 cannot be had.
+    pub fn with_fallback(self) -> Duration {
+        self.explicit.unwrap_or(Self::WITH_FALLBACK)
+    }
+
+    /// The wait for a write, or a command that has nothing but V2.
+    pub fn alone(self) -> Duration {
+        self.explicit.unwrap_or(Self::ALONE)
+    }
+}
+
+/// Shown as the two waits in force, in milliseconds.
+impl Serialize for StoreWait {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            with_fallback_ms: u128,
+            alone_ms: u128,
+        }
+        Shown {
+            with_fallback_ms: self.with_fallback().as_millis(),
+            alone_ms: self.alone().as_millis(),
+        }
+        .serialize(s)
+    }
 }
 
 /// Entries of each cache tier, from `GGEN_*_CACHE`, else `GGEN_CACHE_SIZE`.

@@ -423,11 +423,12 @@ impl Settings {
             compare_timeout: ms(timeouts.and_then(|t| t.compare_ms), 2_000),
             config_file: present.then(|| path.to_path_buf()),
             cache_sizes: r.cache_sizes(),
-            store_wait: env::parsed(env, env::STORE_WAIT_MS, "a number of milliseconds", |v| {
-                v.parse().ok()
-            })?
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(5)),
+            store_wait: crate::config::StoreWait {
+                explicit: env::parsed(env, env::STORE_WAIT_MS, "a number of milliseconds", |v| {
+                    v.parse().ok()
+                })?
+                .map(Duration::from_millis),
+            },
             user_id: env(env::USER_ID),
             metrics_file: env::dir(env, env::METRICS_FILE),
         })

@@ -67,14 +67,23 @@ impl Marketplace {
             #[cfg(feature = "marketplace-parallel")]
             strategy => Ok(Arc::new(crate::routing::dual::DualBackendAdapter::new(
                 self.guarded(BackendKind::V1)?,
-                // A V2 that cannot open must not take V1 down with it.
-                self.guarded(BackendKind::V2).unwrap_or_else(|e| {
-                    tracing::debug!(error = %e, "v2 could not be opened");
-                    Arc::new(crate::routing::dual::Unopened::new(
-                        BackendKind::V2,
-                        e.to_string(),
-                    ))
-                }),
+                // A V2 that cannot open must not take V1 down with it. V1
+                // answers a read instead, so for a read a store another
+                // process holds is waited for only briefly; a write to V1
+                // alone leaves a gap for `migrate`, so a write waits its turn.
+                self.v2_within(if op == Operation::Publish {
+                    self.settings.store_wait.alone()
+                } else {
+                    self.settings.store_wait.with_fallback()
+                })
+                    .map(|v2| self.behind_breaker(BackendKind::V2, v2))
+                    .unwrap_or_else(|e| {
+                        tracing::debug!(error = %e, "v2 could not be opened");
+                        Arc::new(crate::routing::dual::Unopened::new(
+                            BackendKind::V2,
+                            e.to_string(),
+                        ))
+                    }),
                 strategy,
                 op,
                 subject.to_string(),

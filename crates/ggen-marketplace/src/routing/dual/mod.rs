@@ -342,7 +342,9 @@ fn should_fall_back(e: &MarketplaceError) -> bool {
 fn both_failed(v2: MarketplaceError, v1: MarketplaceError) -> MarketplaceError {
     // V1's answer about the data (not found, bad input) is the user's answer,
     // kept as is so its hint survives; only when both are down is it an outage.
-    if !v1.is_transient() && !matches!(v1, MarketplaceError::Backend { .. }) && !v2.is_transient() {
+    // V1 is complete while both are compiled (every write reaches it), so its
+    // "not found" stands even when V2 could not be asked.
+    if !v1.is_transient() && !matches!(v1, MarketplaceError::Backend { .. }) {
         return v1;
     }
     MarketplaceError::Unavailable {

@@ -137,6 +137,11 @@ fn fallback_answers_from_v1_when_v2_is_down_and_only_when_enabled() {
     assert_eq!(r.hits[0].name, "hello-world");
     assert_eq!(a.last_used(), BackendKind::V1);
     assert_eq!(a.package("rust-cli").unwrap().name, "rust-cli");
+    // V1 is complete: its "not found" is the answer, not an outage of both.
+    assert!(matches!(
+        a.package("nowhere"),
+        Err(MarketplaceError::NotFound { .. })
+    ));
 
     // V2 only (no fallback): the outage is the answer, with V2 named.
     let a = w.adapter_with(down(), BackendStrategy::V2Only, Operation::Search, false);

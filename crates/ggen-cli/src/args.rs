@@ -574,6 +574,17 @@ pub enum ExportFormat {
 }
 
 impl Marketplace {
+    /// Whether this is a dry run, which writes nothing anywhere.
+    pub fn is_dry_run(&self) -> bool {
+        matches!(
+            self,
+            Self::Install { dry_run: true, .. }
+                | Self::Update { dry_run: true, .. }
+                | Self::Migrate { dry_run: true, .. }
+                | Self::Publish { dry_run: true, .. }
+        )
+    }
+
     pub fn global(&self) -> &Global {
         match self {
             Self::Init { global, .. }

@@ -195,6 +195,42 @@ impl Drop for FileLock {
     }
 }
 
+/// A POSIX record lock (`fcntl`) on a whole existing file, held until dropped:
+/// the kind RocksDB takes on its `LOCK` file, which a [`FileLock`] (`flock`)
+/// does not exclude. Holding it keeps RocksDB writers out of a store that
+/// this process reads without writing.
+///
+/// POSIX locks belong to the process and go when any of its descriptors of
+/// the file closes, so a process must not open the file elsewhere while it
+/// holds one.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct RecordLock {
+    _file: File,
+}
+
+#[cfg(unix)]
+impl RecordLock {
+    /// Takes a write lock on `path` without waiting: `None` while another
+    /// process holds a lock on it. The file is opened for writing (a write
+    /// lock needs that) but never written, and never created.
+    pub fn try_exclusive(path: &Path) -> Result<Option<Self>> {
+        use rustix::fs::{FlockOperation, fcntl_lock};
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| MarketplaceError::io(path, e))?;
+        match fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(e) if e == rustix::io::Errno::ACCESS || e == rustix::io::Errno::AGAIN => Ok(None),
+            Err(e) => Err(MarketplaceError::io(path, e.into())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

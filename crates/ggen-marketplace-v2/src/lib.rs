@@ -98,6 +98,8 @@ pub struct V2Backend {
     terms_dir: Option<PathBuf>,
     index: RwLock<Option<Arc<TermIndex>>>,
     last_check: Mutex<Option<Instant>>,
+    /// Opened for a dry run: nothing is written, not even the term index.
+    read_only: bool,
 }
 
 impl V2Backend {
@@ -108,6 +110,7 @@ impl V2Backend {
             terms_dir,
             index: RwLock::new(None),
             last_check: Mutex::new(None),
+            read_only: false,
         }
     }
 
@@ -124,7 +127,21 @@ impl V2Backend {
     /// [`Self::open_embedded`], waiting up to `wait` for a store another
     /// process holds before it is [`MarketplaceError::Unavailable`].
     pub fn open_embedded_waiting(registry_dir: impl Into<PathBuf>, wait: Duration) -> Result<Self> {
-        let root = registry_dir.into();
+        Self::embedded_at(registry_dir.into(), wait, false)
+    }
+
+    /// The embedded store, opened without writing anything anywhere (a dry
+    /// run): the store read-only, under its lock so no writer can change it
+    /// meanwhile, and the term index kept in memory if it must be rebuilt.
+    /// Every write is refused. Waits up to `wait` for a writer to finish.
+    pub fn open_embedded_read_only(
+        registry_dir: impl Into<PathBuf>,
+        wait: Duration,
+    ) -> Result<Self> {
+        Self::embedded_at(registry_dir.into(), wait, true)
+    }
+
+    fn embedded_at(root: PathBuf, wait: Duration, read_only: bool) -> Result<Self> {
         let store_dir = root.join(V2_DIR).join(STORE_DIR);
         let terms = root.join(V2_DIR).join(TERMS_DIR);
         if !store_dir.exists() && terms.exists() {
@@ -136,8 +153,13 @@ impl V2Backend {
                 ),
             });
         }
-        let store = GraphStore::embedded(&store_dir, wait)?;
-        let backend = Self::with_store(store, root, Some(terms));
+        let store = if read_only {
+            GraphStore::embedded_read_only(&store_dir, wait)?
+        } else {
+            GraphStore::embedded(&store_dir, wait)?
+        };
+        let mut backend = Self::with_store(store, root, Some(terms));
+        backend.read_only = read_only;
         backend.index()?;
         Ok(backend)
     }
@@ -197,7 +219,15 @@ impl V2Backend {
         &self.root
     }
 
+    /// The writers' lock; every write takes it first.
     fn lock(&self) -> Result<FileLock> {
+        if self.read_only {
+            return Err(MarketplaceError::Unsupported {
+                backend: BACKEND.into(),
+                operation: "writes".into(),
+                reason: "this store was opened read-only, for a dry run".into(),
+            });
+        }
         FileLock::exclusive(&self.root.join(V2_DIR).join(LOCK_FILE))
     }
 
@@ -262,7 +292,7 @@ impl V2Backend {
             docs.extend(packages.iter().map(Doc::from_package));
         }
         let ix = TermIndex::build(generation, docs);
-        if let Some(dir) = &self.terms_dir {
+        if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;
         }
         tracing::info!(

@@ -35,6 +35,8 @@ pub struct Marketplace {
     /// process; the second would wait out its store wait and fail).
     opening: std::sync::Mutex<()>,
     breakers: [Arc<CircuitBreaker>; 2],
+    /// See [`Self::read_only`].
+    read_only: bool,
     /// In-memory search tier for long-running processes (the server); see
     /// [`Self::with_memory_cache`].
     pub(crate) memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
@@ -48,17 +50,9 @@ pub struct Marketplace {
 impl Marketplace {
     /// A marketplace over `paths` with `settings`; nothing is opened yet.
     pub fn new(paths: Paths, settings: Settings) -> Self {
-        let breaker = |kind: BackendKind| {
-            let persist = paths.home.join(format!("circuit-{kind}.json"));
-            Arc::new(CircuitBreaker::new(
-                kind,
-                settings.breaker.clone(),
-                Some(persist),
-            ))
-        };
-        let breakers = [breaker(BackendKind::V1), breaker(BackendKind::V2)];
         Self {
-            breakers,
+            breakers: breakers(&paths, &settings, true),
+            read_only: false,
             paths,
             settings,
             #[cfg(feature = "marketplace-v1")]
@@ -72,6 +66,21 @@ impl Marketplace {
             #[cfg(feature = "marketplace-v2")]
             sparql_memory: None,
         }
+    }
+
+    /// Makes this marketplace write nothing, anywhere: for dry runs. The
+    /// embedded V2 store opens read-only (holding off writers meanwhile), a
+    /// registry that does not exist yet is an error instead of being seeded,
+    /// and circuit breakers and the A/B subject are kept in memory only.
+    pub fn read_only(mut self) -> Self {
+        self.breakers = breakers(&self.paths, &self.settings, false);
+        self.read_only = true;
+        self
+    }
+
+    /// Whether this marketplace writes nothing ([`Self::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Keeps up to `entries` SPARQL answers in memory (0 = none), above the disk
@@ -119,6 +128,7 @@ impl Marketplace {
             crate::routing::bucket::subject(
                 &self.paths.config_dir,
                 self.settings.user_id.as_deref(),
+                !self.read_only,
             )
         })
     }
@@ -180,6 +190,9 @@ impl Marketplace {
                     remote.timeout = self.settings.search_timeout;
                     V2Backend::remote_with(remote, &self.paths.registry)?
                 }
+            }
+            None if self.read_only => {
+                V2Backend::open_embedded_read_only(&self.paths.registry, wait)?
             }
             None => V2Backend::open_embedded_waiting(&self.paths.registry, wait)?,
         };
@@ -316,6 +329,15 @@ impl Marketplace {
             .as_ref()
             .map(|u| u.value.as_str())
     }
+}
+
+/// Each backend's circuit breaker, remembered across processes in the home
+/// when `persist`.
+fn breakers(paths: &Paths, settings: &Settings, persist: bool) -> [Arc<CircuitBreaker>; 2] {
+    [BackendKind::V1, BackendKind::V2].map(|kind| {
+        let file = persist.then(|| paths.home.join(format!("circuit-{kind}.json")));
+        Arc::new(CircuitBreaker::new(kind, settings.breaker.clone(), file))
+    })
 }
 
 fn not_compiled(kind: BackendKind) -> Error {

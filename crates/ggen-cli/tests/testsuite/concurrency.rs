@@ -206,3 +206,49 @@ fn a_held_store_is_waited_for_unless_v1_can_answer() {
     }
     holder.join().unwrap();
 }
+
+/// A dry run reads the embedded store read-only, which RocksDB allows only
+/// while no other process writes it: the reader holds the store's own lock
+/// meanwhile, so a writer waits for the reader, and the reader for a writer.
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn a_read_only_open_and_a_writer_exclude_each_other() {
+    use ggen_marketplace::v2::V2Backend;
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    ok(&run(home, &["list"]), "seeding");
+    let registry = home.join("registry");
+    let src = package_dir(home, "excluded");
+    let wait = std::time::Duration::from_secs(1);
+    let briefly = |args: &[&str]| {
+        ggen(home)
+            .env("GGEN_STORE_WAIT_MS", "300")
+            .args(args)
+            .args(["--backend", "v2"])
+            .output()
+            .unwrap()
+    };
+    let refused = |out: &Output, what: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what} went ahead");
+        assert!(stderr.contains("is locked"), "{what}: {stderr}");
+    };
+    let publish = ["publish", src.to_str().unwrap()];
+    let target = home.join("app");
+    let dry_run = [
+        "install",
+        "hello-world",
+        "--dry-run",
+        "--target",
+        target.to_str().unwrap(),
+    ];
+
+    let reader = V2Backend::open_embedded_read_only(&registry, wait).unwrap();
+    refused(&briefly(&publish), "a publish while a dry run reads");
+    drop(reader);
+    let writer = V2Backend::open_embedded(&registry).unwrap();
+    refused(&briefly(&dry_run), "a dry run while another process writes");
+    drop(writer);
+    ok(&briefly(&dry_run), "the dry run once the writer is done");
+    ok(&briefly(&publish), "the publish once the reader is done");
+}

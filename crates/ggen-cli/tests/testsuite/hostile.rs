@@ -236,25 +236,41 @@ fn a_damaged_journal_in_the_home_is_a_clear_error() {
     );
 }
 
-/// The home without the embedded V2 store's own files: RocksDB rewrites its
-/// LOG and manifest whenever the store is opened for writing, which every V2
-/// read does today (a read that opens nothing for writing is future work, see
-/// BENCHMARKS.md). Everything of ggen's (registry files, caches, journals,
-/// the lock) is compared.
-fn home_contents(home: &Path) -> Vec<(std::path::PathBuf, String)> {
-    let store = home.join("registry/v2/store");
-    contents(home)
+/// Every file under `dir` with its digest and modification time: a dry run
+/// may not even rewrite a file with the same bytes.
+fn exact_contents(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    contents(dir)
         .into_iter()
-        .filter(|(p, _)| !p.starts_with(&store))
+        .map(|(p, digest)| {
+            let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+            (p, format!("{digest} {modified:?}"))
+        })
         .collect()
 }
 
+/// The whole home is compared, the embedded V2 store's own files included:
+/// a dry run opens that store read-only.
 #[test]
 fn a_dry_run_writes_nothing_anywhere() {
+    // No registry yet: a dry run does not create one, and says what to do.
+    let fresh = Home::new();
+    let (before, names) = (exact_contents(fresh.path()), entry_names(fresh.path()));
+    fresh.fails_in(
+        &fresh.path().join("app"),
+        &["install", "hello-world", "--dry-run"],
+        &["no registry at", "ggen marketplace init"],
+    );
+    assert_same(
+        &before,
+        &exact_contents(fresh.path()),
+        "a fresh home changed",
+    );
+    assert_eq!(entry_names(fresh.path()), names);
+
     let home = Home::new();
     home.json(&["init"]);
     let target = home.path().join("app");
-    let home_before = home_contents(home.path());
+    let home_before = exact_contents(home.path());
     for args in [
         vec!["install", "axum-service", "--dry-run"],
         vec!["install", "hello-world", "--dry-run", "--json"],
@@ -264,13 +280,14 @@ fn a_dry_run_writes_nothing_anywhere() {
     }
     assert_same(
         &home_before,
-        &home_contents(home.path()),
+        &exact_contents(home.path()),
         "the home changed",
     );
     // An existing target: same.
     home.succeeds_in(&target, &["install", "hello-world"]);
-    let home_before = home_contents(home.path());
-    let target_before = contents(&target);
+    let src = common::package_dir(home.path(), "dry-pack", "1.0.0", "Dry run package", &[]);
+    let home_before = exact_contents(home.path());
+    let target_before = exact_contents(&target);
     let names_before = entry_names(&target);
     for args in [
         vec!["install", "axum-service", "--dry-run"],
@@ -278,12 +295,21 @@ fn a_dry_run_writes_nothing_anywhere() {
     ] {
         home.succeeds_in(&target, &args);
     }
+    let src = src.to_str().unwrap();
+    home.succeeds(&["publish", src, "--dry-run"]);
+    if cfg!(feature = "marketplace-parallel") {
+        home.succeeds(&["migrate", "--dry-run"]);
+    }
     assert_same(
         &home_before,
-        &home_contents(home.path()),
+        &exact_contents(home.path()),
         "the home changed",
     );
-    assert_same(&target_before, &contents(&target), "the target changed");
+    assert_same(
+        &target_before,
+        &exact_contents(&target),
+        "the target changed",
+    );
     assert_eq!(entry_names(&target), names_before);
 }
 

@@ -152,6 +152,20 @@ impl crate::Marketplace {
         if self.is_seeded() && !force && !crate::ops::backup::restore_interrupted(registry) {
             return Ok(None);
         }
+        if self.is_read_only() {
+            // Seeding, or finishing a restore, writes: a dry run does neither.
+            return Err(crate::error::Error::Setup(if self.is_seeded() {
+                format!(
+                    "a restore of {} was interrupted, and a dry run writes nothing, so it does not finish it: run any command without --dry-run first",
+                    registry.display()
+                )
+            } else {
+                format!(
+                    "there is no registry at {} yet, and a dry run writes nothing, so it does not create one: run `ggen marketplace init` first, then the dry run",
+                    registry.display()
+                )
+            }));
+        }
         // About to seed, or a restore was cut short: wait for any restore in
         // progress, finish an interrupted one, then look again.
         let _restore = crate::ops::backup::restore_lock(registry)?;

@@ -18,7 +18,7 @@ pub fn in_v2(group: &str, subject: &str, v2_percentage: u8) -> bool {
 }
 
 /// `GGEN_USER_ID`, else an installation id created once in `config_dir`.
-pub fn subject(config_dir: &Path, given: Option<&str>) -> String {
+pub fn subject(config_dir: &Path, given: Option<&str>, persist: bool) -> String {
     if let Some(id) = given {
         return id.to_string();
     }
@@ -31,7 +31,9 @@ pub fn subject(config_dir: &Path, given: Option<&str>) -> String {
     }
     let id = format!("{:032x}", rand::random::<u128>());
     // Best effort: without a writable config dir the subject is per process.
-    let _ = ggen_marketplace_core::fsutil::atomic_write(&path, id.as_bytes());
+    if persist {
+        let _ = ggen_marketplace_core::fsutil::atomic_write(&path, id.as_bytes());
+    }
     id
 }
 

@@ -76,14 +76,14 @@ impl Marketplace {
                 } else {
                     self.settings.store_wait.with_fallback()
                 })
-                    .map(|v2| self.behind_breaker(BackendKind::V2, v2))
-                    .unwrap_or_else(|e| {
-                        tracing::debug!(error = %e, "v2 could not be opened");
-                        Arc::new(crate::routing::dual::Unopened::new(
-                            BackendKind::V2,
-                            e.to_string(),
-                        ))
-                    }),
+                .map(|v2| self.behind_breaker(BackendKind::V2, v2))
+                .unwrap_or_else(|e| {
+                    tracing::debug!(error = %e, "v2 could not be opened");
+                    Arc::new(crate::routing::dual::Unopened::new(
+                        BackendKind::V2,
+                        e.to_string(),
+                    ))
+                }),
                 strategy,
                 op,
                 subject.to_string(),

@@ -10,6 +10,7 @@ use crate::search::{SearchQuery, SearchResults};
 
 /// Which backend: the JSON index or the RDF graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// The registry index (`index.json`) with a tantivy search index.

@@ -13,6 +13,8 @@ pub mod fsutil;
 pub mod manifest;
 pub mod model;
 pub mod name;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod ranking;
 pub mod resolve;
 pub mod search;

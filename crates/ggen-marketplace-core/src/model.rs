@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 
 /// A dependency of a package version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dependency {
     /// The package depended on.
     pub name: String,
     /// Semver requirement; `*` when the registry gave none.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub req: VersionReq,
     /// Installed only when optional dependencies are asked for.
     #[serde(default)]
@@ -34,14 +36,18 @@ impl Dependency {
 /// An Ed25519 signature over a canonical statement (see the signing module of the
 /// facade). The statement is kept verbatim because it holds the signing time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     /// `ed25519`, the only one accepted.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ed25519$"))]
     pub algorithm: String,
     /// The signing key's id (see `signing::key_id`).
     pub key_id: String,
     /// Raw 32-byte public key, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub public_key: String,
     /// Raw 64-byte signature, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{128}$"))]
     pub signature: String,
     /// The exact bytes that were signed (UTF-8 text).
     pub statement: String,
@@ -49,10 +55,12 @@ pub struct Signature {
 
 /// One published version of a package: everything both backends store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageVersion {
     /// The package name.
     pub name: String,
     /// This version.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::SemVer))]
     pub version: Version,
     /// One line on what it generates.
     #[serde(default)]
@@ -104,6 +112,7 @@ pub struct PackageVersion {
     pub yanked: bool,
     /// When it was published.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub published_at: Option<DateTime<Utc>>,
 }
 
@@ -207,6 +216,7 @@ pub fn check_versions_of(expected: &str, versions: &[PackageVersion]) -> Result<
 
 /// A package and every version of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Package {
     /// The package name.
     pub name: String,
@@ -275,10 +285,12 @@ impl Package {
 
 /// One line of `list`: the latest version of a package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageSummary {
     /// The package name.
     pub name: String,
     /// Its latest version ([`Package::latest`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::SemVer))]
     pub version: Version,
     /// That version's description.
     pub description: String,

@@ -7,6 +7,22 @@ use crate::error::{MarketplaceError, Result};
 /// The longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 
+/// [`validate_name`] as a regular expression (with [`MAX_NAME_LEN`] as the
+/// length limit), for the API's OpenAPI document: a lowercase letter or digit,
+/// then letters, digits, `_`, `-`, and `.` only before one of those, so no
+/// `..` and no `.` at the end. A test checks the two agree.
+pub const NAME_PATTERN: &str = r"^[a-z0-9](?:[a-z0-9_-]|\.[a-z0-9_-])*$";
+
+/// The semantic versions `semver::Version::parse` accepts, as a regular
+/// expression: semver.org's grammar, with major, minor and patch held to 19
+/// digits so every match fits the parser's 64 bits. A test checks the two
+/// agree.
+pub const SEMVER_PATTERN: &str = concat!(
+    r"^(?:0|[1-9][0-9]{0,18})\.(?:0|[1-9][0-9]{0,18})\.(?:0|[1-9][0-9]{0,18})",
+    r"(?:-(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?",
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
+);
+
 /// Refuses anything but a well-formed package name, saying why.
 pub fn validate_name(name: &str) -> Result<()> {
     let fail = |reason: &str| {
@@ -122,6 +138,34 @@ pub fn split_spec(spec: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every name the pattern admits is valid, and every valid name (from
+        /// an alphabet with the characters that matter) matches the pattern.
+        #[test]
+        fn the_name_pattern_is_validate_name(
+            generated in proptest::string::string_regex(&NAME_PATTERN[1..NAME_PATTERN.len() - 1]).unwrap(),
+            any in "[a-z0-9._A-Z/-]{0,12}",
+        ) {
+            let pattern = regex::Regex::new(NAME_PATTERN).unwrap();
+            if generated.len() <= MAX_NAME_LEN {
+                prop_assert!(validate_name(&generated).is_ok(), "{generated:?}");
+            }
+            prop_assert_eq!(pattern.is_match(&any), validate_name(&any).is_ok(), "{:?}", any);
+        }
+
+        /// The same for versions and `semver::Version::parse`.
+        #[test]
+        fn the_semver_pattern_is_the_parser(
+            generated in proptest::string::string_regex(&SEMVER_PATTERN[1..SEMVER_PATTERN.len() - 1]).unwrap(),
+            any in "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9a-zA-Z.+-]{0,10}",
+        ) {
+            let pattern = regex::Regex::new(SEMVER_PATTERN).unwrap();
+            prop_assert!(semver::Version::parse(&generated).is_ok(), "{generated:?}");
+            prop_assert_eq!(pattern.is_match(&any), semver::Version::parse(&any).is_ok(), "{:?}", any);
+        }
+    }
 
     #[test]
     fn real_registry_names_are_valid() {

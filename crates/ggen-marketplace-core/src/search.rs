@@ -9,8 +9,8 @@ use crate::backend::BackendKind;
 
 /// Hits per page when the query asks for no limit.
 pub const DEFAULT_LIMIT: usize = 20;
-/// Queries longer than this are refused rather than searched: nobody types them,
-/// and they make fuzzy expansion expensive.
+/// Queries longer than this many characters are refused rather than searched:
+/// nobody types them, and they make fuzzy expansion expensive.
 pub const MAX_QUERY_LEN: usize = 1024;
 /// The most hits one page may hold.
 pub const MAX_LIMIT: usize = 1000;
@@ -22,11 +22,12 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Filters a query may carry: more tags than this, or longer values, are not
 /// something a person or a page sends.
 pub const MAX_TAGS: usize = 32;
-/// The longest category or tag filter accepted, in bytes.
+/// The longest category or tag filter accepted, in characters.
 pub const MAX_FILTER_LEN: usize = 128;
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     /// Best match first.
@@ -38,6 +39,18 @@ pub enum SortOrder {
     Name,
     /// Newest publish first.
     Recent,
+}
+
+impl SortOrder {
+    /// `relevance`, `downloads`, `name` or `recent`, as in the API and `--sort`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Relevance => "relevance",
+            Self::Downloads => "downloads",
+            Self::Name => "name",
+            Self::Recent => "recent",
+        }
+    }
 }
 
 impl std::str::FromStr for SortOrder {
@@ -97,10 +110,11 @@ impl SearchQuery {
     /// Checks what no backend should have to: length and control characters.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |reason: String| Err(crate::MarketplaceError::InvalidQuery { reason });
-        if self.text.len() > MAX_QUERY_LEN {
+        // Characters, not bytes: the unit the API's schema (and a person) counts in.
+        let length = self.text.chars().count();
+        if length > MAX_QUERY_LEN {
             return bad(format!(
-                "query is {} bytes long; the limit is {MAX_QUERY_LEN}",
-                self.text.len()
+                "query is {length} characters long; the limit is {MAX_QUERY_LEN}"
             ));
         }
         if self
@@ -126,10 +140,10 @@ impl SearchQuery {
             ));
         }
         for value in self.tags.iter().chain(self.category.as_ref()) {
-            if value.len() > MAX_FILTER_LEN {
+            let length = value.chars().count();
+            if length > MAX_FILTER_LEN {
                 return bad(format!(
-                    "a category or tag filter is {} bytes long; the limit is {MAX_FILTER_LEN}",
-                    value.len()
+                    "a category or tag filter is {length} characters long; the limit is {MAX_FILTER_LEN}"
                 ));
             }
             if value.chars().any(char::is_control) {
@@ -156,10 +170,12 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 /// One package found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     /// The package name.
     pub name: String,
     /// Its latest version.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::SemVer))]
     pub version: semver::Version,
     /// That version's description.
     pub description: String,
@@ -175,6 +191,7 @@ pub struct SearchHit {
 
 /// One page of hits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     /// The hits, in the order asked for.
     pub hits: Vec<SearchHit>,
@@ -184,6 +201,7 @@ pub struct SearchResults {
     pub backend_used: BackendKind,
     /// How long the backend took.
     #[serde(rename = "query_time_ms", with = "millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub query_time: Duration,
 }
 

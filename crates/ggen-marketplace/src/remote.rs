@@ -331,18 +331,7 @@ impl MarketplaceBackend for RemoteBackend {
     }
 
     fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
-        let mut params = vec![
-            ("q", q.text.clone()),
-            ("sort", format!("{:?}", q.sort).to_lowercase()),
-            ("limit", q.limit.to_string()),
-            ("offset", q.offset.to_string()),
-        ];
-        if let Some(c) = &q.category {
-            params.push(("category", c.clone()));
-        }
-        if !q.tags.is_empty() {
-            params.push(("tags", q.tags.join(",")));
-        }
+        let params = ggen_registry_api::SearchParams::of(q).pairs();
         let results: SearchResults = self.get(&paths::search(), &params)?;
         self.check_names(results.hits.iter().map(|h| h.name.as_str()))?;
         if results.hits.len() > q.limit {

@@ -6,9 +6,14 @@
 #![warn(missing_docs)]
 
 use ggen_marketplace_core::signing::KeyRotation;
-use ggen_marketplace_core::{BackendKind, Package, PackageSummary, PackageVersion, Signature};
+use ggen_marketplace_core::{
+    BackendKind, Package, PackageSummary, PackageVersion, SearchQuery, Signature, SortOrder,
+};
 use semver::Version;
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 /// Where every API route lives.
 pub const PREFIX: &str = "/api/v1";
@@ -92,27 +97,111 @@ pub mod paths {
     }
 }
 
+/// Text a search's `q` may hold: no control characters but whitespace
+/// (what `SearchQuery::validate` refuses).
+pub const QUERY_PATTERN: &str = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$";
+/// A category or one tag of a filter: no control characters (nor, for a
+/// tag, the comma that separates them).
+pub const FILTER_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// One tag of `tags`.
+pub const TAG_PATTERN: &str = r"^[^,\u0000-\u001F\u007F-\u009F]+$";
+/// The most hits one answer holds; a larger `limit` (up to
+/// `search::MAX_LIMIT`) is accepted and answered with this many.
+pub const PAGE_LIMIT: usize = 100;
+
 /// The query string of a search.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SearchParams {
     /// Free text: names, descriptions, tags, keywords; typos are forgiven.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<openapi::SearchText>))]
     pub q: Option<String>,
     /// Only this category (case-insensitive).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<openapi::CategoryFilter>))]
     pub category: Option<String>,
-    /// Only packages with all these tags, comma-separated.
+    /// Only packages with all these tags: up to 32, comma-separated, none
+    /// empty, each at most 128 characters.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<Vec<openapi::TagFilter>>, style = Form, explode = false, max_items = 32))]
     pub tags: Option<String>,
-    /// relevance (default), downloads, name or recent.
-    pub sort: Option<String>,
-    /// At most this many hits (default 20, at most 100).
+    /// The order of hits (default relevance).
+    pub sort: Option<SortOrder>,
+    /// At most this many hits (default 20); more than 100 are answered with 100.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub limit: Option<usize>,
-    /// Hits to skip (at most 10,000).
+    /// Hits to skip.
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 10000))]
     pub offset: Option<usize>,
+}
+
+impl SearchParams {
+    /// The query string of `query`.
+    pub fn of(query: &SearchQuery) -> Self {
+        Self {
+            q: Some(query.text.clone()),
+            category: query.category.clone(),
+            tags: (!query.tags.is_empty()).then(|| query.tags.join(",")),
+            sort: Some(query.sort),
+            limit: Some(query.limit),
+            offset: Some(query.offset),
+        }
+    }
+
+    /// Its fields as query-string pairs, the unset ones left out.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        let mut add = |key, value: Option<String>| {
+            if let Some(v) = value {
+                pairs.push((key, v));
+            }
+        };
+        add("q", self.q.clone());
+        add("category", self.category.clone());
+        add("tags", self.tags.clone());
+        add("sort", self.sort.map(|s| s.as_str().to_string()));
+        add("limit", self.limit.map(|n| n.to_string()));
+        add("offset", self.offset.map(|n| n.to_string()));
+        pairs
+    }
+
+    /// The tags of `tags`, each trimmed (a blank one dropped). Refused as the
+    /// schema says: more than 32 items, an empty one (`a,,b`), one over 128
+    /// characters or with a control character.
+    pub fn tag_list(&self) -> Result<Vec<String>, String> {
+        use ggen_marketplace_core::search::{MAX_FILTER_LEN, MAX_TAGS};
+        let Some(tags) = self.tags.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<&str> = tags.split(',').collect();
+        if items.len() > MAX_TAGS {
+            return Err(format!(
+                "`tags` has {} items; at most {MAX_TAGS} may be combined",
+                items.len()
+            ));
+        }
+        let mut out = Vec::new();
+        for item in items {
+            if item.is_empty() {
+                return Err("`tags` has an empty item; separate tags with single commas".into());
+            }
+            if item.chars().count() > MAX_FILTER_LEN || item.chars().any(char::is_control) {
+                return Err(format!(
+                    "a tag in `tags` is over {MAX_FILTER_LEN} characters or has a control character: `{}`",
+                    item.escape_debug()
+                ));
+            }
+            let trimmed = item.trim();
+            if !trimmed.is_empty() {
+                out.push(trimmed.to_string());
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// `GET /packages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAnswer {
     /// Every package's latest version, by name.
     pub packages: Vec<PackageSummary>,
@@ -122,6 +211,7 @@ pub struct ListAnswer {
 
 /// `GET /packages/{name}`: the package, and who answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageAnswer {
     /// The package with every version.
     #[serde(flatten)]
@@ -132,6 +222,7 @@ pub struct PackageAnswer {
 
 /// `GET /packages/{name}/versions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionsAnswer {
     /// Published versions, ascending.
     pub versions: Vec<PackageVersion>,
@@ -139,25 +230,31 @@ pub struct VersionsAnswer {
     pub backend_used: BackendKind,
 }
 
+/// Standard, padded, canonical base64 (the unused bits of a final group are
+/// zero), which is what the server's decoder accepts.
+pub const BASE64_PATTERN: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+
 /// `POST /packages`: an upload. The metadata is read from the manifest inside
 /// the archive, never from the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishRequest {
-    /// The package archive, base64 (standard alphabet, padded).
+    /// The package archive (`.tar.gz`), base64 (standard alphabet, padded).
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Base64))]
     pub archive: String,
-    /// Its signature record (`{algorithm, key_id, public_key, signature,
-    /// statement}`), as `ggen marketplace sign` makes it.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    /// Its signature record, as `ggen marketplace sign` makes it.
     pub signature: Option<Signature>,
 }
 
 /// What a publish answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishAnswer {
     /// The published package.
     pub name: String,
     /// The published version.
+    #[cfg_attr(feature = "openapi", schema(value_type = ggen_marketplace_core::openapi::SemVer))]
     pub version: Version,
     /// SHA-256 of the archive, lowercase hex.
     pub sha256: String,
@@ -173,10 +270,12 @@ pub struct PublishAnswer {
 
 /// What a yank or unyank answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YankAnswer {
     /// The package.
     pub name: String,
     /// The version.
+    #[cfg_attr(feature = "openapi", schema(value_type = ggen_marketplace_core::openapi::SemVer))]
     pub version: Version,
     /// Whether it is yanked now.
     pub yanked: bool,
@@ -188,14 +287,13 @@ pub struct YankAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRotationRequest {
-    /// The endorsement (`{package, new_key, old_key, signed_at, signature}`),
-    /// made by `ggen marketplace key rotate`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The endorsement, made by `ggen marketplace key rotate`.
     pub rotation: KeyRotation,
 }
 
 /// What a key rotation answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRotationAnswer {
     /// The package.
     pub name: String,
@@ -205,6 +303,7 @@ pub struct KeyRotationAnswer {
 
 /// Every error answer: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorFields,
@@ -213,6 +312,7 @@ pub struct ErrorBody {
 /// The fields of an error answer. `code` is stable, for programs; `message`
 /// and `hint` are for people; the rest name what the error is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorFields {
     /// One of [`codes`].
     pub code: String,

@@ -150,9 +150,8 @@ impl AppState {
 /// The whole application: API, OpenAPI document, operations endpoints, web pages.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(api::completed_document(openapi));
     let max_body = state.options.max_body_bytes;
-    let timeout = state.options.request_timeout;
     let metrics_here = state.options.metrics_addr.is_none();
     Router::new()
         .merge(api)
@@ -175,9 +174,9 @@ pub fn app(state: AppState) -> Router {
             client::identify,
         ))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::deadline,
         ))
         .with_state(state)
 }

@@ -1,5 +1,6 @@
 //! Rate limits (GCRA, via `governor`): requests per second per client address,
 //! and writes per minute per token. Over the limit is `429` with `Retry-After`.
+//! And the deadline of every request: past it, `408` with the error body.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -76,4 +77,23 @@ pub async fn per_address(
         }
     }
     next.run(req).await
+}
+
+/// Answers `408 timeout` when a request (reading its body included) takes
+/// longer than `request_timeout`; the handler's work is dropped with it.
+pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.options.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            ggen_registry_api::codes::TIMEOUT,
+            format!(
+                "the request took longer than the {} s this server allows",
+                limit.as_secs_f64()
+            ),
+        )
+        .hint("send the request faster (a slow upload counts), or ask the operator to raise the limit")
+        .into_response(),
+    }
 }

@@ -111,7 +111,12 @@ fn signed_publish_trust_verify_install_and_yank() {
     let (home, key, pkg) = zebra_kit_and_key("1.0.0", false);
     let (p, k) = (pkg.to_str().unwrap(), key.to_str().unwrap());
 
-    // Dry run writes nothing.
+    // Dry run writes nothing (so it needs a registry to exist: it creates none).
+    home.fails(
+        &["publish", p, "--sign", "--key", k, "--dry-run"],
+        &["ggen marketplace init"],
+    );
+    home.json(&["init"]);
     home.succeeds(&["publish", p, "--sign", "--key", k, "--dry-run"]);
     home.fails(&["info", "zebra-kit"], &[]);
 

@@ -22,16 +22,22 @@ pub const ROTATION_HEADER: &str = "ggen-marketplace-key-rotation-v1";
 /// A rotation as it travels (a request body, a file): what was signed, by
 /// which key, and the signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRotation {
     /// The package whose keys change.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::PackageName))]
     pub package: String,
     /// The key to accept from now on: raw 32 bytes, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub new_key: String,
     /// The endorsing key, one the package has now: raw 32 bytes, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub old_key: String,
     /// When it was signed (whole seconds, UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub signed_at: DateTime<Utc>,
     /// Raw 64-byte Ed25519 signature by `old_key` over the statement, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{128}$"))]
     pub signature: String,
 }
 

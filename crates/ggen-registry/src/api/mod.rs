@@ -9,7 +9,9 @@
 //! | `read` | search, list, info, versions, download, signature, statement |
 //! | `write` | publish, yank, unyank, key rotation |
 //! | `ops` | health, readiness, metrics |
+//! | `doc` | what the OpenAPI document says of every route |
 
+mod doc;
 mod ops;
 mod read;
 mod write;
@@ -40,11 +42,26 @@ use crate::error::ApiError;
         title = "ggen registry",
         description = "Search, inspect, download and publish ggen template packages."
     ),
-    tags((name = "packages", description = "Package metadata and archives"))
+    tags((name = "packages", description = "Package metadata and archives")),
+    // The error body (added to routes by `doc`) and the string formats
+    // parameters name (utoipa collects only what bodies name).
+    components(schemas(
+        ggen_registry_api::ErrorBody,
+        ggen_registry_api::ErrorFields,
+        ggen_marketplace::core::openapi::PackageName,
+        ggen_marketplace::core::openapi::SemVer,
+        ggen_registry_api::openapi::SearchText,
+        ggen_registry_api::openapi::CategoryFilter,
+        ggen_registry_api::openapi::TagFilter,
+        ggen_marketplace::core::SortOrder,
+    ))
 )]
 struct ApiDoc;
 
-/// Every `/api/v1` route, with its OpenAPI description.
+pub use doc::completed as completed_document;
+
+/// Every `/api/v1` route, with its OpenAPI description (see
+/// [`completed_document`] for what all routes share).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(read::search))

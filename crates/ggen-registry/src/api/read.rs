@@ -9,7 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ggen_marketplace::Operation;
 use ggen_marketplace::core::model::Signature;
-use ggen_marketplace::core::{MarketplaceBackend, SearchQuery};
+use ggen_marketplace::core::openapi::{PackageName, SemVer};
+use ggen_marketplace::core::{MarketplaceBackend, SearchQuery, SearchResults};
 use ggen_registry_api::{ListAnswer, PackageAnswer, SearchParams, VersionsAnswer, codes, headers};
 use semver::Version;
 
@@ -18,38 +19,29 @@ use crate::error::ApiError;
 
 /// Search packages.
 #[utoipa::path(get, path = "/api/v1/search", tag = "packages", params(SearchParams),
-    responses((status = 200, description = "Hits, total and the backend that answered"),
-              (status = 400, description = "Bad query")))]
+    responses((status = 200, description = "Hits, total and the backend that answered", body = SearchResults,
+               headers(("x-ggen-cache" = String, description = "HIT, MISS or BYPASS of the server's search cache"))),
+              (status = 400, description = "A parameter outside its bounds")))]
 pub(super) async fn search(
     caller: Caller,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     authorize_read(&caller.state, &caller.headers)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let query = SearchQuery {
+    let mut query = SearchQuery {
+        tags: p.tag_list().map_err(ApiError::bad_request)?,
         text: p.q.unwrap_or_default(),
         category: p.category,
-        tags: p
-            .tags
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        sort: match p.sort {
-            Some(s) => s.parse().map_err(ApiError::bad_request)?,
-            None => Default::default(),
-        },
+        sort: p.sort.unwrap_or_default(),
         limit: p
             .limit
-            .unwrap_or(ggen_marketplace::core::search::DEFAULT_LIMIT)
-            .min(100),
+            .unwrap_or(ggen_marketplace::core::search::DEFAULT_LIMIT),
         offset: p.offset.unwrap_or(0),
     };
+    // The bounds are checked as asked (so the schema's are exact), then the
+    // page is held to what one answer carries.
     query.validate()?;
+    query.limit = query.limit.min(ggen_registry_api::PAGE_LIMIT);
     let subject = caller.subject();
     let state = caller.state;
     blocking(move || {
@@ -62,7 +54,7 @@ pub(super) async fn search(
 
 /// Every package's latest version, by name.
 #[utoipa::path(get, path = "/api/v1/packages", tag = "packages",
-    responses((status = 200, description = "`{packages: [...], backend_used}`")))]
+    responses((status = 200, description = "Every package's latest version", body = ListAnswer)))]
 pub(super) async fn list_packages(caller: Caller) -> Result<Json<ListAnswer>, ApiError> {
     let permit = caller.state.expensive_permit()?;
     caller
@@ -78,8 +70,10 @@ pub(super) async fn list_packages(caller: Caller) -> Result<Json<ListAnswer>, Ap
 
 /// A package with every version.
 #[utoipa::path(get, path = "/api/v1/packages/{name}", tag = "packages",
-    params(("name" = String, Path, description = "Package name")),
-    responses((status = 200, description = "The package"), (status = 404, description = "No such package")))]
+    params(("name" = PackageName, Path, description = "Package name")),
+    responses((status = 200, description = "The package", body = PackageAnswer),
+              (status = 400, description = "Not a valid package name"),
+              (status = 404, description = "No such package")))]
 pub(super) async fn package_info(
     caller: Caller,
     Path(name): Path<String>,
@@ -97,8 +91,10 @@ pub(super) async fn package_info(
 
 /// Published versions, ascending.
 #[utoipa::path(get, path = "/api/v1/packages/{name}/versions", tag = "packages",
-    params(("name" = String, Path, description = "Package name")),
-    responses((status = 200, description = "`{versions: [...], backend_used}`"), (status = 404, description = "No such package")))]
+    params(("name" = PackageName, Path, description = "Package name")),
+    responses((status = 200, description = "Every published version", body = VersionsAnswer),
+              (status = 400, description = "Not a valid package name"),
+              (status = 404, description = "No such package")))]
 pub(super) async fn package_versions(
     caller: Caller,
     Path(name): Path<String>,
@@ -136,10 +132,13 @@ fn find_version(
 /// The `.tar.gz` archive, exactly as published. Sends `ETag` (the SHA-256) and
 /// answers `If-None-Match` with 304.
 #[utoipa::path(get, path = "/api/v1/packages/{name}/{version}/download", tag = "packages",
-    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
-    responses((status = 200, description = "The archive", content_type = "application/gzip"),
-              (status = 304, description = "Unchanged (If-None-Match)"),
-              (status = 404, description = "No such package or version")))]
+    params(("name" = PackageName, Path, description = "Package name"), ("version" = SemVer, Path, description = "Exact version")),
+    responses((status = 200, description = "The archive", content_type = "application/gzip", body = Vec<u8>,
+               headers(("etag" = String, description = "The archive's SHA-256, quoted"),
+                       ("x-ggen-backend-used" = String, description = "v1 or v2"))),
+              (status = 304, description = "Unchanged (If-None-Match)", headers(("etag" = String, description = "The archive's SHA-256, quoted"))),
+              (status = 400, description = "Not a valid package name or version"),
+              (status = 404, description = "No such package or version, or the registry lost its archive")))]
 pub(super) async fn download(
     caller: Caller,
     Path((name, version)): Path<(String, String)>,
@@ -269,8 +268,9 @@ fn signature_in(
 
 /// The raw 64-byte Ed25519 signature (`openssl pkeyutl -verify -sigfile`).
 #[utoipa::path(get, path = "/api/v1/packages/{name}/{version}/signature", tag = "packages",
-    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
-    responses((status = 200, description = "64 bytes", content_type = "application/octet-stream"),
+    params(("name" = PackageName, Path, description = "Package name"), ("version" = SemVer, Path, description = "Exact version")),
+    responses((status = 200, description = "64 bytes", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 400, description = "Not a valid package name or version"),
               (status = 404, description = "Not found or not signed")))]
 pub(super) async fn signature(
     caller: Caller,
@@ -284,8 +284,9 @@ pub(super) async fn signature(
 
 /// The exact bytes that were signed.
 #[utoipa::path(get, path = "/api/v1/packages/{name}/{version}/statement", tag = "packages",
-    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
-    responses((status = 200, description = "The signed statement", content_type = "text/plain"),
+    params(("name" = PackageName, Path, description = "Package name"), ("version" = SemVer, Path, description = "Exact version")),
+    responses((status = 200, description = "The signed statement", content_type = "text/plain", body = String),
+              (status = 400, description = "Not a valid package name or version"),
               (status = 404, description = "Not found or not signed")))]
 pub(super) async fn statement(
     caller: Caller,

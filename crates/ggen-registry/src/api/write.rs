@@ -15,15 +15,16 @@ use super::{Caller, authorize, blocking, parse_version, subject, valid_name};
 use crate::AppState;
 use crate::client::ClientAddr;
 use crate::error::ApiError;
+use ggen_marketplace::core::openapi::{PackageName, SemVer};
 
 /// Publish a package version (token scope `publish`).
 #[utoipa::path(post, path = "/api/v1/packages", tag = "packages", request_body = PublishRequest,
     security(("bearer" = [])),
-    responses((status = 201, description = "Published"),
+    responses((status = 201, description = "Published", body = PublishAnswer),
+              (status = 400, description = "Not JSON of this shape, or `archive` is not base64"),
               (status = 401, description = "No or unknown token"), (status = 403, description = "Token not allowed"),
-              (status = 409, description = "Version already published"), (status = 413, description = "Body too large"),
-              (status = 415, description = "Not JSON"), (status = 422, description = "Invalid archive, manifest or signature"),
-              (status = 429, description = "Rate limited")))]
+              (status = 409, description = "Version already published, or a confusable name"), (status = 413, description = "Body too large"),
+              (status = 415, description = "Not JSON"), (status = 422, description = "Invalid archive, manifest or signature, or refused by policy")))]
 pub(super) async fn publish_package(
     State(state): State<AppState>,
     Extension(ClientAddr(peer)): Extension<ClientAddr>,
@@ -54,14 +55,7 @@ pub(super) async fn publish_package(
         request, &state,
     )
     .await;
-    let Json(body) = body.map_err(|e| {
-        let code = match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "bad_request",
-        };
-        ApiError::new(e.status(), code, e.body_text())
-    })?;
+    let Json(body) = body.map_err(|e| json_rejected(e.status(), e.body_text()))?;
     let archive = base64::engine::general_purpose::STANDARD
         .decode(body.archive.as_bytes())
         .map_err(|e| ApiError::bad_request(format!("`archive` is not base64: {e}")))?;
@@ -93,6 +87,19 @@ pub(super) async fn publish_package(
     .await
 }
 
+/// A body the JSON extractor refused: too large (413), not JSON (415), or
+/// not of the request's shape (axum answers 422 for that; it is a malformed
+/// request like any other here, 400).
+fn json_rejected(status: StatusCode, text: String) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, codes::TOO_LARGE, text),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(status, codes::UNSUPPORTED_MEDIA_TYPE, text)
+        }
+        _ => ApiError::bad_request(text),
+    }
+}
+
 async fn set_yanked(
     caller: Caller,
     name: String,
@@ -121,10 +128,13 @@ async fn set_yanked(
 
 /// Yank a version: new resolutions skip it; lockfiles still install it (scope `yank`).
 #[utoipa::path(post, path = "/api/v1/packages/{name}/{version}/yank", tag = "packages",
-    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
+    params(("name" = PackageName, Path, description = "Package name"), ("version" = SemVer, Path, description = "Exact version")),
     security(("bearer" = [])),
-    responses((status = 200, description = "Yanked"), (status = 401, description = "No or unknown token"),
-              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
+    responses((status = 200, description = "Yanked", body = YankAnswer),
+              (status = 400, description = "Not a valid package name or version"),
+              (status = 401, description = "No or unknown token"),
+              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version"),
+              (status = 422, description = "Refused by policy")))]
 pub(super) async fn yank(
     caller: Caller,
     Path((name, version)): Path<(String, String)>,
@@ -134,10 +144,13 @@ pub(super) async fn yank(
 
 /// Undo a yank (scope `yank`).
 #[utoipa::path(post, path = "/api/v1/packages/{name}/{version}/unyank", tag = "packages",
-    params(("name" = String, Path, description = "Package name"), ("version" = String, Path, description = "Exact version")),
+    params(("name" = PackageName, Path, description = "Package name"), ("version" = SemVer, Path, description = "Exact version")),
     security(("bearer" = [])),
-    responses((status = 200, description = "Yank undone"), (status = 401, description = "No or unknown token"),
-              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version")))]
+    responses((status = 200, description = "Yank undone", body = YankAnswer),
+              (status = 400, description = "Not a valid package name or version"),
+              (status = 401, description = "No or unknown token"),
+              (status = 403, description = "Token not allowed"), (status = 404, description = "No such version"),
+              (status = 422, description = "Refused by policy")))]
 pub(super) async fn unyank(
     caller: Caller,
     Path((name, version)): Path<(String, String)>,
@@ -149,14 +162,16 @@ pub(super) async fn unyank(
 /// `publish`, an owner's token): the endorsing key is retired, the new one
 /// signs from now on.
 #[utoipa::path(post, path = "/api/v1/packages/{name}/keys", tag = "packages",
-    params(("name" = String, Path, description = "Package name")),
+    params(("name" = PackageName, Path, description = "Package name")),
     request_body = KeyRotationRequest,
     security(("bearer" = [])),
-    responses((status = 200, description = "The package's keys now"),
+    responses((status = 200, description = "The package's keys now", body = KeyRotationAnswer),
+              (status = 400, description = "Not JSON of this shape"),
               (status = 401, description = "No or unknown token"),
               (status = 403, description = "Not an owner, or the endorsing key is not the package's"),
               (status = 404, description = "No such package"),
-              (status = 422, description = "The endorsement does not verify")))]
+              (status = 413, description = "Body too large"), (status = 415, description = "Not JSON"),
+              (status = 422, description = "The endorsement is for another package or does not verify")))]
 pub(super) async fn rotate_key(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -165,13 +180,16 @@ pub(super) async fn rotate_key(
 ) -> Result<Json<KeyRotationAnswer>, ApiError> {
     let token = authorize(&state, &headers, Scope::Publish)?;
     valid_name(&name)?;
-    let Json(body) =
-        body.map_err(|e| ApiError::new(e.status(), codes::BAD_REQUEST, e.body_text()))?;
+    let Json(body) = body.map_err(|e| json_rejected(e.status(), e.body_text()))?;
     if body.rotation.package != name {
-        return Err(ApiError::bad_request(format!(
-            "the endorsement is for `{}`, not `{name}`",
-            body.rotation.package.escape_debug()
-        )));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::INVALID_SIGNATURE,
+            format!(
+                "the endorsement is for `{}`, not `{name}`",
+                body.rotation.package.escape_debug()
+            ),
+        ));
     }
     state.limits.check_token(&token.id)?;
     blocking(move || {

@@ -124,6 +124,10 @@ fn a_slow_client_gets_408_and_the_server_keeps_serving() {
     let head = String::from_utf8_lossy(&answer);
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
     assert!(
+        head.contains("application/json"),
+        "not the error body: {head}"
+    );
+    assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()

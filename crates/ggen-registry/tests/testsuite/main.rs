@@ -3,6 +3,7 @@
 //! fixture and HTTP helpers.
 
 mod limits;
+mod openapi;
 mod ops;
 mod read;
 mod support;

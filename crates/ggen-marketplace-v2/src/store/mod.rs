@@ -7,20 +7,23 @@
 //! one SPARQL Update request (operations separated by `;`) remotely. SPARQL text
 //! sent to an endpoint is only ever assembled from typed terms (`NamedNode`,
 //! `Literal`), whose `Display` is the escaped N-Triples/SPARQL form; no user
-//! string is pasted into query text.
+//! string is pasted into query text. Opening the embedded store (waiting for
+//! another process, or reading without writing) is `embedded`'s; talking to an
+//! endpoint, `remote`'s.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::io::RdfFormat;
 use oxigraph::model::vocab::xsd;
 use oxigraph::model::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term, Triple};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator, Variable};
-use oxigraph::store::{StorageError, Store};
+use oxigraph::store::Store;
 
 use crate::mapping::mp;
 
+mod embedded;
 mod remote;
 
 use remote::Remote;
@@ -74,60 +77,6 @@ fn storage_err(e: impl std::fmt::Display) -> MarketplaceError {
 impl GraphStore {
     pub fn memory() -> Result<Self> {
         Ok(Self::Memory(Store::new().map_err(storage_err)?))
-    }
-
-    /// Opens (creating if needed) a RocksDB store in `path`. RocksDB admits one
-    /// process at a time, so a locked store is retried for up to `wait` before
-    /// it is reported as [`MarketplaceError::Unavailable`] (callers then fall
-    /// back to V1).
-    pub fn embedded(path: &Path, wait: std::time::Duration) -> Result<Self> {
-        std::fs::create_dir_all(path).map_err(|e| MarketplaceError::io(path, e))?;
-        waiting_turn(path, wait, || match Store::open(path) {
-            Ok(store) => Ok(Some(Self::Embedded {
-                store,
-                path: path.to_path_buf(),
-                #[cfg(unix)]
-                _writers_out: None,
-            })),
-            Err(e) => match open_error(path, &e) {
-                MarketplaceError::Unavailable { .. } => Ok(None),
-                other => Err(other),
-            },
-        })
-    }
-
-    /// Opens the existing RocksDB store in `path` without writing a byte to
-    /// it (a dry run). RocksDB's read-only mode is unsafe while another
-    /// process writes, so the store's own `LOCK` is held for as long as this
-    /// is open: writers wait for it as for any other process, and this waits
-    /// up to `wait` for a writer to finish.
-    pub fn embedded_read_only(path: &Path, wait: std::time::Duration) -> Result<Self> {
-        if !path.join("CURRENT").is_file() {
-            return Err(MarketplaceError::Unavailable {
-                backend: BACKEND.into(),
-                reason: format!(
-                    "there is no store at {} yet, and a read-only open does not create one",
-                    path.display()
-                ),
-            });
-        }
-        #[cfg(unix)]
-        {
-            use ggen_marketplace_core::fsutil::RecordLock;
-            waiting_turn(path, wait, || {
-                let Some(lock) = RecordLock::try_exclusive(&path.join("LOCK"))? else {
-                    return Ok(None);
-                };
-                let store = Store::open_read_only(path).map_err(|e| open_error(path, &e))?;
-                Ok(Some(Self::Embedded {
-                    store,
-                    path: path.to_path_buf(),
-                    _writers_out: Some(lock),
-                }))
-            })
-        }
-        #[cfg(not(unix))]
-        Self::embedded(path, wait)
     }
 
     pub fn remote(endpoint: RemoteEndpoint) -> Self {
@@ -605,65 +554,4 @@ fn collect(results: QueryResults<'_>) -> Result<Answer> {
                 .map_err(err)?,
         ),
     })
-}
-
-/// Runs `attempt` until it gets the store (`Some`) or `wait` has passed while
-/// another process held it (`None`): then the store is
-/// [`MarketplaceError::Unavailable`].
-///
-/// One process at a time waits, the others queue on a lock beside the store:
-/// without it, a stream of short commands (each opening the store as the
-/// previous one exits) starves a waiter that polls. The wait counts from a
-/// process's turn, so one queued behind others can wait longer in total.
-fn waiting_turn<T>(
-    path: &Path,
-    wait: std::time::Duration,
-    mut attempt: impl FnMut() -> Result<Option<T>>,
-) -> Result<T> {
-    let _turn = ggen_marketplace_core::fsutil::FileLock::exclusive(&path.with_extension("queue"))?;
-    let started = std::time::Instant::now();
-    let pause = std::time::Duration::from_millis(10);
-    let mut told = false;
-    loop {
-        if let Some(store) = attempt()? {
-            return Ok(store);
-        }
-        if started.elapsed() + pause > wait {
-            return Err(MarketplaceError::Unavailable {
-                backend: BACKEND.into(),
-                reason: format!(
-                    "the RocksDB store at {} is locked: another ggen process holds the store open (waited {} ms)",
-                    path.display(),
-                    wait.as_millis()
-                ),
-            });
-        }
-        if !told && started.elapsed() > std::time::Duration::from_millis(500) {
-            tracing::warn!(
-                "waiting for the V2 store at {} (another ggen process holds it)",
-                path.display()
-            );
-            told = true;
-        }
-        std::thread::sleep(pause);
-    }
-}
-
-fn open_error(path: &Path, e: &StorageError) -> MarketplaceError {
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    if lower.contains("lock") {
-        MarketplaceError::Unavailable {
-            backend: BACKEND.into(),
-            reason: format!(
-                "the RocksDB store at {} is locked: another ggen process holds the store open ({text})",
-                path.display()
-            ),
-        }
-    } else {
-        MarketplaceError::backend(
-            BACKEND,
-            format!("cannot open the store at {}: {text}", path.display()),
-        )
-    }
 }

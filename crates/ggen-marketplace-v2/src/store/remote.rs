@@ -1,6 +1,11 @@
 //! The SPARQL 1.1 Protocol client: queries and updates over HTTP to an
 //! endpoint's query and update URLs, answers read as SPARQL JSON results or
 //! N-Triples.
+//!
+//! Requests are form-encoded POSTs (`query=...`, `update=...`): of the forms
+//! the protocol allows, it is the one every server answers (Virtuoso, for
+//! one, never answers a direct `application/sparql-query` POST), and unlike
+//! GET it has no URL-length limit.
 
 use std::time::Duration;
 
@@ -57,20 +62,14 @@ impl Remote {
         &self.endpoint.query_url
     }
 
-    fn post(
-        &self,
-        url: &str,
-        content_type: &str,
-        accept: &str,
-        body: String,
-        operation: &str,
-    ) -> Result<Vec<u8>> {
+    /// POSTs `field=text` form-encoded to `url`, accepting `accept`.
+    fn post(&self, url: &str, field: &str, text: &str, accept: &str) -> Result<Vec<u8>> {
+        let operation = field;
         let sent = self
             .agent
             .post(url)
-            .header("Content-Type", content_type)
             .header("Accept", accept)
-            .send(body);
+            .send_form([(field, text)]);
         let mut resp = match sent {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => {
@@ -135,10 +134,9 @@ impl Remote {
         };
         let body = self.post(
             &self.endpoint.query_url,
-            "application/sparql-query",
-            accept,
-            query.to_string(),
             "query",
+            &query.to_string(),
+            accept,
         )?;
         let malformed = |e: &dyn std::fmt::Display| {
             MarketplaceError::backend(
@@ -178,13 +176,7 @@ impl Remote {
         if text.trim().is_empty() {
             return Ok(());
         }
-        self.post(
-            &self.endpoint.update_url,
-            "application/sparql-update",
-            "*/*",
-            text.to_string(),
-            "update",
-        )?;
+        self.post(&self.endpoint.update_url, "update", text, "*/*")?;
         Ok(())
     }
 }

@@ -138,6 +138,42 @@ fn openapi_document_lists_every_api_route() {
     assert_eq!(paths.len(), 10, "undocumented extras: {:?}", paths.keys());
 }
 
+/// The bounds utoipa's attributes state as literals are the ones the server
+/// checks; the patterns come from the constants themselves.
+#[test]
+fn openapi_bounds_are_the_servers() {
+    use ggen_marketplace::core::search::{MAX_LIMIT, MAX_OFFSET, MAX_TAGS};
+    let s = Server::default();
+    let doc = get(&s.url("/api/openapi.json")).json();
+    let params = doc["paths"]["/api/v1/search"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {params:?}"))["schema"]
+            .clone()
+    };
+    assert_eq!(param("limit")["maximum"], MAX_LIMIT);
+    assert_eq!(param("offset")["maximum"], MAX_OFFSET);
+    assert_eq!(param("tags")["maxItems"], MAX_TAGS);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["PackageName"]["pattern"],
+        ggen_marketplace::core::name::NAME_PATTERN
+    );
+    assert_eq!(
+        schemas["SemVer"]["pattern"],
+        ggen_marketplace::core::name::SEMVER_PATTERN
+    );
+    // One more than the limit is refused, as the schema says.
+    let over = get(&s.url(&format!("/api/v1/search?limit={}", MAX_LIMIT + 1)));
+    assert_eq!(over.status, 400);
+    let at = get(&s.url(&format!("/api/v1/search?limit={MAX_LIMIT}")));
+    assert_eq!(at.status, 200);
+}
+
 #[test]
 fn web_pages_render_search_and_packages_escaped() {
     let s = Server::default();

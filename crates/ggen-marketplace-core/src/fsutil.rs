@@ -235,6 +235,25 @@ impl RecordLock {
 mod tests {
     use super::*;
 
+    /// A store's `LOCK` planted as a link (a hostile home) is refused, not
+    /// followed: the file it points at is not opened for writing or locked.
+    #[cfg(unix)]
+    #[test]
+    fn a_record_lock_refuses_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, b"someone else's").unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("LOCK")).unwrap();
+        assert!(RecordLock::try_exclusive(&dir.path().join("LOCK")).is_err());
+        assert_eq!(fs::read(&outside).unwrap(), b"someone else's");
+        // A real file is locked, and a missing one is an error, never created.
+        let real = dir.path().join("REAL");
+        fs::write(&real, b"").unwrap();
+        assert!(RecordLock::try_exclusive(&real).unwrap().is_some());
+        assert!(RecordLock::try_exclusive(&dir.path().join("MISSING")).is_err());
+        assert!(!dir.path().join("MISSING").exists());
+    }
+
     #[test]
     fn cleanup_spares_a_live_writers_temp_file_and_a_fresh_one() {
         let dir = tempfile::tempdir().unwrap();

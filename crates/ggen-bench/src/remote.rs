@@ -45,6 +45,8 @@ pub fn rows(
         .arg(&location)
         .arg("--file")
         .arg(&dump)
+        // Into the graph the client reads, as on any shared endpoint.
+        .args(["--graph", ggen_marketplace_v2::DEFAULT_GRAPH])
         .stdout(Stdio::null())
         .status()
         .context("running `oxigraph load` (pip install oxigraph)")?;

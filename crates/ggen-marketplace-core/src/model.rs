@@ -116,6 +116,15 @@ pub struct PackageVersion {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// The time a version is published at: now, to the microsecond. That is
+/// the finest every store keeps (Virtuoso's `xsd:dateTime` drops digits past
+/// microseconds), so a version's time reads back from each backend as it was
+/// written, and V1 and V2 agree on it.
+pub fn publish_time() -> DateTime<Utc> {
+    use chrono::SubsecRound as _;
+    Utc::now().trunc_subsecs(6)
+}
+
 impl PackageVersion {
     /// A version with only a name and a version set.
     pub fn new(name: impl Into<String>, version: Version) -> Self {

@@ -58,6 +58,7 @@ use crate::terms::{Doc, TermIndex};
 pub use crate::graph::ExportFormat;
 pub use crate::import::BULK_MIN_RELEASES;
 pub use crate::store::RemoteEndpoint as Endpoint;
+pub use crate::store::{Auth as EndpointAuth, DEFAULT_GRAPH, Protocol as EndpointProtocol};
 
 /// V2's directory in the registry directory.
 pub const V2_DIR: &str = "v2";
@@ -203,12 +204,14 @@ impl V2Backend {
     /// Like [`V2Backend::remote`], with every endpoint setting given.
     pub fn remote_with(endpoint: RemoteEndpoint, local_dir: impl Into<PathBuf>) -> Result<Self> {
         let root = local_dir.into();
-        // One index cache per endpoint, apart from the embedded store's, so a
-        // registry dir used in both modes never loads the other graph's index.
-        let tag = &sha256_hex(endpoint.query_url.as_bytes())[..12];
+        // One index cache per endpoint and graph, apart from the embedded
+        // store's, so a registry dir used in several ways never loads another
+        // graph's index.
+        let identity = format!("{}\n{}", endpoint.query_url, endpoint.graph_name());
+        let tag = &sha256_hex(identity.as_bytes())[..12];
         let terms = root.join(V2_DIR).join(format!("{TERMS_DIR}-remote-{tag}"));
         Ok(Self::with_store(
-            GraphStore::remote(endpoint),
+            GraphStore::remote(endpoint)?,
             root,
             Some(terms),
         ))

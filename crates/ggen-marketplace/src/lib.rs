@@ -47,8 +47,9 @@ pub use access::{
 };
 pub use cache::CacheStatus;
 pub use config::{
-    BackendStrategy, BreakerSettings, CacheSizes, Compiled, ConfigFile, Flags, Operation, Paths,
-    RetrySettings, Settings, Source, Sourced, derive_update_url, env, parse_duration, read_file,
+    BackendStrategy, BreakerSettings, CacheSizes, Compiled, ConfigFile, EndpointAuth,
+    EndpointOptions, Flags, Operation, Paths, RetrySettings, Settings, Source, Sourced,
+    derive_update_url, env, parse_duration, read_file,
 };
 pub use error::{Error, Hint, Result};
 pub use marketplace::Marketplace;

@@ -183,13 +183,15 @@ impl Marketplace {
                     .v2_update_endpoint
                     .clone()
                     .unwrap_or_else(|| crate::config::derive_update_url(&endpoint.value));
-                {
+                let remote = crate::config::v2_endpoint(
+                    &endpoint.value,
+                    update,
+                    &self.settings.v2_options,
                     // Every SPARQL request is bounded by the search timeout, so a
                     // stalled endpoint fails (and falls back) instead of hanging.
-                    let mut remote = ggen_marketplace_v2::Endpoint::new(&endpoint.value, update);
-                    remote.timeout = self.settings.search_timeout;
-                    V2Backend::remote_with(remote, &self.paths.registry)?
-                }
+                    self.settings.search_timeout,
+                )?;
+                V2Backend::remote_with(remote, &self.paths.registry)?
             }
             None if self.read_only => {
                 V2Backend::open_embedded_read_only(&self.paths.registry, wait)?

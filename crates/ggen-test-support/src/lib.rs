@@ -9,6 +9,7 @@
 //! | [`synthetic_registry`] | generated dependency graphs (resolver tests) |
 //! | [`strategies`] | proptest generators of packages |
 //! | [`OxigraphServer`] | a real `oxigraph serve` on loopback |
+//! | [`VirtuosoServer`] | a real OpenLink Virtuoso on loopback |
 //! | [`conformance`] | what every backend must do, run against each of them |
 //! | [`succeeded`] | a command's output, or the test fails with its stderr |
 
@@ -20,9 +21,11 @@ mod process;
 mod registry;
 mod rng;
 pub mod strategies;
+mod virtuoso;
 
 pub use oxigraph::{OxigraphServer, available as oxigraph_available, free_port};
 pub use package::Pkg;
 pub use process::succeeded;
 pub use registry::synthetic_registry;
 pub use rng::Rng;
+pub use virtuoso::{VirtuosoServer, available as virtuoso_available};

@@ -107,6 +107,12 @@ pub(super) fn status(mp: &Marketplace, g: &Global) -> CliResult {
     );
     if let Some(e) = &s.v2_endpoint {
         println!("v2 endpoint: {} (from {})", e.query.value, e.query.source);
+        println!("  graph:    {} (from {})", e.graph.value, e.graph.source);
+        println!("  protocol: {}", e.protocol);
+        println!("  auth:     {}", e.auth);
+        if let Some(ca) = &e.ca_file {
+            println!("  ca file:  {}", ca.display());
+        }
     }
     if let Some(r) = &s.registry_url {
         println!("registry server: {} (from {})", r.value, r.source);

@@ -15,25 +15,54 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `sh tested` blocks of a markdown file, with the line each starts on.
-fn tested_blocks(text: &str) -> Vec<(usize, String)> {
+/// A `sh tested` block: the line it starts on, the commands it needs
+/// (`sh tested needs=virtuoso-t,isql-vt`), and its body.
+struct Block {
+    line: usize,
+    needs: Vec<String>,
+    body: String,
+}
+
+/// The `sh tested` blocks of a markdown file.
+fn tested_blocks(text: &str) -> Vec<Block> {
     let mut out = Vec::new();
-    let mut current: Option<(usize, String)> = None;
+    let mut current: Option<Block> = None;
     for (i, line) in text.lines().enumerate() {
         match &mut current {
-            None if line.trim_start().starts_with("```sh tested") => {
-                current = Some((i + 1, String::new()))
+            None => {
+                if let Some(info) = line.trim_start().strip_prefix("```sh tested") {
+                    let needs = info
+                        .split_whitespace()
+                        .filter_map(|w| w.strip_prefix("needs="))
+                        .flat_map(|list| list.split(',').map(str::to_string))
+                        .collect();
+                    current = Some(Block {
+                        line: i + 1,
+                        needs,
+                        body: String::new(),
+                    });
+                }
             }
             Some(_) if line.trim_start().starts_with("```") => out.push(current.take().unwrap()),
-            Some((_, body)) => {
-                body.push_str(line);
-                body.push('\n');
+            Some(block) => {
+                block.body.push_str(line);
+                block.body.push('\n');
             }
-            None => {}
         }
     }
     assert!(current.is_none(), "an unterminated code block");
     out
+}
+
+/// Whether `command` is on PATH. A block whose commands are missing is
+/// skipped with a message, except under `CI`, which installs them
+/// (`scripts/test-setup`).
+fn on_path(command: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {command}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn run_file(md: &Path) -> usize {
@@ -46,7 +75,16 @@ fn run_file(md: &Path) -> usize {
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    for (line, body) in &blocks {
+    for Block { line, needs, body } in &blocks {
+        if let Some(missing) = needs.iter().find(|c| !on_path(c)) {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{}:{line}: needs `{missing}`, which is not on PATH, and CI is set",
+                md.display()
+            );
+            eprintln!("SKIP {}:{line}: `{missing}` is not on PATH", md.display());
+            continue;
+        }
         let out = std::process::Command::new("bash")
             .args(["-euo", "pipefail", "-c", body])
             .current_dir(home.path())

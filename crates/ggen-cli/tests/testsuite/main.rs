@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod deploy;
 mod docs;
+mod endpoints;
 mod hostile;
 mod publish;
 mod remote;

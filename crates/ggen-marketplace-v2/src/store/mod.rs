@@ -1,6 +1,6 @@
 //! Where the graph lives: an embedded Oxigraph store (RocksDB, the default), an
 //! in-memory store (tests), or a remote SPARQL 1.1 endpoint (query + update URLs,
-//! as `oxigraph serve` exposes them).
+//! the registry in a named graph there, so a shared server can hold other data).
 //!
 //! Everything above this module talks to a [`GraphStore`] only. Writes are a
 //! list of [`Op`]s applied atomically: in one Oxigraph transaction locally, in
@@ -9,7 +9,8 @@
 //! `Literal`), whose `Display` is the escaped N-Triples/SPARQL form; no user
 //! string is pasted into query text. Opening the embedded store (waiting for
 //! another process, or reading without writing) is `embedded`'s; talking to an
-//! endpoint, `remote`'s.
+//! endpoint, `remote`'s, with its settings in `endpoint`. A local store is the
+//! registry's alone, so there the graph is the default graph.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -24,10 +25,11 @@ use oxigraph::store::Store;
 use crate::mapping::mp;
 
 mod embedded;
+mod endpoint;
 mod remote;
 
+pub use endpoint::{Auth, DEFAULT_GRAPH, Protocol, RemoteEndpoint};
 use remote::Remote;
-pub use remote::RemoteEndpoint;
 
 const BACKEND: &str = "v2";
 
@@ -79,8 +81,10 @@ impl GraphStore {
         Ok(Self::Memory(Store::new().map_err(storage_err)?))
     }
 
-    pub fn remote(endpoint: RemoteEndpoint) -> Self {
-        Self::Remote(Box::new(Remote::new(endpoint)))
+    /// A client of `endpoint`; nothing is contacted until first use. Fails
+    /// only on a CA file that cannot be read.
+    pub fn remote(endpoint: RemoteEndpoint) -> Result<Self> {
+        Ok(Self::Remote(Box::new(Remote::new(endpoint)?)))
     }
 
     pub fn describe_location(&self) -> (String, String) {
@@ -89,7 +93,23 @@ impl GraphStore {
             Self::Embedded { path, .. } => {
                 ("oxigraph (rocksdb)".into(), path.display().to_string())
             }
-            Self::Remote(r) => ("sparql endpoint".into(), r.query_url().to_string()),
+            Self::Remote(r) => (
+                "sparql endpoint".into(),
+                format!(
+                    "{} (graph {})",
+                    remote::shown_url(&r.endpoint().query_url),
+                    r.endpoint().graph_name()
+                ),
+            ),
+        }
+    }
+
+    /// The graph updates go to on a remote endpoint (`None`: its default
+    /// graph, and always for a local store).
+    fn remote_graph(&self) -> Option<&NamedNode> {
+        match self {
+            Self::Remote(r) => r.endpoint().graph.as_ref(),
+            _ => None,
         }
     }
 
@@ -374,7 +394,7 @@ impl GraphStore {
                 }
                 tx.commit().map_err(storage_err)
             }
-            Self::Remote(r) => r.update(&render_update(ops)),
+            Self::Remote(r) => r.update(&render_update(ops, self.remote_graph())),
         }
     }
 
@@ -449,16 +469,28 @@ pub(crate) fn generation_triples(n: u64) -> Vec<Triple> {
     ]
 }
 
-/// The SPARQL Update text of a batch, from typed terms only.
-pub fn render_update(ops: &[Op]) -> String {
+/// The SPARQL Update text of a batch, from typed terms only, writing to
+/// `graph` (`None`: the default graph). Each operation names the graph itself
+/// (`GRAPH`, `WITH`): the protocol's `using-graph-uri` would scope only the
+/// `WHERE` parts, and some servers (Virtuoso) refuse updates of a default
+/// graph they do not have.
+pub fn render_update(ops: &[Op], graph: Option<&NamedNode>) -> String {
     let mut parts = Vec::new();
     let data = |ts: &[Triple]| {
         let mut s = String::new();
         for t in ts {
             writeln!(s, "{} {} {} .", t.subject, t.predicate, t.object).expect("write to string");
         }
-        s
+        match graph {
+            Some(g) => format!("GRAPH {g} {{\n{s}}}\n"),
+            None => s,
+        }
     };
+    let in_graph = |pattern: String| match graph {
+        Some(g) => format!("GRAPH {g} {{ {pattern} }}"),
+        None => pattern,
+    };
+    let with = graph.map(|g| format!("WITH {g} ")).unwrap_or_default();
     for op in ops {
         match op {
             Op::Insert(ts) if !ts.is_empty() => {
@@ -468,13 +500,20 @@ pub fn render_update(ops: &[Op]) -> String {
                 parts.push(format!("DELETE DATA {{\n{}}}", data(ts)))
             }
             Op::Insert(_) | Op::Delete(_) => {}
-            Op::DeleteValues(s, p) => parts.push(format!("DELETE WHERE {{ {s} {p} ?o }}")),
+            Op::DeleteValues(s, p) => parts.push(format!(
+                "DELETE WHERE {{ {} }}",
+                in_graph(format!("{s} {p} ?o"))
+            )),
             Op::BumpGeneration => {
                 let (reg, g, class) = (mp::registry(), mp::generation(), mp::registry_class());
                 let ty = oxigraph::model::vocab::rdf::TYPE;
+                // The aggregate gives one row even on an empty graph, where
+                // Virtuoso gives none for a lone OPTIONAL (and so no new
+                // generation at all).
                 parts.push(format!(
-                    "DELETE {{ {reg} {g} ?old }} INSERT {{ {reg} {ty} {class} . {reg} {g} ?new }} \
-                     WHERE {{ OPTIONAL {{ {reg} {g} ?old }} BIND(COALESCE(?old, 0) + 1 AS ?new) }}"
+                    "{with}DELETE {{ {reg} {g} ?old }} INSERT {{ {reg} {ty} {class} . {reg} {g} ?new }} \
+                     WHERE {{ {{ SELECT (MAX(?n) AS ?old) WHERE {{ {reg} {g} ?n }} }} \
+                     BIND(COALESCE(?old, 0) + 1 AS ?new) }}"
                 ));
             }
         }

@@ -28,3 +28,11 @@ fn a_store_behind_oxigraph_serve_conforms() {
     };
     conformance::run(&served.backend, Writes::AsGiven);
 }
+
+#[test]
+fn a_store_in_virtuoso_conforms() {
+    let Some(served) = common::served_by_virtuoso("V2 conformance over Virtuoso") else {
+        return;
+    };
+    conformance::run(&served.backend, Writes::AsGiven);
+}

@@ -1,5 +1,5 @@
 //! V2's integration tests, one binary: the behaviour every store must show
-//! (`common`), run on memory, RocksDB and a real `oxigraph serve`, plus what
+//! (`common`), run on memory, RocksDB, a real `oxigraph serve` and a real Virtuoso, plus what
 //! each store adds of its own.
 
 mod common;
@@ -7,3 +7,4 @@ mod conformance;
 mod embedded;
 mod memory;
 mod remote;
+mod virtuoso;

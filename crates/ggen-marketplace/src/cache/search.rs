@@ -25,17 +25,22 @@ impl Marketplace {
     }
 
     /// What identifies the stores answers come from: the registry directory,
-    /// and the V2 endpoint or registry server when there is one. Part of every
+    /// and the V2 endpoint (with its graph) or registry server when there is one. Part of every
     /// cache key, so answers of one store are never taken for another's.
     pub fn store_identity(&self) -> String {
         format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}",
             self.paths.registry.display(),
             self.settings
                 .v2_endpoint
                 .as_ref()
                 .map(|e| e.value.as_str())
                 .unwrap_or("embedded"),
+            self.settings
+                .v2_options
+                .graph
+                .as_ref()
+                .map_or("graph:built-in", |g| g.value.as_str()),
             self.remote_url().unwrap_or("local")
         )
     }

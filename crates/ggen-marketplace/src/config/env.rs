@@ -27,6 +27,12 @@ pub const ALL: &[&str] = &[
     FALLBACK,
     V2_ENDPOINT,
     V2_UPDATE_ENDPOINT,
+    V2_GRAPH,
+    V2_PROTOCOL,
+    V2_USER,
+    V2_PASSWORD,
+    V2_TOKEN,
+    V2_CA_FILE,
     REGISTRY_URL,
     REGISTRY_TOKEN,
     REGISTRY_ALLOW_INSECURE_HTTP,
@@ -58,6 +64,18 @@ pub const FALLBACK: &str = "GGEN_MARKETPLACE_FALLBACK";
 pub const V2_ENDPOINT: &str = "GGEN_MARKETPLACE_V2_ENDPOINT";
 /// `marketplace.v2.update_endpoint`.
 pub const V2_UPDATE_ENDPOINT: &str = "GGEN_MARKETPLACE_V2_UPDATE_ENDPOINT";
+/// `marketplace.v2.graph`.
+pub const V2_GRAPH: &str = "GGEN_MARKETPLACE_V2_GRAPH";
+/// `marketplace.v2.protocol`.
+pub const V2_PROTOCOL: &str = "GGEN_MARKETPLACE_V2_PROTOCOL";
+/// `marketplace.v2.user`.
+pub const V2_USER: &str = "GGEN_MARKETPLACE_V2_USER";
+/// `marketplace.v2.password`.
+pub const V2_PASSWORD: &str = "GGEN_MARKETPLACE_V2_PASSWORD";
+/// `marketplace.v2.token`.
+pub const V2_TOKEN: &str = "GGEN_MARKETPLACE_V2_TOKEN";
+/// `marketplace.v2.ca_file`.
+pub const V2_CA_FILE: &str = "GGEN_MARKETPLACE_V2_CA_FILE";
 /// `registry.url`.
 pub const REGISTRY_URL: &str = "GGEN_REGISTRY_URL";
 /// The registry server token (never read from the file).

@@ -7,7 +7,7 @@
 //! `fallback.fallback_to_v1`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,18 @@ pub struct V2Section {
     pub endpoint: Option<String>,
     /// SPARQL update endpoint; defaults to the query endpoint with `/query` -> `/update`.
     pub update_endpoint: Option<String>,
+    /// The named graph holding the registry on the endpoint (`default`: its default graph).
+    pub graph: Option<String>,
+    /// How requests travel: `form` (default), `direct` or `get`.
+    pub protocol: Option<String>,
+    /// HTTP Basic user (with `password`).
+    pub user: Option<String>,
+    /// HTTP Basic password (or `GGEN_MARKETPLACE_V2_PASSWORD`).
+    pub password: Option<String>,
+    /// Bearer token (or `GGEN_MARKETPLACE_V2_TOKEN`).
+    pub token: Option<String>,
+    /// PEM file of the CA certificates to trust for an `https://` endpoint.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

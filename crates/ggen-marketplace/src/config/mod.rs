@@ -10,8 +10,10 @@
 //! | `file` | `config.yaml` as written |
 //! | `env` | every environment variable ggen reads |
 //! | `resolve` | file + environment + flags into [`Settings`] |
+//! | `endpoint` | a SPARQL endpoint's graph, protocol, credentials |
 //! | `paths` | where state lives |
 
+mod endpoint;
 pub mod env;
 mod file;
 mod mistakes;
@@ -27,6 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+#[cfg(feature = "marketplace-v2")]
+pub use endpoint::v2_endpoint;
+pub use endpoint::{EndpointAuth, EndpointOptions};
 pub use file::{ConfigFile, read_file};
 pub use paths::Paths;
 
@@ -136,7 +141,7 @@ pub struct Sourced<T> {
 }
 
 impl<T> Sourced<T> {
-    fn default(value: T) -> Self {
+    pub(crate) fn default(value: T) -> Self {
         Self {
             value,
             source: Source::Default,
@@ -225,6 +230,8 @@ pub struct Settings {
     pub v2_endpoint: Option<Sourced<String>>,
     /// That endpoint's update URL, when it is not derived from the query URL.
     pub v2_update_endpoint: Option<String>,
+    /// That endpoint's graph, protocol form, credentials and roots.
+    pub v2_options: EndpointOptions,
     /// The registry server every command goes to, if any.
     pub registry_url: Option<Sourced<String>>,
     /// Bearer token for a registry server (`--token`, `GGEN_REGISTRY_TOKEN`);

@@ -6,9 +6,10 @@
 //! from, and a bad value is an error naming the key or variable.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::endpoint::{EndpointAuth, EndpointOptions, PROTOCOLS};
 use super::env::{self, Env, parse_bool};
 use super::file::{
     ConfigFile, FallbackSection, MarketplaceSection, OperationOverride, StrategyName,
@@ -236,6 +237,119 @@ impl Resolver<'_> {
         Ok((endpoint, update))
     }
 
+    /// A value from `var`, else the file's.
+    fn env_or_file<T: Clone>(
+        &self,
+        var: &str,
+        file: Option<&T>,
+        from_env: impl Fn(String) -> T,
+    ) -> Option<Sourced<T>> {
+        match (self.env)(var) {
+            Some(v) => Some(Sourced {
+                value: from_env(v),
+                source: Source::Env(var.into()),
+            }),
+            None => file.map(|v| Sourced::file(v.clone(), self.path)),
+        }
+    }
+
+    /// An error about `file_key` (or `var`, when that is where the value came from).
+    fn bad_value<T>(&self, s: &Sourced<T>, var: &str, file_key: &str, message: String) -> Error {
+        match &s.source {
+            Source::Env(_) => Error::Env {
+                var: var.to_string(),
+                message,
+                fix: None,
+            },
+            _ => self.bad(file_key, message),
+        }
+    }
+
+    /// The endpoint's graph, protocol form, credentials and roots.
+    fn endpoint_options(&self, m: &MarketplaceSection) -> Result<EndpointOptions> {
+        let v2 = m.v2.as_ref();
+        let graph = self.env_or_file(env::V2_GRAPH, v2.and_then(|v| v.graph.as_ref()), |v| v);
+        if let Some(g) = &graph
+            && let Err(why) = check_graph_iri(&g.value)
+        {
+            return Err(self.bad_value(g, env::V2_GRAPH, "marketplace.v2.graph", why));
+        }
+        let protocol = self.env_or_file(
+            env::V2_PROTOCOL,
+            v2.and_then(|v| v.protocol.as_ref()),
+            |v| v,
+        );
+        if let Some(p) = &protocol
+            && !PROTOCOLS.contains(&p.value.as_str())
+        {
+            let message = format!(
+                "`{}` is not a SPARQL protocol form; use one of {}",
+                p.value,
+                PROTOCOLS.join(", ")
+            );
+            return Err(self.bad_value(p, env::V2_PROTOCOL, "marketplace.v2.protocol", message));
+        }
+        let user = self.env_or_file(env::V2_USER, v2.and_then(|v| v.user.as_ref()), |v| v);
+        let password = self.env_or_file(
+            env::V2_PASSWORD,
+            v2.and_then(|v| v.password.as_ref()),
+            |v| v,
+        );
+        let token = self.env_or_file(env::V2_TOKEN, v2.and_then(|v| v.token.as_ref()), |v| v);
+        let auth = match (user, password, token) {
+            (None, None, None) => EndpointAuth::None,
+            (None, None, Some(t)) => EndpointAuth::Bearer(t.value),
+            (Some(u), Some(p), None) => {
+                if u.value.contains(':') {
+                    let message = "an HTTP Basic user name cannot contain `:`".to_string();
+                    return Err(self.bad_value(&u, env::V2_USER, "marketplace.v2.user", message));
+                }
+                EndpointAuth::Basic {
+                    user: u.value,
+                    password: p.value,
+                }
+            }
+            (Some(u), None, None) => {
+                let message = format!(
+                    "a user is set but no password: set {} (or marketplace.v2.password)",
+                    env::V2_PASSWORD
+                );
+                return Err(self.bad_value(&u, env::V2_USER, "marketplace.v2.user", message));
+            }
+            (None, Some(p), None) => {
+                let message = format!(
+                    "a password is set but no user: set {} (or marketplace.v2.user)",
+                    env::V2_USER
+                );
+                return Err(self.bad_value(
+                    &p,
+                    env::V2_PASSWORD,
+                    "marketplace.v2.password",
+                    message,
+                ));
+            }
+            (_, _, Some(t)) => {
+                let message =
+                    "both a token (bearer) and a user or password (basic) are set; keep one kind"
+                        .to_string();
+                return Err(self.bad_value(&t, env::V2_TOKEN, "marketplace.v2.token", message));
+            }
+        };
+        let ca_file = self
+            .env_or_file(
+                env::V2_CA_FILE,
+                v2.and_then(|v| v.ca_file.as_ref()),
+                PathBuf::from,
+            )
+            .map(|s| s.value);
+        Ok(EndpointOptions {
+            graph,
+            protocol,
+            auth,
+            ca_file,
+        })
+    }
+
     /// A V2 endpoint (`file_key` in the file; `kind` is `query` or
     /// `update`) must be an http(s) URL with a path: a server's base URL is
     /// the most common mistake, and its fix is known.
@@ -244,8 +358,23 @@ impl Resolver<'_> {
             Source::Env(var) => (var.as_str(), true),
             _ => (file_key, false),
         };
-        let (message, fix) = if !(e.value.starts_with("http://") || e.value.starts_with("https://"))
-        {
+        let authority = e
+            .value
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .unwrap_or("");
+        let (message, fix) = if authority.contains('@') {
+            // Not echoed: the value holds a secret.
+            (
+                format!(
+                    "the URL carries credentials (`user:password@`), which messages and logs would show; give them as {} and {} (or {}) instead",
+                    env::V2_USER,
+                    env::V2_PASSWORD,
+                    env::V2_TOKEN
+                ),
+                None,
+            )
+        } else if !(e.value.starts_with("http://") || e.value.starts_with("https://")) {
             (format!("`{}` is not an http(s) URL", e.value), None)
         } else if let Some(fix) = mistakes::fix_for_endpoint_without_path(key, &e.value, kind) {
             (
@@ -388,6 +517,7 @@ impl Settings {
                 .unwrap_or(Sourced::default(default))
         };
         let (v2_endpoint, v2_update_endpoint) = r.v2_endpoints(m)?;
+        let v2_options = r.endpoint_options(m)?;
         let timeouts = m.timeouts.as_ref();
         let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d));
         Ok(Self {
@@ -404,6 +534,7 @@ impl Settings {
             require_signatures: from_file(file.install.require_signatures, false),
             v2_endpoint,
             v2_update_endpoint,
+            v2_options,
             registry_url: r.registry_url(&file, flags),
             registry_token: flags
                 .registry_token
@@ -432,5 +563,30 @@ impl Settings {
             user_id: env(env::USER_ID),
             metrics_file: env::dir(env, env::METRICS_FILE),
         })
+    }
+}
+
+/// `default`, or an absolute IRI that SPARQL can write between `<` and `>`
+/// (the full IRI grammar is checked again when V2 opens the endpoint).
+fn check_graph_iri(text: &str) -> std::result::Result<(), String> {
+    if text == "default" {
+        return Ok(());
+    }
+    let scheme_ok = text.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    let chars_ok = !text
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || "<>\"{}|^`\\".contains(c));
+    if scheme_ok && chars_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{text}` is not an absolute IRI; give one such as https://example.org/ggen/registry, or `default` for the endpoint's default graph"
+        ))
     }
 }

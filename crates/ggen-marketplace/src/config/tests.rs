@@ -231,3 +231,124 @@ fn durations_parse() {
     assert_eq!(parse_duration("h"), None);
     assert_eq!(parse_duration("5y"), None);
 }
+
+#[test]
+fn endpoint_options_resolve_with_the_environment_first() {
+    let yaml = "marketplace:\n  v2:\n    endpoint: http://h/sparql\n    graph: https://example.org/g\n    protocol: get\n    user: file-user\n    password: file-pw\n    ca_file: /etc/ca.pem\n";
+    let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
+    let o = &s.v2_options;
+    assert_eq!(o.graph.as_ref().unwrap().value, "https://example.org/g");
+    assert_eq!(o.protocol.as_ref().unwrap().value, "get");
+    assert_eq!(
+        o.auth,
+        EndpointAuth::Basic {
+            user: "file-user".into(),
+            password: "file-pw".into()
+        }
+    );
+    assert_eq!(o.ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+    let s = resolve(
+        yaml,
+        &[
+            ("GGEN_MARKETPLACE_V2_GRAPH", "default"),
+            ("GGEN_MARKETPLACE_V2_PASSWORD", "env-pw"),
+        ],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(s.v2_options.graph.as_ref().unwrap().value, "default");
+    assert_eq!(
+        s.v2_options.auth,
+        EndpointAuth::Basic {
+            user: "file-user".into(),
+            password: "env-pw".into()
+        }
+    );
+}
+
+#[test]
+fn endpoint_secrets_are_never_serialized_or_debug_printed() {
+    let s = resolve(
+        "",
+        &[
+            ("GGEN_MARKETPLACE_V2_ENDPOINT", "http://h/sparql"),
+            ("GGEN_MARKETPLACE_V2_USER", "alice"),
+            ("GGEN_MARKETPLACE_V2_PASSWORD", "pw-s3cret"),
+        ],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    let json = serde_json::to_string(&s).unwrap();
+    let debug = format!("{s:?}");
+    for shown in [&json, &debug] {
+        assert!(!shown.contains("pw-s3cret"), "{shown}");
+        assert!(shown.contains("basic (user alice)"), "{shown}");
+    }
+    let s = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_V2_TOKEN", "tok-s3cret")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert!(!format!("{s:?}{}", serde_json::to_string(&s).unwrap()).contains("tok-s3cret"));
+}
+
+#[test]
+fn bad_endpoint_options_are_refused_naming_the_setting() {
+    /// `config.yaml`, the environment, and what the error must say.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "marketplace:\n  v2:\n    graph: not an iri\n",
+            &[],
+            "marketplace.v2.graph",
+        ),
+        (
+            "",
+            &[("GGEN_MARKETPLACE_V2_GRAPH", "<urn:x>")],
+            "GGEN_MARKETPLACE_V2_GRAPH",
+        ),
+        (
+            "marketplace:\n  v2:\n    protocol: soap\n",
+            &[],
+            "form, direct, get",
+        ),
+        (
+            "",
+            &[("GGEN_MARKETPLACE_V2_USER", "alice")],
+            "GGEN_MARKETPLACE_V2_PASSWORD",
+        ),
+        (
+            "",
+            &[("GGEN_MARKETPLACE_V2_PASSWORD", "pw")],
+            "GGEN_MARKETPLACE_V2_USER",
+        ),
+        (
+            "",
+            &[
+                ("GGEN_MARKETPLACE_V2_USER", "a"),
+                ("GGEN_MARKETPLACE_V2_PASSWORD", "pw"),
+                ("GGEN_MARKETPLACE_V2_TOKEN", "t"),
+            ],
+            "keep one kind",
+        ),
+        (
+            "",
+            &[(
+                "GGEN_MARKETPLACE_V2_ENDPOINT",
+                "http://bob:pw-s3cret@h/sparql",
+            )],
+            "carries credentials",
+        ),
+    ];
+    for (yaml, env, says) in cases {
+        let e = resolve(yaml, env, Flags::default(), BOTH)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{yaml} {env:?}: {e}");
+        assert!(!e.contains("pw-s3cret"), "{e}");
+    }
+}

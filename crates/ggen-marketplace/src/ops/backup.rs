@@ -134,14 +134,10 @@ fn create(mp: &Marketplace, output: &Path) -> Result<BackupManifest> {
         #[cfg(feature = "marketplace-v1")]
         let v1 = mp.v1()?;
         #[cfg(feature = "marketplace-v2")]
-        let v2 = {
-            if mp.settings.v2_endpoint.is_some() {
-                return Err(setup(
-                    "V2 lives in a remote SPARQL endpoint; back it up with the endpoint's own tools (e.g. `oxigraph dump`), or unset marketplace.v2.endpoint to back up an embedded store",
-                ));
-            }
-            mp.v2()?
-        };
+        // With a SPARQL endpoint, `v2.nt` is the registry's graph read from
+        // the endpoint (that graph only), and the lock holds off writers on
+        // this machine only: another machine's write can land mid-backup.
+        let v2 = mp.v2()?;
         #[cfg(feature = "marketplace-v1")]
         let _v1_lock = v1.write_lock()?;
         #[cfg(feature = "marketplace-v2")]
@@ -379,7 +375,7 @@ fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> 
     finish_interrupted_restore(&registry)?;
     if mp.settings.v2_endpoint.is_some() && cfg!(feature = "marketplace-v2") {
         return Err(setup(
-            "V2 is configured to live in a remote SPARQL endpoint; restore writes an embedded store. Unset marketplace.v2.endpoint (or load v2.nt into the endpoint with its own tools)",
+            "V2 is configured to live in a remote SPARQL endpoint; restore writes an embedded store. Unset marketplace.v2.endpoint to restore locally, or load the backup's v2.nt into the endpoint's registry graph with the server's own tools (`ggen marketplace status` names the graph)",
         ));
     }
     if mp.is_seeded() && !force {

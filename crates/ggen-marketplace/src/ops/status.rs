@@ -24,6 +24,12 @@ pub struct BackendStatus {
     pub error: Option<String>,
 }
 
+/// The graph a V2 endpoint holds the registry in unless configured.
+#[cfg(feature = "marketplace-v2")]
+const DEFAULT_GRAPH: &str = ggen_marketplace_v2::DEFAULT_GRAPH;
+#[cfg(not(feature = "marketplace-v2"))]
+const DEFAULT_GRAPH: &str = "(none: V2 is not compiled)";
+
 /// Where V2's graph lives, without any secret.
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointStatus {
@@ -31,6 +37,16 @@ pub struct EndpointStatus {
     pub query: Sourced<String>,
     /// The update endpoint.
     pub update: Option<String>,
+    /// The graph the registry lives in there (`default`: the endpoint's
+    /// default graph), and where that setting came from.
+    pub graph: Sourced<String>,
+    /// How requests travel: `form`, `direct` or `get`.
+    pub protocol: String,
+    /// The kind of credentials sent (`none`, `basic (user NAME)`, `bearer
+    /// token`); never the secret.
+    pub auth: String,
+    /// The CA file trusted instead of the system's roots, if any.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Everything `ggen marketplace status` shows.
@@ -102,9 +118,22 @@ impl Marketplace {
             config_file_present: s.config_file.is_some(),
             operations: s.strategies.clone(),
             fallback: s.fallback_enabled.clone(),
-            v2_endpoint: s.v2_endpoint.clone().map(|query| EndpointStatus {
-                query,
-                update: s.v2_update_endpoint.clone(),
+            v2_endpoint: s.v2_endpoint.clone().map(|query| {
+                let o = &s.v2_options;
+                EndpointStatus {
+                    query,
+                    update: s.v2_update_endpoint.clone(),
+                    graph: o
+                        .graph
+                        .clone()
+                        .unwrap_or_else(|| Sourced::default(DEFAULT_GRAPH.to_string())),
+                    protocol: o
+                        .protocol
+                        .as_ref()
+                        .map_or_else(|| "form".to_string(), |p| p.value.clone()),
+                    auth: o.auth.kind(),
+                    ca_file: o.ca_file.clone(),
+                }
             }),
             registry_url: s.registry_url.clone(),
             backends,

@@ -71,7 +71,7 @@ pub fn prepare_with_limit(path: &Path, max_archive_bytes: usize) -> Result<Prepa
     let mut release = manifest.to_package_version();
     release.checksum = Some(sha256_hex(&archive));
     release.size = Some(archive.len() as u64);
-    release.published_at = Some(Utc::now());
+    release.published_at = Some(ggen_marketplace_core::model::publish_time());
     Ok(Prepared {
         manifest,
         release,
@@ -96,7 +96,7 @@ pub fn prepare_upload(archive: Vec<u8>, signature: Option<Signature>) -> Result<
     let mut release = manifest.to_package_version();
     release.checksum = Some(sha256_hex(&archive));
     release.size = Some(archive.len() as u64);
-    release.published_at = Some(Utc::now());
+    release.published_at = Some(ggen_marketplace_core::model::publish_time());
     release.signature = signature;
     Ok(Prepared {
         manifest,

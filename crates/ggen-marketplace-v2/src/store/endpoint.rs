@@ -3,8 +3,8 @@
 //! apart from the client so the settings can be built, shown and compared
 //! without a connection.
 //!
-//! Secrets (a password, a token) are only ever printed as their kind: `Debug`
-//! of [`Auth`] is redacted, and [`Auth::kind`] is what `status` shows.
+//! Secrets (a password, a token) are only ever printed as their kind (see
+//! [`Auth`], which is core's `Credentials`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -12,6 +12,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use oxigraph::model::NamedNode;
+
+/// Credentials sent with every request (shown only as their kind).
+pub use ggen_marketplace_core::credentials::Credentials as Auth;
 
 /// The graph a registry lives in on a shared endpoint unless configured
 /// otherwise.
@@ -121,52 +124,5 @@ impl FromStr for Protocol {
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Credentials for the endpoint.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub enum Auth {
-    /// No `Authorization` header.
-    #[default]
-    None,
-    /// HTTP Basic.
-    Basic {
-        /// The user name (no `:`).
-        user: String,
-        /// The password; never shown.
-        password: String,
-    },
-    /// `Authorization: Bearer TOKEN`.
-    Bearer(String),
-}
-
-impl Auth {
-    /// What `status` and logs show: the kind and the user, never a secret.
-    pub fn kind(&self) -> String {
-        match self {
-            Self::None => "none".into(),
-            Self::Basic { user, .. } => format!("basic (user {user})"),
-            Self::Bearer(_) => "bearer token".into(),
-        }
-    }
-
-    /// The `Authorization` header's value.
-    pub(crate) fn header(&self) -> Option<String> {
-        use base64::Engine as _;
-        match self {
-            Self::None => None,
-            Self::Basic { user, password } => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-            )),
-            Self::Bearer(token) => Some(format!("Bearer {token}")),
-        }
-    }
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.kind())
     }
 }

@@ -6,12 +6,14 @@
 //! they are kept out of `Serialize` and `Debug`, so neither `status --json`
 //! nor a log line can show them. Status shows [`EndpointAuth::kind`].
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::Sourced;
+
+/// Credentials for the endpoint; shown and serialized as their kind only.
+pub use ggen_marketplace_core::credentials::Credentials as EndpointAuth;
 
 /// The endpoint options in force (they matter only when an endpoint is set).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -27,46 +29,6 @@ pub struct EndpointOptions {
     pub ca_file: Option<PathBuf>,
 }
 
-/// Credentials for the endpoint; serialized as their kind only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub enum EndpointAuth {
-    /// Nothing is sent.
-    #[default]
-    None,
-    /// HTTP Basic.
-    Basic {
-        /// The user name.
-        user: String,
-        /// The password; never shown.
-        password: String,
-    },
-    /// A bearer token; never shown.
-    Bearer(String),
-}
-
-impl EndpointAuth {
-    /// `none`, `basic (user NAME)` or `bearer token`: what may be shown.
-    pub fn kind(&self) -> String {
-        match self {
-            Self::None => "none".into(),
-            Self::Basic { user, .. } => format!("basic (user {user})"),
-            Self::Bearer(_) => "bearer token".into(),
-        }
-    }
-}
-
-impl fmt::Debug for EndpointAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.kind())
-    }
-}
-
-impl Serialize for EndpointAuth {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.kind())
-    }
-}
-
 /// The protocol forms `marketplace.v2.protocol` accepts.
 pub const PROTOCOLS: [&str; 3] = ["form", "direct", "get"];
 
@@ -79,7 +41,7 @@ pub fn v2_endpoint(
     options: &EndpointOptions,
     timeout: std::time::Duration,
 ) -> crate::error::Result<ggen_marketplace_v2::Endpoint> {
-    use ggen_marketplace_v2::{Endpoint, EndpointAuth as Auth, EndpointProtocol as Protocol};
+    use ggen_marketplace_v2::{Endpoint, EndpointProtocol as Protocol};
     let mut e = Endpoint::new(query, update);
     e.timeout = timeout;
     if let Some(g) = &options.graph {
@@ -102,14 +64,7 @@ pub fn v2_endpoint(
             .parse::<Protocol>()
             .expect("checked against PROTOCOLS when resolved");
     }
-    e.auth = match &options.auth {
-        EndpointAuth::None => Auth::None,
-        EndpointAuth::Basic { user, password } => Auth::Basic {
-            user: user.clone(),
-            password: password.clone(),
-        },
-        EndpointAuth::Bearer(t) => Auth::Bearer(t.clone()),
-    };
+    e.auth = options.auth.clone();
     e.ca_file = options.ca_file.clone();
     Ok(e)
 }

@@ -55,6 +55,27 @@ impl V2Backend {
         Ok(total)
     }
 
+    /// Replaces the graph of a remote endpoint with `ntriples` (a backup's
+    /// `v2.nt`) in one visible step, then rebuilds the term index. Returns
+    /// the number of triples.
+    pub fn restore_remote_graph(&self, ntriples: &[u8]) -> Result<usize> {
+        let _lock = self.lock()?;
+        let triples = oxigraph::io::RdfParser::from_format(RdfFormat::NTriples)
+            .for_slice(ntriples)
+            .map(|q| q.map(oxigraph::model::Triple::from))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| MarketplaceError::InvalidArchive {
+                reason: format!("the V2 graph does not parse: {e}"),
+            })?;
+        self.store.replace_remote_graph(&triples, BATCH * 20)?;
+        let ix = self.build_index(self.store.generation()?)?;
+        if let Some(dir) = &self.terms_dir {
+            ix.save(dir)?;
+        }
+        *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        Ok(triples.len())
+    }
+
     /// Publishes many versions (seeding, benchmarks). Versions already present
     /// with the same checksum are skipped, so a re-run after a crash completes
     /// the work; the same version with another checksum is

@@ -2,7 +2,7 @@
 //! that differ where clients notice (`oxigraph serve`, and Virtuoso: one URL
 //! for queries and updates, a union default graph, ASK answered as a table).
 //! Each run: migrate the seeded V1 registry into the endpoint's graph, check
-//! it, read it every way, write to it, back it up, and compare V1 and V2 in
+//! it, read it every way, write to it, back it up and restore it, and compare V1 and V2 in
 //! compare mode. Skipped with a message where a server is not installed,
 //! unless `CI` is set.
 #![cfg(feature = "marketplace-parallel")]
@@ -97,6 +97,37 @@ fn whole_surface(home: &Home, server: &str) {
     let backup = home.path().join("registry.backup");
     home.succeeds(&["backup", "create", "--output", backup.to_str().unwrap()]);
     home.succeeds(&["backup", "list", backup.to_str().unwrap()]);
+    // A restore puts the endpoint's graph back as the backup has it: a package
+    // published since is gone from V2 (and V1), the rest is there, and the two
+    // agree.
+    let later = common::package_dir(
+        home.path(),
+        "after-backup",
+        "1.0.0",
+        "Published after the backup",
+        &[],
+    );
+    home.succeeds(&["publish", later.to_str().unwrap()]);
+    let generation_before = count(&home.json(&[
+        "sparql",
+        "SELECT (MAX(?g) AS ?n) WHERE { <https://ggen.io/marketplace/registry> <https://ggen.io/marketplace/generation> ?g }",
+    ]));
+    home.succeeds(&["backup", "restore", backup.to_str().unwrap(), "--force"]);
+    home.fails(
+        &["info", "after-backup", "--backend", "v2"],
+        &["after-backup"],
+    );
+    home.succeeds(&["info", "endpoint-pkg", "--backend", "v2"]);
+    assert_eq!(listed("v2"), listed("v1"), "{server}");
+    home.succeeds(&["verify-migration"]);
+    let generation_after = count(&home.json(&[
+        "sparql",
+        "SELECT (MAX(?g) AS ?n) WHERE { <https://ggen.io/marketplace/registry> <https://ggen.io/marketplace/generation> ?g }",
+    ]));
+    assert!(
+        generation_after > generation_before,
+        "{server}: a restore moves the generation on ({generation_before} -> {generation_after}), so every client's index notices"
+    );
 
     for query in ["rust", "web service", "hello", "ontology", "ci"] {
         let out = home

@@ -398,6 +398,19 @@ impl GraphStore {
         }
     }
 
+    /// Replaces a remote endpoint's registry graph with `triples` in one
+    /// visible step (see `Remote::replace_graph`). Remote stores only: a
+    /// local store is restored by building a new one.
+    pub fn replace_remote_graph(&self, triples: &[Triple], batch: usize) -> Result<()> {
+        match self {
+            Self::Remote(r) => r.replace_graph(triples, batch),
+            _ => Err(MarketplaceError::backend(
+                BACKEND,
+                "replacing the graph in place is for remote endpoints; a local store is restored as a new store",
+            )),
+        }
+    }
+
     /// Whether [`Self::bulk_insert`] goes through Oxigraph's bulk loader.
     pub fn is_local(&self) -> bool {
         self.local().is_some()

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::io::{RdfFormat, RdfParser};
 use oxigraph::model::vocab::xsd;
-use oxigraph::model::{Literal, Term, Triple};
+use oxigraph::model::{Literal, NamedNode, Term, Triple};
 use oxigraph::sparql::results::{
     QueryResultsFormat, QueryResultsParser, SliceQueryResultsParserOutput,
 };
@@ -340,6 +340,92 @@ impl Remote {
             protocol,
         })?;
         Ok(())
+    }
+
+    /// Replaces the registry's graph with `triples` in one visible step (a
+    /// restore): they are loaded into a staging graph in batches of `batch`,
+    /// counted there, and moved over the registry's graph by one `MOVE`,
+    /// in the same request that sets the generation past both graphs', so
+    /// every client's term index sees a change. A failure before the move
+    /// leaves the registry's graph as it was (the staging graph is dropped).
+    pub(super) fn replace_graph(&self, triples: &[Triple], batch: usize) -> Result<()> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let staging = NamedNode::new_unchecked(format!("urn:ggen:marketplace:restore:{nanos}"));
+        let target = match &self.endpoint.graph {
+            Some(g) => format!("GRAPH {g}"),
+            None => "DEFAULT".to_string(),
+        };
+        let loaded = (|| {
+            self.update(&format!("DROP SILENT GRAPH {staging}"))?;
+            for chunk in triples.chunks(batch.max(1)) {
+                self.update(&super::render_update(
+                    &[super::Op::Insert(chunk.to_vec())],
+                    Some(&staging),
+                ))?;
+            }
+            let count = super::parse_query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")?;
+            let dataset = vec![("default-graph-uri", staging.as_str().to_string())];
+            let n = match self.query_in(&count, dataset)? {
+                Answer::Solutions { rows, .. } => rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(|t| t.as_ref())
+                    .and_then(super::term_u64),
+                _ => None,
+            };
+            let distinct = triples
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            if n != Some(distinct as u64) {
+                return Err(MarketplaceError::backend(
+                    BACKEND,
+                    format!(
+                        "the endpoint holds {} triples of the {distinct} loaded for the restore; the registry's graph was not touched",
+                        n.map_or_else(|| "an unknown number".to_string(), |n| n.to_string())
+                    ),
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = loaded {
+            let _ = self.update(&format!("DROP SILENT GRAPH {staging}"));
+            return Err(e);
+        }
+        let (reg, generation) = (mp::registry(), mp::generation());
+        let restored = triples
+            .iter()
+            .filter(|t| t.subject == reg.clone().into() && t.predicate == generation)
+            .filter_map(|t| super::term_u64(&t.object))
+            .max()
+            .unwrap_or(0);
+        let current = self
+            .query(&super::parse_query(&format!(
+                "SELECT ?n WHERE {{ {reg} {generation} ?n }}"
+            ))?)
+            .map(|a| match a {
+                Answer::Solutions { rows, .. } => rows
+                    .iter()
+                    .filter_map(|r| r.first().cloned().flatten())
+                    .filter_map(|t| super::term_u64(&t))
+                    .max()
+                    .unwrap_or(0),
+                _ => 0,
+            })?;
+        let next = super::generation_triples(restored.max(current) + 1);
+        let graph = self.endpoint.graph.as_ref();
+        self.update(&format!(
+            "MOVE SILENT GRAPH {staging} TO {target} ;\n{}",
+            super::render_update(
+                &[
+                    super::Op::DeleteValues(reg.clone(), generation.clone()),
+                    super::Op::Insert(next),
+                ],
+                graph,
+            )
+        ))
     }
 
     /// Before this process first reads or writes a named graph: refuses an

@@ -373,11 +373,7 @@ fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> 
     // One restore at a time, after finishing one a crash interrupted.
     let _restoring = restore_lock(&registry)?;
     finish_interrupted_restore(&registry)?;
-    if mp.settings.v2_endpoint.is_some() && cfg!(feature = "marketplace-v2") {
-        return Err(setup(
-            "V2 is configured to live in a remote SPARQL endpoint; restore writes an embedded store. Unset marketplace.v2.endpoint to restore locally, or load the backup's v2.nt into the endpoint's registry graph with the server's own tools (`ggen marketplace status` names the graph)",
-        ));
-    }
+    let on_endpoint = mp.settings.v2_endpoint.is_some();
     if mp.is_seeded() && !force {
         return Err(setup(format!(
             "{} already holds a registry; add --force to replace it (it is kept beside the restored one)",
@@ -387,7 +383,8 @@ fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> 
     // A process holding the store (a running server) would keep writing to the
     // directory we are about to move away.
     #[cfg(feature = "marketplace-v2")]
-    if registry.join("v2").is_dir()
+    if !on_endpoint
+        && registry.join("v2").is_dir()
         && let Err(e) = ggen_marketplace_v2::V2Backend::open_embedded(&registry)
     {
         return Err(setup(format!(
@@ -494,6 +491,19 @@ fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> 
         drop(v2);
         // Backends (RocksDB above all) close here, before the directory moves.
     }
+    // With V2 on an endpoint, its graph is replaced first, in one visible
+    // step (loaded beside it, then moved over it): the network is the likelier
+    // failure, and until it succeeds nothing local has changed.
+    #[cfg(feature = "marketplace-v2")]
+    if on_endpoint && let (Some(_), Some(graph)) = (&manifest.v2, &graph) {
+        mp.v2()?.restore_remote_graph(graph).map_err(|e| {
+            setup(format!(
+                "replacing the registry's graph on the SPARQL endpoint failed, so nothing was restored: {e}"
+            ))
+        })?;
+    }
+    #[cfg(not(feature = "marketplace-v2"))]
+    let _ = on_endpoint;
     // The swap: the old registry moves aside, the new one into place. Each
     // rename is atomic; the marker written first lets the next ggen command
     // finish a swap a crash cut between the two (see `finish_interrupted_restore`).

@@ -8,7 +8,7 @@
 pub mod archive;
 pub mod backend;
 pub mod checksum;
-pub mod credentials;
+pub mod endpoint;
 pub mod error;
 pub mod fsutil;
 pub mod manifest;

@@ -48,8 +48,8 @@ pub use access::{
 pub use cache::CacheStatus;
 pub use config::{
     BackendStrategy, BreakerSettings, CacheSizes, Compiled, ConfigFile, EndpointAuth,
-    EndpointOptions, Flags, Operation, Paths, RetrySettings, Settings, Source, Sourced,
-    derive_update_url, env, parse_duration, read_file,
+    EndpointOptions, EndpointProtocol, Flags, Operation, Paths, RetrySettings, Settings, Source,
+    Sourced, derive_update_url, env, parse_duration, read_file,
 };
 pub use error::{Error, Hint, Result};
 pub use marketplace::Marketplace;

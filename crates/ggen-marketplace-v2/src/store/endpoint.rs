@@ -6,15 +6,14 @@
 //! Secrets (a password, a token) are only ever printed as their kind (see
 //! [`Auth`], which is core's `Credentials`).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use oxigraph::model::NamedNode;
 
-/// Credentials sent with every request (shown only as their kind).
-pub use ggen_marketplace_core::credentials::Credentials as Auth;
+/// Credentials sent with every request (shown only as their kind), and the
+/// protocol forms; both shared with the settings that hold them.
+pub use ggen_marketplace_core::endpoint::{Credentials as Auth, Protocol};
 
 /// The graph a registry lives in on a shared endpoint unless configured
 /// otherwise.
@@ -74,55 +73,5 @@ impl RemoteEndpoint {
         self.graph
             .as_ref()
             .map_or_else(|| "default".to_string(), |g| g.as_str().to_string())
-    }
-}
-
-/// The SPARQL 1.1 Protocol forms a query can take. Servers differ on which
-/// they answer; the form-encoded POST is the one every server tried answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    /// `POST` with `application/x-www-form-urlencoded` (`query=`, `update=`).
-    #[default]
-    Form,
-    /// `POST` of the bare text (`application/sparql-query`,
-    /// `application/sparql-update`), the dataset in the URL.
-    Direct,
-    /// `GET ...?query=` for queries (updates cannot be GETs; they go as forms).
-    Get,
-}
-
-impl Protocol {
-    /// The spellings [`FromStr`] accepts, for messages.
-    pub const NAMES: &'static str = "form, direct or get";
-
-    /// The spelling of this form in settings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Form => "form",
-            Self::Direct => "direct",
-            Self::Get => "get",
-        }
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "form" => Ok(Self::Form),
-            "direct" => Ok(Self::Direct),
-            "get" => Ok(Self::Get),
-            other => Err(format!(
-                "`{other}` is not a SPARQL protocol form; use {}",
-                Self::NAMES
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

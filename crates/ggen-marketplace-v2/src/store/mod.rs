@@ -403,7 +403,7 @@ impl GraphStore {
     /// local store is restored by building a new one.
     pub fn replace_remote_graph(&self, triples: &[Triple], batch: usize) -> Result<()> {
         match self {
-            Self::Remote(r) => r.replace_graph(triples, batch),
+            Self::Remote(r) => r.replace_graph(triples, batch, self.generation()?),
             _ => Err(MarketplaceError::backend(
                 BACKEND,
                 "replacing the graph in place is for remote endpoints; a local store is restored as a new store",

@@ -348,7 +348,13 @@ impl Remote {
     /// in the same request that sets the generation past both graphs', so
     /// every client's term index sees a change. A failure before the move
     /// leaves the registry's graph as it was (the staging graph is dropped).
-    pub(super) fn replace_graph(&self, triples: &[Triple], batch: usize) -> Result<()> {
+    /// `current` is the registry graph's generation now.
+    pub(super) fn replace_graph(
+        &self,
+        triples: &[Triple],
+        batch: usize,
+        current: u64,
+    ) -> Result<()> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -401,19 +407,6 @@ impl Remote {
             .filter_map(|t| super::term_u64(&t.object))
             .max()
             .unwrap_or(0);
-        let current = self
-            .query(&super::parse_query(&format!(
-                "SELECT ?n WHERE {{ {reg} {generation} ?n }}"
-            ))?)
-            .map(|a| match a {
-                Answer::Solutions { rows, .. } => rows
-                    .iter()
-                    .filter_map(|r| r.first().cloned().flatten())
-                    .filter_map(|t| super::term_u64(&t))
-                    .max()
-                    .unwrap_or(0),
-                _ => 0,
-            })?;
         let next = super::generation_triples(restored.max(current) + 1);
         let graph = self.endpoint.graph.as_ref();
         self.update(&format!(

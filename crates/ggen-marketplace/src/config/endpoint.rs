@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::Sourced;
 
 /// Credentials for the endpoint; shown and serialized as their kind only.
-pub use ggen_marketplace_core::credentials::Credentials as EndpointAuth;
+pub use ggen_marketplace_core::endpoint::Credentials as EndpointAuth;
+/// How requests travel (`marketplace.v2.protocol`).
+pub use ggen_marketplace_core::endpoint::Protocol as EndpointProtocol;
 
 /// The endpoint options in force (they matter only when an endpoint is set).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -22,15 +24,12 @@ pub struct EndpointOptions {
     /// is V2's built-in graph (`ggen_marketplace_v2::DEFAULT_GRAPH`).
     pub graph: Option<Sourced<String>>,
     /// `form` (the default), `direct` or `get`.
-    pub protocol: Option<Sourced<String>>,
+    pub protocol: Option<Sourced<EndpointProtocol>>,
     /// Credentials sent with every request.
     pub auth: EndpointAuth,
     /// PEM roots to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
 }
-
-/// The protocol forms `marketplace.v2.protocol` accepts.
-pub const PROTOCOLS: [&str; 3] = ["form", "direct", "get"];
 
 /// The V2 client's endpoint from these settings. A graph IRI that the
 /// textual check let through but the IRI grammar refuses is an error here.
@@ -41,7 +40,7 @@ pub fn v2_endpoint(
     options: &EndpointOptions,
     timeout: std::time::Duration,
 ) -> crate::error::Result<ggen_marketplace_v2::Endpoint> {
-    use ggen_marketplace_v2::{Endpoint, EndpointProtocol as Protocol};
+    use ggen_marketplace_v2::Endpoint;
     let mut e = Endpoint::new(query, update);
     e.timeout = timeout;
     if let Some(g) = &options.graph {
@@ -59,10 +58,7 @@ pub fn v2_endpoint(
         })?;
     }
     if let Some(p) = &options.protocol {
-        e.protocol = p
-            .value
-            .parse::<Protocol>()
-            .expect("checked against PROTOCOLS when resolved");
+        e.protocol = p.value;
     }
     e.auth = options.auth.clone();
     e.ca_file = options.ca_file.clone();

@@ -31,7 +31,7 @@ use crate::error::Result;
 
 #[cfg(feature = "marketplace-v2")]
 pub use endpoint::v2_endpoint;
-pub use endpoint::{EndpointAuth, EndpointOptions};
+pub use endpoint::{EndpointAuth, EndpointOptions, EndpointProtocol};
 pub use file::{ConfigFile, read_file};
 pub use paths::Paths;
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::endpoint::{EndpointAuth, EndpointOptions, PROTOCOLS};
+use super::endpoint::{EndpointAuth, EndpointOptions, EndpointProtocol};
 use super::env::{self, Env, parse_bool};
 use super::file::{
     ConfigFile, FallbackSection, MarketplaceSection, OperationOverride, StrategyName,
@@ -274,21 +274,27 @@ impl Resolver<'_> {
         {
             return Err(self.bad_value(g, env::V2_GRAPH, "marketplace.v2.graph", why));
         }
-        let protocol = self.env_or_file(
+        let protocol = match self.env_or_file(
             env::V2_PROTOCOL,
             v2.and_then(|v| v.protocol.as_ref()),
             |v| v,
-        );
-        if let Some(p) = &protocol
-            && !PROTOCOLS.contains(&p.value.as_str())
-        {
-            let message = format!(
-                "`{}` is not a SPARQL protocol form; use one of {}",
-                p.value,
-                PROTOCOLS.join(", ")
-            );
-            return Err(self.bad_value(p, env::V2_PROTOCOL, "marketplace.v2.protocol", message));
-        }
+        ) {
+            None => None,
+            Some(p) => match p.value.parse::<EndpointProtocol>() {
+                Ok(value) => Some(Sourced {
+                    value,
+                    source: p.source,
+                }),
+                Err(message) => {
+                    return Err(self.bad_value(
+                        &p,
+                        env::V2_PROTOCOL,
+                        "marketplace.v2.protocol",
+                        message,
+                    ));
+                }
+            },
+        };
         let user = self.env_or_file(env::V2_USER, v2.and_then(|v| v.user.as_ref()), |v| v);
         let password = self.env_or_file(
             env::V2_PASSWORD,

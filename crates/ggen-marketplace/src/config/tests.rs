@@ -238,7 +238,7 @@ fn endpoint_options_resolve_with_the_environment_first() {
     let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
     let o = &s.v2_options;
     assert_eq!(o.graph.as_ref().unwrap().value, "https://example.org/g");
-    assert_eq!(o.protocol.as_ref().unwrap().value, "get");
+    assert_eq!(o.protocol.as_ref().unwrap().value, EndpointProtocol::Get);
     assert_eq!(
         o.auth,
         EndpointAuth::Basic {
@@ -314,7 +314,7 @@ fn bad_endpoint_options_are_refused_naming_the_setting() {
         (
             "marketplace:\n  v2:\n    protocol: soap\n",
             &[],
-            "form, direct, get",
+            "form, direct or get",
         ),
         (
             "",

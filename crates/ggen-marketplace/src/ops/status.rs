@@ -130,7 +130,8 @@ impl Marketplace {
                     protocol: o
                         .protocol
                         .as_ref()
-                        .map_or_else(|| "form".to_string(), |p| p.value.clone()),
+                        .map_or_else(Default::default, |p| p.value)
+                        .to_string(),
                     auth: o.auth.kind(),
                     ca_file: o.ca_file.clone(),
                 }

@@ -378,6 +378,50 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
     Ok(summary)
 }
 
+/// One regular file of an archive, read into memory by [`read_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFile {
+    /// Its path inside the archive (checked: relative, no `..`, UTF-8, `/`-separated).
+    pub path: String,
+    /// Its bytes.
+    pub data: Vec<u8>,
+    /// Whether any executable bit is set.
+    pub executable: bool,
+}
+
+/// Reads every regular file of a `.tar.gz` into memory, under every rule of
+/// [`extract_tar_gz`] (so a template renderer sees exactly what an install
+/// would write, and nothing touches the disk).
+pub fn read_files(bytes: &[u8], limits: &ExtractLimits) -> Result<Vec<ArchiveFile>> {
+    let invalid = |e: io::Error| MarketplaceError::InvalidArchive {
+        reason: e.to_string(),
+    };
+    let mut files = Vec::new();
+    walk(bytes, limits, |entry| match entry {
+        Entry::Dir(_) => Ok(0),
+        Entry::File {
+            path,
+            executable,
+            data,
+        } => {
+            let mut buf = Vec::new();
+            let n = data.read_to_end(&mut buf).map_err(invalid)?;
+            let path = path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push(ArchiveFile {
+                path,
+                data: buf,
+                executable,
+            });
+            Ok(n as u64)
+        }
+    })?;
+    Ok(files)
+}
+
 /// Opens the stored archive file of `name@version` as a stream checked
 /// against `expected` (its registry checksum) as it is read: what backends
 /// that keep archives as files answer [`crate::MarketplaceBackend::open_archive`] with.

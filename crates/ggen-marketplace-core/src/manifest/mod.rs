@@ -8,6 +8,8 @@
 //! understood becomes a warning, not a crash.
 
 use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
 use semver::{Version, VersionReq};
@@ -16,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{MarketplaceError, Result};
 use crate::model::{Dependency, PackageVersion};
 use crate::name::validate_name;
+
+mod variables;
+
+pub use variables::{TemplateSection, Variable, VariableType, check_value, is_identifier};
 
 /// Manifest file names, in order of preference.
 pub const MANIFEST_FILES: &[&str] = &["gpack.toml", "gpack.yaml", "gpack.yml", "package.toml"];
@@ -33,17 +39,6 @@ pub enum ManifestFormat {
     GpackYaml,
     /// `package.toml`, the older layout.
     LegacyToml,
-}
-
-/// A template variable a package declares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Variable {
-    /// Its value when the user gives none.
-    #[serde(default)]
-    pub default: Option<serde_json::Value>,
-    /// What it is for, shown when asking for it.
-    #[serde(default)]
-    pub description: Option<String>,
 }
 
 /// A package's manifest, read from its directory and checked.
@@ -71,8 +66,11 @@ pub struct Manifest {
     pub keywords: Vec<String>,
     /// Packages it needs.
     pub dependencies: Vec<Dependency>,
-    /// Template variables, by name.
-    pub variables: BTreeMap<String, Variable>,
+    /// Template variables, by name, in the order the manifest declares them
+    /// (the order questions are asked in).
+    pub variables: IndexMap<String, Variable>,
+    /// How `templates/` are rendered.
+    pub template: TemplateSection,
     /// The publisher marks it ready for production use.
     pub production_ready: bool,
     /// Which file it came from.
@@ -310,7 +308,9 @@ struct GpackFile {
     #[serde(default)]
     dependencies: BTreeMap<String, DepSpec>,
     #[serde(default)]
-    variables: BTreeMap<String, Variable>,
+    variables: IndexMap<String, Variable>,
+    #[serde(default)]
+    template: TemplateSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,6 +374,10 @@ impl GpackFile {
                 optional,
             });
         }
+        for (name, var) in &self.variables {
+            var.check(name).map_err(invalid)?;
+        }
+        self.template.check().map_err(invalid)?;
         let mut warnings = Vec::new();
         if p.description.trim().is_empty() {
             warnings.push("package.description is empty: searches will rarely find it".into());
@@ -394,6 +398,7 @@ impl GpackFile {
             keywords: p.keywords,
             dependencies,
             variables: self.variables,
+            template: self.template,
             production_ready: p.production_ready,
             format,
             path: path.to_path_buf(),
@@ -553,7 +558,8 @@ fn legacy(table: &toml::Table, path: &Path) -> Result<Manifest> {
         tags: list(pkg.get("tags"), "tags"),
         keywords: list(pkg.get("keywords"), "keywords"),
         dependencies,
-        variables: BTreeMap::new(),
+        variables: IndexMap::new(),
+        template: TemplateSection::default(),
         production_ready,
         format: ManifestFormat::LegacyToml,
         path: path.to_path_buf(),

@@ -29,6 +29,72 @@ pub enum Command {
     /// Run the registry server, and manage its API tokens.
     #[command(subcommand)]
     Registry(Box<Registry>),
+    /// Generate a project from a package: resolve and verify it (and its
+    /// dependencies) as `install` does, answer its questions, render its
+    /// templates into DIR.
+    ///
+    /// Answers come from --var, --answers FILE, prompts on a terminal, or the
+    /// package's defaults. The project records where it came from in
+    /// DIR/.ggen-answers.toml, which `ggen update` reads.
+    New(Box<NewArgs>),
+    /// Bring a generated project up to a newer version of its template,
+    /// keeping your edits (three-way merge; overlapping edits get conflict
+    /// markers). Not `ggen marketplace update`, which updates installed packages.
+    Update(Box<ProjectUpdateArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// NAME or NAME@REQUIREMENT, e.g. rust-cli or rust-cli@^1.2.
+    pub package: String,
+    /// The directory to create; it must not exist or be empty.
+    pub dir: PathBuf,
+    /// Read answers from FILE: a table of NAME = VALUE in TOML, JSON or YAML
+    /// (another project's .ggen-answers.toml works too).
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// Also render optional dependencies.
+    #[arg(long)]
+    pub with_optional: bool,
+    #[command(flatten)]
+    pub common: GenerateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectUpdateArgs {
+    /// The project ggen generated (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Move to the newest version matching REQ, e.g. ^2 or =1.4.0 (default:
+    /// the newest compatible with the recorded version).
+    #[arg(long, value_name = "REQ")]
+    pub to: Option<String>,
+    /// Also render optional dependencies.
+    #[arg(long)]
+    pub with_optional: bool,
+    #[command(flatten)]
+    pub common: GenerateArgs,
+}
+
+/// Flags `new` and `update` share.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Answer a question, e.g. --var project_name=demo (repeatable). Text is
+    /// converted to the variable's type: 8080, true/false, a,b for lists.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Never prompt: unanswered questions take their defaults, and a required
+    /// one without an answer is an error (the default when not on a terminal).
+    #[arg(long)]
+    pub defaults: bool,
+    /// Require a valid signature from a trusted key on every package.
+    #[arg(long)]
+    pub verify_signature: bool,
+    /// Show what would be written (for update, a diff), writing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,12 +20,16 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = args::Cli::parse();
-    let cmd = match cli.command {
-        args::Command::Marketplace(cmd) => cmd,
+    let command = match args::Cli::parse().command {
         args::Command::Registry(cmd) => return run_registry(*cmd),
+        other => other,
     };
-    let verbose = cmd.global().verbose;
+    let verbose = match &command {
+        args::Command::Registry(_) => unreachable!("returned above"),
+        args::Command::Marketplace(cmd) => cmd.global().verbose,
+        args::Command::New(a) => a.common.global.verbose,
+        args::Command::Update(a) => a.common.global.verbose,
+    };
     let default_level = if verbose { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -42,7 +46,13 @@ fn main() -> ExitCode {
     let handle = metrics_file
         .as_ref()
         .and_then(|_| ggen_marketplace::metrics::install());
-    let code = match commands::run(*cmd) {
+    let result = match command {
+        args::Command::Marketplace(cmd) => commands::run(*cmd),
+        args::Command::New(a) => commands::generate::new(&a),
+        args::Command::Update(a) => commands::generate::update(&a),
+        args::Command::Registry(_) => unreachable!("returned above"),
+    };
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             output::print_error(&e);

@@ -46,6 +46,10 @@ pub enum Error {
     #[error(transparent)]
     Signing(Box<ggen_marketplace_core::signing::SigningError>),
 
+    /// Generating or updating a project from templates failed.
+    #[error(transparent)]
+    Template(Box<ggen_template::TemplateError>),
+
     /// A refusal with its explanation (the message says what to do).
     #[error("{0}")]
     Setup(String),
@@ -68,6 +72,15 @@ impl From<ggen_marketplace_core::resolve::ResolveError> for Error {
     }
 }
 
+impl From<ggen_template::TemplateError> for Error {
+    fn from(e: ggen_template::TemplateError) -> Self {
+        match e {
+            ggen_template::TemplateError::Marketplace(m) => Self::Marketplace(m),
+            other => Self::Template(Box::new(other)),
+        }
+    }
+}
+
 impl From<ggen_marketplace_core::signing::SigningError> for Error {
     fn from(e: ggen_marketplace_core::signing::SigningError) -> Self {
         Self::Signing(Box::new(e))
@@ -80,6 +93,7 @@ impl Hint for Error {
             Self::Marketplace(e) => e.hint(),
             Self::Resolve(e) => e.hint(),
             Self::Signing(e) => e.hint(),
+            Self::Template(e) => e.hint(),
             Self::Config { fix, .. } => fix.clone().or_else(|| {
                 Some("fix the key named above, or move the file away to use the defaults".into())
             }),

@@ -12,7 +12,7 @@
 //! | `config` | settings from file, environment and flags; where state lives |
 //! | `routing` | strategies, the dual adapter, A/B buckets, compare log, write journal, breakers |
 //! | `cache` | the search, package, SPARQL and signature tiers |
-//! | `ops` | install, lockfile, publish, verify, validate, backup, seeding, status |
+//! | `ops` | install, generate, lockfile, publish, verify, validate, backup, seeding, status |
 //! | `migration` | V1 to V2, and its verification |
 //! | `access` | tokens, owners of names, signing keys per package |
 //! | `observe` | metrics and instrumentation |
@@ -36,6 +36,7 @@ mod remote;
 mod routing;
 
 pub use ggen_marketplace_core as core;
+pub use ggen_template as template;
 #[cfg(feature = "marketplace-v1")]
 pub use ggen_marketplace_v1 as v1;
 #[cfg(feature = "marketplace-v2")]
@@ -57,6 +58,10 @@ pub use migration::{MigrationReport, VerifyReport as MigrationVerifyReport};
 pub use observe::metrics;
 pub use ops::backup::{BackupManifest, Counts, FileEntry, RestoreReport, inspect_backup};
 pub use ops::catalogue::SeedReport;
+pub use ops::generate::{
+    FileChange, GenerateOptions, GenerateReport, GeneratedFile, ProjectUpdateOptions,
+    ProjectUpdateReport,
+};
 pub use ops::graph::GraphFormat;
 pub use ops::install::{Action, Change, Event, InstallOptions, InstallReport};
 pub use ops::lockfile::{LOCKFILE, LockedPackage, Lockfile};

@@ -20,9 +20,10 @@ pub struct TemplateCheck {
 }
 
 /// Checks every template, templated file name, default and condition of
-/// `source`. `inherited` are variables its dependencies declare (a template
-/// may use those too: one name is one question across a generation).
-pub fn check_templates(source: &TemplateSource, inherited: &BTreeSet<String>) -> TemplateCheck {
+/// `source`. A template may use only what its own package declares (and
+/// `extended` in a file it extends): a variable that only a dependency
+/// declares would leave the package broken the day the dependency drops it.
+pub fn check_templates(source: &TemplateSource) -> TemplateCheck {
     let engine = Engine::new();
     let m = &source.manifest;
     let mut out = TemplateCheck::default();
@@ -78,7 +79,7 @@ pub fn check_templates(source: &TemplateSource, inherited: &BTreeSet<String>) ->
             if r == "extended" && extended_ok {
                 continue;
             }
-            if !declared.contains(r.as_str()) && !inherited.contains(&r) {
+            if !declared.contains(r.as_str()) {
                 out.errors.push(format!(
                     "{file} uses `{r}`, which is not declared under [variables]"
                 ));

@@ -9,6 +9,46 @@ use serde_json::json;
 
 use crate::args::Global;
 use crate::failure::CliResult;
+
+/// Runs `op` (anything that fetches packages) with a progress bar on a
+/// terminal, or one line per fetch otherwise (none with --json).
+pub(super) fn with_progress<T>(
+    g: &Global,
+    op: impl FnOnce(&dyn Fn(Event<'_>)) -> ggen_marketplace::Result<T>,
+) -> CliResult<T> {
+    let progress = !g.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = indicatif::ProgressBar::hidden();
+    if progress {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {msg}")
+                .expect("template"),
+        );
+    }
+    let quiet = g.json;
+    let on_event = |e: Event<'_>| match e {
+        Event::Resolved { count } => bar.set_length(count as u64),
+        Event::Fetching {
+            name,
+            version,
+            cached,
+        } => {
+            let msg = format!(
+                "{} {name} {version}",
+                if cached { "Using cached" } else { "Fetching" }
+            );
+            if progress {
+                bar.set_message(msg);
+            } else if !quiet {
+                eprintln!("{msg}");
+            }
+        }
+        Event::Extracted { .. } => bar.inc(1),
+    };
+    let result = op(&on_event);
+    bar.finish_and_clear();
+    Ok(result?)
+}
 use crate::output::{self, table};
 
 pub(super) fn list_installed(mp: &Marketplace, target: &Path, g: &Global) -> CliResult {
@@ -53,37 +93,7 @@ pub(super) fn run(
     op: impl FnOnce(&Marketplace, &dyn Fn(Event<'_>)) -> ggen_marketplace::Result<InstallReport>,
 ) -> CliResult {
     let started = Instant::now();
-    let progress = !g.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = indicatif::ProgressBar::hidden();
-    if progress {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {msg}")
-                .expect("template"),
-        );
-    }
-    let quiet = g.json;
-    let on_event = |e: Event<'_>| match e {
-        Event::Resolved { count } => bar.set_length(count as u64),
-        Event::Fetching {
-            name,
-            version,
-            cached,
-        } => {
-            let msg = format!(
-                "{} {name} {version}",
-                if cached { "Using cached" } else { "Fetching" }
-            );
-            if progress {
-                bar.set_message(msg);
-            } else if !quiet {
-                eprintln!("{msg}");
-            }
-        }
-        Event::Extracted { .. } => bar.inc(1),
-    };
-    let report = op(mp, &on_event)?;
-    bar.finish_and_clear();
+    let report = with_progress(g, |on| op(mp, on))?;
     if g.verbose {
         let s = &mp.settings.strategies[&Operation::Install];
         eprintln!(

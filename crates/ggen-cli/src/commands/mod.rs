@@ -6,12 +6,14 @@
 //! |---|---|
 //! | `browse` | search, list, info, versions |
 //! | `install` | install, update, remove, list --installed |
+//! | `generate` | `ggen new`, `ggen update` (projects from templates) |
 //! | `publish` | publish, sign, keygen, verify-key, verify, trust, yank, key |
 //! | `admin` | init, status, validate, migrate, verify-migration, rebuild-*, export, sparql, ab-report, cache, backup |
 //! | `registry` | `ggen registry`: the server, its tokens and owners |
 
 mod admin;
 mod browse;
+pub mod generate;
 mod install;
 mod publish;
 pub mod registry;
@@ -50,13 +52,7 @@ pub fn run(cmd: Cmd) -> CliResult {
     if let Cmd::Init { force, empty, .. } = &cmd {
         return admin::init(&mp, *force, *empty, &g);
     }
-    if let Some(report) = mp.ensure_seeded(false)? {
-        eprintln!(
-            "Seeded {} from the bundled catalogue ({} package versions).",
-            mp.paths.registry.display(),
-            report.v1_added.max(report.v2_added)
-        );
-    }
+    seed(&mp)?;
     match cmd {
         Cmd::Search {
             query,
@@ -171,6 +167,27 @@ pub fn run(cmd: Cmd) -> CliResult {
             unreachable!("handled above")
         }
     }
+}
+
+/// Seeds a registry that has never been used from the bundled catalogue.
+fn seed(mp: &Marketplace) -> CliResult<()> {
+    if let Some(report) = mp.ensure_seeded(false)? {
+        eprintln!(
+            "Seeded {} from the bundled catalogue ({} package versions).",
+            mp.paths.registry.display(),
+            report.v1_added.max(report.v2_added)
+        );
+    }
+    Ok(())
+}
+
+/// The marketplace of a command that reads packages, seeded on first use
+/// (read-only for a dry run, as in [`run`]).
+fn open_seeded(g: &Global, dry_run: bool) -> CliResult<Marketplace> {
+    let mp = open(g)?;
+    let mp = if dry_run { mp.read_only() } else { mp };
+    seed(&mp)?;
+    Ok(mp)
 }
 
 /// The marketplace of this process: paths and settings from the

@@ -4,6 +4,7 @@
 //! | module | holds |
 //! |---|---|
 //! | `install` | install, update, remove: the transaction into a target |
+//! | `generate` | `ggen new` and `ggen update`: projects rendered from packages |
 //! | `lockfile` | `ggen.lock` |
 //! | `publish` | publish, sign, verify, yank, key rotation |
 //! | `validate` | checking package directories |
@@ -15,6 +16,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod catalogue;
+pub(crate) mod generate;
 pub(crate) mod graph;
 pub(crate) mod install;
 pub(crate) mod lockfile;

@@ -1,10 +1,12 @@
 //! `validate`: checks a package directory (or a directory of them) the way a
-//! publish would read it: the manifest, and whether the directory packs.
+//! publish would read it: the manifest, whether the directory packs, and
+//! whether its templates use only the variables it declares.
 
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::Manifest;
 use ggen_marketplace_core::manifest::ManifestFormat;
+use ggen_template::{TemplateSource, check_templates};
 use semver::Version;
 use serde::Serialize;
 
@@ -74,10 +76,19 @@ fn validate_one(path: &Path) -> Validation {
     match Manifest::load(path) {
         Ok(m) => {
             let mut errors = Vec::new();
-            if path.is_dir()
-                && let Err(e) = ggen_marketplace_core::archive::pack_dir(path)
-            {
-                errors.push(e.to_string());
+            let mut warnings = m.warnings.clone();
+            if path.is_dir() {
+                match ggen_marketplace_core::archive::pack_dir(path)
+                    .and_then(|packed| Ok(TemplateSource::from_archive(&packed)))
+                {
+                    Ok(Ok(source)) => {
+                        let check = check_templates(&source);
+                        errors.extend(check.errors);
+                        warnings.extend(check.warnings);
+                    }
+                    Ok(Err(e)) => errors.push(e.to_string()),
+                    Err(e) => errors.push(e.to_string()),
+                }
             }
             Validation {
                 path: path.to_path_buf(),
@@ -86,7 +97,7 @@ fn validate_one(path: &Path) -> Validation {
                 format: Some(m.format),
                 valid: errors.is_empty(),
                 errors,
-                warnings: m.warnings,
+                warnings,
             }
         }
         Err(e) => Validation {

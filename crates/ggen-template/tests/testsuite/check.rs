@@ -1,5 +1,3 @@
-use std::collections::BTreeSet;
-
 use ggen_template::check_templates;
 
 use crate::package;
@@ -11,7 +9,7 @@ fn an_undeclared_variable_is_an_error_and_an_unused_one_a_warning() {
         "[variables]\nused = { default = \"a\" }\nunused = { default = \"b\" }\n",
         &[("f.txt", b"{{ used }} {{ typo }}\n")],
     );
-    let c = check_templates(&p, &BTreeSet::new());
+    let c = check_templates(&p);
     assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
     assert!(
         c.errors[0].contains("templates/f.txt uses `typo`"),
@@ -33,19 +31,15 @@ fn names_defaults_and_conditions_count_as_uses() {
         "[variables]\nname = { default = \"a\" }\nslug = { default = \"{{ name }}\" }\nci = { default = true }\nprovider = { default = \"gh\", when = \"ci\" }\n",
         &[("{{ slug }}/{{ provider }}.txt", b"x\n")],
     );
-    let c = check_templates(&p, &BTreeSet::new());
+    let c = check_templates(&p);
     assert!(c.errors.is_empty(), "{:?}", c.errors);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]
-fn syntax_errors_name_the_line_and_inherited_variables_are_allowed() {
-    let p = package(
-        "app",
-        "",
-        &[("f.txt", b"ok\n{% if %}\n"), ("g.txt", b"{{ from_dep }}\n")],
-    );
-    let c = check_templates(&p, &BTreeSet::from(["from_dep".to_string()]));
+fn syntax_errors_name_the_line() {
+    let p = package("app", "", &[("f.txt", b"ok\n{% if %}\n")]);
+    let c = check_templates(&p);
     assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
     assert!(
         c.errors[0].starts_with("templates/f.txt:2"),

@@ -41,7 +41,7 @@ mod session;
 mod transaction;
 
 use crate::ops::lockfile::Lockfile;
-use fetch::fetch_verified;
+pub(crate) use fetch::fetch_verified;
 use plan::{diff, lockfile_for, new_lock_equal, requested_roots, resolve_plan};
 pub use transaction::recover;
 use transaction::{STAGING, Staged, commit, pending_transaction};

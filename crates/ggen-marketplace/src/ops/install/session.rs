@@ -68,6 +68,21 @@ impl Marketplace {
         on_event: &dyn Fn(Event<'_>),
         run: impl FnOnce(&InstallContext<'_>) -> Result<InstallReport>,
     ) -> Result<InstallReport> {
+        let (mut report, warnings) = self.with_fetch_context(verify, on_event, run)?;
+        report.warnings.extend(warnings);
+        Ok(report)
+    }
+
+    /// Runs `run` with what fetching verified archives needs (the routed
+    /// backend, download cache, signature policy), for installs and for
+    /// generating projects alike; returns its result and the warnings the
+    /// policy raised.
+    pub(crate) fn with_fetch_context<T>(
+        &self,
+        verify: bool,
+        on_event: &dyn Fn(Event<'_>),
+        run: impl FnOnce(&InstallContext<'_>) -> Result<T>,
+    ) -> Result<(T, Vec<String>)> {
         let backend = self.backend_for(Operation::Install)?;
         let verify = verify || self.settings.require_signatures.value;
         let trust = verify
@@ -102,8 +117,6 @@ impl Marketplace {
             verifier: verify.then_some(&verifier as Verifier<'_>),
             on_event,
         };
-        let mut report = run(&ctx)?;
-        report.warnings.extend(warnings);
-        Ok(report)
+        Ok((run(&ctx)?, warnings))
     }
 }

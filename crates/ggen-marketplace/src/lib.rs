@@ -36,11 +36,11 @@ mod remote;
 mod routing;
 
 pub use ggen_marketplace_core as core;
-pub use ggen_template as template;
 #[cfg(feature = "marketplace-v1")]
 pub use ggen_marketplace_v1 as v1;
 #[cfg(feature = "marketplace-v2")]
 pub use ggen_marketplace_v2 as v2;
+pub use ggen_template as template;
 
 pub use access::{
     AuthError, OWNERS_FILE, Owners, Ownership, RevocationMerge, Scope, TOKENS_FILE, TokenRecord,

@@ -22,6 +22,8 @@ pub struct Pkg {
     keywords: Vec<String>,
     authors: Vec<String>,
     deps: Vec<(String, String, bool)>,
+    variables: Vec<(String, String)>,
+    template: Option<String>,
     files: Vec<(String, Vec<u8>)>,
 }
 
@@ -39,6 +41,8 @@ impl Pkg {
             keywords: Vec::new(),
             authors: Vec::new(),
             deps: Vec::new(),
+            variables: Vec::new(),
+            template: None,
             files: vec![
                 ("README.md".into(), format!("# {name}\n").into_bytes()),
                 (
@@ -97,6 +101,30 @@ impl Pkg {
         self
     }
 
+    /// Declares a template variable: `decl` is its inline TOML table, e.g.
+    /// `{ default = "demo", pattern = "[a-z]+" }`.
+    pub fn variable(mut self, name: &str, decl: &str) -> Self {
+        self.variables.push((name.into(), decl.into()));
+        self
+    }
+
+    /// The body of the manifest's `[template]` section, e.g. `extends = ["a"]`.
+    pub fn template_section(mut self, body: &str) -> Self {
+        self.template = Some(body.into());
+        self
+    }
+
+    /// Adds (or replaces) a file under `templates/`: a file the package generates.
+    pub fn template(self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
+        self.file(&format!("templates/{path}"), contents)
+    }
+
+    /// Leaves out a file (e.g. the default `templates/main.rs.tmpl`).
+    pub fn without(mut self, path: &str) -> Self {
+        self.files.retain(|(p, _)| p != path);
+        self
+    }
+
     /// Adds (or replaces) a file.
     pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
         self.files.retain(|(p, _)| p != path);
@@ -147,6 +175,15 @@ impl Pkg {
                     m.push_str(&format!("{name:?} = {req:?}\n"));
                 }
             }
+        }
+        if !self.variables.is_empty() {
+            m.push_str("\n[variables]\n");
+            for (name, decl) in &self.variables {
+                m.push_str(&format!("{name} = {decl}\n"));
+            }
+        }
+        if let Some(t) = &self.template {
+            m.push_str(&format!("\n[template]\n{t}\n"));
         }
         m
     }

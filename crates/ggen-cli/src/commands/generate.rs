@@ -4,9 +4,11 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use ggen_marketplace::template::{Prompter, Question};
 use ggen_marketplace::template::{Outcome, coerce};
-use ggen_marketplace::{GenerateOptions, GenerateReport, ProjectUpdateOptions, ProjectUpdateReport};
+use ggen_marketplace::template::{Prompter, Question};
+use ggen_marketplace::{
+    GenerateOptions, GenerateReport, ProjectUpdateOptions, ProjectUpdateReport,
+};
 use semver::VersionReq;
 use serde_json::Value;
 
@@ -27,7 +29,14 @@ pub fn new(a: &NewArgs) -> CliResult {
     };
     let mut prompter = TerminalPrompter;
     let report = super::install::with_progress(g, |on| {
-        mp.generate(&name, &req, &a.dir, &opts, prompt(&a.common, &mut prompter), on)
+        mp.generate(
+            &name,
+            &req,
+            &a.dir,
+            &opts,
+            prompt(&a.common, &mut prompter),
+            on,
+        )
     })?;
     print_new(&report, g.json);
     Ok(ExitCode::SUCCESS)
@@ -35,16 +44,15 @@ pub fn new(a: &NewArgs) -> CliResult {
 
 pub fn update(a: &ProjectUpdateArgs) -> CliResult {
     let g = &a.common.global;
-    let to = a
-        .to
-        .as_deref()
-        .map(|r| {
-            VersionReq::parse(r).map_err(|e| {
-                Failure::new(format!("--to `{r}` is not a version requirement: {e}"))
-                    .hint("for example --to ^2, --to '>=1.4, <2' or --to =1.4.0")
+    let to =
+        a.to.as_deref()
+            .map(|r| {
+                VersionReq::parse(r).map_err(|e| {
+                    Failure::new(format!("--to `{r}` is not a version requirement: {e}"))
+                        .hint("for example --to ^2, --to '>=1.4, <2' or --to =1.4.0")
+                })
             })
-        })
-        .transpose()?;
+            .transpose()?;
     let mp = super::open_seeded(g, a.common.dry_run)?;
     let opts = ProjectUpdateOptions {
         to,
@@ -71,9 +79,7 @@ pub fn update(a: &ProjectUpdateArgs) -> CliResult {
 fn parse_vars(vars: &[String]) -> CliResult<Vec<(String, String)>> {
     vars.iter()
         .map(|v| match v.split_once('=') {
-            Some((k, val)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), val.to_string()))
-            }
+            Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_string(), val.to_string())),
             _ => Err(Failure::new(format!("--var `{v}` is not NAME=VALUE"))
                 .hint("for example --var project_name=demo")),
         })
@@ -145,7 +151,11 @@ impl Prompter for TerminalPrompter {
                         Value::String(s) => s.clone(),
                         Value::Array(items) => items
                             .iter()
-                            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| i.to_string())
+                            })
                             .collect::<Vec<_>>()
                             .join(","),
                         other => other.to_string(),
@@ -195,7 +205,9 @@ fn print_new(r: &GenerateReport, json: bool) {
             r.dir.display(),
             safe(&packages),
             r.files.len(),
-            r.dir.join(ggen_marketplace::template::ANSWERS_FILE).display(),
+            r.dir
+                .join(ggen_marketplace::template::ANSWERS_FILE)
+                .display(),
             r.dir.display()
         );
     }
@@ -206,7 +218,10 @@ fn print_update(r: &ProjectUpdateReport, json: bool) {
         eprintln!("warning: {}", safe(w));
     }
     if r.rolled_back {
-        eprintln!("Rolled back an interrupted update of {} first.", r.dir.display());
+        eprintln!(
+            "Rolled back an interrupted update of {} first.",
+            r.dir.display()
+        );
     }
     if json {
         output::report(r);
@@ -260,7 +275,11 @@ fn print_update(r: &ProjectUpdateReport, json: bool) {
             r.from,
             r.to,
             r.conflicts.len(),
-            r.conflicts.iter().map(|c| safe(c)).collect::<Vec<_>>().join(", ")
+            r.conflicts
+                .iter()
+                .map(|c| safe(c))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
 }

@@ -9,6 +9,7 @@ mod crash;
 mod deploy;
 mod docs;
 mod endpoints;
+mod generate;
 mod hostile;
 mod publish;
 mod remote;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::{BackendKind, MarketplaceError};
 use ggen_template::{
-    AnswerSources, Answers, Prompter, ProjectRecord, RecordedPackage, render, resolve_answers,
+    AnswerSources, Answers, ProjectRecord, Prompter, RecordedPackage, render, resolve_answers,
 };
 use semver::{Version, VersionReq};
 use serde::Serialize;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::MarketplaceError;
 use ggen_marketplace_core::fsutil::sync_dir;
-use ggen_template::{ANSWERS_FILE, MAX_ANSWERS_BYTES, ProjectRecord, RenderedTree, check_output_path};
+use ggen_template::{
+    ANSWERS_FILE, MAX_ANSWERS_BYTES, ProjectRecord, RenderedTree, check_output_path,
+};
 
 use crate::error::{Error, Result};
 
@@ -86,7 +88,9 @@ pub(super) fn read(target: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.custom_flags(libc::O_NOFOLLOW);
     }
-    let file = opts.open(&path).map_err(|e| MarketplaceError::io(&path, e))?;
+    let file = opts
+        .open(&path)
+        .map_err(|e| MarketplaceError::io(&path, e))?;
     let mut buf = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut buf)
@@ -119,9 +123,7 @@ pub(super) fn missing_dirs(target: &Path, rel: &str) -> Result<Vec<String>> {
     };
     let parts: Vec<&str> = rel.split('/').collect();
     let depth = first.split('/').count();
-    Ok((depth..parts.len())
-        .map(|i| parts[..i].join("/"))
-        .collect())
+    Ok((depth..parts.len()).map(|i| parts[..i].join("/")).collect())
 }
 
 /// Replaces (or creates) `rel` with `data`: a temp file beside it, fsync,

@@ -59,7 +59,10 @@ pub(super) fn resolve_stack(
 
 /// Fetches exactly the packages a project recorded, each checked against the
 /// checksum recorded then, so the base of an update is what was generated.
-pub(super) fn pinned_stack(ctx: &InstallContext<'_>, packages: &[RecordedPackage]) -> Result<Stack> {
+pub(super) fn pinned_stack(
+    ctx: &InstallContext<'_>,
+    packages: &[RecordedPackage],
+) -> Result<Stack> {
     let mut releases = Vec::new();
     for p in packages {
         let release = ctx

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use ggen_marketplace_core::BackendKind;
 use ggen_marketplace_core::fsutil::FileLock;
 use ggen_template::{
-    ANSWERS_FILE, AnswerSources, Answers, Outcome, Prompter, ProjectRecord, plan_update, render,
+    ANSWERS_FILE, AnswerSources, Answers, Outcome, ProjectRecord, Prompter, plan_update, render,
     resolve_answers, unified_diff,
 };
 use semver::{Version, VersionReq};
@@ -132,7 +132,13 @@ impl Marketplace {
                     .map(|v| v.version)
                     .filter(|v| *v > theirs.root().version && !req.matches(v))
                     .max();
-                Ok((base, theirs, ctx.source.clone(), ctx.backend.last_used(), newer))
+                Ok((
+                    base,
+                    theirs,
+                    ctx.source.clone(),
+                    ctx.backend.last_used(),
+                    newer,
+                ))
             })?;
         if let Some(v) = newer {
             warnings.push(format!(

@@ -10,8 +10,10 @@ use ggen_marketplace::core::SortOrder;
 #[command(
     name = "ggen",
     version,
-    about = "Search, install and publish code-generation template packages (gpacks)",
-    long_about = "ggen finds and installs template packages from a marketplace registry.\n\n\
+    about = "Search, install and publish code-generation template packages (gpacks), and generate projects from them",
+    long_about = "ggen finds and installs template packages from a marketplace registry, generates \
+        projects from them (`ggen new`) and keeps those projects in step with newer template \
+        versions (`ggen update`).\n\n\
         A fresh installation keeps its registry in $GGEN_HOME (default ~/.ggen), seeded on first use \
         from a catalogue bundled in this binary: no network is needed.",
     propagate_version = true

@@ -43,7 +43,13 @@ pub(super) fn with_progress<T>(
                 eprintln!("{msg}");
             }
         }
-        Event::Extracted { .. } => bar.inc(1),
+        Event::Extracted { .. } => {
+            bar.inc(1);
+            // Done fetching: clear the bar before anything else (a prompt) draws.
+            if bar.length().is_some_and(|n| bar.position() >= n) {
+                bar.finish_and_clear();
+            }
+        }
     };
     let result = op(&on_event);
     bar.finish_and_clear();

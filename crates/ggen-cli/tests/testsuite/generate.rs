@@ -542,3 +542,78 @@ fn templates_cannot_escape_the_project_or_plant_git_hooks() {
     assert!(!dir.exists());
     assert!(!home.path().join("escaped").exists());
 }
+
+/// Questions asked on a real terminal: `script` gives ggen a pseudo-terminal,
+/// and each answer is typed once its prompt has appeared.
+#[cfg(unix)]
+#[test]
+fn questions_are_asked_on_a_terminal_and_a_wrong_answer_is_asked_again() {
+    use std::io::{Read, Write};
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !has_script {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`script` (util-linux) is missing under CI"
+        );
+        eprintln!("SKIP: no `script` command");
+        return;
+    }
+    let home = Home::new();
+    let dir = home.path().join("asked");
+    let ggen = assert_cmd::cargo::cargo_bin("ggen");
+    let command = format!("{} new hello-world {}", ggen.display(), dir.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("GGEN_HOME", home.path())
+        .env("GGEN_CONFIG_DIR", home.path().join("config"))
+        .env("GGEN_USER_ID", "test-user")
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str, seen: &mut String| {
+        let mut buf = [0u8; 4096];
+        while !seen.contains(needle) {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "ggen ended before asking {needle:?}:\n{seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    };
+    wait_for("(project_name)", &mut seen);
+    stdin.write_all(b"Not Valid\r").unwrap();
+    wait_for("does not match the pattern", &mut seen);
+    stdin.write_all(b"asked-tool\r").unwrap();
+    wait_for("(greeting)", &mut seen);
+    stdin.write_all(b"\r").unwrap(); // the default
+    wait_for("Generated", &mut seen);
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{seen}");
+    assert!(read(&dir, "Cargo.toml").contains("name = \"asked-tool\""));
+    assert!(read(&dir, "src/main.rs").contains("\"Hello, world!\""));
+}
+
+#[test]
+fn verify_signature_refuses_an_unsigned_package_before_writing() {
+    let home = Home::new();
+    let dir = home.path().join("signed-only");
+    let err = top_fails(
+        &home,
+        &[
+            "new",
+            "hello-world",
+            dir.to_str().unwrap(),
+            "--verify-signature",
+        ],
+        &["hello-world"],
+    );
+    assert!(err.to_lowercase().contains("sign"), "{err}");
+    assert!(!dir.exists());
+}

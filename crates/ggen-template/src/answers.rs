@@ -221,7 +221,8 @@ pub fn coerce(var: &Variable, value: Value) -> std::result::Result<Value, String
             .iter()
             .find(|c| match c {
                 Value::String(s) => s == t,
-                other => other.to_string() == t,
+                // 8080 or true typed for a number or boolean choice.
+                other => t.parse::<Value>().ok().as_ref() == Some(other),
             })
             .cloned()
             .unwrap_or(Value::String(text)),

@@ -79,7 +79,7 @@ fn validate_one(path: &Path) -> Validation {
             let mut warnings = m.warnings.clone();
             if path.is_dir() {
                 match ggen_marketplace_core::archive::pack_dir(path)
-                    .and_then(|packed| Ok(TemplateSource::from_archive(&packed)))
+                    .map(|packed| TemplateSource::from_archive(&packed))
                 {
                     Ok(Ok(source)) => {
                         let check = check_templates(&source);

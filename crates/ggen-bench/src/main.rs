@@ -19,6 +19,7 @@
 //! `migrate`), `--signing` and `--install`. `--all` turns them all on.
 
 mod dual;
+mod eval;
 mod process;
 mod remote;
 
@@ -90,6 +91,15 @@ struct Args {
     /// All of --dual, --remote, --process, --signing and --install.
     #[arg(long)]
     all: bool,
+    /// Measure search quality instead of speed: NDCG@10 and MRR@10 of V1 and
+    /// V2 on the graded queries of this judgments file (see `eval.rs`), over
+    /// the registry given by --eval-registry.
+    #[arg(long, value_name = "FILE", requires = "eval_registry")]
+    eval: Option<std::path::PathBuf>,
+    /// A V1 registry directory (its `index.json`) to evaluate --eval on, e.g.
+    /// a copy of ggen's public registry.
+    #[arg(long, value_name = "DIR")]
+    eval_registry: Option<std::path::PathBuf>,
     /// Keep the generated registries here instead of a temporary directory.
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -282,6 +292,15 @@ fn main() -> Result<()> {
     }
     let tmp = tempfile::tempdir()?;
     let root = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    if let (Some(judgments), Some(registry)) = (&args.eval, &args.eval_registry) {
+        let rows = eval::run(judgments, registry, &root)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            eval::print(&rows);
+        }
+        return Ok(());
+    }
     let mut rows = Vec::new();
     let mut setup: BTreeMap<String, f64> = BTreeMap::new();
     for &n in &args.sizes {

@@ -103,3 +103,58 @@ fn ggen_bench_runs_end_to_end_at_1k() {
         assert!(has("v2-remote", "info"));
     }
 }
+
+#[test]
+fn eval_scores_both_backends_on_a_judgments_file() {
+    use ggen_marketplace_v1::index::IndexFile;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus =
+        ggen_test_support::corpus::generate(&ggen_test_support::corpus::CorpusSpec::new(50));
+    let registry = dir.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(
+        registry.join("index.json"),
+        IndexFile::from_packages(&corpus, "eval-test", 1).to_json(),
+    )
+    .unwrap();
+    // A query that is a package's own name finds it first: NDCG and MRR of 1.
+    let name = &corpus[7].name;
+    let judgments = dir.path().join("judgments.toml");
+    std::fs::write(
+        &judgments,
+        format!("[[query]]\ntext = {name:?}\nkind = \"exact\"\ngrades = {{ {name:?} = 3 }}\n"),
+    )
+    .unwrap();
+    let out = ggen_test_support::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_ggen-bench"))
+            .args(["--eval", judgments.to_str().unwrap(), "--eval-registry"])
+            .arg(&registry)
+            .arg("--dir")
+            .arg(dir.path().join("scratch"))
+            .arg("--json")
+            .output(),
+        "ggen-bench --eval",
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for r in rows {
+        assert_eq!(r["ndcg10"], 1.0, "{r}");
+        assert_eq!(r["mrr10"], 1.0, "{r}");
+    }
+    // A judgments file that grades a package the registry lacks is refused.
+    std::fs::write(
+        &judgments,
+        "[[query]]\ntext = \"x\"\nkind = \"exact\"\ngrades = { no-such-package = 3 }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ggen-bench"))
+        .args(["--eval", judgments.to_str().unwrap(), "--eval-registry"])
+        .arg(&registry)
+        .arg("--dir")
+        .arg(dir.path().join("scratch2"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-package"));
+}

@@ -20,6 +20,7 @@ pub mod ranking;
 pub mod resolve;
 pub mod search;
 pub mod signing;
+pub mod topics;
 
 pub use backend::{ArchiveStream, BackendKind, BackendMetadata, Capabilities, MarketplaceBackend};
 pub use error::{Hint, MarketplaceError, Result};

@@ -11,6 +11,15 @@
 //!   [`PREFIX_FACTOR`] x weight, in fields weighing at least [`PREFIX_MIN_WEIGHT`].
 //! - A word within [`typo_distance`] edits of a token adds [`TYPO_FACTOR`] x
 //!   weight, in fields weighing at least [`TYPO_MIN_WEIGHT`].
+//! - Words of [`SHORT_WORD_CHARS`] or fewer get no typo matching unless the
+//!   query matches nothing without it (a typo of a short word is usually
+//!   another word: `shop` is not `hop`).
+//! - Other forms of a word's stem (`investing`: `investment`) add
+//!   [`STEM_FACTOR`] x weight, and the labels of topics the query names
+//!   (`k8s`: `kubernetes`; `medical`: `healthcare`, `pharmacy`, ...) add
+//!   [`TOPIC_FACTOR`] x weight, in fields weighing at least
+//!   [`EXPANSION_MIN_WEIGHT`]; both below a prefix match of the word itself
+//!   (see `search::plan`, `topics`).
 //! - Ties go to the more downloaded package, then the name.
 
 /// What a whole-name match scores.
@@ -32,6 +41,21 @@ pub const PREFIX_FACTOR: f32 = 0.4;
 pub const TYPO_MIN_WEIGHT: f32 = 1.0;
 /// A typo match adds this share of the field's weight.
 pub const TYPO_FACTOR: f32 = 0.3;
+
+/// Typo matching of words this short waits for a query that matches nothing.
+pub const SHORT_WORD_CHARS: usize = 4;
+
+/// Stems are looked for from words this long.
+pub const STEM_MIN_CHARS: usize = 3;
+/// A match of another form of a word's stem adds this share of the field's weight.
+pub const STEM_FACTOR: f32 = 0.35;
+/// A match of a topic's label adds this share of the field's weight.
+pub const TOPIC_FACTOR: f32 = 0.35;
+/// Stem and topic matches count in fields weighing at least this.
+pub const EXPANSION_MIN_WEIGHT: f32 = 1.0;
+
+/// Tokens this long or longer are not indexed (nor looked up).
+pub const MAX_TOKEN_BYTES: usize = 40;
 
 /// The searchable fields of a package, in the order indexes store them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

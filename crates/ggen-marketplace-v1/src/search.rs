@@ -11,7 +11,9 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::ranking::{self, Field as Ranked};
-use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults, SortOrder};
+use ggen_marketplace_core::search::{
+    self, QueryPlan, SearchHit, SearchQuery, SearchResults, SortOrder,
+};
 use ggen_marketplace_core::{BackendKind, MarketplaceError, Result};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
@@ -84,6 +86,14 @@ fn analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .build()
+}
+
+/// One token of core's query plan as the indexed fields hold it (ASCII-folded).
+fn fold(token: &str) -> String {
+    analyze(token)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| token.to_string())
 }
 
 /// Tokenizes query text exactly as the indexed fields were tokenized.
@@ -279,12 +289,12 @@ impl SearchIndex {
         d
     }
 
-    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+    fn text_query(&self, text: &str, plan: &QueryPlan) -> Option<Box<dyn Query>> {
         let f = &self.fields;
-        let terms = analyze(text);
-        if terms.is_empty() {
+        if plan.words.is_empty() {
             return None;
         }
+        let terms: Vec<String> = plan.words.iter().map(|w| fold(&w.text)).collect();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // The whole query as a package name, as typed and with words joined by `-`.
         let lowered = text.trim().to_lowercase();
@@ -301,8 +311,9 @@ impl SearchIndex {
                 )),
             ));
         }
-        // The policy is core's (`ranking`): BM25 x field weight per word, plus
-        // prefix and typo matches at a share of the weight.
+        // The policy is core's (`ranking`, `search::plan`): BM25 x field
+        // weight per word, plus prefix and typo matches, and stem and topic
+        // expansions, at a share of the weight.
         let field_of = |field: Ranked| match field {
             Ranked::Name => f.name_words,
             Ranked::Tags => f.tags,
@@ -311,22 +322,21 @@ impl SearchIndex {
             Ranked::Description => f.description,
             Ranked::Author => f.author,
         };
-        for term in &terms {
+        for (word, text) in plan.words.iter().zip(&terms) {
             let mut group: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for field in Ranked::ALL {
                 let boost = field.weight();
-                let t = Term::from_field_text(field_of(field), term);
+                let t = Term::from_field_text(field_of(field), text);
                 let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
                 group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-                let len = term.chars().count();
-                if len >= ranking::PREFIX_MIN_CHARS && boost >= ranking::PREFIX_MIN_WEIGHT {
+                if word.prefix && boost >= ranking::PREFIX_MIN_WEIGHT {
                     let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
                     group.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
                     ));
                 }
-                if let Some(distance) = ranking::typo_distance(len)
+                if let Some(distance) = word.typo
                     && boost >= ranking::TYPO_MIN_WEIGHT
                 {
                     let q = FuzzyTermQuery::new(t, distance, true);
@@ -338,15 +348,54 @@ impl SearchIndex {
             }
             clauses.push((Occur::Should, Box::new(BooleanQuery::new(group))));
         }
+        // An expansion matches a field holding all its words, once per field.
+        for e in &plan.expansions {
+            for field in Ranked::ALL {
+                let boost = field.weight();
+                if boost < ranking::EXPANSION_MIN_WEIGHT {
+                    continue;
+                }
+                let all: Vec<(Occur, Box<dyn Query>)> = e
+                    .tokens
+                    .iter()
+                    .map(|t| {
+                        let q: Box<dyn Query> = Box::new(TermQuery::new(
+                            Term::from_field_text(field_of(field), &fold(t)),
+                            IndexRecordOption::Basic,
+                        ));
+                        (Occur::Must, q)
+                    })
+                    .collect();
+                clauses.push((
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(all)),
+                        boost * e.factor,
+                    )),
+                ));
+            }
+        }
         Some(Box::new(BooleanQuery::new(clauses)))
     }
 
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
         query.validate()?;
         let started = Instant::now();
+        let plan = search::plan(&query.text, false);
+        let mut results = self.search_with(query, &plan)?;
+        // Short words' typos only when nothing else matched (core's policy).
+        if results.total == 0 && plan.withheld_typos {
+            results = self.search_with(query, &search::plan(&query.text, true))?;
+        }
+        results.query_time = started.elapsed();
+        Ok(results)
+    }
+
+    fn search_with(&self, query: &SearchQuery, plan: &QueryPlan) -> Result<SearchResults> {
+        let started = Instant::now();
         let f = &self.fields;
         let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let text = self.text_query(&query.text);
+        let text = self.text_query(&query.text, plan);
         let has_text = text.is_some();
         musts.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
         if let Some(c) = &query.category {

@@ -103,6 +103,12 @@ fn v1_conforms() {
     );
 }
 
+#[test]
+fn v1_search_understands_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::search_understands_meaning(&V1Backend::create(dir.path(), "test").unwrap());
+}
+
 fn names(v1: &V1Backend, q: &SearchQuery) -> Vec<String> {
     v1.search(q)
         .unwrap()

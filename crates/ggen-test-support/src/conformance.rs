@@ -205,9 +205,9 @@ pub fn run(b: &dyn MarketplaceBackend, writes: Writes) {
     assert_eq!(names(b, SearchQuery::text("rust-cli"))[0], "rust-cli");
     assert_eq!(names(b, SearchQuery::text("rust cli"))[0], "rust-cli");
     assert_eq!(
-        names(b, SearchQuery::text("rsut cli"))[0],
+        names(b, SearchQuery::text("comand lnie"))[0],
         "rust-cli",
-        "a typo is forgiven"
+        "typos of words of five letters or more are forgiven"
     );
     assert_eq!(
         names(b, SearchQuery::text("bibt"))[0],
@@ -297,4 +297,88 @@ pub fn run(b: &dyn MarketplaceBackend, writes: Writes) {
     for hostile in ["../etc", "a/b", "Hello", "x\") } ;"] {
         assert!(b.package(hostile).is_err(), "{hostile:?}");
     }
+}
+
+/// A catalogue shaped like ggen's public registry where words alone fail:
+/// abbreviations, other forms of a word, broader topics, and a short word
+/// whose typo hits an unrelated package.
+pub fn meaning_catalogue() -> Vec<Pkg> {
+    vec![
+        Pkg::new("microservices-architecture", "1.0.0")
+            .description("E-commerce microservices with Rust, Docker and Redis")
+            .category("architecture")
+            .tags(&["microservices", "docker", "kubernetes"]),
+        Pkg::new("robo-advisor", "1.0.0")
+            .description("Automated investment advisor with portfolio allocation")
+            .category("finance")
+            .tags(&["portfolio", "rebalancing"]),
+        Pkg::new("investing-notes", "1.0.0")
+            .description("Notes on index funds")
+            .tags(&["investing"]),
+        Pkg::new("medical-billing", "1.0.0")
+            .description("Billing with CPT codes and insurance claims")
+            .category("healthcare")
+            .tags(&["medical-billing", "revenue-cycle"]),
+        Pkg::new("pharmacy-management", "1.0.0")
+            .description("Medication dispensing and drug interactions")
+            .category("healthcare")
+            .tags(&["pharmacy", "medication"]),
+        Pkg::new("agent-reasoning-mcp", "1.0.0")
+            .description("Reasoning engine with multi-hop logical inference")
+            .category("ai-agents"),
+        Pkg::new("inventory-management", "1.0.0")
+            .description("Warehouse management with stock tracking")
+            .category("ecommerce"),
+        Pkg::new("rust-cli", "1.0.0")
+            .description("Command line applications")
+            .tags(&["rust", "cli"]),
+    ]
+}
+
+/// Checks that `b` (empty) finds what a query means, not only what it says,
+/// through core's query plan (stems, topics, the short-word typo rule): V1
+/// and V2 run the same assertions.
+pub fn search_understands_meaning(b: &dyn MarketplaceBackend) {
+    for pkg in meaning_catalogue() {
+        pkg.publish(b);
+    }
+    let q = |text: &str| names(b, SearchQuery::text(text));
+    // An abbreviation reaches its topic's label.
+    assert_eq!(
+        q("k8s").first().map(String::as_str),
+        Some("microservices-architecture")
+    );
+    // Another form of the word (stem), below the word itself.
+    let investing = q("investing");
+    assert_eq!(
+        investing[..2],
+        ["investing-notes", "robo-advisor"],
+        "{investing:?}"
+    );
+    // A broader topic finds its narrower ones.
+    let medical = q("medical");
+    for want in ["medical-billing", "pharmacy-management"] {
+        assert!(medical.iter().any(|n| n == want), "{want} in {medical:?}");
+    }
+    let hospital = q("hospital");
+    assert!(
+        hospital.iter().any(|n| n == "pharmacy-management"),
+        "{hospital:?}"
+    );
+    // A short word's typo (shop ~ hop in "multi-hop") never beats its meaning;
+    // here it does not even match, as the topic does.
+    let shop = q("shop");
+    assert_eq!(
+        shop.first().map(String::as_str),
+        Some("inventory-management"),
+        "{shop:?}"
+    );
+    assert!(!shop.iter().any(|n| n == "agent-reasoning-mcp"), "{shop:?}");
+    // A short word with no other match still gets its typo.
+    assert_eq!(q("rsut").first().map(String::as_str), Some("rust-cli"));
+    // Exact words keep their rank over expansions.
+    assert_eq!(
+        q("portfolio").first().map(String::as_str),
+        Some("robo-advisor")
+    );
 }

@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::Result;
 use ggen_marketplace_core::ranking::{self, BM25_B as B, BM25_K1 as K1, EXACT_NAME_SCORE};
-use ggen_marketplace_core::search::{SearchQuery, SortOrder};
+use ggen_marketplace_core::search::{self, QueryPlan, SearchQuery, SortOrder};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 
 use super::file::Posting;
-use super::{FIELD_COUNT, TermIndex, WEIGHTS, tokens};
+use super::{FIELD_COUNT, TermIndex, WEIGHTS};
 
 /// One matching package: index into [`TermIndex::doc`] and its score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,20 +110,26 @@ impl TermIndex {
     /// Scores, filters and sorts; returns the requested page and the total.
     /// Fails only on a damaged index file.
     pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
-        let n = self.columns.len();
-        let mut words = Vec::new();
-        for t in tokens(&query.text) {
-            if !words.contains(&t) {
-                words.push(t);
-            }
+        let plan = search::plan(&query.text, false);
+        let found = self.search_with(query, &plan)?;
+        // Short words' typos only when nothing else matched (core's policy).
+        if found.1 == 0 && plan.withheld_typos {
+            return self.search_with(query, &search::plan(&query.text, true));
         }
+        Ok(found)
+    }
+
+    fn search_with(&self, query: &SearchQuery, plan: &QueryPlan) -> Result<(Vec<Scored>, usize)> {
+        let n = self.columns.len();
+        let words: Vec<String> = plan.words.iter().map(|w| w.text.clone()).collect();
         let has_text = !words.is_empty();
         let mut scores = vec![0f32; if has_text { n } else { 0 }];
         let mut matched = vec![!has_text; n];
         if has_text {
             let mut marks = vec![0u8; n];
             let mut touched: Vec<u32> = Vec::new();
-            for w in &words {
+            for word in &plan.words {
+                let w = &word.text;
                 // Exact: BM25 per field.
                 if let Some(ord) = self.ords_exact(w) {
                     let list: Vec<Posting> = self.postings(ord)?.collect();
@@ -137,7 +143,6 @@ impl TermIndex {
                         matched[p.doc as usize] = true;
                     }
                 }
-                let chars = w.chars().count();
                 let mut constant = |ords: Vec<u64>, min_weight: f32, factor: f32| -> Result<()> {
                     for ord in ords {
                         for p in self.postings(ord)? {
@@ -162,19 +167,45 @@ impl TermIndex {
                     touched.clear();
                     Ok(())
                 };
-                if chars >= ranking::PREFIX_MIN_CHARS {
+                if word.prefix {
                     constant(
                         self.ords_prefix(w),
                         ranking::PREFIX_MIN_WEIGHT,
                         ranking::PREFIX_FACTOR,
                     )?;
                 }
-                if let Some(d) = ranking::typo_distance(chars) {
+                if let Some(d) = word.typo {
                     constant(
                         self.ords_fuzzy(w, d),
                         ranking::TYPO_MIN_WEIGHT,
                         ranking::TYPO_FACTOR,
                     )?;
+                }
+            }
+            // An expansion matches a field holding all its words, once per field.
+            for e in &plan.expansions {
+                let mut common: Option<Vec<(u32, u8)>> = None;
+                for t in &e.tokens {
+                    let mut here: Vec<(u32, u8)> = match self.ords_exact(t) {
+                        Some(ord) => self.postings(ord)?.map(|p| (p.doc, p.field)).collect(),
+                        None => Vec::new(),
+                    };
+                    here.sort_unstable();
+                    here.dedup();
+                    common = Some(match common {
+                        None => here,
+                        Some(prev) => prev
+                            .into_iter()
+                            .filter(|x| here.binary_search(x).is_ok())
+                            .collect(),
+                    });
+                }
+                for (doc, field) in common.unwrap_or_default() {
+                    let weight = WEIGHTS[field as usize];
+                    if weight >= ranking::EXPANSION_MIN_WEIGHT {
+                        scores[doc as usize] += weight * e.factor;
+                        matched[doc as usize] = true;
+                    }
                 }
             }
             let lowered = query.text.trim().to_lowercase();

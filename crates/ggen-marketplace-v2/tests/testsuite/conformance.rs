@@ -13,6 +13,12 @@ fn the_in_memory_store_conforms() {
 }
 
 #[test]
+fn the_in_memory_store_understands_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::search_understands_meaning(&V2Backend::in_memory(dir.path()).unwrap());
+}
+
+#[test]
 fn the_rocksdb_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     conformance::run(

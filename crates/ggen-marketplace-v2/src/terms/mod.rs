@@ -10,7 +10,8 @@
 //! Scoring is core's ranking policy (`ggen_marketplace_core::ranking`), the
 //! one V1 implements with tantivy queries, so both backends agree on the first
 //! hit: whole-name matches first, then BM25 x field weight per query word,
-//! plus prefix and typo matches at a share of the weight.
+//! plus prefix and typo matches, and the stem and topic expansions of core's
+//! query plan (`search::plan`), at a share of the weight.
 //!
 //!
 //! | module | holds |

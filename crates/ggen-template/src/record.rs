@@ -33,6 +33,10 @@ pub struct ProjectRecord {
     pub version: Version,
     /// Where it came from (`registry+file://...` or `registry+https://...`).
     pub registry: String,
+    /// Optional dependencies were rendered too (`--with-optional`), so an
+    /// update renders them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_optional: bool,
     /// Every package rendered, in rendering order (dependencies first).
     pub packages: Vec<RecordedPackage>,
     /// The answers, by variable name.
@@ -123,6 +127,7 @@ mod tests {
             package: "app".into(),
             version: Version::new(1, 2, 0),
             registry: "registry+file:///home/u/.ggen/registry".into(),
+            with_optional: true,
             packages: vec![
                 RecordedPackage {
                     name: "base".into(),

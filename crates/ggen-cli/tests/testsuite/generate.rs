@@ -344,6 +344,31 @@ fn update_keeps_a_local_edit_and_applies_upstream_changes() {
 }
 
 #[test]
+fn a_project_generated_with_optional_dependencies_keeps_them_on_update() {
+    let home = Home::new();
+    publish(
+        &home,
+        &Pkg::new("extra-ci", "1.0.0")
+            .without("templates/main.rs.tmpl")
+            .template("ci.yml", "ci\n"),
+    );
+    publish(&home, &app("1.0.0", V1).optional_dep("extra-ci", "^1"));
+    let dir = home.path().join("proj");
+    let d = dir.to_str().unwrap();
+    top_ok(&home, &["new", "app-tmpl", d, "--with-optional"]);
+    assert_eq!(read(&dir, "ci.yml"), "ci\n");
+    publish(&home, &app("1.1.0", V2).optional_dep("extra-ci", "^1"));
+    // No --with-optional this time: the project's record remembers it.
+    top_ok(&home, &["update", d]);
+    assert_eq!(
+        read(&dir, "ci.yml"),
+        "ci\n",
+        "the optional package's file stays"
+    );
+    assert!(read(&dir, "README.md").contains("MIT OR Apache-2.0"));
+}
+
+#[test]
 fn conflicting_edits_get_markers_and_a_failing_exit() {
     let home = Home::new();
     publish(&home, &app("1.0.0", V1));

@@ -125,6 +125,7 @@ impl Marketplace {
             package: root.name.clone(),
             version: root.version.clone(),
             registry: source,
+            with_optional: opts.include_optional,
             packages: stack.recorded.clone(),
             answers: resolved.answers.clone(),
         };

@@ -35,7 +35,8 @@ pub struct ProjectUpdateOptions {
     pub dry_run: bool,
     /// Every package must carry a valid signature from a trusted key.
     pub verify_signatures: bool,
-    /// Render optional dependencies too.
+    /// Render optional dependencies too (always, when the project was
+    /// generated with them).
     pub include_optional: bool,
 }
 
@@ -122,8 +123,8 @@ impl Marketplace {
         let ((base, theirs, source, backend_used, newer), mut warnings) =
             self.with_fetch_context(opts.verify_signatures, on_event, |ctx| {
                 let base = stack::pinned_stack(ctx, &record.packages)?;
-                let theirs =
-                    stack::resolve_stack(ctx, &record.package, &req, opts.include_optional)?;
+                let optional = opts.include_optional || record.with_optional;
+                let theirs = stack::resolve_stack(ctx, &record.package, &req, optional)?;
                 let newer = ctx
                     .backend
                     .versions(&record.package)?
@@ -191,6 +192,7 @@ impl Marketplace {
             package: root.name.clone(),
             version: root.version.clone(),
             registry: source,
+            with_optional: opts.include_optional || record.with_optional,
             packages: theirs.recorded.clone(),
             answers: their_answers.answers.clone(),
         };

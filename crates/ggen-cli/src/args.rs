@@ -329,6 +329,11 @@ pub enum Marketplace {
         /// Skip this many results (for paging).
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        /// Say why each hit matched: the field, the term, the kind of match
+        /// (name, exact, prefix, typo, stem or topic) and what it added to
+        /// the score (`explain` in --json).
+        #[arg(long)]
+        explain: bool,
         #[command(flatten)]
         global: Global,
     },
@@ -446,6 +451,18 @@ pub enum Marketplace {
         format: ExportFormat,
         #[command(flatten)]
         global: Global,
+    },
+    /// The topics search understands: list them, export them as Turtle, or
+    /// replace them with your own SKOS scheme (V2).
+    ///
+    /// A query naming a topic (`k8s`, `medical`, `shop`) also finds packages
+    /// that use the topic's other labels and its narrower topics, ranked
+    /// below direct matches. V2 keeps the scheme in its graph (query it with
+    /// `sparql`; versions link to concepts by `dcterms:subject`); V1 uses
+    /// the scheme built in.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
     },
     /// Run a read-only SPARQL query against the V2 store.
     Sparql {
@@ -634,6 +651,30 @@ pub enum CacheAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TopicsAction {
+    /// Every concept: its labels, narrower concepts and linked packages.
+    List {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// The scheme in use, as Turtle (a starting point for your own).
+    Export {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Replace V2's scheme with a SKOS file (Turtle): every `skos:Concept`
+    /// with one `skos:prefLabel`, its `skos:altLabel`s, `skos:narrower` or
+    /// `skos:broader` and `skos:related`, under one `skos:ConceptScheme`.
+    /// Every version is linked to the new concepts in the same step.
+    Import {
+        /// The Turtle file (at most 4 MiB).
+        file: PathBuf,
+        #[command(flatten)]
+        global: Global,
+    },
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
     Turtle,
@@ -674,6 +715,12 @@ impl Marketplace {
             | Self::AbReport { global }
             | Self::Cache {
                 action: CacheAction::Clear { global, .. },
+            }
+            | Self::Topics {
+                action:
+                    TopicsAction::List { global }
+                    | TopicsAction::Export { global }
+                    | TopicsAction::Import { global, .. },
             }
             | Self::Keygen { global, .. }
             | Self::VerifyKey { global, .. }

@@ -72,6 +72,11 @@ pub enum MarketplaceError {
     #[error("invalid manifest {}: {reason}", path.display())]
     InvalidManifest { path: PathBuf, reason: String },
 
+    /// A topic scheme that cannot be used: `origin` is the file given, or
+    /// the graph that holds it.
+    #[error("topic scheme {origin}: {reason}")]
+    InvalidTopics { origin: String, reason: String },
+
     #[error("registry index {} is unreadable: {reason}", path.display())]
     CorruptIndex { path: PathBuf, reason: String },
 
@@ -209,6 +214,9 @@ impl Hint for MarketplaceError {
             }
             Self::InvalidRequirement { .. } => {
                 "use a semver requirement such as `^1.2`, `~0.3.1`, `>=1, <2` or `*`".into()
+            }
+            Self::InvalidTopics { .. } => {
+                "nothing was changed. Fix the file (Turtle, with `skos:Concept`s that each have one `skos:prefLabel`) and import it again; `ggen marketplace topics export` prints the scheme in use to start from".into()
             }
             Self::CorruptIndex { .. } => {
                 "restore index.json from a backup, or run `ggen marketplace init --force` to reseed the bundled catalogue".into()

@@ -58,7 +58,11 @@ pub const EXPANSION_MIN_WEIGHT: f32 = 1.0;
 pub const MAX_TOKEN_BYTES: usize = 40;
 
 /// The searchable fields of a package, in the order indexes store them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum Field {
     /// The package name, split into words.
     Name,
@@ -84,6 +88,18 @@ impl Field {
         Field::Description,
         Field::Author,
     ];
+
+    /// `name`, `tags`, `keywords`, `category`, `description` or `author`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Tags => "tags",
+            Field::Keywords => "keywords",
+            Field::Category => "category",
+            Field::Description => "description",
+            Field::Author => "author",
+        }
+    }
 
     /// How much a match in this field counts.
     pub const fn weight(self) -> f32 {

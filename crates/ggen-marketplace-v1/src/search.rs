@@ -12,7 +12,7 @@ use std::time::{Instant, UNIX_EPOCH};
 use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::ranking::{self, Field as Ranked};
 use ggen_marketplace_core::search::{
-    self, QueryPlan, SearchHit, SearchQuery, SearchResults, SortOrder,
+    self, MatchKind, MatchPart, QueryPlan, SearchHit, SearchQuery, SearchResults, SortOrder,
 };
 use ggen_marketplace_core::{BackendKind, MarketplaceError, Result};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
@@ -35,7 +35,11 @@ use tantivy::{
 pub const SEARCH_DIR: &str = "search-index";
 const WORDS: &str = "ggen_words";
 const WRITER_BUDGET: usize = 30_000_000;
-/// Whole-name matches outrank any combination of word matches.
+/// One scoring clause of a text query and the score part it stands for.
+struct Clause {
+    part: MatchPart,
+    query: Box<dyn Query>,
+}
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -289,31 +293,33 @@ impl SearchIndex {
         d
     }
 
-    fn text_query(&self, text: &str, plan: &QueryPlan) -> Option<Box<dyn Query>> {
+    /// The scoring clauses of a text query, each with the part of a score
+    /// it stands for in `--explain` (its score filled in per hit). The
+    /// policy is core's (`ranking`, `search::plan`): the whole query as a
+    /// name; BM25 x field weight per word, plus prefix and typo matches; and
+    /// stem and topic expansions, at a share of the weight.
+    fn text_clauses(&self, text: &str, plan: &QueryPlan) -> Vec<Clause> {
         let f = &self.fields;
+        let mut clauses: Vec<Clause> = Vec::new();
+        let mut add = |part: MatchPart, query: Box<dyn Query>| clauses.push(Clause { part, query });
         if plan.words.is_empty() {
-            return None;
+            return Vec::new();
         }
         let terms: Vec<String> = plan.words.iter().map(|w| fold(&w.text)).collect();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // The whole query as a package name, as typed and with words joined by `-`.
-        let lowered = text.trim().to_lowercase();
-        for candidate in [lowered.clone(), terms.join("-")] {
+        for candidate in [text.trim().to_lowercase(), terms.join("-")] {
             let exact = TermQuery::new(
                 Term::from_field_text(f.name, &candidate),
                 IndexRecordOption::Basic,
             );
-            clauses.push((
-                Occur::Should,
+            add(
+                MatchPart::word(Ranked::Name, MatchKind::Name, &candidate, 0.0),
                 Box::new(ConstScoreQuery::new(
                     Box::new(exact),
                     ranking::EXACT_NAME_SCORE,
                 )),
-            ));
+            );
         }
-        // The policy is core's (`ranking`, `search::plan`): BM25 x field
-        // weight per word, plus prefix and typo matches, and stem and topic
-        // expansions, at a share of the weight.
         let field_of = |field: Ranked| match field {
             Ranked::Name => f.name_words,
             Ranked::Tags => f.tags,
@@ -322,31 +328,33 @@ impl SearchIndex {
             Ranked::Description => f.description,
             Ranked::Author => f.author,
         };
-        for (word, text) in plan.words.iter().zip(&terms) {
-            let mut group: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (word, term) in plan.words.iter().zip(&terms) {
             for field in Ranked::ALL {
                 let boost = field.weight();
-                let t = Term::from_field_text(field_of(field), text);
+                let part = |kind| MatchPart::word(field, kind, &word.text, 0.0);
+                let t = Term::from_field_text(field_of(field), term);
                 let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
-                group.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                add(
+                    part(MatchKind::Exact),
+                    Box::new(BoostQuery::new(Box::new(q), boost)),
+                );
                 if word.prefix && boost >= ranking::PREFIX_MIN_WEIGHT {
                     let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
-                    group.push((
-                        Occur::Should,
+                    add(
+                        part(MatchKind::Prefix),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
-                    ));
+                    );
                 }
                 if let Some(distance) = word.typo
                     && boost >= ranking::TYPO_MIN_WEIGHT
                 {
                     let q = FuzzyTermQuery::new(t, distance, true);
-                    group.push((
-                        Occur::Should,
+                    add(
+                        part(MatchKind::Typo),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
-                    ));
+                    );
                 }
             }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(group))));
         }
         // An expansion matches a field holding all its words, once per field.
         for e in &plan.expansions {
@@ -366,16 +374,43 @@ impl SearchIndex {
                         (Occur::Must, q)
                     })
                     .collect();
-                clauses.push((
-                    Occur::Should,
+                add(
+                    MatchPart::expansion(field, e, 0.0),
                     Box::new(ConstScoreQuery::new(
                         Box::new(BooleanQuery::new(all)),
                         boost * e.factor,
                     )),
-                ));
+                );
             }
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        clauses
+    }
+
+    /// What each clause added to the score of the document at `addr`.
+    fn explain(
+        searcher: &tantivy::Searcher,
+        clauses: &[(MatchPart, Box<dyn tantivy::query::Weight>)],
+        addr: DocAddress,
+    ) -> Result<Vec<MatchPart>> {
+        let reader = searcher.segment_reader(addr.segment_ord);
+        let mut parts = Vec::new();
+        for (part, weight) in clauses {
+            match weight.explain(reader, addr.doc_id) {
+                Ok(e) => parts.push(MatchPart {
+                    score: e.value(),
+                    ..part.clone()
+                }),
+                // The clause does not match this document.
+                Err(tantivy::TantivyError::InvalidArgument(_)) => {}
+                Err(e) => {
+                    return Err(MarketplaceError::backend(
+                        "v1",
+                        format!("explaining a hit: {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(parts)
     }
 
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
@@ -395,9 +430,18 @@ impl SearchIndex {
         let started = Instant::now();
         let f = &self.fields;
         let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let text = self.text_query(&query.text, plan);
-        let has_text = text.is_some();
-        musts.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
+        let clauses = self.text_clauses(&query.text, plan);
+        let has_text = !clauses.is_empty();
+        let text: Box<dyn Query> = if has_text {
+            let should = clauses
+                .iter()
+                .map(|c| (Occur::Should, c.query.box_clone()))
+                .collect();
+            Box::new(BooleanQuery::new(should))
+        } else {
+            Box::new(AllQuery)
+        };
+        musts.push((Occur::Must, text));
         if let Some(c) = &query.category {
             let q = TermQuery::new(
                 Term::from_field_text(f.category_exact, &c.to_lowercase()),
@@ -454,6 +498,22 @@ impl SearchIndex {
                 (hits.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
             }
         };
+        let weights = if query.explain {
+            clauses
+                .into_iter()
+                .map(|c| {
+                    let w = c
+                        .query
+                        .weight(tantivy::query::EnableScoring::enabled_from_searcher(
+                            &searcher,
+                        ))
+                        .map_err(err)?;
+                    Ok((c.part, w))
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         let mut hits = Vec::with_capacity(addrs.len());
         for (score, addr) in addrs {
             let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
@@ -485,6 +545,7 @@ impl SearchIndex {
                     .and_then(|v| v.as_u64())
                     .unwrap_or(0),
                 score,
+                explain: Self::explain(&searcher, &weights, addr)?,
             });
         }
         Ok(SearchResults {

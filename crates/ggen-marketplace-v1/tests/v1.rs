@@ -109,6 +109,12 @@ fn v1_search_understands_meaning() {
     conformance::search_understands_meaning(&V1Backend::create(dir.path(), "test").unwrap());
 }
 
+#[test]
+fn v1_search_explains_its_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::search_explains_its_hits(&V1Backend::create(dir.path(), "test").unwrap());
+}
+
 fn names(v1: &V1Backend, q: &SearchQuery) -> Vec<String> {
     v1.search(q)
         .unwrap()

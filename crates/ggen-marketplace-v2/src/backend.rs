@@ -67,6 +67,7 @@ impl MarketplaceBackend for V2Backend {
                     tags: d.tags.clone(),
                     downloads: d.downloads,
                     score: s.score,
+                    explain: s.explain.clone(),
                 })
             })
             .collect::<Result<_>>()?;
@@ -144,6 +145,9 @@ impl MarketplaceBackend for V2Backend {
             triples.extend(mapping::package_node_triples(&release.name, 0, 0));
         }
         triples.extend(mapping::version_triples(&release));
+        // The scheme the links are made with is the graph's, or the shipped
+        // one `commit` installs with this write.
+        triples.extend(crate::topics::links(&release, self.index()?.scheme()));
         self.commit(
             vec![Op::Insert(triples)],
             std::slice::from_ref(&release.name),
@@ -165,7 +169,11 @@ impl MarketplaceBackend for V2Backend {
             ));
         }
         // The archive blob stays: blobs are content-addressed and may be shared.
-        self.commit(vec![Op::Delete(doomed)], &[name.to_string()])
+        let links = Op::DeleteValues(
+            version_iri(name, version),
+            oxigraph::model::NamedNode::new_unchecked(crate::topics::SUBJECT),
+        );
+        self.commit(vec![Op::Delete(doomed), links], &[name.to_string()])
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {

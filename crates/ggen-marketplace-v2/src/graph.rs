@@ -98,3 +98,19 @@ fn serialize_triples(triples: &[oxigraph::model::Triple], format: RdfFormat) -> 
     }
     ser.finish().map_err(err)
 }
+
+/// `triples` as Turtle, with the `skos:` and `topic:` prefixes (a topic
+/// scheme export reads like the file it came from).
+pub(crate) fn serialize_turtle(triples: &[oxigraph::model::Triple]) -> Result<Vec<u8>> {
+    let err =
+        |e: std::io::Error| MarketplaceError::backend(BACKEND, format!("serializing RDF: {e}"));
+    let mut ser = oxigraph::io::RdfSerializer::from_format(RdfFormat::Turtle)
+        .with_prefix("skos", ggen_marketplace_core::topics::SKOS)
+        .and_then(|s| s.with_prefix("topic", ggen_marketplace_core::topics::TOPICS_NS))
+        .map_err(|e| MarketplaceError::backend(BACKEND, e))?
+        .for_writer(Vec::new());
+    for t in triples {
+        ser.serialize_triple(t).map_err(err)?;
+    }
+    ser.finish().map_err(err)
+}

@@ -155,15 +155,23 @@ impl V2Backend {
         if fresh.is_empty() {
             return Ok(0);
         }
+        // A graph without a topic scheme gets the shipped one with this write.
+        let mut install = self.topic_install(&before)?;
+        let scheme = match &install {
+            Some((_, s)) => s.clone(),
+            None => Arc::new(before.scheme().clone()),
+        };
+        let mut install_triples = install.as_mut().map(|(t, _)| std::mem::take(t));
         // Package nodes for names the graph does not have yet, once each.
         let mut created: HashSet<String> = HashSet::new();
         let mut triples_of = |r: &PackageVersion| -> Vec<oxigraph::model::Triple> {
-            let mut t = Vec::new();
+            let mut t = install_triples.take().unwrap_or_default();
             if !before.contains(&r.name) && created.insert(r.name.clone()) {
                 let (downloads, stars) = counters.get(&r.name).copied().unwrap_or_default();
                 t.extend(mapping::package_node_triples(&r.name, downloads, stars));
             }
             t.extend(mapping::version_triples(r));
+            t.extend(crate::topics::links(r, &scheme));
             t
         };
         let bumps = if self.store.is_local() && fresh.len() >= BULK_MIN_RELEASES {
@@ -192,7 +200,11 @@ impl V2Backend {
         };
         let generation = self.store.generation()?;
         let ix = if generation == before.generation() + bumps {
-            self.index_with(&before, generation, &fresh, counters)?
+            let ix = self.index_with(&before, generation, &fresh, counters)?;
+            match install {
+                Some((_, s)) => ix.with_scheme(Some(s)),
+                None => ix,
+            }
         } else {
             // Someone else wrote to the endpoint in between: start over.
             self.build_index(generation)?

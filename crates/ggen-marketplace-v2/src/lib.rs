@@ -28,6 +28,7 @@
 //! | `mapping` | the unified model as triples, and back |
 //! | `store` | one interface over in-memory, embedded (RocksDB) and remote stores |
 //! | `terms` | the FST term index search runs on |
+//! | `topics` | the topic scheme in the graph, its import, and versions' links to it |
 #![warn(missing_docs)]
 
 mod backend;
@@ -36,6 +37,7 @@ mod import;
 mod mapping;
 mod store;
 mod terms;
+mod topics;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -54,11 +56,13 @@ use semver::Version;
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
 use crate::store::{GraphStore, Op, RemoteEndpoint};
 use crate::terms::{Doc, TermIndex};
+use ggen_marketplace_core::topics::TopicScheme;
 
 pub use crate::graph::ExportFormat;
 pub use crate::import::BULK_MIN_RELEASES;
 pub use crate::store::RemoteEndpoint as Endpoint;
 pub use crate::store::{Auth as EndpointAuth, DEFAULT_GRAPH, Protocol as EndpointProtocol};
+pub use crate::topics::{MAX_TOPICS_BYTES, SUBJECT as TOPIC_LINK, TopicsImport};
 
 /// V2's directory in the registry directory.
 pub const V2_DIR: &str = "v2";
@@ -294,7 +298,8 @@ impl V2Backend {
             let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
             docs.extend(packages.iter().map(Doc::from_package));
         }
-        let ix = TermIndex::build(generation, docs);
+        let scheme = self.read_scheme()?.map(Arc::new);
+        let ix = TermIndex::build(generation, docs).with_scheme(scheme);
         if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;
         }
@@ -319,29 +324,58 @@ impl V2Backend {
     }
 
     /// Applies `ops` plus a generation bump under the caller's lock, then brings
-    /// the term index up to date for `touched` packages.
-    fn commit(&self, mut ops: Vec<Op>, touched: &[String]) -> Result<()> {
+    /// the term index up to date for `touched` packages. A graph without a
+    /// topic scheme gets the shipped one in the same step.
+    fn commit(&self, ops: Vec<Op>, touched: &[String]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
+        let before = self.index()?;
+        match self.topic_install(&before)? {
+            Some((triples, scheme)) => {
+                let mut all = vec![Op::Insert(triples)];
+                all.extend(ops);
+                self.commit_with(all, touched, Some(scheme))
+            }
+            None => self.commit_with(ops, touched, None),
+        }
+    }
+
+    /// [`Self::commit`] with no scheme installed; with `scheme`, the graph's
+    /// topic scheme is that one once `ops` are applied.
+    fn commit_with(
+        &self,
+        mut ops: Vec<Op>,
+        touched: &[String],
+        scheme: Option<Arc<TopicScheme>>,
+    ) -> Result<()> {
         let before = self.index()?;
         ops.push(Op::BumpGeneration);
         self.store.apply(&ops)?;
         let generation = self.store.generation()?;
         let ix = if generation == before.generation() + 1 {
-            let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
-            let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
-            // Touched packages that no longer exist (a retracted last version).
-            let removed: Vec<String> = touched
-                .iter()
-                .filter(|n| !packages.iter().any(|p| &p.name == *n))
-                .cloned()
-                .collect();
-            let ix = before.with_changes(
-                generation,
-                packages.iter().map(Doc::from_package).collect(),
-                &removed,
-            )?;
+            let ix = if touched.is_empty() {
+                // Only the topic scheme changed: the docs stay as they are.
+                before.with_counters(generation, &[])?
+            } else {
+                let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
+                let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
+                // Touched packages that no longer exist (a retracted last version).
+                let removed: Vec<String> = touched
+                    .iter()
+                    .filter(|n| !packages.iter().any(|p| &p.name == *n))
+                    .cloned()
+                    .collect();
+                before.with_changes(
+                    generation,
+                    packages.iter().map(Doc::from_package).collect(),
+                    &removed,
+                )?
+            };
+            let ix = match scheme {
+                Some(s) => ix.with_scheme(Some(s)),
+                None => ix,
+            };
             if let Some(dir) = &self.terms_dir {
                 ix.save(dir)?;
             }

@@ -60,7 +60,7 @@ pub mod mp {
         position = "position", depends_on = "dependsOn", dependency_name = "dependencyName",
         requirement = "requirement", optional = "optional", algorithm = "algorithm",
         key_id = "keyId", public_key = "publicKey", signature_value = "signatureValue",
-        statement = "statement",
+        statement = "statement", topic_scheme = "topicScheme",
     }
 
     /// The node holding the registry's generation counter.

@@ -71,6 +71,7 @@ pub use ops::publish::{
 };
 pub use ops::rebuild::{RebuildReport, Rebuilt};
 pub use ops::status::{BackendStatus, EndpointStatus, StatusReport};
+pub use ops::topics::{TopicRow, TopicsImported, TopicsReport};
 pub use ops::validate::{ValidateReport, Validation, validate_packages};
 pub use remote::{RemoteBackend, is_cleartext_to_network};
 pub use routing::breaker::CircuitState;

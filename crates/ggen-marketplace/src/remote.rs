@@ -332,8 +332,12 @@ impl MarketplaceBackend for RemoteBackend {
 
     fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
         let params = ggen_registry_api::SearchParams::of(q).pairs();
-        let results: SearchResults = self.get(&paths::search(), &params)?;
+        let mut results: SearchResults = self.get(&paths::search(), &params)?;
         self.check_names(results.hits.iter().map(|h| h.name.as_str()))?;
+        if !q.explain {
+            // Parts nobody asked for are not carried further.
+            results.hits.iter_mut().for_each(|h| h.explain.clear());
+        }
         if results.hits.len() > q.limit {
             return Err(self.untrusted(format!(
                 "{} hits for a page of {}",

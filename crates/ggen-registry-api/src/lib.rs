@@ -132,6 +132,8 @@ pub struct SearchParams {
     /// Hits to skip.
     #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 10000))]
     pub offset: Option<usize>,
+    /// With `true`, each hit carries `explain`: the parts of its score.
+    pub explain: Option<bool>,
 }
 
 impl SearchParams {
@@ -144,6 +146,7 @@ impl SearchParams {
             sort: Some(query.sort),
             limit: Some(query.limit),
             offset: Some(query.offset),
+            explain: query.explain.then_some(true),
         }
     }
 
@@ -161,6 +164,7 @@ impl SearchParams {
         add("sort", self.sort.map(|s| s.as_str().to_string()));
         add("limit", self.limit.map(|n| n.to_string()));
         add("offset", self.offset.map(|n| n.to_string()));
+        add("explain", self.explain.map(|b| b.to_string()));
         pairs
     }
 

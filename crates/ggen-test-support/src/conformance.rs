@@ -382,3 +382,70 @@ pub fn search_understands_meaning(b: &dyn MarketplaceBackend) {
         Some("robo-advisor")
     );
 }
+
+/// Checks that `b` (empty) explains its hits when asked: each hit's parts
+/// name the field, kind and term of every match and add up to its score;
+/// V1 and V2 run the same assertions.
+pub fn search_explains_its_hits(b: &dyn MarketplaceBackend) {
+    use ggen_marketplace_core::ranking::Field;
+    use ggen_marketplace_core::search::MatchKind;
+    for pkg in meaning_catalogue() {
+        pkg.publish(b);
+    }
+    let explained = |text: &str| {
+        let r = b
+            .search(&SearchQuery {
+                explain: true,
+                ..SearchQuery::text(text)
+            })
+            .unwrap_or_else(|e| panic!("search {text:?}: {e}"));
+        for h in &r.hits {
+            let sum: f32 = h.explain.iter().map(|p| p.score).sum();
+            assert!(
+                (sum - h.score).abs() <= 1e-3 * h.score.max(1.0),
+                "{text:?}: {}'s parts add up to {sum}, its score is {}: {:?}",
+                h.name,
+                h.score,
+                h.explain
+            );
+            assert!(!h.explain.is_empty(), "{text:?}: {} unexplained", h.name);
+        }
+        r.hits
+    };
+    let has = |hit: &ggen_marketplace_core::search::SearchHit, field, kind, term: &str| {
+        hit.explain
+            .iter()
+            .any(|p| p.field == field && p.kind == kind && p.term == term)
+    };
+    let k8s = explained("k8s");
+    let first = &k8s[0];
+    assert_eq!(first.name, "microservices-architecture");
+    let topic = first
+        .explain
+        .iter()
+        .find(|p| p.kind == MatchKind::Topic && p.term == "kubernetes")
+        .unwrap_or_else(|| panic!("no topic part: {:?}", first.explain));
+    assert_eq!(topic.field, Field::Tags);
+    assert_eq!(topic.source.as_deref(), Some("k8s"));
+    assert_eq!(
+        topic.concept.as_deref(),
+        Some("https://ggen.io/marketplace/topics/kubernetes")
+    );
+    let investing = explained("investing");
+    let robo = investing.iter().find(|h| h.name == "robo-advisor").unwrap();
+    assert!(
+        has(robo, Field::Description, MatchKind::Stem, "investment"),
+        "{:?}",
+        robo.explain
+    );
+    let name = explained("rust-cli");
+    assert!(has(&name[0], Field::Name, MatchKind::Name, "rust-cli"));
+    assert!(has(&name[0], Field::Tags, MatchKind::Exact, "rust"));
+    let typo = explained("kubernets");
+    assert!(has(&typo[0], Field::Tags, MatchKind::Typo, "kubernets"));
+    let prefix = explained("pharma");
+    assert!(has(&prefix[0], Field::Tags, MatchKind::Prefix, "pharma"));
+    // Unasked, nothing is explained.
+    let plain = b.search(&SearchQuery::text("k8s")).unwrap();
+    assert!(plain.hits.iter().all(|h| h.explain.is_empty()));
+}

@@ -9,7 +9,7 @@ use ggen_marketplace::{Marketplace, Operation};
 use serde_json::json;
 
 use super::{parse_exact, verbose_line};
-use crate::args::Global;
+use crate::args::{Global, TopicsAction};
 use crate::failure::CliResult;
 use crate::output::{self, safe, table};
 
@@ -46,6 +46,9 @@ pub(super) fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> CliResult
         })
         .collect();
     table(&["name", "version", "category", "description"], &rows);
+    if q.explain {
+        print_explanations(&results.hits);
+    }
     println!(
         "\n{} of {} result(s) from {} in {:.1} ms. Install with `ggen marketplace install NAME`.",
         results.hits.len(),
@@ -53,6 +56,96 @@ pub(super) fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> CliResult
         results.backend_used,
         results.query_time.as_secs_f64() * 1000.0
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each hit's score, part by part (`search --explain`).
+fn print_explanations(hits: &[ggen_marketplace::core::SearchHit]) {
+    for h in hits {
+        println!("\n{} (score {:.2}):", safe(&h.name), h.score);
+        let rows: Vec<Vec<String>> = h
+            .explain
+            .iter()
+            .map(|p| {
+                let mut why = safe(&p.term);
+                if let Some(source) = &p.source {
+                    why.push_str(&format!(" (from `{}`)", safe(source)));
+                }
+                if let Some(concept) = &p.concept {
+                    why.push_str(&format!(" <{}>", safe(concept)));
+                }
+                vec![
+                    format!("{:.2}", p.score),
+                    p.field.as_str().to_string(),
+                    p.kind.as_str().to_string(),
+                    why,
+                ]
+            })
+            .collect();
+        table(&["  +score", "field", "match", "term"], &rows);
+    }
+}
+
+pub(super) fn topics(mp: &Marketplace, action: &TopicsAction, g: &Global) -> CliResult {
+    match action {
+        TopicsAction::List { .. } => {
+            let report = mp.topics()?;
+            if g.json {
+                output::json(&json!({
+                    "backend_used": if report.source == "graph" { "v2" } else { "v1" },
+                    "source": report.source,
+                    "concepts": report.concepts,
+                }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = report
+                .concepts
+                .iter()
+                .map(|c| {
+                    vec![
+                        safe(&c.label),
+                        c.packages.map_or_else(String::new, |n| n.to_string()),
+                        safe(&c.alt_labels.join(", ")),
+                        safe(&c.narrower.join(", ")),
+                    ]
+                })
+                .collect();
+            table(&["topic", "packages", "also", "narrower"], &rows);
+            println!(
+                "\n{} topic(s), {}. Export with `ggen marketplace topics export`; replace with `topics import FILE.ttl`.",
+                report.concepts.len(),
+                if report.source == "graph" {
+                    "from V2's graph"
+                } else {
+                    "as shipped (V2 writes them into its graph with its first write)"
+                }
+            );
+        }
+        TopicsAction::Export { .. } => {
+            let bytes = mp.topics_export()?;
+            if g.json {
+                output::json(&json!({
+                    "backend_used": null,
+                    "format": "turtle",
+                    "document": String::from_utf8_lossy(&bytes),
+                }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        TopicsAction::Import { file, .. } => {
+            let r = mp.topics_import(file)?;
+            if g.json {
+                output::json(&json!({ "backend_used": "v2", "imported": r }));
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "Imported {} topic(s) ({} triples) into V2's graph and linked {} version(s) to them. Searches expand through them from now on.",
+                r.concepts, r.triples, r.links
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

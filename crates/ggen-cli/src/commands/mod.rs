@@ -62,6 +62,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             sort,
             limit,
             offset,
+            explain,
             ..
         } => browse::search(
             &mp,
@@ -72,6 +73,7 @@ pub fn run(cmd: Cmd) -> CliResult {
                 sort: sort.into(),
                 limit,
                 offset,
+                explain,
             },
             &g,
         ),
@@ -147,6 +149,7 @@ pub fn run(cmd: Cmd) -> CliResult {
         Cmd::RebuildDb { .. } => admin::rebuild_db(&mp, &g),
         Cmd::Export { format, .. } => admin::export(&mp, format, &g),
         Cmd::Sparql { query, .. } => admin::sparql(&mp, &query, &g),
+        Cmd::Topics { action } => browse::topics(&mp, &action, &g),
         Cmd::AbReport { .. } => admin::ab_report(&mp, &g),
         Cmd::Cache {
             action: crate::args::CacheAction::Clear { older_than, .. },

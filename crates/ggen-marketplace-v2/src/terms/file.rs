@@ -6,10 +6,11 @@
 //! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
 //!
 //! ```text
-//! magic "GGENV2T5" | generation u64 | docs u32 | terms u32
+//! magic "GGENV2T6" | generation u64 | docs u32 | terms u32
 //! | lengths u64 x 5 (meta, starts, postings, doc ends, docs) | fst length u64
 //! | meta      postcard: what ranking and filters read, as columns (names in one
-//! |           string, counters, category and tag ids, field lengths), decoded at load
+//! |           string, counters, category and tag ids, field lengths) and the
+//! |           graph's topic scheme if it holds one, decoded at load
 //! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
 //! | postings  8 bytes each: doc u32, field u8, 0u8, term frequency u16
 //! | doc ends  u32 per doc: where each doc's bytes end in the docs section
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use ggen_marketplace_core::fsutil::atomic_write;
+use ggen_marketplace_core::topics::TopicScheme;
 use ggen_marketplace_core::{MarketplaceError, Result};
 
 use super::doc::{Columns, Doc, average_lengths};
@@ -36,7 +38,7 @@ use super::{FIELD_COUNT, TermIndex};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T5";
+const MAGIC: &[u8; 8] = b"GGENV2T6";
 pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
 pub(super) const POSTING_BYTES: usize = 8;
 
@@ -110,7 +112,8 @@ impl TermIndex {
     /// Writes `<dir>/index.bin` atomically (layout in the module docs).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
-        let meta = postcard::to_stdvec(&self.columns).map_err(|e| index_err(&path, e))?;
+        let meta = postcard::to_stdvec(&(&self.columns, self.scheme.as_deref()))
+            .map_err(|e| index_err(&path, e))?;
         let sections: [&[u8]; 6] = [
             &meta,
             self.starts.as_ref(),
@@ -196,7 +199,7 @@ impl TermIndex {
             return Err("trailing bytes".into());
         }
         let section = |k: usize| bytes.slice(ranges[k].clone());
-        let columns: Columns =
+        let (columns, scheme): (Columns, Option<TopicScheme>) =
             postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
         if columns.len() != n {
             return Err("document count disagrees with the ranking columns".into());
@@ -244,6 +247,7 @@ impl TermIndex {
             doc_ends,
             doc_bytes,
             source: Some(path.to_path_buf()),
+            scheme: scheme.map(Arc::new),
         })
     }
 

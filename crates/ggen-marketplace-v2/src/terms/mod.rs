@@ -28,11 +28,12 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ggen_marketplace_core::Result;
 use ggen_marketplace_core::ranking::Field;
 use ggen_marketplace_core::search::tokenize;
+use ggen_marketplace_core::topics::TopicScheme;
 
 pub use doc::Doc;
 use doc::{Columns, average_lengths};
@@ -78,6 +79,9 @@ pub struct TermIndex {
     decoded: Vec<OnceLock<Box<Doc>>>,
     /// The file this index was read from, for error messages.
     source: Option<PathBuf>,
+    /// The graph's topic scheme when it was built (`None`: the graph holds
+    /// none, so the shipped one is in effect).
+    scheme: Option<Arc<TopicScheme>>,
 }
 
 impl TermIndex {
@@ -151,7 +155,26 @@ impl TermIndex {
             doc_bytes: Bytes::owned(doc_bytes),
             decoded,
             source: None,
+            scheme: None,
         }
+    }
+
+    /// The same index, expanding queries through `scheme` (the graph's).
+    pub fn with_scheme(mut self, scheme: Option<Arc<TopicScheme>>) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// The topic scheme queries expand through.
+    pub fn scheme(&self) -> &TopicScheme {
+        self.scheme
+            .as_deref()
+            .unwrap_or_else(|| TopicScheme::shipped())
+    }
+
+    /// Whether the graph held a topic scheme when this index was built.
+    pub fn graph_has_scheme(&self) -> bool {
+        self.scheme.is_some()
     }
 
     /// Every doc, decoded (writers, which rebuild from them).
@@ -179,7 +202,7 @@ impl TermIndex {
         for d in upserts {
             docs.insert(d.name.clone(), d);
         }
-        Ok(Self::build(generation, docs.into_values().collect()))
+        Ok(Self::build(generation, docs.into_values().collect()).with_scheme(self.scheme.clone()))
     }
 
     /// A copy with these packages' counters `(name, downloads, stars)` set.
@@ -201,7 +224,8 @@ impl TermIndex {
             self.fst.clone(),
             self.starts.clone(),
             self.postings.clone(),
-        ))
+        )
+        .with_scheme(self.scheme.clone()))
     }
 
     fn position(&self, name: &str) -> Option<usize> {

@@ -1,22 +1,40 @@
 //! Lookups in the term FST (exact, prefix, and typo-tolerant through a
 //! Levenshtein automaton) and scoring by core's ranking policy.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::Result;
-use ggen_marketplace_core::ranking::{self, BM25_B as B, BM25_K1 as K1, EXACT_NAME_SCORE};
-use ggen_marketplace_core::search::{self, QueryPlan, SearchQuery, SortOrder};
+use ggen_marketplace_core::ranking::{self, BM25_B as B, BM25_K1 as K1, EXACT_NAME_SCORE, Field};
+use ggen_marketplace_core::search::{
+    self, MatchKind, MatchPart, QueryPlan, SearchQuery, SortOrder,
+};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 
 use super::file::Posting;
 use super::{FIELD_COUNT, TermIndex, WEIGHTS};
 
 /// One matching package: index into [`TermIndex::doc`] and its score.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
     pub doc: u32,
     pub score: f32,
+    /// The parts of `score`, when the query asked for them.
+    pub explain: Vec<MatchPart>,
+}
+
+/// Score parts per doc, kept only when the query asks (`--explain`): every
+/// addition to a score goes through [`Parts::add`], so the parts are the
+/// score.
+struct Parts(Option<HashMap<u32, Vec<MatchPart>>>);
+
+impl Parts {
+    fn add(&mut self, doc: u32, part: impl FnOnce() -> MatchPart) {
+        if let Some(m) = &mut self.0 {
+            m.entry(doc).or_default().push(part());
+        }
+    }
 }
 
 struct Lev<'a>(&'a DFA);
@@ -110,11 +128,12 @@ impl TermIndex {
     /// Scores, filters and sorts; returns the requested page and the total.
     /// Fails only on a damaged index file.
     pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
-        let plan = search::plan(&query.text, false);
+        let plan = search::plan_with(&query.text, false, self.scheme());
         let found = self.search_with(query, &plan)?;
         // Short words' typos only when nothing else matched (core's policy).
         if found.1 == 0 && plan.withheld_typos {
-            return self.search_with(query, &search::plan(&query.text, true));
+            let fallback = search::plan_with(&query.text, true, self.scheme());
+            return self.search_with(query, &fallback);
         }
         Ok(found)
     }
@@ -125,6 +144,7 @@ impl TermIndex {
         let has_text = !words.is_empty();
         let mut scores = vec![0f32; if has_text { n } else { 0 }];
         let mut matched = vec![!has_text; n];
+        let mut parts = Parts(query.explain.then(HashMap::new));
         if has_text {
             let mut marks = vec![0u8; n];
             let mut touched: Vec<u32> = Vec::new();
@@ -138,40 +158,49 @@ impl TermIndex {
                         df[p.field as usize] += 1;
                     }
                     for p in &list {
-                        scores[p.doc as usize] +=
-                            WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
+                        let points = WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
+                        scores[p.doc as usize] += points;
                         matched[p.doc as usize] = true;
+                        let field = Field::ALL[p.field as usize];
+                        parts.add(p.doc, || {
+                            MatchPart::word(field, MatchKind::Exact, w, points)
+                        });
                     }
                 }
-                let mut constant = |ords: Vec<u64>, min_weight: f32, factor: f32| -> Result<()> {
-                    for ord in ords {
-                        for p in self.postings(ord)? {
-                            if WEIGHTS[p.field as usize] >= min_weight {
-                                let m = &mut marks[p.doc as usize];
-                                if *m == 0 {
-                                    touched.push(p.doc);
+                let mut constant =
+                    |ords: Vec<u64>, min_weight: f32, factor: f32, kind: MatchKind| -> Result<()> {
+                        for ord in ords {
+                            for p in self.postings(ord)? {
+                                if WEIGHTS[p.field as usize] >= min_weight {
+                                    let m = &mut marks[p.doc as usize];
+                                    if *m == 0 {
+                                        touched.push(p.doc);
+                                    }
+                                    *m |= 1 << p.field;
                                 }
-                                *m |= 1 << p.field;
                             }
                         }
-                    }
-                    for &d in &touched {
-                        let m = std::mem::take(&mut marks[d as usize]);
-                        for (f, weight) in WEIGHTS.iter().enumerate() {
-                            if m & (1 << f) != 0 {
-                                scores[d as usize] += weight * factor;
+                        for &d in &touched {
+                            let m = std::mem::take(&mut marks[d as usize]);
+                            for (f, weight) in WEIGHTS.iter().enumerate() {
+                                if m & (1 << f) != 0 {
+                                    scores[d as usize] += weight * factor;
+                                    let part =
+                                        || MatchPart::word(Field::ALL[f], kind, w, weight * factor);
+                                    parts.add(d, part);
+                                }
                             }
+                            matched[d as usize] = true;
                         }
-                        matched[d as usize] = true;
-                    }
-                    touched.clear();
-                    Ok(())
-                };
+                        touched.clear();
+                        Ok(())
+                    };
                 if word.prefix {
                     constant(
                         self.ords_prefix(w),
                         ranking::PREFIX_MIN_WEIGHT,
                         ranking::PREFIX_FACTOR,
+                        MatchKind::Prefix,
                     )?;
                 }
                 if let Some(d) = word.typo {
@@ -179,6 +208,7 @@ impl TermIndex {
                         self.ords_fuzzy(w, d),
                         ranking::TYPO_MIN_WEIGHT,
                         ranking::TYPO_FACTOR,
+                        MatchKind::Typo,
                     )?;
                 }
             }
@@ -205,6 +235,8 @@ impl TermIndex {
                     if weight >= ranking::EXPANSION_MIN_WEIGHT {
                         scores[doc as usize] += weight * e.factor;
                         matched[doc as usize] = true;
+                        let field = Field::ALL[field as usize];
+                        parts.add(doc, || MatchPart::expansion(field, e, weight * e.factor));
                     }
                 }
             }
@@ -213,6 +245,10 @@ impl TermIndex {
                 if let Some(i) = self.position(&candidate) {
                     scores[i] += EXACT_NAME_SCORE;
                     matched[i] = true;
+                    let part = || {
+                        MatchPart::word(Field::Name, MatchKind::Name, &candidate, EXACT_NAME_SCORE)
+                    };
+                    parts.add(i as u32, part);
                 }
             }
         }
@@ -240,6 +276,7 @@ impl TermIndex {
                 } else {
                     0.0
                 },
+                explain: Vec::new(),
             })
             .collect();
         let total = hits.len();
@@ -270,6 +307,12 @@ impl TermIndex {
             hits.truncate(end);
         }
         hits.sort_unstable_by(cmp);
-        Ok((hits.split_off(query.offset), total))
+        let mut page = hits.split_off(query.offset);
+        if let Some(mut by_doc) = parts.0 {
+            for h in &mut page {
+                h.explain = by_doc.remove(&h.doc).unwrap_or_default();
+            }
+        }
+        Ok((page, total))
     }
 }

@@ -332,6 +332,102 @@ pub fn exercise(b: &V2Backend) {
 
     retract(b);
     injection(b);
+    topics(b);
+}
+
+/// The values of `var` in a SPARQL JSON results document.
+fn column(results: &str, var: &str) -> Vec<String> {
+    let j: serde_json::Value = serde_json::from_str(results).unwrap();
+    let mut out: Vec<String> = j["results"]["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row[var]["value"].as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+const SKOS: &str = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\nPREFIX dct: <http://purl.org/dc/terms/>\n";
+
+/// The topic scheme lives in the graph: the first write brought the shipped
+/// one, SPARQL sees it and the versions' links, an import replaces both and
+/// search follows, and a refused file changes nothing.
+fn topics(b: &V2Backend) {
+    use ggen_marketplace_core::topics::{TOPICS_TTL, TopicScheme};
+    let (scheme, in_graph) = b.topic_scheme().unwrap();
+    assert!(in_graph, "the first write installs the shipped scheme");
+    assert_eq!(scheme, *TopicScheme::shipped());
+    let labels = b
+        .sparql_select(&format!(
+            "{SKOS}SELECT ?label WHERE {{ <https://ggen.io/marketplace/package/rust-cli/1.2.0> dct:subject ?c . ?c skos:prefLabel ?label }}"
+        ))
+        .unwrap();
+    assert_eq!(column(&labels, "label"), ["cli", "rust"], "{labels}");
+    let academic = b
+        .sparql_select(&format!(
+            "{SKOS}SELECT ?v WHERE {{ <https://ggen.io/marketplace/topics/academic> skos:narrower ?c . ?v dct:subject ?c }}"
+        ))
+        .unwrap();
+    assert_eq!(
+        column(&academic, "v"),
+        ["https://ggen.io/marketplace/package/bibtex-references/0.3.0"],
+        "{academic}"
+    );
+    assert!(names(b, SearchQuery::text("tex")).contains(&"bibtex-references".to_string()));
+
+    // A refused file changes nothing.
+    let triples = b.triple_count().unwrap();
+    let generation = b.generation().unwrap();
+    let hostile = "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n\
+        <https://example.org/s> a skos:ConceptScheme .\n\
+        <https://ggen.io/marketplace/package/rust-cli> a skos:Concept ; skos:prefLabel \"x\" .";
+    match b.import_topics(hostile.as_bytes(), "hostile.ttl") {
+        Err(MarketplaceError::InvalidTopics { origin, reason }) => {
+            assert_eq!(origin, "hostile.ttl");
+            assert!(reason.contains("registry's own namespace"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(b.triple_count().unwrap(), triples);
+    assert_eq!(b.generation().unwrap(), generation);
+
+    // An operator's scheme replaces the shipped one, links included.
+    assert!(names(b, SearchQuery::text("salutation")).is_empty());
+    let own = "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n\
+        <https://example.org/topics> a skos:ConceptScheme .\n\
+        <https://example.org/topics/greeting> a skos:Concept ; skos:inScheme <https://example.org/topics> ;\n\
+            skos:prefLabel \"Greeting\"@en ; skos:altLabel \"salutation\"@en, \"starter\"@en, \"Grüße\"@de .";
+    let r = b.import_topics(own.as_bytes(), "own.ttl").unwrap();
+    // hello-world 1.0.0 and 1.1.0 carry the tag `Starter`; 0.9.0-beta has no tags.
+    assert_eq!((r.concepts, r.links), (1, 2), "{r:?}");
+    assert_eq!(b.generation().unwrap(), generation + 1, "one atomic write");
+    assert_eq!(names(b, SearchQuery::text("salutation")), ["hello-world"]);
+    assert!(!names(b, SearchQuery::text("tex")).contains(&"bibtex-references".to_string()));
+    let linked = b
+        .sparql_select(&format!("{SKOS}SELECT ?v ?c WHERE {{ ?v dct:subject ?c }}"))
+        .unwrap();
+    assert_eq!(
+        column(&linked, "v"),
+        [
+            "https://ggen.io/marketplace/package/hello-world/1.0.0",
+            "https://ggen.io/marketplace/package/hello-world/1.1.0"
+        ],
+        "{linked}"
+    );
+    assert_eq!(
+        b.topic_package_counts().unwrap(),
+        [("https://example.org/topics/greeting".to_string(), 1)]
+    );
+    // The export reads back as the same scheme.
+    let exported = b.export_topics().unwrap();
+    let again = b.import_topics(&exported, "exported.ttl").unwrap();
+    assert_eq!(again, r);
+    assert_eq!(b.topic_scheme().unwrap().0.concepts().len(), 1);
+
+    // Back to the shipped scheme for whatever runs next.
+    b.import_topics(TOPICS_TTL.as_bytes(), "shipped").unwrap();
+    assert_eq!(b.topic_scheme().unwrap().0, *TopicScheme::shipped());
 }
 
 /// What SPARQL servers answer differently, read the same way on each store:

@@ -19,6 +19,12 @@ fn the_in_memory_store_understands_meaning() {
 }
 
 #[test]
+fn the_in_memory_store_explains_its_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::search_explains_its_hits(&V2Backend::in_memory(dir.path()).unwrap());
+}
+
+#[test]
 fn the_rocksdb_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     conformance::run(

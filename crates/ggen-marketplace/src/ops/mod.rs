@@ -9,6 +9,7 @@
 //! | `publish` | publish, sign, verify, yank, key rotation |
 //! | `validate` | checking package directories |
 //! | `graph` | SPARQL and export of V2's graph |
+//! | `topics` | the topic scheme search expands through: list, export, import |
 //! | `backup` | backup and restore of a registry |
 //! | `catalogue` | the bundled catalogue, and seeding a new registry from it |
 //! | `status` | what this build and configuration do |
@@ -23,4 +24,5 @@ pub(crate) mod lockfile;
 pub(crate) mod publish;
 pub(crate) mod rebuild;
 pub(crate) mod status;
+pub(crate) mod topics;
 pub(crate) mod validate;

@@ -37,6 +37,7 @@ pub(super) async fn search(
             .limit
             .unwrap_or(ggen_marketplace::core::search::DEFAULT_LIMIT),
         offset: p.offset.unwrap_or(0),
+        explain: p.explain.unwrap_or(false),
     };
     // The bounds are checked as asked (so the schema's are exact), then the
     // page is held to what one answer carries.

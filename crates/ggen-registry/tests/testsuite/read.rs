@@ -27,6 +27,23 @@ fn the_registry_client_conforms() {
     conformance::run(&client, Writes::FromArchive);
 }
 
+/// `explain` crosses the wire: the client asks, the server's backend
+/// explains, the parts come back with each hit.
+#[test]
+fn the_registry_client_explains_hits() {
+    let s = Server::empty();
+    let token = s.token(&[Scope::Publish], "*");
+    let client = RemoteBackend::new(
+        &s.base,
+        Some(token),
+        "explain".into(),
+        Duration::from_secs(30),
+        false,
+    )
+    .unwrap();
+    conformance::search_explains_its_hits(&client);
+}
+
 #[test]
 fn read_routes_answer_with_json_and_archives() {
     let s = Server::default();

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
 
+mod explain;
+mod plan;
+
+pub use explain::{MatchKind, MatchPart};
+pub use plan::{Expansion, ExpansionKind, PlannedWord, QueryPlan, plan, plan_with, stem};
+
 /// Hits per page when the query asks for no limit.
 pub const DEFAULT_LIMIT: usize = 20;
 /// Queries longer than this many characters are refused rather than searched:
@@ -83,6 +89,10 @@ pub struct SearchQuery {
     pub limit: usize,
     /// Hits to skip, at most [`MAX_OFFSET`].
     pub offset: usize,
+    /// Fill each hit's [`SearchHit::explain`] (costs a second pass over
+    /// the page's hits).
+    #[serde(default)]
+    pub explain: bool,
 }
 
 impl Default for SearchQuery {
@@ -94,6 +104,7 @@ impl Default for SearchQuery {
             sort: SortOrder::Relevance,
             limit: DEFAULT_LIMIT,
             offset: 0,
+            explain: false,
         }
     }
 }
@@ -168,132 +179,6 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// What a backend looks up for a query's text: decided here once, so both
-/// backends expand a query the same way (see [`crate::ranking`] for how each
-/// kind of match scores).
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryPlan {
-    /// The query's own words, each with whether it may match prefixes and
-    /// within how many edits.
-    pub words: Vec<PlannedWord>,
-    /// Other phrases to look for at a lower weight: other forms of a word's
-    /// stem, and the labels of topics the query names.
-    pub expansions: Vec<Expansion>,
-    /// Some short word was denied typo matching; if the plan matches nothing,
-    /// [`plan`] with `fallback` grants it.
-    pub withheld_typos: bool,
-}
-
-/// One of the query's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedWord {
-    /// The token.
-    pub text: String,
-    /// Matches tokens it starts.
-    pub prefix: bool,
-    /// Matches tokens within this many edits.
-    pub typo: Option<u8>,
-}
-
-/// Why a phrase is searched for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpansionKind {
-    /// Another form of a query word's stem (`investing` -> `investment`).
-    Stem,
-    /// A label of a topic the query names (`k8s` -> `kubernetes`).
-    Topic,
-}
-
-/// A phrase a package matches when one of its fields holds all the words.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expansion {
-    /// Its words.
-    pub tokens: Vec<String>,
-    /// Why.
-    pub kind: ExpansionKind,
-    /// The share of a field's weight a match adds.
-    pub factor: f32,
-}
-
-/// Endings tried on a word's stem to find its other forms: a stem matches
-/// the indexed forms that share it, so a query needs no stemmed index.
-const FORM_ENDINGS: &[&str] = &[
-    "", "s", "e", "es", "ed", "ing", "ings", "er", "ers", "or", "ors", "ment", "ments", "ion",
-    "ions", "ation", "ations", "al", "y", "ies", "ity",
-];
-
-/// The English (Snowball) stem of a token.
-pub fn stem(token: &str) -> String {
-    static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
-    STEMMER
-        .get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
-        .stem(token)
-        .into_owned()
-}
-
-/// The plan for `text`: its words, their stems' other forms, and the topics
-/// it names. With `fallback`, short words get typo matching too (for a
-/// query that matched nothing without it).
-pub fn plan(text: &str, fallback: bool) -> QueryPlan {
-    use crate::ranking;
-    let mut tokens: Vec<String> = Vec::new();
-    for t in tokenize(text) {
-        if t.len() < ranking::MAX_TOKEN_BYTES && !tokens.contains(&t) {
-            tokens.push(t);
-        }
-    }
-    let mut withheld_typos = false;
-    let words = tokens
-        .iter()
-        .map(|t| {
-            let chars = t.chars().count();
-            let mut typo = ranking::typo_distance(chars);
-            if chars <= ranking::SHORT_WORD_CHARS && typo.is_some() && !fallback {
-                typo = None;
-                withheld_typos = true;
-            }
-            PlannedWord {
-                text: t.clone(),
-                prefix: chars >= ranking::PREFIX_MIN_CHARS,
-                typo,
-            }
-        })
-        .collect();
-    let mut expansions: Vec<Expansion> = Vec::new();
-    let mut add = |tokens: Vec<String>, kind, factor| {
-        if !expansions.iter().any(|e| e.tokens == tokens) {
-            expansions.push(Expansion {
-                tokens,
-                kind,
-                factor,
-            });
-        }
-    };
-    for t in &tokens {
-        if t.chars().count() < ranking::STEM_MIN_CHARS {
-            continue;
-        }
-        let root = stem(t);
-        for ending in FORM_ENDINGS {
-            for base in [root.as_str(), t.as_str()] {
-                let form = format!("{base}{ending}");
-                if !tokens.contains(&form) && stem(&form) == root {
-                    add(vec![form], ExpansionKind::Stem, ranking::STEM_FACTOR);
-                }
-            }
-        }
-    }
-    for e in crate::topics::expand(&tokens) {
-        add(e.tokens, ExpansionKind::Topic, ranking::TOPIC_FACTOR);
-    }
-    QueryPlan {
-        words,
-        expansions,
-        withheld_typos,
-    }
-}
-
 /// One package found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -313,6 +198,10 @@ pub struct SearchHit {
     pub downloads: u64,
     /// Relevance; comparable within one answer only.
     pub score: f32,
+    /// Why it matched, part by part, when the query asked
+    /// ([`SearchQuery::explain`]); the parts add up to `score`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<MatchPart>,
 }
 
 /// One page of hits.
@@ -406,56 +295,5 @@ mod tests {
             ..SearchQuery::text("x")
         };
         assert!(escape.validate().is_err());
-    }
-}
-
-#[cfg(test)]
-mod plan_tests {
-    use super::*;
-
-    fn expansions(text: &str, kind: ExpansionKind) -> Vec<String> {
-        plan(text, false)
-            .expansions
-            .into_iter()
-            .filter(|e| e.kind == kind)
-            .map(|e| e.tokens.join(" "))
-            .collect()
-    }
-
-    #[test]
-    fn short_words_get_typos_only_as_a_fallback() {
-        let p = plan("shop", false);
-        assert_eq!(p.words[0].typo, None);
-        assert!(p.withheld_typos);
-        assert_eq!(plan("shop", true).words[0].typo, Some(1));
-        let p = plan("kubernetes", false);
-        assert_eq!(p.words[0].typo, Some(2));
-        assert!(!p.withheld_typos);
-        assert_eq!(plan("ml", false).words[0].typo, None);
-        assert!(
-            !plan("ml", false).withheld_typos,
-            "two letters never get typos"
-        );
-    }
-
-    #[test]
-    fn a_stem_expands_to_the_forms_that_share_it() {
-        let forms = expansions("investing", ExpansionKind::Stem);
-        for want in ["invest", "investment", "invested"] {
-            assert!(forms.contains(&want.to_string()), "{want} in {forms:?}");
-        }
-        assert!(
-            !forms.contains(&"investing".to_string()),
-            "not the word itself"
-        );
-        assert!(expansions("dashboards", ExpansionKind::Stem).contains(&"dashboard".to_string()));
-        assert!(expansions("bill", ExpansionKind::Stem).contains(&"billing".to_string()));
-    }
-
-    #[test]
-    fn topics_come_from_the_scheme() {
-        assert!(expansions("k8s", ExpansionKind::Topic).contains(&"kubernetes".to_string()));
-        assert!(expansions("shop", ExpansionKind::Topic).contains(&"ecommerce".to_string()));
-        assert!(expansions("zzzz", ExpansionKind::Topic).is_empty());
     }
 }

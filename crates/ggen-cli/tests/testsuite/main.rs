@@ -14,3 +14,4 @@ mod hostile;
 mod publish;
 mod remote;
 mod storage;
+mod topics;

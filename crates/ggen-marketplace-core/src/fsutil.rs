@@ -58,6 +58,16 @@ pub fn remove_stale_temp_files(dir: &Path) {
 /// Writes `bytes` to `path` so that readers see either the old or the new file,
 /// never a mix: temp file in the same directory, fsync, rename, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, None)
+}
+
+/// [`atomic_write`], the file given Unix permission bits `mode` before it is
+/// renamed into place, so it never exists with others (ignored elsewhere).
+pub fn atomic_write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    write_replacing(path, bytes, Some(mode))
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -73,6 +83,15 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
     tmp.write_all(bytes)
         .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.as_file()
         .sync_all()
         .map_err(|e| MarketplaceError::io(tmp.path(), e))?;

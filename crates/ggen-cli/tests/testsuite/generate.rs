@@ -482,6 +482,46 @@ fn an_interrupted_update_is_rolled_back_by_the_next_one() {
     assert_eq!(read(&dir, "f0.txt"), "1.1.0 0\n");
 }
 
+/// A journal that is not one ggen wrote (garbled, or naming a path outside
+/// the project) stops the update with a message naming it; nothing in the
+/// project is touched until a person has looked.
+#[test]
+fn a_garbled_or_hostile_update_journal_is_refused() {
+    let home = Home::new();
+    publish(&home, &app("1.0.0", V1));
+    let dir = home.path().join("proj");
+    let d = dir.to_str().unwrap();
+    top_ok(&home, &["new", "app-tmpl", d]);
+    publish(&home, &app("1.1.0", V2));
+    let before = snapshot(&dir);
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    let digest =
+        ggen_marketplace_core::checksum::sha256_hex(canonical.as_os_str().as_encoded_bytes());
+    let journals = home.path().join("transactions");
+    std::fs::create_dir_all(&journals).unwrap();
+    let journal = journals.join(format!("project-{}.json", &digest[..32]));
+    std::fs::write(&journal, b"{ not json").unwrap();
+    top_fails(
+        &home,
+        &["update", d],
+        &["interrupted update", "is unreadable", "delete both"],
+    );
+    assert_eq!(snapshot(&dir), before);
+    let hostile = serde_json::json!({
+        "project": d,
+        "entries": [{ "path": "../outside.txt", "backup": null, "executable": false }],
+        "created_dirs": [],
+    });
+    std::fs::write(&journal, hostile.to_string()).unwrap();
+    top_fails(&home, &["update", d], &["names `../outside.txt`"]);
+    assert_eq!(snapshot(&dir), before);
+    assert!(!home.path().join("outside.txt").exists());
+    // Once the person has looked and deleted it, updates go on.
+    std::fs::remove_file(&journal).unwrap();
+    top_ok(&home, &["update", d]);
+    assert!(read(&dir, ".ggen-answers.toml").contains("version = \"1.1.0\""));
+}
+
 #[cfg(unix)]
 #[test]
 fn a_link_planted_in_the_project_is_never_written_through() {

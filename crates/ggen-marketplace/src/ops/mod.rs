@@ -26,3 +26,18 @@ pub(crate) mod rebuild;
 pub(crate) mod status;
 pub(crate) mod topics;
 pub(crate) mod validate;
+
+/// Where a journal of `dir` lives in `journal_dir`: `<prefix><digest>`, the
+/// digest of the directory's canonical path, so each directory has exactly
+/// one whatever path it was named by (install's and `ggen update`'s).
+pub(crate) fn journal_stem(
+    journal_dir: &std::path::Path,
+    dir: &std::path::Path,
+    prefix: &str,
+) -> crate::Result<std::path::PathBuf> {
+    use ggen_marketplace_core::MarketplaceError;
+    let canonical = std::fs::canonicalize(dir).map_err(|e| MarketplaceError::io(dir, e))?;
+    let digest =
+        ggen_marketplace_core::checksum::sha256_hex(canonical.as_os_str().as_encoded_bytes());
+    Ok(journal_dir.join(format!("{prefix}{}", &digest[..32])))
+}

@@ -13,7 +13,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::MarketplaceError;
-use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::fsutil::{atomic_write, sync_dir};
 use ggen_template::{ANSWERS_FILE, check_output_path};
 use serde::{Deserialize, Serialize};
@@ -60,13 +59,8 @@ fn check_path(p: &str) -> std::result::Result<(), String> {
 }
 
 fn locations(journal_dir: &Path, project: &Path) -> Result<(PathBuf, PathBuf)> {
-    let canonical = fs::canonicalize(project).map_err(|e| MarketplaceError::io(project, e))?;
-    let digest = sha256_hex(canonical.as_os_str().as_encoded_bytes());
-    let stem = format!("project-{}", &digest[..32]);
-    Ok((
-        journal_dir.join(format!("{stem}.json")),
-        journal_dir.join(format!("{stem}.backup")),
-    ))
+    let stem = crate::ops::journal_stem(journal_dir, project, "project-")?;
+    Ok((stem.with_extension("json"), stem.with_extension("backup")))
 }
 
 /// Whether an interrupted update of `project` awaits rollback.

@@ -9,7 +9,7 @@
 //! place; sizes are capped.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::MarketplaceError;
@@ -127,7 +127,7 @@ pub(super) fn missing_dirs(target: &Path, rel: &str) -> Result<Vec<String>> {
 }
 
 /// Replaces (or creates) `rel` with `data`: a temp file beside it, fsync,
-/// rename, fsync the directory.
+/// rename, fsync the directory (core's `atomic_write`, with a mode).
 pub(super) fn write(target: &Path, rel: &str, data: &[u8], executable: bool) -> Result<()> {
     check_parents(target, rel)?;
     let path = target.join(rel);
@@ -136,41 +136,14 @@ pub(super) fn write(target: &Path, rel: &str, data: &[u8], executable: bool) -> 
     {
         return Err(refuse(target, rel, "is not a regular file"));
     }
-    let dir = path.parent().unwrap_or(target).to_path_buf();
-    fs::create_dir_all(&dir).map_err(|e| MarketplaceError::io(&dir, e))?;
-    write_new_file(&dir, &path, data, executable)
+    write_new_file(&path, data, executable)
 }
 
-fn write_new_file(dir: &Path, path: &Path, data: &[u8], executable: bool) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(ggen_marketplace_core::fsutil::TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|e| MarketplaceError::io(dir, e))?;
-    tmp.write_all(data)
-        .and_then(|()| set_mode(tmp.as_file(), executable))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| MarketplaceError::io(tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| MarketplaceError::io(path, e.error))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-fn set_mode(file: &fs::File, executable: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(if executable {
-            0o755
-        } else {
-            0o644
-        }))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, executable);
-        Ok(())
-    }
+fn write_new_file(path: &Path, data: &[u8], executable: bool) -> Result<()> {
+    let mode = if executable { 0o755 } else { 0o644 };
+    Ok(ggen_marketplace_core::fsutil::atomic_write_with_mode(
+        path, data, mode,
+    )?)
 }
 
 /// Removes `rel` (a regular file) from the project.
@@ -206,13 +179,10 @@ pub(super) fn create(dir: &Path, tree: &RenderedTree, record: &ProjectRecord) ->
         .tempdir_in(&parent)
         .map_err(|e| MarketplaceError::io(&parent, e))?;
     for (rel, file) in tree {
-        let path = staging.path().join(rel);
-        let d = path.parent().expect("a file has a directory");
-        fs::create_dir_all(d).map_err(|e| MarketplaceError::io(d, e))?;
-        write_new_file(d, &path, &file.data, file.executable)?;
+        write_new_file(&staging.path().join(rel), &file.data, file.executable)?;
     }
     let answers = staging.path().join(ANSWERS_FILE);
-    write_new_file(staging.path(), &answers, record.to_toml().as_bytes(), false)?;
+    write_new_file(&answers, record.to_toml().as_bytes(), false)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -65,9 +65,7 @@ impl Journal {
 /// The journal file of `target` in `journal_dir`: named after a digest of the
 /// target's canonical path, so each target has exactly one.
 fn journal_path(journal_dir: &Path, target: &Path) -> Result<PathBuf> {
-    let canonical = std::fs::canonicalize(target).map_err(|e| MarketplaceError::io(target, e))?;
-    let digest = sha256_hex(canonical.as_os_str().as_encoded_bytes());
-    Ok(journal_dir.join(format!("{}.json", &digest[..32])))
+    Ok(crate::ops::journal_stem(journal_dir, target, "")?.with_extension("json"))
 }
 
 fn untrusted(path: &Path, reason: &str) -> Error {

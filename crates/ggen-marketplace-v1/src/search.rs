@@ -363,7 +363,7 @@ impl SearchIndex {
                 if boost < ranking::EXPANSION_MIN_WEIGHT {
                     continue;
                 }
-                let all: Vec<(Occur, Box<dyn Query>)> = e
+                let mut all: Vec<(Occur, Box<dyn Query>)> = e
                     .tokens
                     .iter()
                     .map(|t| {
@@ -374,12 +374,15 @@ impl SearchIndex {
                         (Occur::Must, q)
                     })
                     .collect();
+                // One word (most stems and labels) needs no conjunction around it.
+                let matches: Box<dyn Query> = if all.len() == 1 {
+                    all.pop().expect("one").1
+                } else {
+                    Box::new(BooleanQuery::new(all))
+                };
                 add(
                     MatchPart::expansion(field, e, 0.0),
-                    Box::new(ConstScoreQuery::new(
-                        Box::new(BooleanQuery::new(all)),
-                        boost * e.factor,
-                    )),
+                    Box::new(ConstScoreQuery::new(matches, boost * e.factor)),
                 );
             }
         }

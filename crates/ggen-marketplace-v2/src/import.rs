@@ -304,18 +304,28 @@ impl V2Backend {
 
     /// Removes every package and version (`ggen marketplace rebuild-db` before a
     /// fresh migration). The generation counter is kept and bumped, so no cached
-    /// term index from before the clear can be mistaken for the new state.
+    /// term index from before the clear can be mistaken for the new state; so
+    /// is the topic scheme (an operator's own is not in the archives), and the
+    /// versions imported next are linked to it.
     /// Archives in `blobs/` stay: they are content-addressed and shared.
     pub fn clear(&self) -> Result<()> {
         let _lock = self.lock()?;
-        let registry = mp::registry();
-        let generation = mp::generation();
+        let registry = mp::registry().to_string();
+        let kept_on_registry = [mp::generation(), mp::topic_scheme()];
+        let scheme: HashSet<String> = self
+            .scheme_triples()?
+            .iter()
+            .map(|t| t.subject.to_string())
+            .collect();
         let doomed: Vec<_> = self
             .store
             .all_triples()?
             .into_iter()
             .filter(|t| {
-                !(t.subject.to_string() == registry.to_string() && t.predicate == generation)
+                let s = t.subject.to_string();
+                let kept = scheme.contains(&s)
+                    || (s == registry && kept_on_registry.contains(&t.predicate));
+                !kept
             })
             .collect();
         self.store

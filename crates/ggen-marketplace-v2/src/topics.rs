@@ -218,7 +218,7 @@ impl V2Backend {
     }
 
     /// Every triple about a concept or a concept scheme.
-    fn scheme_triples(&self) -> Result<Vec<Triple>> {
+    pub(crate) fn scheme_triples(&self) -> Result<Vec<Triple>> {
         self.construct(&format!(
             "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?t {{ {} {} }} ?s {} ?t . ?s ?p ?o }}",
             skos("Concept"),

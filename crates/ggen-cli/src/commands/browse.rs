@@ -59,7 +59,8 @@ pub(super) fn search(mp: &Marketplace, q: &SearchQuery, g: &Global) -> CliResult
     Ok(ExitCode::SUCCESS)
 }
 
-/// Each hit's score, part by part (`search --explain`).
+/// Each hit's score, part by part (`search --explain`); the concept of a
+/// topic match is in `--json`.
 fn print_explanations(hits: &[ggen_marketplace::core::SearchHit]) {
     for h in hits {
         println!("\n{} (score {:.2}):", safe(&h.name), h.score);
@@ -67,22 +68,16 @@ fn print_explanations(hits: &[ggen_marketplace::core::SearchHit]) {
             .explain
             .iter()
             .map(|p| {
-                let mut why = safe(&p.term);
-                if let Some(source) = &p.source {
-                    why.push_str(&format!(" (from `{}`)", safe(source)));
-                }
-                if let Some(concept) = &p.concept {
-                    why.push_str(&format!(" <{}>", safe(concept)));
-                }
                 vec![
-                    format!("{:.2}", p.score),
+                    format!("{:>8.2}", p.score),
                     p.field.as_str().to_string(),
                     p.kind.as_str().to_string(),
-                    why,
+                    safe(&p.term),
+                    p.source.as_deref().map(safe).unwrap_or_default(),
                 ]
             })
             .collect();
-        table(&["  +score", "field", "match", "term"], &rows);
+        table(&["   +score", "field", "match", "term", "from"], &rows);
     }
 }
 

@@ -278,4 +278,115 @@ mod tests {
         assert!(s.concepts().iter().all(|c| c.iri.starts_with(TOPICS_NS)));
         assert!(TOPICS_TTL.contains("skos:ConceptScheme"));
     }
+
+    /// Triples of concepts `c0..cN` described by `(predicate, object)` pairs.
+    fn scheme(triples: &[(&str, &str, &str)]) -> Result<TopicScheme, String> {
+        let iri = |local: &str| format!("https://e.org/{local}");
+        let owned: Vec<(String, String, String, bool)> = triples
+            .iter()
+            .map(|(s, p, o)| {
+                let predicate = if *p == "type" {
+                    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type".to_string()
+                } else {
+                    format!("{SKOS}{p}")
+                };
+                let (object, is_iri) = match o.strip_prefix('@') {
+                    Some(local) => (iri(local), true),
+                    None if *p == "type" => (format!("{SKOS}{o}"), true),
+                    None => (o.to_string(), false),
+                };
+                (iri(s), predicate, object, is_iri)
+            })
+            .collect();
+        TopicScheme::from_triples(owned.iter().map(|(s, p, o, is_iri)| {
+            let object = if *is_iri {
+                Object::Iri(o)
+            } else {
+                match o.split_once("@@") {
+                    Some((value, lang)) => Object::Literal {
+                        value,
+                        language: Some(lang),
+                    },
+                    None => Object::Literal {
+                        value: o,
+                        language: None,
+                    },
+                }
+            };
+            (s.as_str(), p.as_str(), object)
+        }))
+    }
+
+    #[test]
+    fn a_scheme_is_read_as_skos_says_and_its_limits_hold() {
+        let s = scheme(&[
+            ("a", "type", "Concept"),
+            ("a", "prefLabel", "Alpha"),
+            ("a", "altLabel", "first"),
+            ("a", "altLabel", "erste@@de"),
+            ("b", "type", "Concept"),
+            ("b", "prefLabel", "beta@@en-GB"),
+            ("b", "broader", "@a"),
+            ("b", "related", "@a"),
+            // A cycle: expansion still ends.
+            ("b", "narrower", "@a"),
+        ])
+        .unwrap();
+        let a = &s.concepts()[0];
+        assert_eq!(
+            (a.pref_label.as_str(), a.alt_labels.clone()),
+            ("alpha", vec!["first".into()])
+        );
+        assert_eq!(a.narrower, [1], "broader is read backwards");
+        assert_eq!(a.related, [1], "related goes both ways");
+        assert_eq!(s.concepts()[1].pref_label, "beta");
+        let e: Vec<String> = s
+            .expand(&tokenize("first"))
+            .into_iter()
+            .map(|e| e.tokens.join(" "))
+            .collect();
+        assert_eq!(e, ["alpha", "beta"]);
+        assert_eq!(s.concepts_named(["First", "nothing"]), [0]);
+
+        let refused = |t: &[(&str, &str, &str)], needle: &str| {
+            let e = scheme(t).unwrap_err();
+            assert!(e.contains(needle), "{needle} in {e}");
+        };
+        refused(&[("a", "type", "Concept")], "has 0 English");
+        refused(
+            &[
+                ("a", "type", "Concept"),
+                ("a", "prefLabel", "x"),
+                ("a", "prefLabel", "y"),
+            ],
+            "has 2 English",
+        );
+        refused(
+            &[
+                ("a", "type", "Concept"),
+                ("a", "prefLabel", "x"),
+                ("a", "narrower", "@gone"),
+            ],
+            "<https://e.org/gone> is named",
+        );
+        let long = "x".repeat(MAX_LABEL_CHARS + 1);
+        refused(
+            &[("a", "type", "Concept"), ("a", "prefLabel", &long)],
+            "longer than",
+        );
+        refused(
+            &[("a", "type", "Concept"), ("a", "prefLabel", "a\u{1b}[2J")],
+            "control",
+        );
+        let labels: Vec<String> = (0..MAX_LABELS).map(|i| format!("l{i}")).collect();
+        let mut many = vec![("a", "type", "Concept"), ("a", "prefLabel", "x")];
+        many.extend(labels.iter().map(|l| ("a", "altLabel", l.as_str())));
+        refused(&many, "labels");
+        let names: Vec<String> = (0..=MAX_CONCEPTS).map(|i| format!("c{i}")).collect();
+        let all: Vec<(&str, &str, &str)> = names
+            .iter()
+            .map(|n| (n.as_str(), "type", "Concept"))
+            .collect();
+        refused(&all, "at most");
+    }
 }

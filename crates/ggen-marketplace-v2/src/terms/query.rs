@@ -214,6 +214,23 @@ impl TermIndex {
             }
             // An expansion matches a field holding all its words, once per field.
             for e in &plan.expansions {
+                if let [token] = e.tokens.as_slice() {
+                    // One word (most stems and labels): a term has one posting
+                    // per (doc, field), so its postings are the matches as they are.
+                    let Some(ord) = self.ords_exact(token) else {
+                        continue;
+                    };
+                    for p in self.postings(ord)? {
+                        let weight = WEIGHTS[p.field as usize];
+                        if weight >= ranking::EXPANSION_MIN_WEIGHT {
+                            scores[p.doc as usize] += weight * e.factor;
+                            matched[p.doc as usize] = true;
+                            let field = Field::ALL[p.field as usize];
+                            parts.add(p.doc, || MatchPart::expansion(field, e, weight * e.factor));
+                        }
+                    }
+                    continue;
+                }
                 let mut common: Option<Vec<(u32, u8)>> = None;
                 for t in &e.tokens {
                     let mut here: Vec<(u32, u8)> = match self.ords_exact(t) {

@@ -20,6 +20,12 @@
 //!   [`TOPIC_FACTOR`] x weight, in fields weighing at least
 //!   [`EXPANSION_MIN_WEIGHT`]; both below a prefix match of the word itself
 //!   (see `search::plan`, `topics`).
+//! - With two or more query words, each word a package matches (itself, in
+//!   any field, or through a stem or a topic it stands in) adds
+//!   [`WORD_COVERAGE_SCORE`]: a package matching every word ranks above one
+//!   matching fewer, whatever their BM25 (Algolia's `words` criterion).
+//!   `machine learning` then ranks a package about collaborative filtering
+//!   (a narrower topic of the phrase) above one that only says "learning".
 //! - Ties go to the more downloaded package, then the name.
 
 /// What a whole-name match scores.
@@ -53,6 +59,11 @@ pub const STEM_FACTOR: f32 = 0.35;
 pub const TOPIC_FACTOR: f32 = 0.35;
 /// Stem and topic matches count in fields weighing at least this.
 pub const EXPANSION_MIN_WEIGHT: f32 = 1.0;
+
+/// What each query word a package matches adds, for queries of two or more
+/// words; above what a word's own matches add in practice, below
+/// [`EXACT_NAME_SCORE`] (which a whole-name match also earns these on top of).
+pub const WORD_COVERAGE_SCORE: f32 = 100.0;
 
 /// Tokens this long or longer are not indexed (nor looked up).
 pub const MAX_TOKEN_BYTES: usize = 40;

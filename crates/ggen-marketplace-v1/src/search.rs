@@ -39,6 +39,8 @@ const WRITER_BUDGET: usize = 30_000_000;
 struct Clause {
     part: MatchPart,
     query: Box<dyn Query>,
+    /// The query words (positions in the plan) a match of it counts for.
+    covers: Vec<usize>,
 }
 
 #[derive(Clone, Copy)]
@@ -301,7 +303,13 @@ impl SearchIndex {
     fn text_clauses(&self, text: &str, plan: &QueryPlan) -> Vec<Clause> {
         let f = &self.fields;
         let mut clauses: Vec<Clause> = Vec::new();
-        let mut add = |part: MatchPart, query: Box<dyn Query>| clauses.push(Clause { part, query });
+        let mut add = |part: MatchPart, query: Box<dyn Query>, covers: Vec<usize>| {
+            clauses.push(Clause {
+                part,
+                query,
+                covers,
+            })
+        };
         if plan.words.is_empty() {
             return Vec::new();
         }
@@ -318,6 +326,7 @@ impl SearchIndex {
                     Box::new(exact),
                     ranking::EXACT_NAME_SCORE,
                 )),
+                Vec::new(),
             );
         }
         let field_of = |field: Ranked| match field {
@@ -328,7 +337,7 @@ impl SearchIndex {
             Ranked::Description => f.description,
             Ranked::Author => f.author,
         };
-        for (word, term) in plan.words.iter().zip(&terms) {
+        for (wi, (word, term)) in plan.words.iter().zip(&terms).enumerate() {
             for field in Ranked::ALL {
                 let boost = field.weight();
                 let part = |kind| MatchPart::word(field, kind, &word.text, 0.0);
@@ -337,12 +346,14 @@ impl SearchIndex {
                 add(
                     part(MatchKind::Exact),
                     Box::new(BoostQuery::new(Box::new(q), boost)),
+                    vec![wi],
                 );
                 if word.prefix && boost >= ranking::PREFIX_MIN_WEIGHT {
                     let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
                     add(
                         part(MatchKind::Prefix),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
+                        vec![wi],
                     );
                 }
                 if let Some(distance) = word.typo
@@ -352,6 +363,7 @@ impl SearchIndex {
                     add(
                         part(MatchKind::Typo),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
+                        vec![wi],
                     );
                 }
             }
@@ -383,7 +395,26 @@ impl SearchIndex {
                 add(
                     MatchPart::expansion(field, e, 0.0),
                     Box::new(ConstScoreQuery::new(matches, boost * e.factor)),
+                    e.covers.clone(),
                 );
+            }
+        }
+        // Each query word matched anywhere, once (`ranking::WORD_COVERAGE_SCORE`).
+        if plan.counts_words() {
+            for (wi, word) in plan.words.iter().enumerate().take(64) {
+                let any: Vec<(Occur, Box<dyn Query>)> = clauses
+                    .iter()
+                    .filter(|c| c.covers.contains(&wi))
+                    .map(|c| (Occur::Should, c.query.box_clone()))
+                    .collect();
+                clauses.push(Clause {
+                    part: MatchPart::covered(&word.text),
+                    query: Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(any)),
+                        ranking::WORD_COVERAGE_SCORE,
+                    )),
+                    covers: Vec::new(),
+                });
             }
         }
         clauses

@@ -332,6 +332,10 @@ pub fn meaning_catalogue() -> Vec<Pkg> {
         Pkg::new("rust-cli", "1.0.0")
             .description("Command line applications")
             .tags(&["rust", "cli"]),
+        Pkg::new("recommender", "1.0.0")
+            .description("Suggestions for shoppers")
+            .tags(&["collaborative-filtering"]),
+        Pkg::new("learning-basics", "1.0.0").description("Templates for learning the basics"),
     ]
 }
 
@@ -381,6 +385,10 @@ pub fn search_understands_meaning(b: &dyn MarketplaceBackend) {
         q("portfolio").first().map(String::as_str),
         Some("robo-advisor")
     );
+    // A package matching the whole phrase through its topic ranks above one
+    // matching one word of it, however well (every query word counts).
+    let ml = q("machine learning");
+    assert_eq!(ml, ["recommender", "learning-basics"], "{ml:?}");
 }
 
 /// Checks that `b` (empty) explains its hits when asked: each hit's parts
@@ -415,7 +423,7 @@ pub fn search_explains_its_hits(b: &dyn MarketplaceBackend) {
     let has = |hit: &ggen_marketplace_core::search::SearchHit, field, kind, term: &str| {
         hit.explain
             .iter()
-            .any(|p| p.field == field && p.kind == kind && p.term == term)
+            .any(|p| p.field == Some(field) && p.kind == kind && p.term == term)
     };
     let k8s = explained("k8s");
     let first = &k8s[0];
@@ -425,7 +433,7 @@ pub fn search_explains_its_hits(b: &dyn MarketplaceBackend) {
         .iter()
         .find(|p| p.kind == MatchKind::Topic && p.term == "kubernetes")
         .unwrap_or_else(|| panic!("no topic part: {:?}", first.explain));
-    assert_eq!(topic.field, Field::Tags);
+    assert_eq!(topic.field, Some(Field::Tags));
     assert_eq!(topic.source.as_deref(), Some("k8s"));
     assert_eq!(
         topic.concept.as_deref(),

@@ -70,7 +70,7 @@ fn print_explanations(hits: &[ggen_marketplace::core::SearchHit]) {
             .map(|p| {
                 vec![
                     format!("{:>8.2}", p.score),
-                    p.field.as_str().to_string(),
+                    p.field.map_or("", |f| f.as_str()).to_string(),
                     p.kind.as_str().to_string(),
                     safe(&p.term),
                     p.source.as_deref().map(safe).unwrap_or_default(),

@@ -25,10 +25,13 @@ pub enum MatchKind {
     Stem,
     /// A label of a topic the query names is in the field.
     Topic,
+    /// The package matches this query word somewhere (for queries of two
+    /// or more words; no field).
+    Word,
 }
 
 impl MatchKind {
-    /// `name`, `exact`, `prefix`, `typo`, `stem` or `topic`.
+    /// `name`, `exact`, `prefix`, `typo`, `stem`, `topic` or `word`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Name => "name",
@@ -37,6 +40,7 @@ impl MatchKind {
             Self::Typo => "typo",
             Self::Stem => "stem",
             Self::Topic => "topic",
+            Self::Word => "word",
         }
     }
 }
@@ -45,8 +49,9 @@ impl MatchKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatchPart {
-    /// The field matched.
-    pub field: Field,
+    /// The field matched (none for [`MatchKind::Word`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Field>,
     /// How.
     pub kind: MatchKind,
     /// What was looked for: the query word, the stem form, the topic label
@@ -66,7 +71,7 @@ impl MatchPart {
     /// A part from one of the query's own words (or the name).
     pub fn word(field: Field, kind: MatchKind, term: &str, score: f32) -> Self {
         Self {
-            field,
+            field: Some(field),
             kind,
             term: term.to_string(),
             source: None,
@@ -78,7 +83,7 @@ impl MatchPart {
     /// A part from an expansion of the query plan.
     pub fn expansion(field: Field, e: &Expansion, score: f32) -> Self {
         Self {
-            field,
+            field: Some(field),
             kind: match e.kind {
                 ExpansionKind::Stem => MatchKind::Stem,
                 ExpansionKind::Topic => MatchKind::Topic,
@@ -87,6 +92,18 @@ impl MatchPart {
             source: Some(e.source.clone()),
             concept: e.concept.clone(),
             score,
+        }
+    }
+
+    /// The part a matched query word adds (see [`MatchKind::Word`]).
+    pub fn covered(word: &str) -> Self {
+        Self {
+            field: None,
+            kind: MatchKind::Word,
+            term: word.to_string(),
+            source: None,
+            concept: None,
+            score: crate::ranking::WORD_COVERAGE_SCORE,
         }
     }
 }

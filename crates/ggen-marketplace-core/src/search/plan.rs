@@ -24,6 +24,15 @@ pub struct QueryPlan {
     pub withheld_typos: bool,
 }
 
+impl QueryPlan {
+    /// Whether packages score [`crate::ranking::WORD_COVERAGE_SCORE`] per
+    /// query word they match: with two or more words (one word is matched
+    /// by every hit).
+    pub fn counts_words(&self) -> bool {
+        self.words.len() >= 2
+    }
+}
+
 /// One of the query's own words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedWord {
@@ -58,6 +67,9 @@ pub struct Expansion {
     pub source: String,
     /// For a topic, the concept's IRI.
     pub concept: Option<String>,
+    /// The positions in [`QueryPlan::words`] of the words it stands in for
+    /// (see [`crate::ranking::WORD_COVERAGE_SCORE`]).
+    pub covers: Vec<usize>,
 }
 
 /// Endings tried on a word's stem to find its other forms: a stem matches
@@ -110,6 +122,12 @@ pub fn plan_with(text: &str, fallback: bool, scheme: &TopicScheme) -> QueryPlan 
         })
         .collect();
     let mut expansions: Vec<Expansion> = Vec::new();
+    let positions = |source: &str| -> Vec<usize> {
+        source
+            .split(' ')
+            .filter_map(|w| tokens.iter().position(|t| t == w))
+            .collect()
+    };
     let mut add = |tokens: Vec<String>, kind, factor, source: &str, concept: Option<String>| {
         if !expansions.iter().any(|e| e.tokens == tokens) {
             expansions.push(Expansion {
@@ -118,6 +136,7 @@ pub fn plan_with(text: &str, fallback: bool, scheme: &TopicScheme) -> QueryPlan 
                 factor,
                 source: source.to_string(),
                 concept,
+                covers: positions(source),
             });
         }
     };

@@ -145,10 +145,19 @@ impl TermIndex {
         let mut scores = vec![0f32; if has_text { n } else { 0 }];
         let mut matched = vec![!has_text; n];
         let mut parts = Parts(query.explain.then(HashMap::new));
+        // Per doc, the query words it matches (the first 64), when they count.
+        let mut covered = vec![0u64; if plan.counts_words() { n } else { 0 }];
+        let mut cover = |doc: u32, words: &mut dyn Iterator<Item = usize>| {
+            if let Some(c) = covered.get_mut(doc as usize) {
+                for w in words.filter(|&w| w < 64) {
+                    *c |= 1 << w;
+                }
+            }
+        };
         if has_text {
             let mut marks = vec![0u8; n];
             let mut touched: Vec<u32> = Vec::new();
-            for word in &plan.words {
+            for (wi, word) in plan.words.iter().enumerate() {
                 let w = &word.text;
                 // Exact: BM25 per field.
                 if let Some(ord) = self.ords_exact(w) {
@@ -161,6 +170,7 @@ impl TermIndex {
                         let points = WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
                         scores[p.doc as usize] += points;
                         matched[p.doc as usize] = true;
+                        cover(p.doc, &mut std::iter::once(wi));
                         let field = Field::ALL[p.field as usize];
                         parts.add(p.doc, || {
                             MatchPart::word(field, MatchKind::Exact, w, points)
@@ -182,6 +192,7 @@ impl TermIndex {
                         }
                         for &d in &touched {
                             let m = std::mem::take(&mut marks[d as usize]);
+                            cover(d, &mut std::iter::once(wi));
                             for (f, weight) in WEIGHTS.iter().enumerate() {
                                 if m & (1 << f) != 0 {
                                     scores[d as usize] += weight * factor;
@@ -225,6 +236,7 @@ impl TermIndex {
                         if weight >= ranking::EXPANSION_MIN_WEIGHT {
                             scores[p.doc as usize] += weight * e.factor;
                             matched[p.doc as usize] = true;
+                            cover(p.doc, &mut e.covers.iter().copied());
                             let field = Field::ALL[p.field as usize];
                             parts.add(p.doc, || MatchPart::expansion(field, e, weight * e.factor));
                         }
@@ -252,8 +264,17 @@ impl TermIndex {
                     if weight >= ranking::EXPANSION_MIN_WEIGHT {
                         scores[doc as usize] += weight * e.factor;
                         matched[doc as usize] = true;
+                        cover(doc, &mut e.covers.iter().copied());
                         let field = Field::ALL[field as usize];
                         parts.add(doc, || MatchPart::expansion(field, e, weight * e.factor));
+                    }
+                }
+            }
+            for (d, bits) in covered.iter().enumerate() {
+                for (wi, word) in plan.words.iter().enumerate().take(64) {
+                    if bits & (1 << wi) != 0 {
+                        scores[d] += ranking::WORD_COVERAGE_SCORE;
+                        parts.add(d as u32, || MatchPart::covered(&word.text));
                     }
                 }
             }

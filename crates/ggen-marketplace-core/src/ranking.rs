@@ -20,10 +20,12 @@
 //!   [`TOPIC_FACTOR`] x weight, in fields weighing at least
 //!   [`EXPANSION_MIN_WEIGHT`]; both below a prefix match of the word itself
 //!   (see `search::plan`, `topics`).
-//! - With two or more query words, each word a package matches (itself, in
+//! - With two or more query words, each word a package holds (as typed, in
 //!   any field, or through a stem or a topic it stands in) adds
 //!   [`WORD_COVERAGE_SCORE`]: a package matching every word ranks above one
 //!   matching fewer, whatever their BM25 (Algolia's `words` criterion).
+//!   Prefix and typo matches do not count here: V1 would have to run their
+//!   automata twice (it tripled V1's multi-word latency, BENCHMARKS.md).
 //!   `machine learning` then ranks a package about collaborative filtering
 //!   (a narrower topic of the phrase) above one that only says "learning".
 //! - Ties go to the more downloaded package, then the name.

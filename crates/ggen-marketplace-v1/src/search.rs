@@ -353,7 +353,8 @@ impl SearchIndex {
                     add(
                         part(MatchKind::Prefix),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
-                        vec![wi],
+                        // Not a word found as typed: no coverage (see `ranking`).
+                        Vec::new(),
                     );
                 }
                 if let Some(distance) = word.typo
@@ -363,7 +364,8 @@ impl SearchIndex {
                     add(
                         part(MatchKind::Typo),
                         Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
-                        vec![wi],
+                        // Not a word found as typed: no coverage (see `ranking`).
+                        Vec::new(),
                     );
                 }
             }

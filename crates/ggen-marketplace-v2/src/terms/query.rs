@@ -192,7 +192,6 @@ impl TermIndex {
                         }
                         for &d in &touched {
                             let m = std::mem::take(&mut marks[d as usize]);
-                            cover(d, &mut std::iter::once(wi));
                             for (f, weight) in WEIGHTS.iter().enumerate() {
                                 if m & (1 << f) != 0 {
                                     scores[d as usize] += weight * factor;

@@ -216,7 +216,7 @@ impl Hint for MarketplaceError {
                 "use a semver requirement such as `^1.2`, `~0.3.1`, `>=1, <2` or `*`".into()
             }
             Self::InvalidTopics { .. } => {
-                "nothing was changed. Fix the file (Turtle, with `skos:Concept`s that each have one `skos:prefLabel`) and import it again; `ggen marketplace topics export` prints the scheme in use to start from".into()
+                "nothing was changed. Fix the scheme (Turtle, with `skos:Concept`s that each have one `skos:prefLabel`) and load it with `ggen marketplace topics import FILE.ttl`; `ggen marketplace topics export` prints the scheme in use to start from".into()
             }
             Self::CorruptIndex { .. } => {
                 "restore index.json from a backup, or run `ggen marketplace init --force` to reseed the bundled catalogue".into()

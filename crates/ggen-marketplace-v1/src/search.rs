@@ -372,17 +372,17 @@ impl SearchIndex {
         }
         // An expansion matches a field holding all its words, once per field.
         for e in &plan.expansions {
+            let folded: Vec<String> = e.tokens.iter().map(|t| fold(t)).collect();
             for field in Ranked::ALL {
                 let boost = field.weight();
                 if boost < ranking::EXPANSION_MIN_WEIGHT {
                     continue;
                 }
-                let mut all: Vec<(Occur, Box<dyn Query>)> = e
-                    .tokens
+                let mut all: Vec<(Occur, Box<dyn Query>)> = folded
                     .iter()
                     .map(|t| {
                         let q: Box<dyn Query> = Box::new(TermQuery::new(
-                            Term::from_field_text(field_of(field), &fold(t)),
+                            Term::from_field_text(field_of(field), t),
                             IndexRecordOption::Basic,
                         ));
                         (Occur::Must, q)
@@ -466,13 +466,21 @@ impl SearchIndex {
         let started = Instant::now();
         let f = &self.fields;
         let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let clauses = self.text_clauses(&query.text, plan);
+        let mut clauses = self.text_clauses(&query.text, plan);
         let has_text = !clauses.is_empty();
         let text: Box<dyn Query> = if has_text {
-            let should = clauses
-                .iter()
-                .map(|c| (Occur::Should, c.query.box_clone()))
-                .collect();
+            // The clauses are kept for `--explain` only; else they move in.
+            let should = if query.explain {
+                clauses
+                    .iter()
+                    .map(|c| (Occur::Should, c.query.box_clone()))
+                    .collect()
+            } else {
+                clauses
+                    .drain(..)
+                    .map(|c| (Occur::Should, c.query))
+                    .collect()
+            };
             Box::new(BooleanQuery::new(should))
         } else {
             Box::new(AllQuery)

@@ -156,6 +156,11 @@ fn topics_are_listed_exported_and_replaced_in_the_graph() {
         &["topics", "import", bad.to_str().unwrap()],
         &["bad.ttl", "not Turtle"],
     );
+    std::fs::write(&bad, [b'#', 0xff, 0xfe, b'\n']).unwrap();
+    home.fails(
+        &["topics", "import", bad.to_str().unwrap()],
+        &["bad.ttl", "UTF-8"],
+    );
     std::fs::write(&bad, vec![b'#'; 5 << 20]).unwrap();
     home.fails(
         &["topics", "import", bad.to_str().unwrap()],

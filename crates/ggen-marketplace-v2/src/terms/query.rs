@@ -269,7 +269,7 @@ impl TermIndex {
                     }
                 }
             }
-            for (d, bits) in covered.iter().enumerate() {
+            for (d, bits) in covered.iter().enumerate().filter(|(_, b)| **b != 0) {
                 for (wi, word) in plan.words.iter().enumerate().take(64) {
                     if bits & (1 << wi) != 0 {
                         scores[d] += ranking::WORD_COVERAGE_SCORE;

@@ -356,3 +356,53 @@ fn credentials_in_an_endpoint_url_are_not_shown() {
         Ok(_) => panic!("nothing listens there"),
     }
 }
+
+/// A topic scheme in the endpoint's graph that breaks the rules (changed
+/// behind the registry's back, or a hostile endpoint) is never used: the
+/// search names it and `topics import`, and nothing is written.
+#[test]
+fn a_broken_topic_scheme_in_the_graph_is_named_not_used() {
+    let Some(common::Served {
+        backend: b,
+        server,
+        local: _local,
+        data: _data,
+    }) = common::served("a broken topic scheme on the endpoint")
+    else {
+        return;
+    };
+    let (v, a) = common::release("planted", "1.0.0", "a package", &["rust"]);
+    b.publish(&v, &a).unwrap(); // installs the shipped scheme
+    let graph = ggen_marketplace_v2::DEFAULT_GRAPH;
+    let update = format!(
+        "INSERT DATA {{ GRAPH <{graph}> {{ <https://ggen.io/marketplace/topics/rust> \
+         <http://www.w3.org/2004/02/skos/core#prefLabel> \"second preferred label\" }} }}"
+    );
+    let mut answer = ureq::Agent::new_with_defaults()
+        .post(&server.update_url())
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_form([("update", update.as_str())])
+        .unwrap();
+    let status = answer.status();
+    let body = answer.body_mut().read_to_string().unwrap_or_default();
+    assert!(status.is_success(), "{status}: {body}");
+    let fresh = tempfile::tempdir().unwrap();
+    let c = V2Backend::remote(&server.query_url(), &server.update_url(), fresh.path()).unwrap();
+    let generation = c.generation().unwrap();
+    match c.search(&SearchQuery::text("rust")) {
+        Err(e @ MarketplaceError::InvalidTopics { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("in the graph"), "{text}");
+            assert!(text.contains("topics/rust"), "{text}");
+            assert!(
+                ggen_marketplace_core::Hint::hint(&e)
+                    .unwrap()
+                    .contains("topics import")
+            );
+        }
+        other => panic!("expected the scheme to be refused, got {other:?}"),
+    }
+    assert_eq!(c.generation().unwrap(), generation, "nothing was written");
+}

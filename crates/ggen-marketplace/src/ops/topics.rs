@@ -3,7 +3,6 @@
 //! is V2's, which keeps it in its graph (see `ggen_marketplace_v2`'s
 //! `topics` module).
 
-use std::io::Read;
 use std::path::Path;
 
 use ggen_marketplace_core::topics::TopicScheme;
@@ -124,7 +123,18 @@ impl Marketplace {
     /// whole before anything is written; see the V2 crate for the rules).
     pub fn topics_import(&self, path: &Path) -> Result<TopicsImported> {
         self.require_local("topics import")?;
-        let turtle = read_capped(path)?;
+        // Turtle is UTF-8: a file that is not, or is too large, is refused.
+        let turtle =
+            crate::ops::lockfile::read_capped(path, MAX_FILE_BYTES).map_err(|e| {
+                match e.kind() {
+                    std::io::ErrorKind::InvalidData => MarketplaceError::InvalidTopics {
+                        origin: path.display().to_string(),
+                        reason: e.to_string(),
+                    },
+                    _ => MarketplaceError::io(path, e),
+                }
+            })?;
+        let turtle = turtle.into_bytes();
         #[cfg(feature = "marketplace-v2")]
         {
             let r = self
@@ -146,21 +156,4 @@ impl Marketplace {
             })
         }
     }
-}
-
-/// The file, refused past [`MAX_FILE_BYTES`] without reading further.
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| MarketplaceError::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| MarketplaceError::io(path, e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(MarketplaceError::InvalidTopics {
-            origin: path.display().to_string(),
-            reason: format!("larger than {MAX_FILE_BYTES} bytes"),
-        }
-        .into());
-    }
-    Ok(bytes)
 }

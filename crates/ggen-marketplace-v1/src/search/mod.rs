@@ -6,20 +6,22 @@
 //! when they differ (a crash between the two writes, a restored backup, a manual
 //! edit) the index is rebuilt before it is used.
 
+mod clauses;
+mod queries;
+
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
+use clauses::Clause;
 use ggen_marketplace_core::model::Package;
-use ggen_marketplace_core::ranking::{self, Field as Ranked};
+use ggen_marketplace_core::ranking::Field as Ranked;
 use ggen_marketplace_core::search::{
-    self, MatchKind, MatchPart, QueryPlan, SearchHit, SearchQuery, SearchResults, SortOrder,
+    self, QueryPlan, SearchHit, SearchQuery, SearchResults, SortOrder,
 };
 use ggen_marketplace_core::{BackendKind, MarketplaceError, Result};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -35,14 +37,6 @@ use tantivy::{
 pub const SEARCH_DIR: &str = "search-index";
 const WORDS: &str = "ggen_words";
 const WRITER_BUDGET: usize = 30_000_000;
-/// One scoring clause of a text query and the score part it stands for.
-struct Clause {
-    part: MatchPart,
-    query: Box<dyn Query>,
-    /// The query words (positions in the plan) a match of it counts for.
-    covers: Vec<usize>,
-}
-
 #[derive(Clone, Copy)]
 struct Fields {
     name: Field,
@@ -57,6 +51,20 @@ struct Fields {
     version: Field,
     downloads: Field,
     published: Field,
+}
+
+impl Fields {
+    /// The indexed field of a ranked field.
+    fn of(&self, field: Ranked) -> Field {
+        match field {
+            Ranked::Name => self.name_words,
+            Ranked::Tags => self.tags,
+            Ranked::Keywords => self.keywords,
+            Ranked::Category => self.category,
+            Ranked::Description => self.description,
+            Ranked::Author => self.author,
+        }
+    }
 }
 
 fn schema() -> (Schema, Fields) {
@@ -295,160 +303,6 @@ impl SearchIndex {
         d
     }
 
-    /// The scoring clauses of a text query, each with the part of a score
-    /// it stands for in `--explain` (its score filled in per hit). The
-    /// policy is core's (`ranking`, `search::plan`): the whole query as a
-    /// name; BM25 x field weight per word, plus prefix and typo matches; and
-    /// stem and topic expansions, at a share of the weight.
-    fn text_clauses(&self, text: &str, plan: &QueryPlan) -> Vec<Clause> {
-        let f = &self.fields;
-        let mut clauses: Vec<Clause> = Vec::new();
-        let mut add = |part: MatchPart, query: Box<dyn Query>, covers: Vec<usize>| {
-            clauses.push(Clause {
-                part,
-                query,
-                covers,
-            })
-        };
-        if plan.words.is_empty() {
-            return Vec::new();
-        }
-        let terms: Vec<String> = plan.words.iter().map(|w| fold(&w.text)).collect();
-        // The whole query as a package name, as typed and with words joined by `-`.
-        for candidate in [text.trim().to_lowercase(), terms.join("-")] {
-            let exact = TermQuery::new(
-                Term::from_field_text(f.name, &candidate),
-                IndexRecordOption::Basic,
-            );
-            add(
-                MatchPart::word(Ranked::Name, MatchKind::Name, &candidate, 0.0),
-                Box::new(ConstScoreQuery::new(
-                    Box::new(exact),
-                    ranking::EXACT_NAME_SCORE,
-                )),
-                Vec::new(),
-            );
-        }
-        let field_of = |field: Ranked| match field {
-            Ranked::Name => f.name_words,
-            Ranked::Tags => f.tags,
-            Ranked::Keywords => f.keywords,
-            Ranked::Category => f.category,
-            Ranked::Description => f.description,
-            Ranked::Author => f.author,
-        };
-        for (wi, (word, term)) in plan.words.iter().zip(&terms).enumerate() {
-            for field in Ranked::ALL {
-                let boost = field.weight();
-                let part = |kind| MatchPart::word(field, kind, &word.text, 0.0);
-                let t = Term::from_field_text(field_of(field), term);
-                let q = TermQuery::new(t.clone(), IndexRecordOption::WithFreqs);
-                add(
-                    part(MatchKind::Exact),
-                    Box::new(BoostQuery::new(Box::new(q), boost)),
-                    vec![wi],
-                );
-                if word.prefix && boost >= ranking::PREFIX_MIN_WEIGHT {
-                    let q = FuzzyTermQuery::new_prefix(t.clone(), 0, true);
-                    add(
-                        part(MatchKind::Prefix),
-                        Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
-                        // Not a word found as typed: no coverage (see `ranking`).
-                        Vec::new(),
-                    );
-                }
-                if let Some(distance) = word.typo
-                    && boost >= ranking::TYPO_MIN_WEIGHT
-                {
-                    let q = FuzzyTermQuery::new(t, distance, true);
-                    add(
-                        part(MatchKind::Typo),
-                        Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
-                        // Not a word found as typed: no coverage (see `ranking`).
-                        Vec::new(),
-                    );
-                }
-            }
-        }
-        // An expansion matches a field holding all its words, once per field.
-        for e in &plan.expansions {
-            let folded: Vec<String> = e.tokens.iter().map(|t| fold(t)).collect();
-            for field in Ranked::ALL {
-                let boost = field.weight();
-                if boost < ranking::EXPANSION_MIN_WEIGHT {
-                    continue;
-                }
-                let mut all: Vec<(Occur, Box<dyn Query>)> = folded
-                    .iter()
-                    .map(|t| {
-                        let q: Box<dyn Query> = Box::new(TermQuery::new(
-                            Term::from_field_text(field_of(field), t),
-                            IndexRecordOption::Basic,
-                        ));
-                        (Occur::Must, q)
-                    })
-                    .collect();
-                // One word (most stems and labels) needs no conjunction around it.
-                let matches: Box<dyn Query> = if all.len() == 1 {
-                    all.pop().expect("one").1
-                } else {
-                    Box::new(BooleanQuery::new(all))
-                };
-                add(
-                    MatchPart::expansion(field, e, 0.0),
-                    Box::new(ConstScoreQuery::new(matches, boost * e.factor)),
-                    e.covers.clone(),
-                );
-            }
-        }
-        // Each query word matched anywhere, once (`ranking::WORD_COVERAGE_SCORE`).
-        if plan.counts_words() {
-            for (wi, word) in plan.words.iter().enumerate().take(64) {
-                let any: Vec<(Occur, Box<dyn Query>)> = clauses
-                    .iter()
-                    .filter(|c| c.covers.contains(&wi))
-                    .map(|c| (Occur::Should, c.query.box_clone()))
-                    .collect();
-                clauses.push(Clause {
-                    part: MatchPart::covered(&word.text),
-                    query: Box::new(ConstScoreQuery::new(
-                        Box::new(BooleanQuery::new(any)),
-                        ranking::WORD_COVERAGE_SCORE,
-                    )),
-                    covers: Vec::new(),
-                });
-            }
-        }
-        clauses
-    }
-
-    /// What each clause added to the score of the document at `addr`.
-    fn explain(
-        searcher: &tantivy::Searcher,
-        clauses: &[(MatchPart, Box<dyn tantivy::query::Weight>)],
-        addr: DocAddress,
-    ) -> Result<Vec<MatchPart>> {
-        let reader = searcher.segment_reader(addr.segment_ord);
-        let mut parts = Vec::new();
-        for (part, weight) in clauses {
-            match weight.explain(reader, addr.doc_id) {
-                Ok(e) => parts.push(MatchPart {
-                    score: e.value(),
-                    ..part.clone()
-                }),
-                // The clause does not match this document.
-                Err(tantivy::TantivyError::InvalidArgument(_)) => {}
-                Err(e) => {
-                    return Err(MarketplaceError::backend(
-                        "v1",
-                        format!("explaining a hit: {e}"),
-                    ));
-                }
-            }
-        }
-        Ok(parts)
-    }
-
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
         query.validate()?;
         let started = Instant::now();
@@ -465,52 +319,40 @@ impl SearchIndex {
     fn search_with(&self, query: &SearchQuery, plan: &QueryPlan) -> Result<SearchResults> {
         let started = Instant::now();
         let f = &self.fields;
-        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut clauses = self.text_clauses(&query.text, plan);
-        let has_text = !clauses.is_empty();
-        let text: Box<dyn Query> = if has_text {
-            // The clauses are kept for `--explain` only; else they move in.
-            let should = if query.explain {
-                clauses
-                    .iter()
-                    .map(|c| (Occur::Should, c.query.box_clone()))
-                    .collect()
-            } else {
-                clauses
-                    .drain(..)
-                    .map(|c| (Occur::Should, c.query))
-                    .collect()
-            };
-            Box::new(BooleanQuery::new(should))
-        } else {
-            Box::new(AllQuery)
-        };
-        musts.push((Occur::Must, text));
-        if let Some(c) = &query.category {
-            let q = TermQuery::new(
-                Term::from_field_text(f.category_exact, &c.to_lowercase()),
-                IndexRecordOption::Basic,
-            );
-            musts.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
-            ));
-        }
-        for tag in &query.tags {
-            let q = TermQuery::new(
-                Term::from_field_text(f.tag_exact, &tag.to_lowercase()),
-                IndexRecordOption::Basic,
-            );
-            musts.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
-            ));
-        }
-        let q = BooleanQuery::new(musts);
         let searcher = self.reader.searcher();
         let err = |e: tantivy::TantivyError| MarketplaceError::SearchIndex {
             path: self.dir.clone(),
             reason: e.to_string(),
+        };
+        // The filters (category, tags), each required, scoring nothing.
+        let mut filters: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let exact = |field, label: &str| -> (Occur, Box<dyn Query>) {
+            let t = Term::from_field_text(field, &label.to_lowercase());
+            let q = TermQuery::new(t, IndexRecordOption::Basic);
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
+            )
+        };
+        filters.extend(query.category.iter().map(|c| exact(f.category_exact, c)));
+        filters.extend(query.tags.iter().map(|t| exact(f.tag_exact, t)));
+        let filter: Option<Box<dyn Query>> =
+            (!filters.is_empty()).then(|| Box::new(BooleanQuery::new(filters)) as Box<dyn Query>);
+        let has_text = !plan.words.is_empty();
+        let clauses = clauses::text_clauses(f, &searcher, &query.text, plan).map_err(err)?;
+        // `--explain` reports each clause's part, so it keeps copies of them.
+        let explained: Vec<Clause> = if query.explain {
+            let coverage = clauses::coverage_clauses(&clauses, plan);
+            clauses.iter().cloned().chain(coverage).collect()
+        } else {
+            Vec::new()
+        };
+        let q: Box<dyn Query> = match (has_text, filter) {
+            // The filter goes into every clause: each then skips to the
+            // filtered documents instead of the union scoring them all.
+            (true, filter) => clauses::compose(clauses, plan, filter.as_deref()),
+            (false, Some(filter)) => filter,
+            (false, None) => Box::new(AllQuery),
         };
         let top = TopDocs::with_limit(query.limit).and_offset(query.offset);
         let (addrs, total): (Vec<(f32, DocAddress)>, usize) = match query.sort {
@@ -543,7 +385,7 @@ impl SearchIndex {
             }
         };
         let weights = if query.explain {
-            clauses
+            explained
                 .into_iter()
                 .map(|c| {
                     let w = c
@@ -589,7 +431,9 @@ impl SearchIndex {
                     .and_then(|v| v.as_u64())
                     .unwrap_or(0),
                 score,
-                explain: Self::explain(&searcher, &weights, addr)?,
+                explain: clauses::explain(&searcher, &weights, addr).map_err(|e| {
+                    MarketplaceError::backend("v1", format!("explaining a hit: {e}"))
+                })?,
             });
         }
         Ok(SearchResults {

@@ -7,8 +7,11 @@
 //!   scores [`EXACT_NAME_SCORE`], above anything a word can add.
 //! - Each query word scores BM25 ([`BM25_K1`], [`BM25_B`]) times the weight
 //!   of the [`Field`] it is found in.
-//! - A word of at least [`PREFIX_MIN_CHARS`] that starts a token adds
-//!   [`PREFIX_FACTOR`] x weight, in fields weighing at least [`PREFIX_MIN_WEIGHT`].
+//! - The query's last word, if at least [`PREFIX_MIN_CHARS`] long and not
+//!   followed by a space, is the word being typed: where it starts a token
+//!   it adds [`PREFIX_FACTOR`] x weight, in fields weighing at least
+//!   [`PREFIX_MIN_WEIGHT`]. Earlier words are complete (`rust web` does not
+//!   match `rustls`), as in Algolia's and Meilisearch's default.
 //! - A word within [`typo_distance`] edits of a token adds [`TYPO_FACTOR`] x
 //!   weight, in fields weighing at least [`TYPO_MIN_WEIGHT`].
 //! - Words of [`SHORT_WORD_CHARS`] or fewer get no typo matching unless the
@@ -24,8 +27,8 @@
 //!   any field, or through a stem or a topic it stands in) adds
 //!   [`WORD_COVERAGE_SCORE`]: a package matching every word ranks above one
 //!   matching fewer, whatever their BM25 (Algolia's `words` criterion).
-//!   Prefix and typo matches do not count here: V1 would have to run their
-//!   automata twice (it tripled V1's multi-word latency, BENCHMARKS.md).
+//!   Prefix and typo matches do not count here: they are guesses at a
+//!   word, not the word.
 //!   `machine learning` then ranks a package about collaborative filtering
 //!   (a narrower topic of the phrase) above one that only says "learning".
 //! - Ties go to the more downloaded package, then the name.
@@ -45,8 +48,10 @@ pub const PREFIX_MIN_WEIGHT: f32 = 2.0;
 /// A prefix match adds this share of the field's weight.
 pub const PREFIX_FACTOR: f32 = 0.4;
 
-/// Typo matches count in fields weighing at least this.
-pub const TYPO_MIN_WEIGHT: f32 = 1.0;
+/// Typo matches count in fields weighing at least this: not in descriptions,
+/// the largest vocabulary and the weakest signal (their automaton cost V1
+/// a third of a multi-word search, and no judged query needed them).
+pub const TYPO_MIN_WEIGHT: f32 = 2.0;
 /// A typo match adds this share of the field's weight.
 pub const TYPO_FACTOR: f32 = 0.3;
 

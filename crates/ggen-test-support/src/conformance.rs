@@ -389,6 +389,42 @@ pub fn search_understands_meaning(b: &dyn MarketplaceBackend) {
     // matching one word of it, however well (every query word counts).
     let ml = q("machine learning");
     assert_eq!(ml, ["recommender", "learning-basics"], "{ml:?}");
+    // Only the word being typed matches as a prefix: the last, with no
+    // space after it.
+    assert_eq!(
+        q("zzzz pharm").first().map(String::as_str),
+        Some("pharmacy-management")
+    );
+    assert_eq!(q("pharm zzzz"), Vec::<String>::new());
+    assert_eq!(q("pharm "), Vec::<String>::new());
+    // A filter picks among the hits; it does not change their scores.
+    let search = |category: Option<&str>| {
+        let query = SearchQuery {
+            category: category.map(str::to_string),
+            ..SearchQuery::text("medical")
+        };
+        b.search(&query).expect("search").hits
+    };
+    let unfiltered: Vec<(String, f32)> = search(None)
+        .into_iter()
+        .filter(|h| h.category.as_deref() == Some("healthcare"))
+        .map(|h| (h.name, h.score))
+        .collect();
+    let filtered: Vec<(String, f32)> = search(Some("healthcare"))
+        .into_iter()
+        .map(|h| (h.name, h.score))
+        .collect();
+    assert_eq!(
+        filtered.len(),
+        unfiltered.len(),
+        "{filtered:?} {unfiltered:?}"
+    );
+    for ((a, x), (b, y)) in filtered.iter().zip(&unfiltered) {
+        assert!(
+            a == b && (x - y).abs() <= 1e-4 * x.max(1.0),
+            "{filtered:?} {unfiltered:?}"
+        );
+    }
 }
 
 /// Checks that `b` (empty) explains its hits when asked: each hit's parts

@@ -99,10 +99,17 @@ pub fn plan(text: &str, fallback: bool) -> QueryPlan {
 pub fn plan_with(text: &str, fallback: bool, scheme: &TopicScheme) -> QueryPlan {
     use crate::ranking;
     let mut tokens: Vec<String> = Vec::new();
+    let mut last: Option<String> = None;
     for t in tokenize(text) {
+        last = Some(t.clone());
         if t.len() < ranking::MAX_TOKEN_BYTES && !tokens.contains(&t) {
             tokens.push(t);
         }
+    }
+    // Only the word being typed is a prefix: the last, unless a space
+    // after it says it is complete (as Algolia's and Meilisearch's default).
+    if text.ends_with(char::is_whitespace) {
+        last = None;
     }
     let mut withheld_typos = false;
     let words = tokens
@@ -116,7 +123,7 @@ pub fn plan_with(text: &str, fallback: bool, scheme: &TopicScheme) -> QueryPlan 
             }
             PlannedWord {
                 text: t.clone(),
-                prefix: chars >= ranking::PREFIX_MIN_CHARS,
+                prefix: chars >= ranking::PREFIX_MIN_CHARS && last.as_ref() == Some(t),
                 typo,
             }
         })
@@ -145,8 +152,16 @@ pub fn plan_with(text: &str, fallback: bool, scheme: &TopicScheme) -> QueryPlan 
             continue;
         }
         let root = stem(t);
+        // Endings on the word itself find the forms the stem's endings miss
+        // (`happy`: `happi`), and nothing more when the word starts with its
+        // stem (`investing`: `invest` + `ings` = `investing` + `s`).
+        let bases: &[&str] = if t.starts_with(root.as_str()) {
+            &[root.as_str()]
+        } else {
+            &[root.as_str(), t.as_str()]
+        };
         for ending in FORM_ENDINGS {
-            for base in [root.as_str(), t.as_str()] {
+            for &base in bases {
                 let form = format!("{base}{ending}");
                 if !tokens.contains(&form) && stem(&form) == root {
                     add(
@@ -202,6 +217,29 @@ mod tests {
         assert!(
             !plan("ml", false).withheld_typos,
             "two letters never get typos"
+        );
+    }
+
+    #[test]
+    fn only_the_word_being_typed_is_a_prefix() {
+        let prefixes =
+            |text| -> Vec<bool> { plan(text, false).words.iter().map(|w| w.prefix).collect() };
+        assert_eq!(prefixes("rust web serv"), [false, false, true]);
+        assert_eq!(
+            prefixes("rust web serv "),
+            [false, false, false],
+            "a space ends it"
+        );
+        assert_eq!(
+            prefixes("web rust web"),
+            [true, false],
+            "the last one typed"
+        );
+        assert_eq!(prefixes("dashb"), [true]);
+        assert_eq!(
+            prefixes("rust x"),
+            [false, false],
+            "too short to be a prefix"
         );
     }
 

@@ -30,6 +30,7 @@ pub struct Scored {
 struct Parts(Option<HashMap<u32, Vec<MatchPart>>>);
 
 impl Parts {
+    #[inline]
     fn add(&mut self, doc: u32, part: impl FnOnce() -> MatchPart) {
         if let Some(m) = &mut self.0 {
             m.entry(doc).or_default().push(part());
@@ -116,9 +117,15 @@ impl TermIndex {
         out
     }
 
-    fn bm25(&self, p: &Posting, df: u32) -> f32 {
+    /// BM25's inverse document frequency of a term in `df` documents.
+    fn idf(&self, df: u32) -> f32 {
         let n = self.columns.len() as f32;
-        let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
+    }
+
+    /// BM25 of posting `p` of a term whose idf in `p`'s field is `idf`.
+    #[inline]
+    fn bm25(&self, p: &Posting, idf: f32) -> f32 {
         let dl = self.columns.lens[p.doc as usize][p.field as usize] as f32;
         let avg = self.avg_len[p.field as usize].max(f32::EPSILON);
         let tf = p.tf as f32;
@@ -147,13 +154,37 @@ impl TermIndex {
         let mut parts = Parts(query.explain.then(HashMap::new));
         // Per doc, the query words it matches (the first 64), when they count.
         let mut covered = vec![0u64; if plan.counts_words() { n } else { 0 }];
-        let mut cover = |doc: u32, words: &mut dyn Iterator<Item = usize>| {
+        let mask_of = |words: &[usize]| -> u64 {
+            words
+                .iter()
+                .filter(|&&w| w < 64)
+                .fold(0, |m, &w| m | 1 << w)
+        };
+        let mut cover = |doc: u32, mask: u64| {
             if let Some(c) = covered.get_mut(doc as usize) {
-                for w in words.filter(|&w| w < 64) {
-                    *c |= 1 << w;
-                }
+                *c |= mask;
             }
         };
+        let c = &self.columns;
+        // Filters as label ids; a label no package has matches nothing.
+        let category = query
+            .category
+            .as_ref()
+            .map(|l| c.label(&l.to_lowercase()).map_or(u32::MAX, |id| id + 1));
+        let tags: Vec<u32> = query
+            .tags
+            .iter()
+            .map(|t| c.label(&t.to_lowercase()).unwrap_or(u32::MAX))
+            .collect();
+        let passes = |i: usize| {
+            category.is_none_or(|id| c.category[i] == id)
+                && tags.iter().all(|t| c.tags(i).contains(t))
+        };
+        // With a filter, the docs it admits, so scoring skips the rest (a
+        // category holds a small share of a large catalogue).
+        let admitted: Option<Vec<bool>> =
+            (category.is_some() || !tags.is_empty()).then(|| (0..n).map(passes).collect());
+        let admit = |doc: u32| admitted.as_ref().is_none_or(|a| a[doc as usize]);
         if has_text {
             let mut marks = vec![0u8; n];
             let mut touched: Vec<u32> = Vec::new();
@@ -166,11 +197,14 @@ impl TermIndex {
                     for p in &list {
                         df[p.field as usize] += 1;
                     }
-                    for p in &list {
-                        let points = WEIGHTS[p.field as usize] * self.bm25(p, df[p.field as usize]);
+                    let idf: [f32; FIELD_COUNT] = std::array::from_fn(|f| self.idf(df[f]));
+                    let mask = mask_of(&[wi]);
+                    for p in list.iter().filter(|p| admit(p.doc)) {
+                        let points =
+                            WEIGHTS[p.field as usize] * self.bm25(p, idf[p.field as usize]);
                         scores[p.doc as usize] += points;
                         matched[p.doc as usize] = true;
-                        cover(p.doc, &mut std::iter::once(wi));
+                        cover(p.doc, mask);
                         let field = Field::ALL[p.field as usize];
                         parts.add(p.doc, || {
                             MatchPart::word(field, MatchKind::Exact, w, points)
@@ -181,7 +215,7 @@ impl TermIndex {
                     |ords: Vec<u64>, min_weight: f32, factor: f32, kind: MatchKind| -> Result<()> {
                         for ord in ords {
                             for p in self.postings(ord)? {
-                                if WEIGHTS[p.field as usize] >= min_weight {
+                                if WEIGHTS[p.field as usize] >= min_weight && admit(p.doc) {
                                     let m = &mut marks[p.doc as usize];
                                     if *m == 0 {
                                         touched.push(p.doc);
@@ -230,12 +264,13 @@ impl TermIndex {
                     let Some(ord) = self.ords_exact(token) else {
                         continue;
                     };
+                    let mask = mask_of(&e.covers);
                     for p in self.postings(ord)? {
                         let weight = WEIGHTS[p.field as usize];
-                        if weight >= ranking::EXPANSION_MIN_WEIGHT {
+                        if weight >= ranking::EXPANSION_MIN_WEIGHT && admit(p.doc) {
                             scores[p.doc as usize] += weight * e.factor;
                             matched[p.doc as usize] = true;
-                            cover(p.doc, &mut e.covers.iter().copied());
+                            cover(p.doc, mask);
                             let field = Field::ALL[p.field as usize];
                             parts.add(p.doc, || MatchPart::expansion(field, e, weight * e.factor));
                         }
@@ -258,12 +293,13 @@ impl TermIndex {
                             .collect(),
                     });
                 }
+                let mask = mask_of(&e.covers);
                 for (doc, field) in common.unwrap_or_default() {
                     let weight = WEIGHTS[field as usize];
-                    if weight >= ranking::EXPANSION_MIN_WEIGHT {
+                    if weight >= ranking::EXPANSION_MIN_WEIGHT && admit(doc) {
                         scores[doc as usize] += weight * e.factor;
                         matched[doc as usize] = true;
-                        cover(doc, &mut e.covers.iter().copied());
+                        cover(doc, mask);
                         let field = Field::ALL[field as usize];
                         parts.add(doc, || MatchPart::expansion(field, e, weight * e.factor));
                     }
@@ -277,8 +313,15 @@ impl TermIndex {
                     }
                 }
             }
+            // The whole query as a name, as typed and joined by `-` (once
+            // when they are the same).
             let lowered = query.text.trim().to_lowercase();
-            for candidate in [lowered, words.join("-")] {
+            let joined = words.join("-");
+            let mut candidates = vec![joined];
+            if lowered != candidates[0] {
+                candidates.insert(0, lowered);
+            }
+            for candidate in candidates {
                 if let Some(i) = self.position(&candidate) {
                     scores[i] += EXACT_NAME_SCORE;
                     matched[i] = true;
@@ -289,50 +332,27 @@ impl TermIndex {
                 }
             }
         }
-        let c = &self.columns;
-        // Filters as label ids; a label no package has matches nothing.
-        let category = query
-            .category
-            .as_ref()
-            .map(|l| c.label(&l.to_lowercase()).map_or(u32::MAX, |id| id + 1));
-        let tags: Vec<u32> = query
-            .tags
-            .iter()
-            .map(|t| c.label(&t.to_lowercase()).unwrap_or(u32::MAX))
-            .collect();
-        let mut hits: Vec<Scored> = (0..n)
-            .filter(|&i| matched[i])
-            .filter(|&i| {
-                category.is_none_or(|id| c.category[i] == id)
-                    && tags.iter().all(|t| c.tags(i).contains(t))
-            })
-            .map(|i| Scored {
-                doc: i as u32,
-                score: if has_text && query.sort == SortOrder::Relevance {
-                    scores[i]
-                } else {
-                    0.0
-                },
-                explain: Vec::new(),
-            })
+        // (score, doc) of every hit: 8 bytes each, as all of them are sorted.
+        let relevance = has_text && query.sort == SortOrder::Relevance;
+        let mut hits: Vec<(f32, u32)> = (0..n)
+            .filter(|&i| matched[i] && admit(i as u32))
+            .map(|i| (if relevance { scores[i] } else { 0.0 }, i as u32))
             .collect();
         let total = hits.len();
         // Docs are in name order, so comparing indexes compares names.
-        let by_downloads = |a: &Scored, b: &Scored| {
-            c.downloads[b.doc as usize]
-                .cmp(&c.downloads[a.doc as usize])
-                .then_with(|| a.doc.cmp(&b.doc))
+        let by_downloads = |a: u32, b: u32| {
+            c.downloads[b as usize]
+                .cmp(&c.downloads[a as usize])
+                .then_with(|| a.cmp(&b))
         };
-        let cmp = |a: &Scored, b: &Scored| -> std::cmp::Ordering {
+        let cmp = |a: &(f32, u32), b: &(f32, u32)| -> std::cmp::Ordering {
             match query.sort {
-                SortOrder::Relevance => {
-                    b.score.total_cmp(&a.score).then_with(|| by_downloads(a, b))
-                }
-                SortOrder::Downloads => by_downloads(a, b),
-                SortOrder::Name => a.doc.cmp(&b.doc),
-                SortOrder::Recent => c.published[b.doc as usize]
-                    .cmp(&c.published[a.doc as usize])
-                    .then_with(|| a.doc.cmp(&b.doc)),
+                SortOrder::Relevance => b.0.total_cmp(&a.0).then_with(|| by_downloads(a.1, b.1)),
+                SortOrder::Downloads => by_downloads(a.1, b.1),
+                SortOrder::Name => a.1.cmp(&b.1),
+                SortOrder::Recent => c.published[b.1 as usize]
+                    .cmp(&c.published[a.1 as usize])
+                    .then_with(|| a.1.cmp(&b.1)),
             }
         };
         let end = query.offset.saturating_add(query.limit).min(total);
@@ -344,12 +364,18 @@ impl TermIndex {
             hits.truncate(end);
         }
         hits.sort_unstable_by(cmp);
-        let mut page = hits.split_off(query.offset);
-        if let Some(mut by_doc) = parts.0 {
-            for h in &mut page {
-                h.explain = by_doc.remove(&h.doc).unwrap_or_default();
-            }
-        }
+        let mut by_doc = parts.0;
+        let page = hits[query.offset..]
+            .iter()
+            .map(|&(score, doc)| Scored {
+                doc,
+                score,
+                explain: by_doc
+                    .as_mut()
+                    .and_then(|m| m.remove(&doc))
+                    .unwrap_or_default(),
+            })
+            .collect();
         Ok((page, total))
     }
 }

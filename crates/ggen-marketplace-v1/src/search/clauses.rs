@@ -1,8 +1,8 @@
 //! A text query as tantivy clauses. The policy is core's (`ranking`,
 //! `search::plan`); this file only says it in tantivy's terms, twice: as
-//! labelled clauses, one per score part `--explain` reports, and as the
-//! cheaper tree the search runs ([`compose`]), which scores every document
-//! the same as the sum of those parts.
+//! labelled clauses, one per score part `--explain` reports, and as the one
+//! query the search runs ([`compose`]), which scores every document the same
+//! as the sum of those parts.
 
 use ggen_marketplace_core::ranking::{self, Field as Ranked};
 use ggen_marketplace_core::search::{MatchKind, MatchPart, QueryPlan};
@@ -10,7 +10,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, Te
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Searcher, Term};
 
-use super::queries::{AutomatonQuery, BonusQuery};
+use super::queries::{AutomatonQuery, CoverageQuery};
 use super::{Fields, fold};
 
 /// Word coverage counts at most this many query words.
@@ -72,18 +72,30 @@ pub(super) fn text_clauses(
         }
     }
     for (wi, (word, term)) in plan.words.iter().zip(&terms).enumerate() {
-        // One automaton per word, shared by the fields it is looked up in.
+        // One automaton per word and kind, shared by the fields it is
+        // looked up in, with the fields' minimum weight and share of it.
         let automaton = |distance, prefix| {
             AutomatonQuery::automaton(Term::from_field_text(f.name_words, term), distance, prefix)
         };
-        let prefix = match word.prefix {
-            true => Some(automaton(0, true)?),
-            false => None,
-        };
-        let typo = match word.typo {
-            Some(distance) => Some(automaton(distance, false)?),
-            None => None,
-        };
+        let mut guesses = Vec::new();
+        if word.prefix {
+            let a = automaton(0, true)?;
+            guesses.push((
+                MatchKind::Prefix,
+                a,
+                ranking::PREFIX_MIN_WEIGHT,
+                ranking::PREFIX_FACTOR,
+            ));
+        }
+        if let Some(distance) = word.typo {
+            let a = automaton(distance, false)?;
+            guesses.push((
+                MatchKind::Typo,
+                a,
+                ranking::TYPO_MIN_WEIGHT,
+                ranking::TYPO_FACTOR,
+            ));
+        }
         for field in Ranked::ALL {
             let boost = field.weight();
             let part = |kind| MatchPart::word(field, kind, &word.text, 0.0);
@@ -96,27 +108,17 @@ pub(super) fn text_clauses(
                     covers: vec![wi],
                 });
             }
-            // Prefix and typo matches are not words found as typed: they
-            // cover nothing (see `ranking`).
-            if let Some(a) = &prefix
-                && boost >= ranking::PREFIX_MIN_WEIGHT
-            {
-                let q = AutomatonQuery::new(f.of(field), a.clone());
-                clauses.push(Clause {
-                    part: part(MatchKind::Prefix),
-                    query: Box::new(BoostQuery::new(Box::new(q), boost * ranking::PREFIX_FACTOR)),
-                    covers: Vec::new(),
-                });
-            }
-            if let Some(a) = &typo
-                && boost >= ranking::TYPO_MIN_WEIGHT
-            {
-                let q = AutomatonQuery::new(f.of(field), a.clone());
-                clauses.push(Clause {
-                    part: part(MatchKind::Typo),
-                    query: Box::new(BoostQuery::new(Box::new(q), boost * ranking::TYPO_FACTOR)),
-                    covers: Vec::new(),
-                });
+            // Prefix and typo matches are guesses at the word, not the word:
+            // they cover nothing (see `ranking`).
+            for (kind, a, min_weight, factor) in &guesses {
+                if boost >= *min_weight {
+                    let q = AutomatonQuery::new(f.of(field), a.clone());
+                    clauses.push(Clause {
+                        part: part(*kind),
+                        query: Box::new(BoostQuery::new(Box::new(q), boost * factor)),
+                        covers: Vec::new(),
+                    });
+                }
             }
         }
     }
@@ -186,56 +188,40 @@ pub(super) fn coverage_clauses(clauses: &[Clause], plan: &QueryPlan) -> Vec<Clau
 
 /// The query a search runs: any clause, each clause's score, plus
 /// [`ranking::WORD_COVERAGE_SCORE`] for each query word some clause covering
-/// it matched. The clauses of a word are one union with a bonus on top, so
-/// each clause is evaluated once; a clause covering several words (a topic
-/// label of two query words) adds its score in the first word's union and
-/// joins the others' at score 0.
+/// it matched (a [`CoverageQuery`]), every clause within `filter`.
 pub(super) fn compose(
     clauses: Vec<Clause>,
     plan: &QueryPlan,
     filter: Option<&dyn Query>,
 ) -> Box<dyn Query> {
-    let coverage = plan.counts_words();
-    // Each clause within the filter: an intersection led by the smaller side
-    // skips through the other, where a filter around the union would wait
-    // for the union to score every document.
-    let within = |q: Box<dyn Query>| -> Box<dyn Query> {
-        match filter {
-            Some(f) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, q),
-                (Occur::Must, f.box_clone()),
-            ])),
-            None => q,
-        }
+    let bonus = if plan.counts_words() {
+        ranking::WORD_COVERAGE_SCORE
+    } else {
+        0.0
     };
     let words = plan.words.len().min(MAX_COVERED_WORDS);
-    let mut groups: Vec<Vec<(Occur, Box<dyn Query>)>> = (0..words).map(|_| Vec::new()).collect();
-    let mut top: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for mut c in clauses {
-        c.query = within(c.query);
-        let covered: Vec<usize> = c.covers.iter().copied().filter(|&w| w < words).collect();
-        match covered.as_slice() {
-            _ if !coverage => top.push((Occur::Should, c.query)),
-            [] => top.push((Occur::Should, c.query)),
-            [first, rest @ ..] => {
-                for &w in rest {
-                    let zero = ConstScoreQuery::new(c.query.box_clone(), 0.0);
-                    groups[w].push((Occur::Should, Box::new(zero)));
-                }
-                groups[*first].push((Occur::Should, c.query));
-            }
-        }
-    }
-    for mut group in groups.into_iter().filter(|g| !g.is_empty()) {
-        let any: Box<dyn Query> = if group.len() == 1 {
-            group.pop().expect("one").1
-        } else {
-            Box::new(BooleanQuery::new(group))
-        };
-        let bonus = BonusQuery::new(any, ranking::WORD_COVERAGE_SCORE);
-        top.push((Occur::Should, Box::new(bonus)));
-    }
-    Box::new(BooleanQuery::new(top))
+    let clauses = clauses
+        .into_iter()
+        .map(|c| {
+            let mask = c
+                .covers
+                .iter()
+                .filter(|&&w| w < words)
+                .fold(0u64, |m, &w| m | 1 << w);
+            // Each clause within the filter: an intersection led by the
+            // smaller side skips through the other, so a clause costs what
+            // it matches among the filtered documents.
+            let query: Box<dyn Query> = match filter {
+                Some(f) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, c.query),
+                    (Occur::Must, f.box_clone()),
+                ])),
+                None => c.query,
+            };
+            (query, mask)
+        })
+        .collect();
+    Box::new(CoverageQuery::new(clauses, bonus))
 }
 
 /// What each clause added to the score of the document at `addr`.

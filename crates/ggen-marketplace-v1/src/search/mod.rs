@@ -37,6 +37,8 @@ use tantivy::{
 pub const SEARCH_DIR: &str = "search-index";
 const WORDS: &str = "ggen_words";
 const WRITER_BUDGET: usize = 30_000_000;
+
+/// The index's fields: what is ranked, filtered on, sorted by and shown.
 #[derive(Clone, Copy)]
 struct Fields {
     name: Field,
@@ -251,9 +253,8 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Replaces the documents of the given packages (their latest versions).
-    /// Replaces the documents of `packages` and drops those of `removed` (names
-    /// with no version left), in one commit.
+    /// Replaces the documents of `packages` (their latest versions) and drops
+    /// those of `removed` (names with no version left), in one commit.
     pub fn upsert(
         &self,
         packages: &[&Package],

@@ -5,10 +5,13 @@
 //!   `FuzzyTermQuery` builds its automaton again for every field it is asked
 //!   about; building it is most of a prefix or typo lookup's cost, and a
 //!   query word is looked up in up to six fields.
-//! - [`BonusQuery`] adds a constant to the score of what its query matches.
-//!   Word coverage (`ranking::WORD_COVERAGE_SCORE`) is "a bonus when any
-//!   clause of this word matched"; as a separate union it evaluated each
-//!   clause twice.
+//! - [`CoverageQuery`] sums its clauses' scores and adds a bonus per query
+//!   word some clause covering it matched (`ranking::WORD_COVERAGE_SCORE`).
+//!   Tantivy's unions say what matched, not which clause did; as nested
+//!   unions (one per word, a bonus on each) the coverage cost as much as
+//!   the matching. It scores term at a time into arrays instead, as V2's
+//!   term index does: search counts every match anyway, so nothing is lost
+//!   by not pruning.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,9 +20,7 @@ use tantivy::query::{
     AutomatonWeight, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Query, Scorer, Weight,
 };
 use tantivy::schema::Field;
-use tantivy::{
-    COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, SeekDangerResult, SegmentReader, Term,
-};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
 /// Terms of one field within `distance` edits of a word (a prefix of them
 /// with `prefix`), scored 1 like a `FuzzyTermQuery`: its automaton is built
@@ -61,124 +62,142 @@ impl Query for AutomatonQuery {
     }
 }
 
-/// What `query` matches, scored as `query` does plus `bonus`.
-pub struct BonusQuery {
-    query: Box<dyn Query>,
+/// Any of `clauses`, scored as the sum of the clauses that match plus
+/// `bonus` for each bit set in the union of their masks.
+pub struct CoverageQuery {
+    clauses: Vec<(Box<dyn Query>, u64)>,
     bonus: Score,
 }
 
-impl BonusQuery {
-    pub fn new(query: Box<dyn Query>, bonus: Score) -> Self {
-        Self { query, bonus }
+impl CoverageQuery {
+    pub fn new(clauses: Vec<(Box<dyn Query>, u64)>, bonus: Score) -> Self {
+        Self { clauses, bonus }
     }
 }
 
-impl Clone for BonusQuery {
+impl Clone for CoverageQuery {
     fn clone(&self) -> Self {
         Self {
-            query: self.query.box_clone(),
+            clauses: self
+                .clauses
+                .iter()
+                .map(|(q, mask)| (q.box_clone(), *mask))
+                .collect(),
             bonus: self.bonus,
         }
     }
 }
 
-impl fmt::Debug for BonusQuery {
+impl fmt::Debug for CoverageQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Bonus(bonus={}, query={:?})", self.bonus, self.query)
+        write!(
+            f,
+            "Coverage(bonus={}, clauses={})",
+            self.bonus,
+            self.clauses.len()
+        )
     }
 }
 
-impl Query for BonusQuery {
+impl Query for CoverageQuery {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let weight = self.query.weight(scoring)?;
-        Ok(if scoring.is_scoring_enabled() {
-            Box::new(BonusWeight {
-                weight,
-                bonus: self.bonus,
-            })
-        } else {
-            weight
-        })
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        self.query.query_terms(visitor);
-    }
-}
-
-struct BonusWeight {
-    weight: Box<dyn Weight>,
-    bonus: Score,
-}
-
-impl Weight for BonusWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(BonusScorer {
-            scorer: self.weight.scorer(reader, boost)?,
-            bonus: boost * self.bonus,
+        let clauses = self
+            .clauses
+            .iter()
+            .map(|(q, mask)| Ok((q.weight(scoring)?, *mask)))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Box::new(CoverageWeight {
+            clauses,
+            bonus: self.bonus,
         }))
     }
 
-    fn scorer_danger(
-        &self,
-        reader: &SegmentReader,
-        target: DocId,
-        boost: Score,
-    ) -> tantivy::Result<(SeekDangerResult, Box<dyn Scorer>)> {
-        let (found, scorer) = self.weight.scorer_danger(reader, target, boost)?;
-        let bonus = boost * self.bonus;
-        Ok((found, Box::new(BonusScorer { scorer, bonus })))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let inner = self.weight.explain(reader, doc)?;
-        let mut e = Explanation::new("Bonus", inner.value() + self.bonus);
-        e.add_detail(inner);
-        Ok(e)
-    }
-
-    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
-        self.weight.count(reader)
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for (q, _) in &self.clauses {
+            q.query_terms(visitor);
+        }
     }
 }
 
-struct BonusScorer {
-    scorer: Box<dyn Scorer>,
+struct CoverageWeight {
+    clauses: Vec<(Box<dyn Weight>, u64)>,
     bonus: Score,
 }
 
-impl DocSet for BonusScorer {
-    fn advance(&mut self) -> DocId {
-        self.scorer.advance()
+impl Weight for CoverageWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let max = reader.max_doc() as usize;
+        let mut scores = vec![0 as Score; max];
+        let mut masks = vec![0u64; max];
+        let mut seen = vec![false; max];
+        for (weight, mask) in &self.clauses {
+            let mut scorer = weight.scorer(reader, boost)?;
+            let mut doc = scorer.doc();
+            while doc != TERMINATED {
+                let d = doc as usize;
+                scores[d] += scorer.score();
+                masks[d] |= mask;
+                seen[d] = true;
+                doc = scorer.advance();
+            }
+        }
+        let bonus = boost * self.bonus;
+        let mut docs = Vec::new();
+        let mut doc_scores = Vec::new();
+        for (d, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+            docs.push(d as DocId);
+            doc_scores.push(scores[d] + bonus * masks[d].count_ones() as Score);
+        }
+        Ok(Box::new(ScoredDocs {
+            docs,
+            scores: doc_scores,
+            at: 0,
+        }))
     }
 
-    fn seek(&mut self, target: DocId) -> DocId {
-        self.scorer.seek(target)
-    }
-
-    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
-        self.scorer.seek_danger(target)
-    }
-
-    fn fill_buffer(&mut self, buffer: &mut [DocId; COLLECT_BLOCK_BUFFER_LEN]) -> usize {
-        self.scorer.fill_buffer(buffer)
-    }
-
-    fn doc(&self) -> DocId {
-        self.scorer.doc()
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.scorer.size_hint()
-    }
-
-    fn cost(&self) -> u64 {
-        self.scorer.cost()
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )));
+        }
+        Ok(Explanation::new("Coverage", scorer.score()))
     }
 }
 
-impl Scorer for BonusScorer {
+/// Documents in order with their scores, computed up front.
+struct ScoredDocs {
+    docs: Vec<DocId>,
+    scores: Vec<Score>,
+    at: usize,
+}
+
+impl DocSet for ScoredDocs {
+    fn advance(&mut self) -> DocId {
+        self.at += 1;
+        self.doc()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc() < target {
+            let rest = &self.docs[self.at..];
+            self.at += rest.partition_point(|&d| d < target);
+        }
+        self.doc()
+    }
+
+    fn doc(&self) -> DocId {
+        self.docs.get(self.at).copied().unwrap_or(TERMINATED)
+    }
+
+    fn size_hint(&self) -> u32 {
+        (self.docs.len() - self.at.min(self.docs.len())) as u32
+    }
+}
+
+impl Scorer for ScoredDocs {
     fn score(&mut self) -> Score {
-        self.scorer.score() + self.bonus
+        self.scores[self.at]
     }
 }

@@ -12,7 +12,8 @@
 //! |           string, counters, category and tag ids, field lengths) and the
 //! |           graph's topic scheme if it holds one, decoded at load
 //! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
-//! | postings  8 bytes each: doc u32, field u8, 0u8, term frequency u16
+//! | postings  8 bytes each: doc u32, field u8, the field's length in tokens
+//! |           (255: 255 or more, read from meta), term frequency u16
 //! | doc ends  u32 per doc: where each doc's bytes end in the docs section
 //! | docs      each doc in postcard, decoded on first use (search hits, list)
 //! | fst       the terms, valued by their ordinal
@@ -38,7 +39,7 @@ use super::{FIELD_COUNT, TermIndex};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T6";
+const MAGIC: &[u8; 8] = b"GGENV2T7";
 pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
 pub(super) const POSTING_BYTES: usize = 8;
 
@@ -46,7 +47,26 @@ pub(super) const POSTING_BYTES: usize = 8;
 pub(super) struct Posting {
     pub(super) doc: u32,
     pub(super) field: u8,
+    /// The field's length in tokens, [`LONG_FIELD`] for that or more: BM25
+    /// reads it with the posting instead of from a column per doc, which at
+    /// 100k packages was a cache miss per posting.
+    pub(super) len: u8,
     pub(super) tf: u16,
+}
+
+/// [`Posting::len`] of a field this long or longer (its length is in the
+/// ranking columns).
+pub(super) const LONG_FIELD: u8 = u8::MAX;
+
+/// One posting record (`POSTING_BYTES` long).
+#[inline]
+pub(super) fn decode(r: &[u8]) -> Posting {
+    Posting {
+        doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
+        field: r[4],
+        len: r[5],
+        tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
+    }
 }
 
 /// Immutable bytes: built in memory, or a range of the memory-mapped file.
@@ -251,10 +271,19 @@ impl TermIndex {
         })
     }
 
-    /// The postings of term `ord`, checked against the documents and fields
-    /// before any is returned (a second pass over a few records: no allocation
-    /// on the search path).
+    /// The postings of term `ord`, checked as [`Self::posting_bytes`] checks them.
     pub(super) fn postings(&self, ord: u64) -> Result<impl Iterator<Item = Posting> + '_> {
+        Ok(self
+            .posting_bytes(ord)?
+            .chunks_exact(POSTING_BYTES)
+            .map(decode))
+    }
+
+    /// The records of term `ord`'s postings, checked before any is used (a
+    /// second pass over a few records, no allocation): each names a doc and
+    /// field that exist, in increasing (doc, field) order, as scoring a
+    /// window at a time relies on.
+    pub(super) fn posting_bytes(&self, ord: u64) -> Result<&[u8]> {
         let starts = self.starts.as_ref();
         let range = usize::try_from(ord)
             .ok()
@@ -265,20 +294,18 @@ impl TermIndex {
             .as_ref()
             .get(range.start * POSTING_BYTES..range.end * POSTING_BYTES)
             .ok_or_else(|| self.damaged(format!("postings of term {ord} out of range")))?;
-        let decode = |r: &[u8]| Posting {
-            doc: u32::from_le_bytes(r[..4].try_into().expect("4 bytes")),
-            field: r[4],
-            tf: u16::from_le_bytes(r[6..8].try_into().expect("2 bytes")),
-        };
         let n = self.columns.len();
-        if bytes
-            .chunks_exact(POSTING_BYTES)
-            .map(decode)
-            .any(|p| p.doc as usize >= n || p.field as usize >= FIELD_COUNT)
-        {
-            return Err(self.damaged(format!("a posting of term {ord} is out of range")));
+        let mut previous: Option<(u32, u8)> = None;
+        for p in bytes.chunks_exact(POSTING_BYTES).map(decode) {
+            if p.doc as usize >= n || p.field as usize >= FIELD_COUNT {
+                return Err(self.damaged(format!("a posting of term {ord} is out of range")));
+            }
+            if previous.is_some_and(|prev| prev >= (p.doc, p.field)) {
+                return Err(self.damaged(format!("the postings of term {ord} are out of order")));
+            }
+            previous = Some((p.doc, p.field));
         }
-        Ok(bytes.chunks_exact(POSTING_BYTES).map(decode))
+        Ok(bytes)
     }
 
     pub(super) fn damaged(&self, what: impl std::fmt::Display) -> MarketplaceError {

@@ -18,11 +18,13 @@
 //! |---|---|
 //! | `doc` | [`Doc`], one package as the index sees it, and the ranking columns |
 //! | `file` | `index.bin`: its layout, saving, loading and checking |
-//! | `query` | lookups (exact, prefix, typo automata) and BM25 scoring |
+//! | `query` | lookups (exact, prefix, typo automata) and the lists a query reads |
+//! | `score` | BM25 and the other parts, summed a window of docs at a time; the best hits |
 
 mod doc;
 mod file;
 mod query;
+mod score;
 #[cfg(test)]
 mod tests;
 
@@ -37,7 +39,7 @@ use ggen_marketplace_core::topics::TopicScheme;
 
 pub use doc::Doc;
 use doc::{Columns, average_lengths};
-use file::{Bytes, POSTING_BYTES, Posting, encode_docs};
+use file::{Bytes, LONG_FIELD, POSTING_BYTES, Posting, encode_docs};
 
 /// V1 drops tokens of 40 bytes or more; so do we.
 const MAX_TOKEN_BYTES: usize = 40;
@@ -101,6 +103,7 @@ impl TermIndex {
                     terms.entry(t).or_default().push(Posting {
                         doc: i as u32,
                         field: f as u8,
+                        len: toks.len().min(usize::from(LONG_FIELD)) as u8,
                         tf,
                     });
                 }
@@ -114,7 +117,7 @@ impl TermIndex {
             starts.extend_from_slice(&((postings.len() / POSTING_BYTES) as u32).to_le_bytes());
             for p in list {
                 postings.extend_from_slice(&p.doc.to_le_bytes());
-                postings.extend_from_slice(&[p.field, 0]);
+                postings.extend_from_slice(&[p.field, p.len]);
                 postings.extend_from_slice(&p.tf.to_le_bytes());
             }
         }

@@ -233,3 +233,100 @@ fn a_damaged_index_file_is_refused_or_an_error() {
         "{refused} refused, {failed} failed"
     );
 }
+
+/// Postings out of (doc, field) order would send a window's sums to the
+/// wrong doc: they are an error naming the file, never a panic or a
+/// silently wrong score.
+#[test]
+fn postings_out_of_order_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = index();
+    ix.save(dir.path()).unwrap();
+    let path = TermIndex::path(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len_of = |b: &[u8], k: usize| {
+        u64::from_le_bytes(b[24 + 8 * k..32 + 8 * k].try_into().unwrap()) as usize
+    };
+    // "rust" has postings in three fields of `rust-cli`: swap the first two.
+    let ord = ix.fst.get("rust").unwrap() as usize;
+    let first = file::u32_at(ix.starts.as_ref(), ord).unwrap() as usize;
+    assert!(file::u32_at(ix.starts.as_ref(), ord + 1).unwrap() as usize >= first + 2);
+    let at = PREAMBLE + len_of(&bytes, 0) + len_of(&bytes, 1) + first * file::POSTING_BYTES;
+    let (a, b) = (at..at + 8, at + 8..at + 16);
+    let (x, y) = (bytes[a.clone()].to_vec(), bytes[b.clone()].to_vec());
+    bytes[a].copy_from_slice(&y);
+    bytes[b].copy_from_slice(&x);
+    std::fs::write(&path, &bytes).unwrap();
+    let damaged = TermIndex::load(dir.path(), 7).expect("the layout is intact");
+    let e = damaged.search(&SearchQuery::text("rust")).unwrap_err();
+    assert!(e.to_string().contains("out of order"), "{e}");
+    assert!(e.to_string().contains("index.bin"), "{e}");
+}
+
+/// Summing a window of docs at a time gives the same hits, scores, parts
+/// and totals whatever the window's size: one doc, an odd size, the size
+/// used, and the whole catalogue at once.
+#[test]
+fn results_do_not_depend_on_the_window() {
+    use super::score::WINDOW;
+    use ggen_marketplace_core::search::plan_with;
+    use ggen_test_support::corpus::{CorpusSpec, generate};
+    let packages = generate(&CorpusSpec::new(5000));
+    let ix = TermIndex::build(1, packages.iter().map(Doc::from_package).collect());
+    let mut queries: Vec<SearchQuery> = [
+        "rust web service",
+        "graph",
+        "dashb",
+        "grpah qeury",
+        "kubernetes helm chart",
+        "payments",
+        "containers",
+        "",
+    ]
+    .into_iter()
+    .map(SearchQuery::text)
+    .collect();
+    let mut filtered = SearchQuery::text("template");
+    filtered.category = Some("web".into());
+    queries.push(filtered);
+    let mut paged = SearchQuery::text("rust");
+    paged.offset = 37;
+    paged.sort = SortOrder::Downloads;
+    queries.push(paged);
+    for mut q in queries {
+        q.explain = true;
+        let plan = plan_with(&q.text, false, ix.scheme());
+        let want = ix.search_with(&q, &plan, ix.len()).unwrap();
+        assert!(want.1 > 0, "{:?} matches", q.text);
+        for window in [1, 7, WINDOW] {
+            // Each doc's parts are added in the same order whatever the
+            // window, so even the float sums are equal.
+            let got = ix.search_with(&q, &plan, window).unwrap();
+            assert_eq!(got, want, "{:?}, window {window}", q.text);
+        }
+    }
+}
+
+/// A posting carries its field's length up to 254 tokens; a longer field's
+/// is read from the ranking columns, so BM25 still tells 300 from 400.
+#[test]
+fn long_fields_keep_their_length() {
+    let long = |n: usize| {
+        let mut words = vec!["needle".to_string()];
+        words.extend((0..n - 1).map(|i| format!("filler{i}")));
+        words.join(" ")
+    };
+    let ix = TermIndex::build(
+        1,
+        vec![
+            Doc::from_package(&pkg("four-hundred", &long(400), &[], 0)),
+            Doc::from_package(&pkg("three-hundred", &long(300), &[], 0)),
+        ],
+    );
+    let (hits, _) = ix.search(&SearchQuery::text("needle")).unwrap();
+    assert_eq!(
+        names(&ix, SearchQuery::text("needle")),
+        ["three-hundred", "four-hundred"]
+    );
+    assert!(hits[0].score > hits[1].score, "{hits:?}");
+}

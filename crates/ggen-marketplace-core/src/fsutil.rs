@@ -23,6 +23,18 @@ const TEMP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 /// an exclusive lock on its temp file until the rename; the kernel drops it
 /// when the writer dies. Only unlocked temp files past a minute go.
 pub fn remove_stale_temp_files(dir: &Path) {
+    remove_temp_files(dir, TEMP_GRACE);
+}
+
+/// Removes every unlocked temp file in `dir` (not recursive), however new:
+/// for a directory only writers holding a lock the caller holds write in
+/// (a project under update), where a temp file with no live writer's lock
+/// on it is a killed writer's.
+pub fn remove_dead_temp_files(dir: &Path) {
+    remove_temp_files(dir, std::time::Duration::ZERO);
+}
+
+fn remove_temp_files(dir: &Path, grace: std::time::Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -35,7 +47,7 @@ pub fn remove_stale_temp_files(dir: &Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age >= TEMP_GRACE);
+            .is_some_and(|age| age >= grace);
         if !old_enough {
             continue;
         }
@@ -303,6 +315,22 @@ mod tests {
         drop(live_file);
         remove_stale_temp_files(dir.path());
         assert!(!live.exists(), "the lock died with its writer");
+    }
+
+    #[test]
+    fn dead_temp_files_go_at_once_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(format!("{TEMP_PREFIX}dead"));
+        File::create(&dead).unwrap();
+        let live = dir.path().join(format!("{TEMP_PREFIX}live"));
+        let live_file = File::create(&live).unwrap();
+        live_file.lock().unwrap();
+        let kept = dir.path().join("README.md");
+        fs::write(&kept, b"mine").unwrap();
+        remove_dead_temp_files(dir.path());
+        assert!(!dead.exists(), "a fresh temp file no one locks stays");
+        assert!(live.exists(), "a live writer's temp file was taken from it");
+        assert!(kept.exists());
     }
 
     #[test]

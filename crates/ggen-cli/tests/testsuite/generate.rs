@@ -471,6 +471,9 @@ fn an_interrupted_update_is_rolled_back_by_the_next_one() {
     let torn = snapshot(&dir);
     assert_ne!(torn, before, "the kill should land mid-update");
     assert!(read(&dir, ".ggen-answers.toml").contains("version = \"1.0.0\""));
+    // Where the kill lands inside a write, that write's temp file stays
+    // behind; make sure of one, so the rollback is seen to remove it.
+    std::fs::write(dir.join(".ggen-tmp-cut-short"), "1.1.0 2\n").unwrap();
     // The next update rolls back first; asked for the recorded version, it
     // then has nothing to do, which leaves the project exactly as it was.
     let (ok, out, err) = top(&home, &["update", d, "--to", "=1.0.0"]);

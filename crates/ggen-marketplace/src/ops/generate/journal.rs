@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ggen_marketplace_core::MarketplaceError;
-use ggen_marketplace_core::fsutil::{atomic_write, sync_dir};
+use ggen_marketplace_core::fsutil::{atomic_write, remove_dead_temp_files, sync_dir};
 use ggen_template::{ANSWERS_FILE, check_output_path};
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,18 @@ pub(super) fn roll_back(journal_dir: &Path, project: &Path) -> Result<bool> {
             }
             None => project::remove(project, &e.path)?,
         }
+    }
+    // A write the kill cut short left its temp file beside its target: we
+    // hold the project's lock, so no live writer's temp file is there.
+    let mut dirs: Vec<PathBuf> = journal
+        .entries
+        .iter()
+        .filter_map(|e| Path::new(&e.path).parent().map(|d| project.join(d)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        remove_dead_temp_files(d);
     }
     for d in journal.created_dirs.iter().rev() {
         // Only if empty: what the user put there since stays.

@@ -19,7 +19,7 @@ use ggen_marketplace_core::search::{Expansion, MatchKind, MatchPart};
 use super::file::{LONG_FIELD, POSTING_BYTES, Posting, decode};
 use super::{FIELD_COUNT, TermIndex, WEIGHTS};
 
-/// Docs per window: its sums, word masks and marks take 26 KiB.
+/// Docs per window: its sums, word masks, marks and lists take 36 KiB.
 pub(super) const WINDOW: usize = 2048;
 
 /// Postings of one term from a doc on, in doc order.
@@ -258,7 +258,9 @@ impl<F: Fn(&(f32, u32), &(f32, u32)) -> Ordering> TopK<F> {
     pub(super) fn new(keep: usize, cmp: F) -> Self {
         Self {
             keep,
-            buf: Vec::with_capacity(2 * keep.max(64)),
+            // Grown as needed: `keep` is a page's end, which only
+            // `SearchQuery::validate` bounds.
+            buf: Vec::with_capacity(keep.clamp(64, 1 << 12) * 2),
             worst: None,
             cmp,
             total: 0,
@@ -276,7 +278,7 @@ impl<F: Fn(&(f32, u32), &(f32, u32)) -> Ordering> TopK<F> {
             return;
         }
         self.buf.push(hit);
-        if self.buf.len() >= 2 * self.keep.max(64) {
+        if self.buf.len() >= self.keep.max(64).saturating_mul(2) {
             self.cut();
         }
     }
@@ -304,7 +306,7 @@ mod tests {
     #[test]
     fn top_k_keeps_the_best_and_counts_all() {
         let cmp = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        for keep in [0, 1, 5, 64, 200] {
+        for keep in [0, 1, 5, 64, 200, usize::MAX] {
             let mut top = TopK::new(keep, cmp);
             // Scores in a scrambled order, with ties broken by doc.
             let hits: Vec<(f32, u32)> = (0..1000u32)

@@ -16,7 +16,9 @@
 //! Optional groups: `--dual` (the same reads through the routing layer under
 //! each strategy), `--remote` (V2 over `oxigraph serve`), `--process` (whole
 //! `ggen marketplace search` processes with their peak memory, and a timed
-//! `migrate`), `--signing` and `--install`. `--all` turns them all on.
+//! `migrate`), `--publish` (whole `ggen marketplace publish` processes into
+//! each size's registry), `--signing` and `--install`. `--all` turns them all
+//! on.
 
 mod dual;
 mod eval;
@@ -88,7 +90,15 @@ struct Args {
     /// Whole-process runs per backend for `--process`.
     #[arg(long, default_value_t = 20)]
     process_runs: usize,
-    /// All of --dual, --remote, --process, --signing and --install.
+    /// Also time whole `ggen marketplace publish` processes of a small
+    /// package into each size's registry, per backend, after its other rows
+    /// (a new version each run; runs the release `ggen` next to this binary).
+    #[arg(long)]
+    publish: bool,
+    /// Whole-process runs per backend for `--publish`.
+    #[arg(long, default_value_t = 10)]
+    publish_runs: usize,
+    /// All of --dual, --remote, --process, --publish, --signing and --install.
     #[arg(long)]
     all: bool,
     /// Measure search quality instead of speed: NDCG@10 and MRR@10 of V1 and
@@ -286,9 +296,10 @@ fn main() -> Result<()> {
             args.dual,
             args.remote,
             args.process,
+            args.publish,
             args.signing,
             args.install,
-        ) = (true, true, true, true, true);
+        ) = (true, true, true, true, true, true);
     }
     let tmp = tempfile::tempdir()?;
     let root = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -358,6 +369,10 @@ fn main() -> Result<()> {
             eprintln!("measuring whole processes at {n} ...");
             process::search_rows(n, &root, &dir, args.process_runs, &mut rows)?;
             process::migrate_row(n, &root, &corpus, &mut rows)?;
+        }
+        if args.publish && both {
+            eprintln!("measuring whole publish processes at {n} ...");
+            process::publish_rows(n, &root, &dir, args.publish_runs, &mut rows)?;
         }
     }
     if args.signing {

@@ -3,7 +3,9 @@
 //! opening the stores, loading the indexes, the search, printing), with each
 //! child's peak resident set size read by GNU `time`; and one timed
 //! `ggen marketplace migrate` of a V1-only copy of the catalogue into a new V2
-//! store. Both run the release `ggen` next to this binary.
+//! store; and `ggen marketplace publish` of a small package into the same
+//! registry (what a write costs as the catalogue grows). All run the release
+//! `ggen` next to this binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,31 +88,47 @@ pub fn search_rows(
     let bin = ggen_binary()?;
     let home = root.join(format!("process-home-{n}"));
     for backend in ["v1", "v2"] {
-        let mut samples = Vec::with_capacity(runs);
-        let mut peak = 0;
-        let mut first = Duration::ZERO;
-        for i in 0..=runs {
-            let (t, rss) = run_measured(ggen(&bin, &home, registry).args([
-                "search",
-                "--query",
-                "graph",
-                "--backend",
-                backend,
-            ]))?;
-            peak = peak.max(rss);
-            if i == 0 {
-                first = t; // page cache and store files cold for this backend
-            } else {
-                samples.push(t);
-            }
-        }
-        let total: Duration = samples.iter().sum();
-        let mut row =
-            Row::from_samples(n, backend, "search (whole process)", first, samples, total);
-        row.peak_rss_kib = Some(peak);
-        rows.push(row);
+        rows.push(process_row(
+            n,
+            backend,
+            "search (whole process)",
+            runs,
+            |_| {
+                let mut c = ggen(&bin, &home, registry);
+                c.args(["search", "--query", "graph", "--backend", backend]);
+                Ok(c)
+            },
+        )?);
     }
     Ok(())
+}
+
+/// A row of `runs` whole processes, each the command `make(i)` gives for
+/// run i, after a first one (i = 0) that is the row's "first": page cache
+/// and store files cold for it. Peak memory is the largest of all.
+fn process_row(
+    n: usize,
+    backend: &str,
+    operation: &str,
+    runs: usize,
+    mut make: impl FnMut(usize) -> Result<Command>,
+) -> Result<Row> {
+    let mut samples = Vec::with_capacity(runs);
+    let mut peak = 0;
+    let mut first = Duration::ZERO;
+    for i in 0..=runs {
+        let (t, rss) = run_measured(&mut make(i)?)?;
+        peak = peak.max(rss);
+        if i == 0 {
+            first = t;
+        } else {
+            samples.push(t);
+        }
+    }
+    let total: Duration = samples.iter().sum();
+    let mut row = Row::from_samples(n, backend, operation, first, samples, total);
+    row.peak_rss_kib = Some(peak);
+    Ok(row)
 }
 
 /// One `ggen marketplace migrate` of `corpus` from a fresh V1-only registry.
@@ -136,5 +154,38 @@ pub fn migrate_row(n: usize, root: &Path, corpus: &[Package], rows: &mut Vec<Row
         ops_per_sec: 1.0 / t.as_secs_f64(),
         peak_rss_kib: Some(rss),
     });
+    Ok(())
+}
+
+/// `ggen marketplace publish` of a small package (one short template) into
+/// the `n`-package registry, as a process, per backend, `runs` times after a
+/// first one: a new version of one package each time.
+pub fn publish_rows(
+    n: usize,
+    root: &Path,
+    registry: &Path,
+    runs: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let bin = ggen_binary()?;
+    let home = root.join(format!("process-home-{n}"));
+    for backend in ["v1", "v2"] {
+        let src = root.join(format!("publish-src-{n}-{backend}"));
+        std::fs::create_dir_all(src.join("templates"))?;
+        std::fs::write(src.join("templates/hello.txt"), "Hello, {{ name }}!\n")?;
+        let operation = "publish small (whole process)";
+        rows.push(process_row(n, backend, operation, runs, |i| {
+            std::fs::write(
+                src.join("gpack.toml"),
+                format!(
+                    "[package]\nname = \"bench-publish-{backend}\"\nversion = \"1.0.{i}\"\n\
+                     description = \"A small package the benchmark publishes\"\n"
+                ),
+            )?;
+            let mut c = ggen(&bin, &home, registry);
+            c.arg("publish").arg(&src).args(["--backend", backend]);
+            Ok(c)
+        })?);
+    }
     Ok(())
 }

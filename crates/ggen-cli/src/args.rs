@@ -694,6 +694,14 @@ impl Marketplace {
         )
     }
 
+    /// Commands that read packages and write nothing to the registry.
+    pub fn only_reads_packages(&self) -> bool {
+        matches!(
+            self,
+            Self::Search { .. } | Self::List { .. } | Self::Info { .. } | Self::Versions { .. }
+        )
+    }
+
     pub fn global(&self) -> &Global {
         match self {
             Self::Init { global, .. }

@@ -1,5 +1,8 @@
-//! [`MarketplaceBackend`] for V2: search from the term index, everything else
-//! from the graph, archives from the content-addressed blob store.
+//! [`MarketplaceBackend`] for V2: search and listing from the term index, and
+//! so are `info` and versions on a local store (from the index's package
+//! records, which every write keeps at the graph's generation); writes,
+//! metadata and a remote endpoint's packages from the graph; archives from
+//! the content-addressed blob store.
 
 use std::time::Instant;
 
@@ -14,7 +17,7 @@ use ggen_marketplace_core::{
 use oxigraph::model::vocab::rdf;
 use semver::Version;
 
-use crate::mapping::{Nodes, mp, package_iri, version_iri};
+use crate::mapping::{mp, package_iri, version_iri};
 use crate::store::{Answer, Op};
 use crate::{V2Backend, blob_path, complete, mapping, store};
 
@@ -30,7 +33,7 @@ impl MarketplaceBackend for V2Backend {
             rdf::TYPE,
             mp::version_class()
         );
-        let version_count = match self.store.query(&store::parse_query(&q)?)? {
+        let version_count = match self.store()?.query(&store::parse_query(&q)?)? {
             Answer::Solutions { rows, .. } => rows
                 .first()
                 .and_then(|r| r.first())
@@ -39,7 +42,7 @@ impl MarketplaceBackend for V2Backend {
                 .unwrap_or(0) as usize,
             _ => 0,
         };
-        let (storage, location) = self.store.describe_location();
+        let (storage, location) = self.store()?.describe_location();
         Ok(BackendMetadata {
             kind: BackendKind::V2,
             storage,
@@ -86,13 +89,7 @@ impl MarketplaceBackend for V2Backend {
         if validate_name(name).is_err() {
             return Err(not_found());
         }
-        let iri = package_iri(name);
-        let triples = self.store.describe(std::slice::from_ref(&iri))?;
-        let nodes = Nodes::new(&triples);
-        if !nodes.has_type(iri.as_str(), &mp::package_class()) {
-            return Err(not_found());
-        }
-        nodes.package(iri.as_str())
+        self.stored_package(name)?.ok_or_else(not_found)
     }
 
     fn list(&self) -> Result<Vec<PackageSummary>> {
@@ -156,11 +153,16 @@ impl MarketplaceBackend for V2Backend {
 
     fn retract(&self, name: &str, version: &Version) -> Result<()> {
         let _lock = self.lock()?;
-        let stored = self.stored_release(name, version)?;
-        // The mapping is lossless, so mapping the stored version again yields
-        // exactly the triples it was written as.
+        // Read from the graph, not the index's records: what is deleted must
+        // be exactly what is stored. The mapping is lossless, so mapping the
+        // stored version again yields exactly the triples it was written as.
+        let stored = self.graph_release(name, version)?;
         let mut doomed = mapping::version_triples(&stored);
-        let pkg = self.package(name)?;
+        let pkg = self
+            .graph_package(name)?
+            .ok_or_else(|| MarketplaceError::NotFound {
+                name: name.to_string(),
+            })?;
         if pkg.versions.len() == 1 {
             doomed.extend(mapping::package_node_triples(
                 name,

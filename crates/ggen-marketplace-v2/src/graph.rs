@@ -49,7 +49,7 @@ impl V2Backend {
         let ser_err = |e: std::io::Error| {
             MarketplaceError::backend(BACKEND, format!("serializing results: {e}"))
         };
-        let bytes = match self.store.query(&query)? {
+        let bytes = match self.store()?.query(&query)? {
             Answer::Boolean(b) => QueryResultsSerializer::from_format(QueryResultsFormat::Json)
                 .serialize_boolean_to_writer(Vec::new(), b)
                 .map_err(ser_err)?,
@@ -75,7 +75,7 @@ impl V2Backend {
 
     /// Dumps the whole graph.
     pub fn export(&self, format: ExportFormat) -> Result<Vec<u8>> {
-        self.store.export(match format {
+        self.store()?.export(match format {
             ExportFormat::Turtle => RdfFormat::Turtle,
             ExportFormat::NTriples => RdfFormat::NTriples,
             ExportFormat::JsonLd => jsonld(),

@@ -41,13 +41,14 @@ impl V2Backend {
             batch.push(oxigraph::model::Triple::from(q));
             if batch.len() >= BATCH * 20 {
                 total += batch.len();
-                self.store
+                self.store()?
                     .apply(&[Op::Insert(std::mem::take(&mut batch))])?;
             }
         }
         total += batch.len();
-        self.store.apply(&[Op::Insert(batch), Op::BumpGeneration])?;
-        let ix = self.build_index(self.store.generation()?)?;
+        self.store()?
+            .apply(&[Op::Insert(batch), Op::BumpGeneration])?;
+        let ix = self.build_index(self.store()?.generation()?)?;
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
         }
@@ -67,8 +68,8 @@ impl V2Backend {
             .map_err(|e| MarketplaceError::InvalidArchive {
                 reason: format!("the V2 graph does not parse: {e}"),
             })?;
-        self.store.replace_remote_graph(&triples, BATCH * 20)?;
-        let ix = self.build_index(self.store.generation()?)?;
+        self.store()?.replace_remote_graph(&triples, BATCH * 20)?;
+        let ix = self.build_index(self.store()?.generation()?)?;
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
         }
@@ -126,7 +127,7 @@ impl V2Backend {
         // is asked per release. Later duplicates in the stream are then
         // skipped or refused like stored ones.
         let mut known = self.remote_versions()?.unwrap_or_default();
-        let local = self.store.is_local();
+        let local = self.store()?.is_local();
         let mut fresh: Vec<PackageVersion> = Vec::new();
         for item in releases {
             let (release, archive) = item?;
@@ -174,31 +175,31 @@ impl V2Backend {
             t.extend(crate::topics::links(r, &scheme));
             t
         };
-        let bumps = if self.store.is_local() && fresh.len() >= BULK_MIN_RELEASES {
+        let bumps = if self.store()?.is_local() && fresh.len() >= BULK_MIN_RELEASES {
             // The next generation number goes in with the data, in the same
             // atomic ingestion (`generation()` reads the highest value), so no
             // index can be saved at that number without the data being there.
             // The bump after it drops the old value.
-            let next = self.store.generation()? + 1;
-            self.store.bulk_insert(
+            let next = self.store()?.generation()? + 1;
+            self.store()?.bulk_insert(
                 fresh
                     .iter()
                     .flat_map(&mut triples_of)
                     .chain(store::generation_triples(next)),
             )?;
-            self.store.apply(&[Op::BumpGeneration])?;
+            self.store()?.apply(&[Op::BumpGeneration])?;
             2
         } else {
             let mut bumps = 0;
             for chunk in fresh.chunks(BATCH) {
                 let triples = chunk.iter().flat_map(&mut triples_of).collect();
-                self.store
+                self.store()?
                     .apply(&[Op::Insert(triples), Op::BumpGeneration])?;
                 bumps += 1;
             }
             bumps
         };
-        let generation = self.store.generation()?;
+        let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + bumps {
             let ix = self.index_with(&before, generation, &fresh, counters)?;
             match install {
@@ -252,7 +253,7 @@ impl V2Backend {
         old.dedup();
         let mut docs: Vec<Doc> = new.values().map(Doc::from_package).collect();
         for chunk in old.chunks(BATCH) {
-            let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
+            let packages = Nodes::new(&self.store()?.describe(chunk)?).packages()?;
             docs.extend(packages.iter().map(Doc::from_package));
         }
         before.with_changes(generation, docs, &[])
@@ -262,7 +263,7 @@ impl V2Backend {
     /// instead of one round trip per release); `None` for local stores, which
     /// answer point lookups in microseconds.
     fn remote_versions(&self) -> Result<Option<HashMap<String, Option<String>>>> {
-        if self.store.is_local() {
+        if self.store()?.is_local() {
             return Ok(None);
         }
         let q = format!(
@@ -272,7 +273,7 @@ impl V2Backend {
             mp::checksum()
         );
         let mut known = HashMap::new();
-        if let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&q)?)? {
+        if let Answer::Solutions { rows, .. } = self.store()?.query(&store::parse_query(&q)?)? {
             for row in rows {
                 if let Some(Some(Term::NamedNode(v))) = row.first() {
                     let c = match row.get(1) {
@@ -292,7 +293,7 @@ impl V2Backend {
             return Ok(None);
         }
         let checksum = self
-            .store
+            .store()?
             .objects(iri, &mp::checksum())?
             .into_iter()
             .find_map(|t| match t {
@@ -318,7 +319,7 @@ impl V2Backend {
             .map(|t| t.subject.to_string())
             .collect();
         let doomed: Vec<_> = self
-            .store
+            .store()?
             .all_triples()?
             .into_iter()
             .filter(|t| {
@@ -328,9 +329,9 @@ impl V2Backend {
                 !kept
             })
             .collect();
-        self.store
+        self.store()?
             .apply(&[Op::Delete(doomed), Op::BumpGeneration])?;
-        let ix = self.build_index(self.store.generation()?)?;
+        let ix = self.build_index(self.store()?.generation()?)?;
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         Ok(())
     }
@@ -359,8 +360,8 @@ impl V2Backend {
             return Ok(());
         }
         ops.push(Op::BumpGeneration);
-        self.store.apply(&ops)?;
-        let generation = self.store.generation()?;
+        self.store()?.apply(&ops)?;
+        let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
             before.with_counters(generation, &set)?
         } else {

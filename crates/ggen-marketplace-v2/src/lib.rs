@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! <registry>/v2/store/                     RocksDB (embedded mode)
+//! <registry>/v2/store.generation           `clean N` or `dirty`: whether readers must open the store
 //! <registry>/v2/terms/index.bin            term index + the graph generation it was built from
 //! <registry>/v2/.lock                      writers' lock
 //! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed
@@ -19,6 +20,11 @@
 //! `mp:generation`), then update the in-memory term index from the touched
 //! packages and rewrite `index.bin`. A crash between the two leaves an index
 //! with an older generation, which is rebuilt on next use.
+//!
+//! A process that only reads can open the embedded store on first need
+//! ([`V2Backend::open_embedded_deferred`]): a search, listing or `info` whose
+//! term index the generation marker vouches for is then answered without
+//! opening RocksDB (see `store::embedded`).
 //!
 //! | module | holds |
 //! |---|---|
@@ -40,13 +46,13 @@ mod terms;
 mod topics;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
-use ggen_marketplace_core::model::PackageVersion;
+use ggen_marketplace_core::model::{Package, PackageVersion};
 use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::model::vocab::rdf;
@@ -97,24 +103,37 @@ pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
 /// The V2 backend: a graph store (in memory, embedded, or a SPARQL endpoint)
 /// plus the archives and term index on local disk.
 pub struct V2Backend {
-    store: GraphStore,
+    /// Opened on first use when `deferred` says how (see [`Self::store`]).
+    store: OnceLock<GraphStore>,
+    deferred: Option<DeferredOpen>,
     /// Holds `blobs/` and `v2/.lock` (and `v2/terms/` unless in memory).
     root: PathBuf,
     terms_dir: Option<PathBuf>,
     index: RwLock<Option<Arc<TermIndex>>>,
     last_check: Mutex<Option<Instant>>,
+    /// Held while the deferred store is opened, so two threads never race to.
+    opening: Mutex<()>,
     /// Opened for a dry run: nothing is written, not even the term index.
+    read_only: bool,
+}
+
+/// How to open an embedded store that has not been needed yet.
+struct DeferredOpen {
+    path: PathBuf,
+    wait: Duration,
     read_only: bool,
 }
 
 impl V2Backend {
     fn with_store(store: GraphStore, root: PathBuf, terms_dir: Option<PathBuf>) -> Self {
         Self {
-            store,
+            store: OnceLock::from(store),
+            deferred: None,
             root,
             terms_dir,
             index: RwLock::new(None),
             last_check: Mutex::new(None),
+            opening: Mutex::new(()),
             read_only: false,
         }
     }
@@ -132,7 +151,23 @@ impl V2Backend {
     /// [`Self::open_embedded`], waiting up to `wait` for a store another
     /// process holds before it is [`MarketplaceError::Unavailable`].
     pub fn open_embedded_waiting(registry_dir: impl Into<PathBuf>, wait: Duration) -> Result<Self> {
-        Self::embedded_at(registry_dir.into(), wait, false)
+        Self::embedded_at(registry_dir.into(), wait, false, false)
+    }
+
+    /// [`Self::open_embedded_waiting`] for a process that only reads: the
+    /// store is opened on first need, and a search, listing, `info` or
+    /// archive read that the term index answers while the store's marker
+    /// vouches for it never opens RocksDB (so it neither waits for a store
+    /// another process holds nor holds it).
+    ///
+    /// Not for a process that writes or takes other locks: a writer must
+    /// open the store before any lock, as every other writer does, or two of
+    /// them can wait for each other for ever.
+    pub fn open_embedded_deferred(
+        registry_dir: impl Into<PathBuf>,
+        wait: Duration,
+    ) -> Result<Self> {
+        Self::embedded_at(registry_dir.into(), wait, false, true)
     }
 
     /// The embedded store, opened without writing anything anywhere (a dry
@@ -143,10 +178,10 @@ impl V2Backend {
         registry_dir: impl Into<PathBuf>,
         wait: Duration,
     ) -> Result<Self> {
-        Self::embedded_at(registry_dir.into(), wait, true)
+        Self::embedded_at(registry_dir.into(), wait, true, false)
     }
 
-    fn embedded_at(root: PathBuf, wait: Duration, read_only: bool) -> Result<Self> {
+    fn embedded_at(root: PathBuf, wait: Duration, read_only: bool, deferred: bool) -> Result<Self> {
         let store_dir = root.join(V2_DIR).join(STORE_DIR);
         let terms = root.join(V2_DIR).join(TERMS_DIR);
         if !store_dir.exists() && terms.exists() {
@@ -158,15 +193,49 @@ impl V2Backend {
                 ),
             });
         }
-        let store = if read_only {
-            GraphStore::embedded_read_only(&store_dir, wait)?
-        } else {
-            GraphStore::embedded(&store_dir, wait)?
+        let backend = Self {
+            store: OnceLock::new(),
+            deferred: Some(DeferredOpen {
+                path: store_dir,
+                wait,
+                read_only,
+            }),
+            root,
+            terms_dir: Some(terms),
+            index: RwLock::new(None),
+            last_check: Mutex::new(None),
+            opening: Mutex::new(()),
+            read_only,
         };
-        let mut backend = Self::with_store(store, root, Some(terms));
-        backend.read_only = read_only;
+        if !deferred {
+            backend.store()?;
+        }
         backend.index()?;
         Ok(backend)
+    }
+
+    /// The graph store, opening an embedded one on first use. A read the term
+    /// index answers never gets here while the store's generation marker says
+    /// the index is current (see [`Self::index`]), which spares a search the
+    /// RocksDB open that was most of its process's time.
+    fn store(&self) -> Result<&GraphStore> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let d = self
+            .deferred
+            .as_ref()
+            .expect("a backend without a store has a deferred open");
+        let _opening = self.opening.lock().expect("opening lock");
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = if d.read_only {
+            GraphStore::embedded_read_only(&d.path, d.wait)?
+        } else {
+            GraphStore::embedded(&d.path, d.wait)?
+        };
+        Ok(self.store.get_or_init(|| store))
     }
 
     /// [`Self::open_embedded`] for a rebuild: a store that was removed is
@@ -235,6 +304,10 @@ impl V2Backend {
                 reason: "this store was opened read-only, for a dry run".into(),
             });
         }
+        // The store first, then the lock, in every process: a process that
+        // took the lock and then waited for a store another writer holds
+        // while waiting for the lock would wait for ever.
+        self.store()?;
         FileLock::exclusive(&self.root.join(V2_DIR).join(LOCK_FILE))
     }
 
@@ -246,24 +319,47 @@ impl V2Backend {
 
     /// The graph's write counter (`mp:generation`), bumped by every write.
     pub fn generation(&self) -> Result<u64> {
-        self.store.generation()
+        self.store()?.generation()
     }
 
     /// Number of triples in the graph.
     pub fn triple_count(&self) -> Result<usize> {
-        self.store.len()
+        self.store()?.len()
     }
 
     /// The term index, loaded or rebuilt when the graph has moved on.
+    ///
+    /// Before the embedded store is open, its generation marker stands in for
+    /// it: a clean marker naming the generation `index.bin` was built from
+    /// means the index is current, and the store is not opened at all. Any
+    /// other marker (a write in progress, a crash, no marker) opens the store
+    /// and asks it.
     fn index(&self) -> Result<Arc<TermIndex>> {
         let current = self.index.read().expect("index lock").clone();
-        if let (Some(ix), GraphStore::Remote(_)) = (&current, &self.store) {
+        if let (Some(ix), Some(GraphStore::Remote(_))) = (&current, self.store.get()) {
             let last = *self.last_check.lock().expect("check lock");
             if last.is_some_and(|t| t.elapsed() < REMOTE_FRESHNESS) {
                 return Ok(ix.clone());
             }
         }
-        let generation = self.store.generation()?;
+        // A store directory without RocksDB's `CURRENT` is no store (removed,
+        // or replaced): open it, to fail or fall back as before.
+        if self.store.get().is_none()
+            && let Some(d) = &self.deferred
+            && d.path.join("CURRENT").is_file()
+            && let Some(marked) = GraphStore::marked_generation(&d.path)
+        {
+            let known = current.clone().filter(|ix| ix.generation() == marked);
+            let loaded = known.or_else(|| {
+                let dir = self.terms_dir.as_deref()?;
+                TermIndex::load(dir, marked).map(Arc::new)
+            });
+            if let Some(ix) = loaded {
+                *self.index.write().expect("index lock") = Some(ix.clone());
+                return Ok(ix);
+            }
+        }
+        let generation = self.store()?.generation()?;
         *self.last_check.lock().expect("check lock") = Some(Instant::now());
         if let Some(ix) = current.filter(|ix| ix.generation() == generation) {
             return Ok(ix);
@@ -292,10 +388,10 @@ impl V2Backend {
     /// stream of publishes (the server's concurrency test).
     fn build_index(&self, generation: u64) -> Result<TermIndex> {
         let started = Instant::now();
-        let roots = self.store.subjects_of_type(&mp::package_class())?;
+        let roots = self.store()?.subjects_of_type(&mp::package_class())?;
         let mut docs = Vec::with_capacity(roots.len());
         for chunk in roots.chunks(BATCH) {
-            let packages = Nodes::new(&self.store.describe(chunk)?).packages()?;
+            let packages = Nodes::new(&self.store()?.describe(chunk)?).packages()?;
             docs.extend(packages.iter().map(Doc::from_package));
         }
         let scheme = self.read_scheme()?.map(Arc::new);
@@ -316,10 +412,13 @@ impl V2Backend {
     /// returns the number of packages indexed.
     pub fn rebuild_index(&self) -> Result<usize> {
         let _lock = self.lock()?;
-        let generation = self.store.generation()?;
+        let generation = self.store()?.generation()?;
         let ix = self.build_index(generation)?;
         let n = ix.len();
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
+        // Under the lock no write is in progress, so a marker a killed writer
+        // left dirty can be settled.
+        self.store()?.mark_clean();
         Ok(n)
     }
 
@@ -351,15 +450,15 @@ impl V2Backend {
     ) -> Result<()> {
         let before = self.index()?;
         ops.push(Op::BumpGeneration);
-        self.store.apply(&ops)?;
-        let generation = self.store.generation()?;
+        self.store()?.apply(&ops)?;
+        let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
             let ix = if touched.is_empty() {
                 // Only the topic scheme changed: the docs stay as they are.
                 before.with_counters(generation, &[])?
             } else {
                 let roots: Vec<NamedNode> = touched.iter().map(|n| package_iri(n)).collect();
-                let packages = Nodes::new(&self.store.describe(&roots)?).packages()?;
+                let packages = Nodes::new(&self.store()?.describe(&roots)?).packages()?;
                 // Touched packages that no longer exist (a retracted last version).
                 let removed: Vec<String> = touched
                     .iter()
@@ -402,22 +501,80 @@ impl V2Backend {
     }
 
     fn exists(&self, s: &NamedNode, class: NamedNode) -> Result<bool> {
-        self.store
+        self.store()?
             .contains(s, &rdf::TYPE.into_owned(), &Term::NamedNode(class))
     }
 
     fn hydrate_version(&self, name: &str, version: &Version) -> Result<Option<PackageVersion>> {
         let iri = version_iri(name, version);
-        let triples = self.store.describe(std::slice::from_ref(&iri))?;
+        let triples = self.store()?.describe(std::slice::from_ref(&iri))?;
         if triples.is_empty() {
             return Ok(None);
         }
         Nodes::new(&triples).version(iri.as_str()).map(Some)
     }
 
+    /// Whether the graph is in a SPARQL endpoint (rather than this process's
+    /// or this machine's store).
+    fn is_remote(&self) -> bool {
+        matches!(self.store.get(), Some(GraphStore::Remote(_)))
+    }
+
+    /// The package `name` (already validated) as stored. A local graph's term
+    /// index is brought up to its generation on every use, so its record of
+    /// the package is the graph's, read in one lookup; a remote endpoint is
+    /// asked directly, since the index trusts its generation for a second.
+    fn stored_package(&self, name: &str) -> Result<Option<Package>> {
+        if self.is_remote() {
+            self.graph_package(name)
+        } else {
+            self.index()?.package(name)
+        }
+    }
+
+    /// The package `name` (already validated) read from the graph itself: what
+    /// a write that removes its triples must see.
+    fn graph_package(&self, name: &str) -> Result<Option<Package>> {
+        let iri = package_iri(name);
+        let triples = self.store()?.describe(std::slice::from_ref(&iri))?;
+        let nodes = Nodes::new(&triples);
+        if !nodes.has_type(iri.as_str(), &mp::package_class()) {
+            return Ok(None);
+        }
+        nodes.package(iri.as_str()).map(Some)
+    }
+
     /// One stored version's record, or the not-found that names what is
     /// missing (an invalid name is simply not found: it never becomes an IRI).
     fn stored_release(&self, name: &str, version: &Version) -> Result<PackageVersion> {
+        if validate_name(name).is_err() {
+            return Err(MarketplaceError::NotFound {
+                name: name.to_string(),
+            });
+        }
+        if !self.is_remote() {
+            // Fetching an archive needs its checksum, not the graph: the
+            // record has it.
+            let package = self
+                .stored_package(name)?
+                .ok_or_else(|| MarketplaceError::NotFound {
+                    name: name.to_string(),
+                })?;
+            return package
+                .versions
+                .into_iter()
+                .find(|v| v.version == *version)
+                .ok_or_else(|| MarketplaceError::VersionNotFound {
+                    name: name.to_string(),
+                    requirement: format!("={version}"),
+                });
+        }
+        self.graph_release(name, version)
+    }
+
+    /// [`Self::stored_release`] read from the graph itself (see
+    /// [`Self::graph_package`]).
+    fn graph_release(&self, name: &str, version: &Version) -> Result<PackageVersion> {
         if validate_name(name).is_err() {
             return Err(MarketplaceError::NotFound {
                 name: name.to_string(),

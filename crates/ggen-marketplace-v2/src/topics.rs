@@ -205,7 +205,7 @@ impl V2Backend {
     /// (changed by hand) is an error naming `topics import`.
     pub(crate) fn read_scheme(&self) -> Result<Option<TopicScheme>> {
         if self
-            .store
+            .store()?
             .objects(&mp::registry(), &mp::topic_scheme())?
             .is_empty()
         {
@@ -228,7 +228,7 @@ impl V2Backend {
     }
 
     fn construct(&self, query: &str) -> Result<Vec<Triple>> {
-        match self.store.query(&store::parse_query(query)?)? {
+        match self.store()?.query(&store::parse_query(query)?)? {
             Answer::Graph(t) => Ok(t),
             _ => Err(MarketplaceError::backend(
                 crate::BACKEND,
@@ -240,10 +240,10 @@ impl V2Backend {
     /// The links of every version in the graph under `scheme`, read a
     /// batch of packages at a time as the term index is built.
     fn all_links(&self, scheme: &TopicScheme) -> Result<Vec<Triple>> {
-        let roots = self.store.subjects_of_type(&mp::package_class())?;
+        let roots = self.store()?.subjects_of_type(&mp::package_class())?;
         let mut out = Vec::new();
         for chunk in roots.chunks(BATCH) {
-            for p in Nodes::new(&self.store.describe(chunk)?).packages()? {
+            for p in Nodes::new(&self.store()?.describe(chunk)?).packages()? {
                 for v in &p.versions {
                     out.extend(links(v, scheme));
                 }
@@ -329,7 +329,7 @@ impl V2Backend {
             "SELECT ?c (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p {} ?v . ?v <{SUBJECT}> ?c }} GROUP BY ?c",
             mp::has_version()
         );
-        let Answer::Solutions { rows, .. } = self.store.query(&store::parse_query(&q)?)? else {
+        let Answer::Solutions { rows, .. } = self.store()?.query(&store::parse_query(&q)?)? else {
             return Ok(Vec::new());
         };
         Ok(rows

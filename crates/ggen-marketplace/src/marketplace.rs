@@ -37,6 +37,8 @@ pub struct Marketplace {
     breakers: [Arc<CircuitBreaker>; 2],
     /// See [`Self::read_only`].
     read_only: bool,
+    /// See [`Self::reads_only`].
+    defer_store: bool,
     /// In-memory search tier for long-running processes (the server); see
     /// [`Self::with_memory_cache`].
     pub(crate) memory: Option<moka::sync::Cache<String, Arc<SearchResults>>>,
@@ -53,6 +55,7 @@ impl Marketplace {
         Self {
             breakers: breakers(&paths, &settings, true),
             read_only: false,
+            defer_store: false,
             paths,
             settings,
             #[cfg(feature = "marketplace-v1")]
@@ -75,6 +78,16 @@ impl Marketplace {
     pub fn read_only(mut self) -> Self {
         self.breakers = breakers(&self.paths, &self.settings, false);
         self.read_only = true;
+        self
+    }
+
+    /// Tells this marketplace that its process only reads packages (search,
+    /// list, info, versions): an embedded V2 store is then opened only when
+    /// an answer needs it, which a search whose term index is current never
+    /// does (see `V2Backend::open_embedded_deferred`). A registry not seeded
+    /// yet is opened as usual, since seeding writes.
+    pub fn reads_only(mut self) -> Self {
+        self.defer_store = true;
         self
     }
 
@@ -195,6 +208,9 @@ impl Marketplace {
             }
             None if self.read_only => {
                 V2Backend::open_embedded_read_only(&self.paths.registry, wait)?
+            }
+            None if self.defer_store && self.is_seeded() => {
+                V2Backend::open_embedded_deferred(&self.paths.registry, wait)?
             }
             None => V2Backend::open_embedded_waiting(&self.paths.registry, wait)?,
         };

@@ -45,6 +45,11 @@ pub fn run(cmd: Cmd) -> CliResult {
     }
     let mp = open(&g)?;
     let mp = if cmd.is_dry_run() { mp.read_only() } else { mp };
+    let mp = if cmd.only_reads_packages() {
+        mp.reads_only()
+    } else {
+        mp
+    };
     // Backups work on the registry as it is: never seed before them.
     if let Cmd::Backup { action } = &cmd {
         return admin::backup(&mp, action, &g);

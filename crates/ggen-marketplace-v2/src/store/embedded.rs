@@ -1,6 +1,19 @@
 //! Opening the embedded RocksDB store: RocksDB admits one process at a time,
 //! so an open waits its turn for a store another process holds, and a
 //! read-only open (a dry run) holds writers off while it reads.
+//!
+//! Beside the store, `store.generation` tells readers whether they need to
+//! open it at all. Every write marks it `dirty` (durably) before touching the
+//! store and `clean N` once the store is at generation `N`. A reader that finds
+//! `clean N` and a term index built from generation `N` answers from the index
+//! without opening RocksDB: opening it read-write was about half of a search
+//! process's time, and it admits one process at a time. Anything else (a
+//! write in progress, a writer killed mid-way, no marker, a marker that does
+//! not parse) means: open the store and ask it. A process that writes the
+//! store without maintaining the marker (an older ggen) moves the store and
+//! its term index past the marker's `N`, which readers then notice; only such
+//! a process killed between its store write and its index write goes unseen,
+//! until the next write or `ggen marketplace rebuild-index`.
 
 use std::path::Path;
 
@@ -62,6 +75,54 @@ impl GraphStore {
         }
         #[cfg(not(unix))]
         Self::embedded(path, wait)
+    }
+}
+
+/// The marker file of the store at `path`.
+fn marker_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("generation")
+}
+
+const DIRTY: &[u8] = b"dirty\n";
+
+impl GraphStore {
+    /// The generation the marker beside the store at `path` vouches for:
+    /// `Some(N)` only for a well-formed `clean N`.
+    pub fn marked_generation(path: &Path) -> Option<u64> {
+        let text = std::fs::read(marker_path(path)).ok()?;
+        let text = std::str::from_utf8(&text).ok()?;
+        let n = text.strip_prefix("clean ")?.strip_suffix('\n')?;
+        // `parse` takes a leading `+`; the marker is only ever digits.
+        n.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+        n.parse().ok()
+    }
+
+    /// Marks an embedded store as being written, before the write: readers
+    /// open the store until [`Self::mark_clean`]. A marker that cannot be
+    /// written stops the write, since readers could otherwise miss it.
+    pub(super) fn mark_dirty(&self) -> Result<()> {
+        if let Self::Embedded { path, .. } = self {
+            ggen_marketplace_core::fsutil::atomic_write(&marker_path(path), DIRTY)?;
+        }
+        Ok(())
+    }
+
+    /// Marks an embedded store as settled at its current generation, after a
+    /// write. The write itself is done by then, so a failure here is only
+    /// logged: the marker stays dirty, and readers open the store.
+    pub fn mark_clean(&self) {
+        let Self::Embedded { path, .. } = self else {
+            return;
+        };
+        let marked = self.generation().and_then(|n| {
+            ggen_marketplace_core::fsutil::atomic_write(
+                &marker_path(path),
+                format!("clean {n}\n").as_bytes(),
+            )
+        });
+        if let Err(e) = marked {
+            tracing::warn!(error = %e, "could not mark the V2 store clean; reads will open the store until the next write");
+        }
     }
 }
 

@@ -337,6 +337,15 @@ impl GraphStore {
     /// Applies `ops` atomically.
     pub fn apply(&self, ops: &[Op]) -> Result<()> {
         self.check_present()?;
+        self.mark_dirty()?;
+        let applied = self.apply_marked(ops);
+        if applied.is_ok() {
+            self.mark_clean();
+        }
+        applied
+    }
+
+    fn apply_marked(&self, ops: &[Op]) -> Result<()> {
         match self {
             Self::Memory(s) | Self::Embedded { store: s, .. } => {
                 let mut tx = s.start_transaction().map_err(storage_err)?;
@@ -429,6 +438,7 @@ impl GraphStore {
             ));
         };
         self.check_present()?;
+        self.mark_dirty()?;
         let mut loader = store
             .bulk_loader()
             .with_max_memory_size_in_megabytes(BULK_MEMORY_MB);
@@ -440,6 +450,7 @@ impl GraphStore {
             )
             .map_err(storage_err)?;
         loader.commit().map_err(storage_err)?;
+        self.mark_clean();
         // The ingested files all overlap (keys are hashes); compacting them now
         // keeps later point reads from probing each one. The data is committed
         // either way, so a failure here is only worth a warning.

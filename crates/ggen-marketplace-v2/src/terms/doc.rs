@@ -24,6 +24,12 @@ pub struct Doc {
     /// What `search` hits and `list` show, as published: they are answered from
     /// the index alone, without a round trip to the store per package.
     pub summary: PackageSummary,
+    /// The whole package in postcard (versions sorted as the graph reads
+    /// them back), which `info`, `versions` and resolution read instead of
+    /// the package's subgraph. Saved after the doc, outside its encoding, so
+    /// a search hit never decodes it; empty in a doc decoded from a file.
+    #[serde(skip)]
+    pub record: Vec<u8>,
 }
 
 impl Doc {
@@ -61,8 +67,16 @@ impl Doc {
             tags: v.tags.iter().map(|t| t.to_lowercase()).collect(),
             fields,
             summary: p.summary(),
+            record: record_of(p),
         }
     }
+}
+
+/// `p` as [`Doc::record`] holds it.
+pub(super) fn record_of(p: &Package) -> Vec<u8> {
+    let mut p = p.clone();
+    p.sort_versions();
+    postcard::to_stdvec(&p).expect("a Package always serializes")
 }
 
 /// What ranking and filtering read for every candidate, as columns (doc i

@@ -15,7 +15,8 @@
 //! | postings  8 bytes each: doc u32, field u8, the field's length in tokens
 //! |           (255: 255 or more, read from meta), term frequency u16
 //! | doc ends  u32 per doc: where each doc's bytes end in the docs section
-//! | docs      each doc in postcard, decoded on first use (search hits, list)
+//! | docs      each doc in postcard, decoded on first use (search hits, list),
+//! |           then its package record (postcard `Package`, what `info` reads)
 //! | fst       the terms, valued by their ordinal
 //! ```
 //!
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use ggen_marketplace_core::fsutil::atomic_write;
+use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::topics::TopicScheme;
 use ggen_marketplace_core::{MarketplaceError, Result};
 
@@ -39,7 +41,7 @@ use super::{FIELD_COUNT, TermIndex};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T7";
+const MAGIC: &[u8; 8] = b"GGENV2T8";
 pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
 pub(super) const POSTING_BYTES: usize = 8;
 
@@ -118,6 +120,7 @@ pub(super) fn encode_docs<'a>(docs: impl Iterator<Item = &'a Doc>) -> (Vec<u8>, 
     let mut ends = Vec::new();
     for d in docs {
         bytes = postcard::to_extend(d, bytes).expect("a Doc always serializes");
+        bytes.extend_from_slice(&d.record);
         // A docs section over 4 GiB would need ~10M packages; `save` refuses it.
         ends.extend_from_slice(&(bytes.len().min(u32::MAX as usize) as u32).to_le_bytes());
     }
@@ -327,6 +330,12 @@ impl TermIndex {
         if let Some(d) = cell.get() {
             return Ok(d);
         }
+        let (doc, _record) = self.decode_doc(i)?;
+        Ok(cell.get_or_init(|| Box::new(doc)))
+    }
+
+    /// Doc `i` as saved, and the package record saved after it.
+    fn decode_doc(&self, i: usize) -> Result<(Doc, &[u8])> {
         let ends = self.doc_ends.as_ref();
         let start = if i == 0 {
             0
@@ -334,17 +343,36 @@ impl TermIndex {
             u32_at(ends, i - 1).unwrap_or(0)
         } as usize;
         let end = u32_at(ends, i).unwrap_or(0) as usize;
-        let doc: Doc = self
+        let (doc, record): (Doc, &[u8]) = self
             .doc_bytes
             .as_ref()
             .get(start..end)
             .ok_or_else(|| self.damaged(format!("document {i} out of range")))
             .and_then(|b| {
-                postcard::from_bytes(b).map_err(|e| self.damaged(format!("document {i}: {e}")))
+                postcard::take_from_bytes(b).map_err(|e| self.damaged(format!("document {i}: {e}")))
             })?;
         if doc.name != self.columns.name(i) {
             return Err(self.damaged(format!("document {i} is not `{}`", self.columns.name(i))));
         }
-        Ok(cell.get_or_init(|| Box::new(doc)))
+        Ok((doc, record))
+    }
+
+    /// Doc `i`'s package record, as saved.
+    pub(super) fn record_bytes(&self, i: usize) -> Result<&[u8]> {
+        Ok(self.decode_doc(i)?.1)
+    }
+
+    /// The package record of doc `i`, checked to be the package the index
+    /// names there.
+    pub(super) fn record(&self, i: usize) -> Result<Package> {
+        let p: Package = postcard::from_bytes(self.record_bytes(i)?)
+            .map_err(|e| self.damaged(format!("the package record of document {i}: {e}")))?;
+        let name = self.columns.name(i);
+        if p.name != name || p.versions.is_empty() || p.versions.iter().any(|v| v.name != name) {
+            return Err(self.damaged(format!(
+                "the package record of document {i} is not `{name}`"
+            )));
+        }
+        Ok(p)
     }
 }

@@ -33,6 +33,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use ggen_marketplace_core::Result;
+use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::ranking::Field;
 use ggen_marketplace_core::search::tokenize;
 use ggen_marketplace_core::topics::TopicScheme;
@@ -143,9 +144,14 @@ impl TermIndex {
     ) -> Self {
         let columns = Columns::of(&docs);
         let (doc_bytes, doc_ends) = encode_docs(docs.iter());
+        // The records are in `doc_bytes` now; a second copy would double
+        // what a built index holds.
         let decoded = docs
             .into_iter()
-            .map(|d| OnceLock::from(Box::new(d)))
+            .map(|mut d| {
+                d.record = Vec::new();
+                OnceLock::from(Box::new(d))
+            })
             .collect();
         Self {
             generation,
@@ -180,11 +186,22 @@ impl TermIndex {
         self.scheme.is_some()
     }
 
-    /// Every doc, decoded (writers, which rebuild from them).
+    /// Every doc, decoded, with its record (writers, which rebuild from them).
     pub fn all_docs(&self) -> Result<Vec<Doc>> {
-        (0..self.columns.len() as u32)
-            .map(|i| self.doc(i).cloned())
+        (0..self.columns.len())
+            .map(|i| {
+                let mut d = self.doc(i as u32)?.clone();
+                d.record = self.record_bytes(i)?.to_vec();
+                Ok(d)
+            })
             .collect()
+    }
+
+    /// The package named `name` as the graph held it at this index's
+    /// generation, from its record: one lookup and one decode instead of a
+    /// walk over the package's subgraph.
+    pub fn package(&self, name: &str) -> Result<Option<Package>> {
+        self.position(name).map(|i| self.record(i)).transpose()
     }
 
     /// A copy with these packages' docs replaced (or added) and `removed` dropped.
@@ -215,10 +232,14 @@ impl TermIndex {
         let mut docs = self.all_docs()?;
         for (name, downloads, stars) in counters {
             if let Some(i) = self.position(name) {
+                let mut p = self.record(i)?;
+                p.downloads = *downloads;
+                p.stars = *stars;
                 let d = &mut docs[i];
                 d.downloads = *downloads;
                 d.summary.downloads = *downloads;
                 d.summary.stars = *stars;
+                d.record = doc::record_of(&p);
             }
         }
         Ok(Self::with_docs(

@@ -184,6 +184,9 @@ fn persisted_index_is_used_only_for_its_generation() {
     changed.save(dir.path()).unwrap();
     let again = TermIndex::load(dir.path(), 8).expect("fresh");
     assert_eq!(again.all_docs().unwrap(), changed.all_docs().unwrap());
+    // The package record follows the counters, across a save.
+    let p = again.package("hello-world").unwrap().expect("indexed");
+    assert_eq!((p.downloads, p.stars), (500, 3));
     assert!(TermIndex::load(dir.path(), 7).is_none());
     std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
     assert!(TermIndex::load(dir.path(), 8).is_none());
@@ -224,6 +227,16 @@ fn a_damaged_index_file_is_refused_or_an_error() {
             if let Err(e) = ix.doc(i) {
                 assert!(e.to_string().contains("damaged"), "{e}");
                 failed += 1;
+            }
+        }
+        for name in ["hello-world", "bibtex-references", "rust-cli"] {
+            match ix.package(name) {
+                Ok(Some(p)) => assert_eq!(p.name, name),
+                Ok(None) => {}
+                Err(e) => {
+                    assert!(e.to_string().contains("damaged"), "{e}");
+                    failed += 1;
+                }
             }
         }
     }
@@ -329,4 +342,33 @@ fn long_fields_keep_their_length() {
         ["three-hundred", "four-hundred"]
     );
     assert!(hits[0].score > hits[1].score, "{hits:?}");
+}
+
+/// `info` reads a package's record: the package as given, versions in the
+/// graph's order, and only ever the package the index names there.
+#[test]
+fn package_records_are_the_packages_and_are_checked() {
+    let mut two = pkg("two-versions", "Two of them", &[], 9);
+    let mut old = two.versions[0].clone();
+    old.version = "0.9.0".parse().unwrap();
+    two.versions.push(old);
+    let ix = TermIndex::build(3, vec![Doc::from_package(&two)]);
+    let dir = tempfile::tempdir().unwrap();
+    ix.save(dir.path()).unwrap();
+    let back = TermIndex::load(dir.path(), 3).expect("fresh");
+    let mut sorted = two.clone();
+    sorted.sort_versions();
+    for ix in [&ix, &back] {
+        assert_eq!(ix.package("two-versions").unwrap(), Some(sorted.clone()));
+        assert_eq!(ix.package("three-versions").unwrap(), None);
+    }
+    // A record that is another package's is an error, not its answer.
+    let mut swapped = Doc::from_package(&pkg("mine", "mine", &[], 1));
+    swapped.record = doc::record_of(&pkg("theirs", "theirs", &[], 1));
+    let ix = TermIndex::build(4, vec![swapped]);
+    let err = ix.package("mine").unwrap_err().to_string();
+    assert!(
+        err.contains("package record") && err.contains("mine"),
+        "{err}"
+    );
 }

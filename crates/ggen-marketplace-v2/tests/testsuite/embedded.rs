@@ -180,13 +180,143 @@ fn a_corrupt_store_is_a_clear_error() {
         }
     }
     assert!(damaged >= 2, "nothing to damage in {}", store.display());
-    // Opening (or, if RocksDB opens lazily, the first read) fails, naming the store.
+    // Opening may succeed: the term index is intact and its marker clean, so
+    // search, list and info answer from it, correctly. The first read that
+    // needs the store fails, naming it.
     let err = match V2Backend::open_embedded(dir.path()) {
         Err(e) => e.to_string(),
-        Ok(b) => match b.list() {
-            Err(e) => e.to_string(),
-            Ok(l) => panic!("a damaged store answered {} packages", l.len()),
-        },
+        Ok(b) => {
+            if let Ok(l) = b.list() {
+                assert_eq!(
+                    l.len(),
+                    6,
+                    "a damaged store's index answered a partial list"
+                );
+            }
+            match b.metadata() {
+                Err(e) => e.to_string(),
+                Ok(m) => panic!("a damaged store answered {} versions", m.version_count),
+            }
+        }
     };
     assert!(err.contains("v2/store"), "{err}");
+}
+
+const MARKER: &str = "v2/store.generation";
+const SHORT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A reading process's backend opened while another handle holds the RocksDB
+/// store (as a running server does): `Unavailable` if it has to open the
+/// store, an answer if it does not.
+fn second_reader(dir: &std::path::Path) -> Result<V2Backend, MarketplaceError> {
+    V2Backend::open_embedded_deferred(dir, SHORT)
+}
+
+#[test]
+fn a_clean_marker_lets_search_answer_without_opening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = V2Backend::open_embedded(dir.path()).unwrap();
+    holder.publish_many(&common::catalogue()).unwrap();
+    let g = holder.generation().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(MARKER)).unwrap(),
+        format!("clean {g}\n")
+    );
+
+    // The holder keeps RocksDB's lock, yet search and list answer.
+    let reader = second_reader(dir.path()).expect("a clean marker needs no store");
+    assert_eq!(
+        reader.search(&SearchQuery::text("helo wrld")).unwrap().hits[0].name,
+        "hello-world"
+    );
+    assert_eq!(reader.list().unwrap().len(), 6);
+
+    // A write through the holder is seen by the same reader: marker and index
+    // moved together.
+    let (extra, archive) =
+        common::release("marker-news", "1.0.0", "fresh news from the holder", &[]);
+    holder.publish(&extra, &archive).unwrap();
+    assert!(names(&reader, SearchQuery::text("news")).contains(&"marker-news".to_string()));
+    assert_eq!(reader.list().unwrap().len(), 7);
+
+    // `info` and archives read the index's package records: still no store,
+    // and the same answer the graph gives.
+    assert_eq!(
+        reader.package("marker-news").unwrap(),
+        holder.package("marker-news").unwrap()
+    );
+    assert_eq!(
+        reader
+            .fetch_archive("marker-news", &"1.0.0".parse().unwrap())
+            .unwrap(),
+        archive
+    );
+    // What only the graph holds needs the store, which is still held.
+    match reader.metadata() {
+        Err(MarketplaceError::Unavailable { .. }) => {}
+        other => panic!("expected Unavailable from a held store, got {other:?}"),
+    }
+}
+
+#[test]
+fn any_marker_but_a_matching_clean_one_opens_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = V2Backend::open_embedded(dir.path()).unwrap();
+    holder.publish_many(&common::catalogue()).unwrap();
+    let g = holder.generation().unwrap();
+    assert!(second_reader(dir.path()).is_ok());
+    let marker = dir.path().join(MARKER);
+    for planted in [
+        "dirty\n".to_string(),             // a write in progress, or a killed one
+        format!("clean {}\n", g + 1),      // ahead of the index
+        format!("clean {}\n", g - 1),      // behind it
+        format!("clean +{g}\n"),           // not the form we write
+        format!("clean {g}"),              // cut short
+        format!("clean {g}\nclean {g}\n"), // two of them
+        String::new(),
+    ] {
+        std::fs::write(&marker, &planted).unwrap();
+        match second_reader(dir.path()) {
+            Err(MarketplaceError::Unavailable { .. }) => {}
+            Err(e) => panic!("marker {planted:?}: expected Unavailable, got {e}"),
+            Ok(_) => panic!("marker {planted:?} was trusted"),
+        }
+    }
+    std::fs::remove_file(&marker).unwrap();
+    assert!(second_reader(dir.path()).is_err(), "no marker was trusted");
+
+    // A reader that opens the store answers from it as before.
+    std::fs::write(&marker, "dirty\n").unwrap();
+    drop(holder);
+    let reader = V2Backend::open_embedded(dir.path()).unwrap();
+    assert_eq!(reader.list().unwrap().len(), 6);
+    // `rebuild-index` (under the writers' lock) settles the marker again.
+    reader.rebuild_index().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        format!("clean {g}\n")
+    );
+}
+
+/// A write marks the store dirty before touching it: a writer killed after its
+/// store write and before its index write leaves `dirty`, so no reader trusts
+/// the old index.
+#[test]
+fn a_write_marks_the_store_dirty_before_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = V2Backend::open_embedded(dir.path()).unwrap();
+    holder.publish_many(&common::catalogue()).unwrap();
+    let marker = dir.path().join(MARKER);
+    // A directory where the marker goes cannot be replaced by a file: the
+    // write must then be refused, with nothing written to the graph.
+    std::fs::remove_file(&marker).unwrap();
+    std::fs::create_dir(&marker).unwrap();
+    let (extra, archive) = common::release("never-written", "1.0.0", "blocked by the marker", &[]);
+    let err = holder.publish(&extra, &archive).unwrap_err();
+    assert!(err.to_string().contains("store.generation"), "{err}");
+    std::fs::remove_dir(&marker).unwrap();
+    match holder.package("never-written") {
+        Err(MarketplaceError::NotFound { .. }) => {}
+        other => panic!("a refused write reached the graph: {other:?}"),
+    }
 }

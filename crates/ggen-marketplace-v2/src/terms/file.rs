@@ -6,14 +6,16 @@
 //! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
 //!
 //! ```text
-//! magic "GGENV2T6" | generation u64 | docs u32 | terms u32
-//! | lengths u64 x 5 (meta, starts, postings, doc ends, docs) | fst length u64
-//! | meta      postcard: what ranking and filters read, as columns (names in one
-//! |           string, counters, category and tag ids, field lengths) and the
-//! |           graph's topic scheme if it holds one, decoded at load
+//! magic "GGENV2T9" | generation u64 | docs u32 | terms u32
+//! | lengths u64 x 14, one per section below
+//! | meta      postcard: the category and tag labels, and the graph's topic
+//! |           scheme if it holds one, decoded at load
+//! | columns   8 sections read in place (`columns.rs`): names (one string),
+//! |           name ends u32, downloads u64, published i64, category u32,
+//! |           tag ids u32, tag ends u32, field lengths u32 x 6, per doc
 //! | starts    u32 per term + 1: term i's postings are records starts[i]..starts[i+1]
 //! | postings  8 bytes each: doc u32, field u8, the field's length in tokens
-//! |           (255: 255 or more, read from meta), term frequency u16
+//! |           (255: 255 or more, read from the columns), term frequency u16
 //! | doc ends  u32 per doc: where each doc's bytes end in the docs section
 //! | docs      each doc in postcard, decoded on first use (search hits, list),
 //! |           then its package record (postcard `Package`, what `info` reads)
@@ -36,13 +38,16 @@ use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::topics::TopicScheme;
 use ggen_marketplace_core::{MarketplaceError, Result};
 
-use super::doc::{Columns, Doc, average_lengths};
+use super::columns::{self, Columns, average_lengths};
+use super::doc::Doc;
 use super::{FIELD_COUNT, TermIndex};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T8";
-pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * 6;
+const MAGIC: &[u8; 8] = b"GGENV2T9";
+/// meta, the columns, starts, postings, doc ends, docs, fst.
+const SECTION_COUNT: usize = 1 + columns::SECTIONS + 5;
+pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * SECTION_COUNT;
 pub(super) const POSTING_BYTES: usize = 8;
 
 #[derive(Debug, Clone, Copy)]
@@ -135,16 +140,18 @@ impl TermIndex {
     /// Writes `<dir>/index.bin` atomically (layout in the module docs).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
-        let meta = postcard::to_stdvec(&(&self.columns, self.scheme.as_deref()))
+        let meta = postcard::to_stdvec(&(&self.columns.labels, self.scheme.as_deref()))
             .map_err(|e| index_err(&path, e))?;
-        let sections: [&[u8]; 6] = [
-            &meta,
+        let mut sections: Vec<&[u8]> = vec![&meta];
+        sections.extend(self.columns.sections());
+        sections.extend([
             self.starts.as_ref(),
             self.postings.as_ref(),
             self.doc_ends.as_ref(),
             self.doc_bytes.as_ref(),
             self.fst.as_fst().as_bytes(),
-        ];
+        ]);
+        debug_assert_eq!(sections.len(), SECTION_COUNT);
         if self.doc_bytes.as_ref().len() > u32::MAX as usize {
             return Err(index_err(&path, "over 4 GiB of documents"));
         }
@@ -207,9 +214,9 @@ impl TermIndex {
         }
         let n = u32_at(&b[16..20], 0).expect("4 bytes") as usize;
         let terms = u32_at(&b[20..24], 0).expect("4 bytes") as usize;
-        let mut ranges = Vec::with_capacity(6);
+        let mut ranges = Vec::with_capacity(SECTION_COUNT);
         let mut at = PREAMBLE;
-        for k in 0..6 {
+        for k in 0..SECTION_COUNT {
             let len = usize::try_from(u64_at(24 + 8 * k)).map_err(|_| "length overflows")?;
             let end = at
                 .checked_add(len)
@@ -222,12 +229,10 @@ impl TermIndex {
             return Err("trailing bytes".into());
         }
         let section = |k: usize| bytes.slice(ranges[k].clone());
-        let (columns, scheme): (Columns, Option<TopicScheme>) =
+        let (labels, scheme): (Vec<String>, Option<TopicScheme>) =
             postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
-        if columns.len() != n {
-            return Err("document count disagrees with the ranking columns".into());
-        }
-        columns.check()?;
+        let columns = Columns::from_sections(n, std::array::from_fn(|k| section(1 + k)), labels)?;
+        let rest = 1 + columns::SECTIONS;
         let offsets_ok = |s: &Bytes, count: usize, last: usize| {
             let s = s.as_ref();
             s.len() == count * 4
@@ -241,8 +246,12 @@ impl TermIndex {
                 })
                 && (count == 0 || u32_at(s, count - 1) == Some(last as u32))
         };
-        let (starts, postings, doc_ends, doc_bytes) =
-            (section(1), section(2), section(3), section(4));
+        let (starts, postings, doc_ends, doc_bytes) = (
+            section(rest),
+            section(rest + 1),
+            section(rest + 2),
+            section(rest + 3),
+        );
         if postings.as_ref().len() % POSTING_BYTES != 0
             || !offsets_ok(&starts, terms + 1, postings.as_ref().len() / POSTING_BYTES)
             || u32_at(starts.as_ref(), 0) != Some(0)
@@ -252,7 +261,7 @@ impl TermIndex {
         if !offsets_ok(&doc_ends, n, doc_bytes.as_ref().len()) {
             return Err("document offsets disagree with the documents".into());
         }
-        let fst = fst::Map::new(section(5)).map_err(|e| e.to_string())?;
+        let fst = fst::Map::new(section(rest + 4)).map_err(|e| e.to_string())?;
         if fst.len() != terms {
             return Err("term count disagrees with the FST".into());
         }

@@ -21,6 +21,7 @@
 //! | `query` | lookups (exact, prefix, typo automata) and the lists a query reads |
 //! | `score` | BM25 and the other parts, summed a window of docs at a time; the best hits |
 
+mod columns;
 mod doc;
 mod file;
 mod query;
@@ -38,8 +39,8 @@ use ggen_marketplace_core::ranking::Field;
 use ggen_marketplace_core::search::tokenize;
 use ggen_marketplace_core::topics::TopicScheme;
 
+use columns::{Columns, average_lengths};
 pub use doc::Doc;
-use doc::{Columns, average_lengths};
 use file::{Bytes, LONG_FIELD, POSTING_BYTES, Posting, encode_docs};
 
 /// V1 drops tokens of 40 bytes or more; so do we.

@@ -263,16 +263,16 @@ impl TermIndex {
         let admitted: Option<Vec<bool>> = (category.is_some() || !tags.is_empty()).then(|| {
             (0..n)
                 .map(|i| {
-                    category.is_none_or(|id| c.category[i] == id)
-                        && tags.iter().all(|t| c.tags(i).contains(t))
+                    category.is_none_or(|id| c.category(i) == id)
+                        && tags.iter().all(|&t| c.has_tag(i, t))
                 })
                 .collect()
         });
         let admit = |doc: u32| admitted.as_ref().is_none_or(|a| a[doc as usize]);
         // Docs are in name order, so comparing indexes compares names.
         let by_downloads = |a: u32, b: u32| {
-            c.downloads[b as usize]
-                .cmp(&c.downloads[a as usize])
+            c.downloads(b as usize)
+                .cmp(&c.downloads(a as usize))
                 .then_with(|| a.cmp(&b))
         };
         let cmp = |a: &(f32, u32), b: &(f32, u32)| -> std::cmp::Ordering {
@@ -280,8 +280,9 @@ impl TermIndex {
                 SortOrder::Relevance => b.0.total_cmp(&a.0).then_with(|| by_downloads(a.1, b.1)),
                 SortOrder::Downloads => by_downloads(a.1, b.1),
                 SortOrder::Name => a.1.cmp(&b.1),
-                SortOrder::Recent => c.published[b.1 as usize]
-                    .cmp(&c.published[a.1 as usize])
+                SortOrder::Recent => c
+                    .published(b.1 as usize)
+                    .cmp(&c.published(a.1 as usize))
                     .then_with(|| a.1.cmp(&b.1)),
             }
         };

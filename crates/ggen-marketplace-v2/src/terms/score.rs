@@ -173,7 +173,7 @@ impl TermIndex {
     #[inline]
     fn bm25(&self, p: &Posting, idf: f32) -> f32 {
         let dl = if p.len == LONG_FIELD {
-            self.columns.lens[p.doc as usize][p.field as usize] as f32
+            self.columns.field_len(p.doc as usize, p.field as usize) as f32
         } else {
             f32::from(p.len)
         };

@@ -264,7 +264,9 @@ fn postings_out_of_order_are_an_error() {
     let ord = ix.fst.get("rust").unwrap() as usize;
     let first = file::u32_at(ix.starts.as_ref(), ord).unwrap() as usize;
     assert!(file::u32_at(ix.starts.as_ref(), ord + 1).unwrap() as usize >= first + 2);
-    let at = PREAMBLE + len_of(&bytes, 0) + len_of(&bytes, 1) + first * file::POSTING_BYTES;
+    // The postings section follows meta, the columns and the starts.
+    let before: usize = (0..columns::SECTIONS + 2).map(|k| len_of(&bytes, k)).sum();
+    let at = PREAMBLE + before + first * file::POSTING_BYTES;
     let (a, b) = (at..at + 8, at + 8..at + 16);
     let (x, y) = (bytes[a.clone()].to_vec(), bytes[b.clone()].to_vec());
     bytes[a].copy_from_slice(&y);

@@ -77,19 +77,7 @@ impl Columns {
                 lens.extend_from_slice(&(f.len() as u32).to_le_bytes());
             }
         }
-        let [a, b, c2, d, e, f, g, h] = c.map(Bytes::owned);
-        Self {
-            n: docs.len(),
-            names: a,
-            name_ends: b,
-            downloads: c2,
-            published: d,
-            category: e,
-            tag_ids: f,
-            tag_ends: g,
-            lens: h,
-            labels,
-        }
+        Self::assemble(docs.len(), c.map(Bytes::owned), labels)
     }
 
     /// The column sections to save, in file order.
@@ -109,9 +97,15 @@ impl Columns {
     /// Columns over saved sections (in [`Self::sections`] order), checked.
     pub(super) fn from_sections(
         n: usize,
-        s: [Bytes; SECTIONS],
+        sections: [Bytes; SECTIONS],
         labels: Vec<String>,
     ) -> std::result::Result<Self, String> {
+        let c = Self::assemble(n, sections, labels);
+        c.check()?;
+        Ok(c)
+    }
+
+    fn assemble(n: usize, sections: [Bytes; SECTIONS], labels: Vec<String>) -> Self {
         let [
             names,
             name_ends,
@@ -121,8 +115,8 @@ impl Columns {
             tag_ids,
             tag_ends,
             lens,
-        ] = s;
-        let c = Self {
+        ] = sections;
+        Self {
             n,
             names,
             name_ends,
@@ -133,29 +127,15 @@ impl Columns {
             tag_ends,
             lens,
             labels,
-        };
-        c.check()?;
-        Ok(c)
+        }
     }
 
     pub(super) fn len(&self) -> usize {
         self.n
     }
 
-    fn end(ends: &Bytes, i: usize) -> usize {
-        u32_at(ends.as_ref(), i).unwrap_or(0) as usize
-    }
-
-    fn start(ends: &Bytes, i: usize) -> usize {
-        if i == 0 { 0 } else { Self::end(ends, i - 1) }
-    }
-
     fn name_bytes(&self, i: usize) -> &[u8] {
-        let (start, end) = (
-            Self::start(&self.name_ends, i),
-            Self::end(&self.name_ends, i),
-        );
-        self.names.as_ref().get(start..end).unwrap_or_default()
+        item(self.names.as_ref(), self.name_ends.as_ref(), i)
     }
 
     /// Doc i's name (checked to be UTF-8 at load).
@@ -184,9 +164,9 @@ impl Columns {
 
     /// Whether doc i carries tag `label`.
     pub(super) fn has_tag(&self, i: usize, label: u32) -> bool {
+        let ends = self.tag_ends.as_ref();
         let ids = self.tag_ids.as_ref();
-        (Self::start(&self.tag_ends, i)..Self::end(&self.tag_ends, i))
-            .any(|t| u32_at(ids, t) == Some(label))
+        (start(ends, i)..end(ends, i)).any(|t| u32_at(ids, t) == Some(label))
     }
 
     pub(super) fn position(&self, name: &str) -> Option<usize> {
@@ -208,7 +188,9 @@ impl Columns {
 
     /// Every column as long as the doc count says, every offset in range and
     /// increasing, every name UTF-8 and the names sorted and distinct, every
-    /// category and tag id a label.
+    /// category and tag id a label. Each loop takes its slices once: reaching
+    /// a section goes through its shared buffer, and doing that per value
+    /// was most of the check at 100k docs.
     fn check(&self) -> std::result::Result<(), String> {
         let n = self.n;
         if self.name_ends.as_ref().len() != n * 4
@@ -221,26 +203,32 @@ impl Columns {
         {
             return Err("ranking columns of different lengths".into());
         }
-        let ordered = |ends: &Bytes, total: usize| {
-            (0..n).all(|i| Self::start(ends, i) <= Self::end(ends, i))
-                && (n == 0 || Self::end(ends, n - 1) == total)
+        let ordered = |ends: &[u8], total: usize| {
+            (0..n).all(|i| start(ends, i) <= end(ends, i)) && (n == 0 || end(ends, n - 1) == total)
         };
-        if !ordered(&self.name_ends, self.names.as_ref().len()) {
+        let (names, name_ends) = (self.names.as_ref(), self.name_ends.as_ref());
+        if !ordered(name_ends, names.len()) {
             return Err("name offsets out of range".into());
         }
+        // The names are one string: one UTF-8 check covers them all, and
+        // each name is UTF-8 if it also starts on a character boundary.
+        let text = std::str::from_utf8(names).map_err(|_| "names are not UTF-8")?;
+        let mut previous: &[u8] = &[];
         for i in 0..n {
-            if std::str::from_utf8(self.name_bytes(i)).is_err() {
+            if !text.is_char_boundary(start(name_ends, i)) {
                 return Err(format!("name {i} is not UTF-8"));
             }
-            if i > 0 && self.name_bytes(i - 1) >= self.name_bytes(i) {
+            let name = item(names, name_ends, i);
+            if i > 0 && previous >= name {
                 return Err("documents are not sorted by name".into());
             }
+            previous = name;
         }
         let labels = self.labels.len() as u32;
         let ids = self.tag_ids.as_ref();
-        if !ordered(&self.tag_ends, ids.len() / 4)
-            || (0..ids.len() / 4).any(|t| u32_at(ids, t).is_none_or(|id| id >= labels))
-            || (0..n).any(|i| self.category(i) > labels)
+        if !ordered(self.tag_ends.as_ref(), ids.len() / 4)
+            || u32s(ids).any(|id| id >= labels)
+            || u32s(self.category.as_ref()).any(|c| c > labels)
         {
             return Err("tag or category out of range".into());
         }
@@ -248,13 +236,36 @@ impl Columns {
     }
 }
 
+/// The values of a u32 column.
+fn u32s(column: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    column
+        .chunks_exact(4)
+        .map(|v| u32::from_le_bytes(v.try_into().expect("4 bytes")))
+}
+
+/// Where item `i` of an offsets column ends (0 past the end).
+fn end(ends: &[u8], i: usize) -> usize {
+    u32_at(ends, i).unwrap_or(0) as usize
+}
+
+/// Where item `i` of an offsets column starts.
+fn start(ends: &[u8], i: usize) -> usize {
+    if i == 0 { 0 } else { end(ends, i - 1) }
+}
+
+/// Item `i` of `bytes` cut by the offsets column `ends` (empty if out of range).
+fn item<'a>(bytes: &'a [u8], ends: &[u8], i: usize) -> &'a [u8] {
+    bytes.get(start(ends, i)..end(ends, i)).unwrap_or_default()
+}
+
 pub(super) fn average_lengths(c: &Columns) -> [f32; FIELD_COUNT] {
-    let mut avg = [0f32; FIELD_COUNT];
-    if c.len() > 0 {
-        for (f, a) in avg.iter_mut().enumerate() {
-            let total: u64 = (0..c.len()).map(|i| u64::from(c.field_len(i, f))).sum();
-            *a = total as f32 / c.len() as f32;
+    let mut totals = [0u64; FIELD_COUNT];
+    for row in c.lens.as_ref().chunks_exact(4 * FIELD_COUNT) {
+        for (f, t) in totals.iter_mut().enumerate() {
+            let b = &row[4 * f..4 * f + 4];
+            *t += u64::from(u32::from_le_bytes(b.try_into().expect("4 bytes")));
         }
     }
-    avg
+    let n = c.len().max(1) as f32;
+    totals.map(|t| t as f32 / n)
 }

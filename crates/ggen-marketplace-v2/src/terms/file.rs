@@ -344,7 +344,7 @@ impl TermIndex {
     }
 
     /// Doc `i` as saved, and the package record saved after it.
-    fn decode_doc(&self, i: usize) -> Result<(Doc, &[u8])> {
+    pub(super) fn decode_doc(&self, i: usize) -> Result<(Doc, &[u8])> {
         let ends = self.doc_ends.as_ref();
         let start = if i == 0 {
             0
@@ -366,15 +366,10 @@ impl TermIndex {
         Ok((doc, record))
     }
 
-    /// Doc `i`'s package record, as saved.
-    pub(super) fn record_bytes(&self, i: usize) -> Result<&[u8]> {
-        Ok(self.decode_doc(i)?.1)
-    }
-
     /// The package record of doc `i`, checked to be the package the index
     /// names there.
     pub(super) fn record(&self, i: usize) -> Result<Package> {
-        let p: Package = postcard::from_bytes(self.record_bytes(i)?)
+        let p: Package = postcard::from_bytes(self.decode_doc(i)?.1)
             .map_err(|e| self.damaged(format!("the package record of document {i}: {e}")))?;
         let name = self.columns.name(i);
         if p.name != name || p.versions.is_empty() || p.versions.iter().any(|v| v.name != name) {

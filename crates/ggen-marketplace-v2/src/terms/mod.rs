@@ -189,10 +189,12 @@ impl TermIndex {
 
     /// Every doc, decoded, with its record (writers, which rebuild from them).
     pub fn all_docs(&self) -> Result<Vec<Doc>> {
+        // One decode per doc, which also finds its record; going through
+        // `doc` would decode each twice and keep every doc in its cache.
         (0..self.columns.len())
             .map(|i| {
-                let mut d = self.doc(i as u32)?.clone();
-                d.record = self.record_bytes(i)?.to_vec();
+                let (mut d, record) = self.decode_doc(i)?;
+                d.record = record.to_vec();
                 Ok(d)
             })
             .collect()

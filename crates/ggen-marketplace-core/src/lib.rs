@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod backend;
+pub mod blobs;
 pub mod checksum;
 pub mod endpoint;
 pub mod error;

@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use ggen_marketplace_core::checksum::is_sha256_hex;
 use ggen_marketplace_core::model::{Package, PackageSummary, PackageVersion};
 use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::search::{SearchHit, SearchQuery, SearchResults};
@@ -19,7 +18,7 @@ use semver::Version;
 
 use crate::mapping::{mp, package_iri, version_iri};
 use crate::store::{Answer, Op};
-use crate::{V2Backend, blob_path, complete, mapping, store};
+use crate::{V2Backend, complete, mapping, store};
 
 impl MarketplaceBackend for V2Backend {
     fn kind(&self) -> BackendKind {
@@ -105,24 +104,14 @@ impl MarketplaceBackend for V2Backend {
 
     fn fetch_archive(&self, name: &str, version: &Version) -> Result<Vec<u8>> {
         let release = self.stored_release(name, version)?;
-        let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
-        ggen_marketplace_core::archive::read_stored(
-            &blob_path(&self.root, expected.unwrap_or_default()),
-            name,
-            version,
-            expected,
-        )
+        let checksum = release.checksum.as_deref();
+        ggen_marketplace_core::blobs::read_archive(self.blobs(), name, version, checksum)
     }
 
     fn open_archive(&self, name: &str, version: &Version) -> Result<ArchiveStream> {
         let release = self.stored_release(name, version)?;
-        let expected = release.checksum.as_deref().filter(|c| is_sha256_hex(c));
-        ggen_marketplace_core::archive::open_stored(
-            &blob_path(&self.root, expected.unwrap_or_default()),
-            name,
-            version,
-            expected,
-        )
+        let checksum = release.checksum.as_deref();
+        ggen_marketplace_core::blobs::open_archive(self.blobs(), name, version, checksum)
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {

@@ -7,11 +7,14 @@
 //! <registry>/v2/store.generation           `clean N` or `dirty`: whether readers must open the store
 //! <registry>/v2/terms/index.bin            term index + the graph generation it was built from
 //! <registry>/v2/.lock                      writers' lock
-//! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed
+//! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed (default)
 //! ```
 //!
-//! Remote mode keeps the graph in a SPARQL 1.1 endpoint and everything else
-//! (term index, lock, blobs) in a local directory: an endpoint stores triples,
+//! Archives go to a [`BlobStore`]: the registry's `blobs/` folder unless
+//! [`V2Backend::with_blobs`] gives another (object storage a fleet shares).
+//!
+//! Remote mode keeps the graph in a SPARQL 1.1 endpoint and the term index
+//! and lock in a local directory: an endpoint stores triples,
 //! not our FST, so each client keeps its own index and rebuilds it from the
 //! endpoint whenever the endpoint's `mp:generation` differs from the one the
 //! index was built from (checked at most once a second).
@@ -51,7 +54,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ggen_marketplace_core::checksum::sha256_hex;
-use ggen_marketplace_core::fsutil::{FileLock, atomic_write};
+use ggen_marketplace_core::blobs::{BlobKey, BlobStore, LocalBlobs};
+use ggen_marketplace_core::fsutil::FileLock;
 use ggen_marketplace_core::model::{Package, PackageVersion};
 use ggen_marketplace_core::name::validate_name;
 use ggen_marketplace_core::{MarketplaceError, Result};
@@ -78,8 +82,6 @@ pub const STORE_DIR: &str = "store";
 pub const TERMS_DIR: &str = "terms";
 /// The writers' lock, under [`V2_DIR`].
 pub const LOCK_FILE: &str = ".lock";
-/// Archives by SHA-256, in the registry directory.
-pub const BLOBS_DIR: &str = "blobs";
 const BACKEND: &str = "v2";
 /// Releases per atomic batch when an import is written transactionally.
 const BATCH: usize = 500;
@@ -91,23 +93,16 @@ const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
 /// second. (The facade chooses its own waits; see its `StoreWait`.)
 pub const DEFAULT_STORE_WAIT: Duration = Duration::from_secs(5);
 
-/// Where archives live: `<root>/blobs/sha256/<first 2 hex>/<sha256>.tar.gz`.
-pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
-    let prefix = sha256.get(..2).unwrap_or("00");
-    root.join(BLOBS_DIR)
-        .join("sha256")
-        .join(prefix)
-        .join(format!("{sha256}.tar.gz"))
-}
-
 /// The V2 backend: a graph store (in memory, embedded, or a SPARQL endpoint)
-/// plus the archives and term index on local disk.
+/// plus a blob store for archives and the term index on local disk.
 pub struct V2Backend {
     /// Opened on first use when `deferred` says how (see [`Self::store`]).
     store: OnceLock<GraphStore>,
     deferred: Option<DeferredOpen>,
-    /// Holds `blobs/` and `v2/.lock` (and `v2/terms/` unless in memory).
+    /// Holds `v2/.lock` (and `v2/terms/` unless in memory, and `blobs/`
+    /// unless archives go elsewhere).
     root: PathBuf,
+    blobs: Arc<dyn BlobStore>,
     terms_dir: Option<PathBuf>,
     index: RwLock<Option<Arc<TermIndex>>>,
     last_check: Mutex<Option<Instant>>,
@@ -129,6 +124,7 @@ impl V2Backend {
         Self {
             store: OnceLock::from(store),
             deferred: None,
+            blobs: Arc::new(LocalBlobs::new(&root)),
             root,
             terms_dir,
             index: RwLock::new(None),
@@ -200,6 +196,7 @@ impl V2Backend {
                 wait,
                 read_only,
             }),
+            blobs: Arc::new(LocalBlobs::new(&root)),
             root,
             terms_dir: Some(terms),
             index: RwLock::new(None),
@@ -290,9 +287,21 @@ impl V2Backend {
         ))
     }
 
-    /// The local directory: archives, lock and term index.
+    /// The local directory: lock, term index, and archives by default.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Keeps archives in `blobs` instead of the registry's `blobs/` folder:
+    /// every server of a fleet gives the same shared store.
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// Where archives are kept.
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
     }
 
     /// The writers' lock; every write takes it first.
@@ -489,15 +498,10 @@ impl V2Backend {
     }
 
     fn store_blob(&self, sha256: &str, archive: &[u8]) -> Result<()> {
-        let path = blob_path(&self.root, sha256);
-        if path.is_file()
-            && std::fs::read(&path)
-                .map(|b| sha256_hex(&b) == sha256)
-                .unwrap_or(false)
-        {
-            return Ok(());
-        }
-        atomic_write(&path, archive)
+        let key = BlobKey::parse(sha256).ok_or_else(|| MarketplaceError::InvalidArchive {
+            reason: format!("`{sha256}` is not a sha256 digest"),
+        })?;
+        self.blobs.put(&key, archive)
     }
 
     fn exists(&self, s: &NamedNode, class: NamedNode) -> Result<bool> {

@@ -214,13 +214,31 @@ impl Marketplace {
             }
             None => V2Backend::open_embedded_waiting(&self.paths.registry, wait)?,
         };
+        let b = self.with_configured_blobs(b)?;
         Ok(self.v2.get_or_init(|| Arc::new(b)).clone())
+    }
+
+    /// `b` keeping archives where `marketplace.blobs` says: an object store
+    /// when set (each request bounded by the install timeout, an archive
+    /// download's), else the registry's own `blobs/`.
+    #[cfg(feature = "marketplace-v2")]
+    fn with_configured_blobs(&self, b: V2Backend) -> Result<V2Backend> {
+        let Some(blobs) = &self.settings.blobs else {
+            return Ok(b);
+        };
+        let config = blobs
+            .s3_config(self.settings.install_timeout)
+            .map_err(|e| {
+                crate::error::Error::Setup(format!("marketplace.blobs.{}: {}", e.field, e.reason))
+            })?;
+        let store = ggen_marketplace_s3::S3Blobs::new(config)?;
+        Ok(b.with_blobs(Arc::new(store)))
     }
 
     /// Opens this registry's embedded V2 store (not cached; see [`Self::v2`]).
     #[cfg(feature = "marketplace-v2")]
     pub(crate) fn open_embedded_v2(&self) -> Result<V2Backend> {
-        Ok(V2Backend::open_embedded_waiting(
+        self.with_configured_blobs(V2Backend::open_embedded_waiting(
             &self.paths.registry,
             self.settings.store_wait.alone(),
         )?)
@@ -234,10 +252,10 @@ impl Marketplace {
         if self.settings.v2_endpoint.is_none() && self.v2.get().is_none() {
             let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
             if self.v2.get().is_none() {
-                let b = Arc::new(V2Backend::recreate_embedded(
+                let b = Arc::new(self.with_configured_blobs(V2Backend::recreate_embedded(
                     &self.paths.registry,
                     self.settings.store_wait.alone(),
-                )?);
+                )?)?);
                 let _ = self.v2.set(b);
             }
         }

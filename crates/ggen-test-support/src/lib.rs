@@ -10,11 +10,13 @@
 //! | [`strategies`] | proptest generators of packages |
 //! | [`OxigraphServer`] | a real `oxigraph serve` on loopback |
 //! | [`VirtuosoServer`] | a real OpenLink Virtuoso on loopback |
+//! | [`garage`] | a real Garage (S3-compatible object store) on loopback |
 //! | [`conformance`] | what every backend must do, run against each of them |
 //! | [`succeeded`] | a command's output, or the test fails with its stderr |
 
 pub mod conformance;
 pub mod corpus;
+pub mod garage;
 mod oxigraph;
 mod package;
 mod process;
@@ -28,4 +30,5 @@ pub use package::Pkg;
 pub use process::succeeded;
 pub use registry::synthetic_registry;
 pub use rng::Rng;
+pub use garage::{GarageServer, available as garage_available};
 pub use virtuoso::{VirtuosoServer, available as virtuoso_available};

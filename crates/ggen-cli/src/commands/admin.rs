@@ -114,6 +114,10 @@ pub(super) fn status(mp: &Marketplace, g: &Global) -> CliResult {
             println!("  ca file:  {}", ca.display());
         }
     }
+    println!("archives:  {}", s.archives);
+    if let Some(why) = &s.fleet_conflict {
+        println!("fleet:     NOT SERVABLE: {why}");
+    }
     if let Some(r) = &s.registry_url {
         println!("registry server: {} (from {})", r.value, r.source);
     }

@@ -47,6 +47,9 @@ pub fn run(cmd: Registry) -> CliResult {
                 &Flags::default(),
                 Compiled::this_build(),
             )?;
+            if let Some(why) = settings.fleet_conflict() {
+                return Err(Failure::new(format!("refusing to serve: {why}")));
+            }
             // A long-running process: searches and package metadata get in-memory tiers.
             let sizes = settings.cache_sizes;
             let mp = Marketplace::new(paths, settings)

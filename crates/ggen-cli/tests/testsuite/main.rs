@@ -9,6 +9,8 @@ mod crash;
 mod deploy;
 mod docs;
 mod endpoints;
+#[cfg(feature = "marketplace-v2")]
+mod fleet;
 mod generate;
 mod hostile;
 mod publish;

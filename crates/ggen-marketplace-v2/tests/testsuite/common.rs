@@ -194,7 +194,9 @@ pub fn exercise(b: &V2Backend) {
 
     // archives: content-addressed, verified on read
     let sha = cat[1].0.checksum.clone().unwrap();
-    let blob = ggen_marketplace_v2::blob_path(b.root(), &sha);
+    let blob = b
+        .blobs()
+        .locate(&ggen_marketplace_core::blobs::BlobKey::parse(&sha).unwrap());
     assert!(
         blob.to_string_lossy()
             .contains(&format!("blobs/sha256/{}/{sha}.tar.gz", &sha[..2]))

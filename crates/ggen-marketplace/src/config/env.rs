@@ -33,6 +33,11 @@ pub const ALL: &[&str] = &[
     V2_PASSWORD,
     V2_TOKEN,
     V2_CA_FILE,
+    BLOBS_URL,
+    BLOBS_ENDPOINT,
+    BLOBS_REGION,
+    BLOBS_ACCESS_KEY_ID,
+    BLOBS_SECRET_ACCESS_KEY,
     REGISTRY_URL,
     REGISTRY_TOKEN,
     REGISTRY_ALLOW_INSECURE_HTTP,
@@ -76,6 +81,16 @@ pub const V2_PASSWORD: &str = "GGEN_MARKETPLACE_V2_PASSWORD";
 pub const V2_TOKEN: &str = "GGEN_MARKETPLACE_V2_TOKEN";
 /// `marketplace.v2.ca_file`.
 pub const V2_CA_FILE: &str = "GGEN_MARKETPLACE_V2_CA_FILE";
+/// `marketplace.blobs.url`: V2's archives in an S3-compatible bucket.
+pub const BLOBS_URL: &str = "GGEN_MARKETPLACE_BLOBS_URL";
+/// `marketplace.blobs.endpoint`.
+pub const BLOBS_ENDPOINT: &str = "GGEN_MARKETPLACE_BLOBS_ENDPOINT";
+/// `marketplace.blobs.region`.
+pub const BLOBS_REGION: &str = "GGEN_MARKETPLACE_BLOBS_REGION";
+/// `marketplace.blobs.access_key_id`.
+pub const BLOBS_ACCESS_KEY_ID: &str = "GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID";
+/// `marketplace.blobs.secret_access_key`.
+pub const BLOBS_SECRET_ACCESS_KEY: &str = "GGEN_MARKETPLACE_BLOBS_SECRET_ACCESS_KEY";
 /// `registry.url`.
 pub const REGISTRY_URL: &str = "GGEN_REGISTRY_URL";
 /// The registry server token (never read from the file).

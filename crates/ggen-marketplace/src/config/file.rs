@@ -46,6 +46,8 @@ pub struct MarketplaceSection {
     pub operations: BTreeMap<Operation, OperationOverride>,
     pub publishing: Option<PublishingSection>,
     pub v2: Option<V2Section>,
+    /// Where V2 keeps archives (see `config::blobs`).
+    pub blobs: Option<super::blobs::BlobSection>,
     pub circuit_breaker: Option<BreakerSection>,
     pub retry: Option<RetrySection>,
     pub timeouts: Option<TimeoutSection>,

@@ -11,8 +11,10 @@
 //! | `env` | every environment variable ggen reads |
 //! | `resolve` | file + environment + flags into [`Settings`] |
 //! | `endpoint` | a SPARQL endpoint's graph, protocol, credentials |
+//! | `blobs` | the object store V2's archives go to |
 //! | `paths` | where state lives |
 
+mod blobs;
 mod endpoint;
 pub mod env;
 mod file;
@@ -29,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub use blobs::BlobSettings;
 #[cfg(feature = "marketplace-v2")]
 pub use endpoint::v2_endpoint;
 pub use endpoint::{EndpointAuth, EndpointOptions, EndpointProtocol};
@@ -232,6 +235,8 @@ pub struct Settings {
     pub v2_update_endpoint: Option<String>,
     /// That endpoint's graph, protocol form, credentials and roots.
     pub v2_options: EndpointOptions,
+    /// The object store V2 keeps archives in, instead of the registry's `blobs/`.
+    pub blobs: Option<BlobSettings>,
     /// The registry server every command goes to, if any.
     pub registry_url: Option<Sourced<String>>,
     /// Bearer token for a registry server (`--token`, `GGEN_REGISTRY_TOKEN`);
@@ -354,6 +359,35 @@ pub struct Flags {
 }
 
 impl Settings {
+    /// Whether these settings make this process one of a fleet: its graph in
+    /// a shared SPARQL endpoint and its archives in a shared object store.
+    pub fn is_fleet(&self) -> bool {
+        self.v2_endpoint.is_some() && self.blobs.is_some()
+    }
+
+    /// Why these settings cannot serve a fleet, if they cannot. V1 is
+    /// single-node by design: its `index.json` and tantivy index are files
+    /// of one machine, so in a fleet each server's V1 would answer from its
+    /// own stale copy. A fleet therefore routes every operation to V2 alone
+    /// (`marketplace.backend: v2` with `marketplace.fallback.enabled: false`).
+    pub fn fleet_conflict(&self) -> Option<String> {
+        if !self.is_fleet() {
+            return None;
+        }
+        let routed: Vec<String> = self
+            .strategies
+            .iter()
+            .filter(|(_, s)| s.value != BackendStrategy::V2Only)
+            .map(|(op, s)| format!("{} -> {} ({})", op.as_str(), s.value, s.source))
+            .collect();
+        (!routed.is_empty()).then(|| {
+            format!(
+                "a shared SPARQL endpoint and object store make this server one of a fleet, but {} can still reach V1, which is single-node (each server's V1 would serve its own stale copy). Set `marketplace.backend: v2` and `marketplace.fallback.enabled: false` (or GGEN_MARKETPLACE_BACKEND=v2 GGEN_MARKETPLACE_FALLBACK=false)",
+                routed.join(", ")
+            )
+        })
+    }
+
     /// The effective settings of this process: `config_file` (if present),
     /// the process environment and `flags`.
     pub fn load(config_file: &Path, flags: &Flags, compiled: Compiled) -> Result<Self> {

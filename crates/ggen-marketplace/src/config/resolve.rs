@@ -524,6 +524,7 @@ impl Settings {
         };
         let (v2_endpoint, v2_update_endpoint) = r.v2_endpoints(m)?;
         let v2_options = r.endpoint_options(m)?;
+        let blobs = super::blobs::resolve(m.blobs.as_ref(), path, env, compiled.v2)?;
         let timeouts = m.timeouts.as_ref();
         let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d));
         Ok(Self {
@@ -541,6 +542,7 @@ impl Settings {
             v2_endpoint,
             v2_update_endpoint,
             v2_options,
+            blobs,
             registry_url: r.registry_url(&file, flags),
             registry_token: flags
                 .registry_token

@@ -108,8 +108,22 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// A backup is a file of this machine's registry directory; archives kept in
+/// a shared object store are not in it, and a restore would not bring them
+/// back, so both refuse rather than write a backup that cannot restore.
+fn refuse_shared_archives(mp: &Marketplace, doing: &str) -> Result<()> {
+    match &mp.settings.blobs {
+        None => Ok(()),
+        Some(b) => Err(setup(format!(
+            "{doing} covers this machine's registry directory, but the archives are in {} (marketplace.blobs, {}): back up the bucket with the object store's tools (versioning, replication) and the graph with the SPARQL server's, or run this without the blob settings on a registry that keeps its own archives",
+            b.url.value, b.url.source
+        ))),
+    }
+}
+
 /// Writes a backup of `mp`'s registry to `output`; returns its manifest.
 fn create(mp: &Marketplace, output: &Path) -> Result<BackupManifest> {
+    refuse_shared_archives(mp, "a backup")?;
     let registry = &mp.paths.registry;
     if !mp.is_seeded() {
         return Err(setup(format!(
@@ -369,6 +383,7 @@ pub fn finish_interrupted_restore(registry: &Path) -> Result<bool> {
 }
 
 fn restore(mp: &Marketplace, file: &Path, force: bool) -> Result<RestoreReport> {
+    refuse_shared_archives(mp, "a restore")?;
     let registry = mp.paths.registry.clone();
     // One restore at a time, after finishing one a crash interrupted.
     let _restoring = restore_lock(&registry)?;

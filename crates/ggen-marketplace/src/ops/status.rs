@@ -68,6 +68,11 @@ pub struct StatusReport {
     pub fallback: Sourced<bool>,
     /// A remote V2 endpoint, if one is configured.
     pub v2_endpoint: Option<EndpointStatus>,
+    /// Where V2 keeps archives: `local <dir>`, or the object store.
+    pub archives: String,
+    /// Why these settings cannot serve a fleet, when they make this process
+    /// one of a fleet but can still reach V1 ([`crate::Settings::fleet_conflict`]).
+    pub fleet_conflict: Option<String>,
     /// The registry server every command goes to, if any.
     pub registry_url: Option<Sourced<String>>,
     /// Each backend of this build.
@@ -136,6 +141,16 @@ impl Marketplace {
                     ca_file: o.ca_file.clone(),
                 }
             }),
+            archives: match &s.blobs {
+                Some(b) => format!(
+                    "s3 {} at {} ({})",
+                    b.url.value,
+                    b.endpoint.as_deref().unwrap_or("AWS S3"),
+                    b.url.source
+                ),
+                None => format!("local {}", self.paths.registry.join("blobs").display()),
+            },
+            fleet_conflict: s.fleet_conflict(),
             registry_url: s.registry_url.clone(),
             backends,
         }

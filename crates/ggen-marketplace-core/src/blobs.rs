@@ -173,7 +173,12 @@ fn key_for(name: &str, version: &Version, checksum: Option<&str>) -> Result<Blob
         })
 }
 
-fn missing(store: &dyn BlobStore, key: &BlobKey, name: &str, version: &Version) -> MarketplaceError {
+fn missing(
+    store: &dyn BlobStore,
+    key: &BlobKey,
+    name: &str,
+    version: &Version,
+) -> MarketplaceError {
     MarketplaceError::ArchiveMissing {
         name: name.to_string(),
         version: version.to_string(),
@@ -220,7 +225,10 @@ mod tests {
         // A damaged copy is refused on read, and a second put repairs it.
         std::fs::write(store.path(&key), b"tampered").unwrap();
         let err = read_archive(&store, "a", &v(), Some(key.as_str())).unwrap_err();
-        assert!(matches!(err, MarketplaceError::ChecksumMismatch { .. }), "{err}");
+        assert!(
+            matches!(err, MarketplaceError::ChecksumMismatch { .. }),
+            "{err}"
+        );
         let mut streamed = Vec::new();
         let err = open_archive(&store, "a", &v(), Some(key.as_str()))
             .unwrap()
@@ -245,7 +253,10 @@ mod tests {
         }
         for checksum in [None, Some("../../x"), Some("not-hex")] {
             let err = open_archive(&store, "a", &v(), checksum).err().unwrap();
-            assert!(matches!(err, MarketplaceError::InvalidArchive { .. }), "{err}");
+            assert!(
+                matches!(err, MarketplaceError::InvalidArchive { .. }),
+                "{err}"
+            );
         }
     }
 }

@@ -41,7 +41,10 @@ impl S3Config {
     /// A config from `s3://bucket[/prefix]`, with the default limits and no
     /// endpoint or keys yet.
     pub fn from_url(url: &str) -> Result<Self, ConfigError> {
-        let bad = |reason: String| ConfigError { field: "url", reason };
+        let bad = |reason: String| ConfigError {
+            field: "url",
+            reason,
+        };
         let rest = url
             .strip_prefix("s3://")
             .ok_or_else(|| bad(format!("`{url}` is not an `s3://bucket[/prefix]` URL")))?;
@@ -118,9 +121,7 @@ impl S3Config {
             if !plain {
                 return err(
                     "endpoint",
-                    format!(
-                        "`{endpoint}` is not `http(s)://host[:port]` (no path, user or query)"
-                    ),
+                    format!("`{endpoint}` is not `http(s)://host[:port]` (no path, user or query)"),
                 );
             }
         }
@@ -173,7 +174,10 @@ mod tests {
     #[test]
     fn urls_give_bucket_and_prefix() {
         let c = S3Config::from_url("s3://ggen-archives/prod/eu/").unwrap();
-        assert_eq!((c.bucket.as_str(), c.prefix.as_str()), ("ggen-archives", "prod/eu"));
+        assert_eq!(
+            (c.bucket.as_str(), c.prefix.as_str()),
+            ("ggen-archives", "prod/eu")
+        );
         assert_eq!(c.url(), "s3://ggen-archives/prod/eu");
         assert_eq!(S3Config::from_url("s3://abc").unwrap().prefix, "");
     }
@@ -191,7 +195,13 @@ mod tests {
             assert_eq!(S3Config::from_url(url).unwrap_err().field, field, "{url}");
         }
         let mut c = S3Config::from_url("s3://bucket").unwrap();
-        for endpoint in ["ftp://h", "http://", "http://u:p@h", "http://h/path?q", "h:9000"] {
+        for endpoint in [
+            "ftp://h",
+            "http://",
+            "http://u:p@h",
+            "http://h/path?q",
+            "h:9000",
+        ] {
             c.endpoint = Some(endpoint.into());
             assert_eq!(c.check().unwrap_err().field, "endpoint", "{endpoint}");
         }

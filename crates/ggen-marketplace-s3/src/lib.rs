@@ -106,7 +106,12 @@ impl S3Blobs {
     }
 
     /// A failure to reach or use the store, naming where and what to check.
-    fn unavailable(&self, doing: &str, key: &BlobKey, e: impl std::fmt::Display) -> MarketplaceError {
+    fn unavailable(
+        &self,
+        doing: &str,
+        key: &BlobKey,
+        e: impl std::fmt::Display,
+    ) -> MarketplaceError {
         MarketplaceError::Unavailable {
             backend: STORE.into(),
             reason: format!(
@@ -193,7 +198,11 @@ impl BlobStore for S3Blobs {
     }
 
     fn describe(&self) -> String {
-        format!("s3 {} at {}", self.config.url(), self.config.endpoint_name())
+        format!(
+            "s3 {} at {}",
+            self.config.url(),
+            self.config.endpoint_name()
+        )
     }
 }
 

@@ -53,8 +53,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::blobs::{BlobKey, BlobStore, LocalBlobs};
+use ggen_marketplace_core::checksum::sha256_hex;
 use ggen_marketplace_core::fsutil::FileLock;
 use ggen_marketplace_core::model::{Package, PackageVersion};
 use ggen_marketplace_core::name::validate_name;

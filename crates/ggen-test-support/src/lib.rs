@@ -25,10 +25,10 @@ mod rng;
 pub mod strategies;
 mod virtuoso;
 
+pub use garage::{GarageServer, available as garage_available};
 pub use oxigraph::{OxigraphServer, available as oxigraph_available, free_port};
 pub use package::Pkg;
 pub use process::succeeded;
 pub use registry::synthetic_registry;
 pub use rng::Rng;
-pub use garage::{GarageServer, available as garage_available};
 pub use virtuoso::{VirtuosoServer, available as virtuoso_available};

@@ -7,7 +7,7 @@
 use ggen_test_support::garage::{self, GarageServer};
 use ggen_test_support::{OxigraphServer, garage_available, oxigraph_available};
 
-use crate::common::{Home, package_dir, publish_token, serve_with, std_bin};
+use crate::common::{Home, package_dir, serve_with, std_bin};
 
 /// The environment of one fleet member.
 fn fleet_env(sparql: &OxigraphServer, store: &GarageServer) -> Vec<(&'static str, String)> {
@@ -16,14 +16,20 @@ fn fleet_env(sparql: &OxigraphServer, store: &GarageServer) -> Vec<(&'static str
         ("GGEN_MARKETPLACE_BLOBS_URL", store.url("fleet")),
         ("GGEN_MARKETPLACE_BLOBS_ENDPOINT", store.endpoint()),
         ("GGEN_MARKETPLACE_BLOBS_REGION", garage::REGION.into()),
-        ("GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID", garage::ACCESS_KEY_ID.into()),
-        ("GGEN_MARKETPLACE_BLOBS_SECRET_ACCESS_KEY", garage::SECRET_ACCESS_KEY.into()),
+        (
+            "GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID",
+            garage::ACCESS_KEY_ID.into(),
+        ),
+        (
+            "GGEN_MARKETPLACE_BLOBS_SECRET_ACCESS_KEY",
+            garage::SECRET_ACCESS_KEY.into(),
+        ),
         ("GGEN_MARKETPLACE_BACKEND", "v2".into()),
         ("GGEN_MARKETPLACE_FALLBACK", "false".into()),
     ]
 }
 
-fn pairs(env: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -41,7 +47,9 @@ fn what_one_server_publishes_another_installs() {
     let token = {
         let mut c = std_bin(home_a.path(), "admin");
         c.envs(env.iter().map(|(k, v)| (k, v)));
-        c.args(["registry", "token", "create", "--scope", "publish", "--owner", "tester"]);
+        c.args([
+            "registry", "token", "create", "--scope", "publish", "--owner", "tester",
+        ]);
         c.args(["--package", "fleet-*"]);
         let out = ggen_test_support::succeeded(c.output(), "token create");
         String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -50,14 +58,23 @@ fn what_one_server_publishes_another_installs() {
     let b = serve_with(&home_b, &pairs(&env));
 
     let client = Home::new();
-    let src = package_dir(client.path(), "fleet-pkg", "1.0.0", "published through A", &[]);
+    let src = package_dir(
+        client.path(),
+        "fleet-pkg",
+        "1.0.0",
+        "published through A",
+        &[],
+    );
     let (ok, _, err) = client.publish_to(&src, &a.url, &token);
     assert!(ok, "publish through A: {err}");
 
     let info = client.json(&["info", "fleet-pkg", "--registry", &b.url]);
     assert_eq!(info["versions"].as_array().map(Vec::len), Some(1), "{info}");
     let target = tempfile::tempdir().unwrap();
-    client.succeeds_in(target.path(), &["install", "fleet-pkg", "--registry", &b.url]);
+    client.succeeds_in(
+        target.path(),
+        &["install", "fleet-pkg", "--registry", &b.url],
+    );
     assert!(target.path().join("ggen.lock").is_file());
     // Neither server keeps the archive on its own disk.
     for home in [&home_a, &home_b] {
@@ -75,7 +92,9 @@ fn a_fleet_that_could_reach_v1_is_refused_and_status_says_why() {
     let sparql = OxigraphServer::start(&data.path().join("graph"));
     let store = GarageServer::start();
     let mut env = fleet_env(&sparql, &store);
-    env.retain(|(k, _)| !k.starts_with("GGEN_MARKETPLACE_BACKEND") && *k != "GGEN_MARKETPLACE_FALLBACK");
+    env.retain(|(k, _)| {
+        !k.starts_with("GGEN_MARKETPLACE_BACKEND") && *k != "GGEN_MARKETPLACE_FALLBACK"
+    });
     let home = Home::new();
     let run = |args: &[&str]| {
         let mut c = std_bin(home.path(), "admin");
@@ -86,7 +105,11 @@ fn a_fleet_that_could_reach_v1_is_refused_and_status_says_why() {
     let out = run(&["registry", "serve", "--addr", "127.0.0.1:0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "served a fleet with V1 fallbacks");
-    for needle in ["refusing to serve", "single-node", "marketplace.backend: v2"] {
+    for needle in [
+        "refusing to serve",
+        "single-node",
+        "marketplace.backend: v2",
+    ] {
         assert!(stderr.contains(needle), "no {needle:?} in: {stderr}");
     }
     let status = String::from_utf8_lossy(&run(&["marketplace", "status"]).stdout).into_owned();
@@ -96,7 +119,10 @@ fn a_fleet_that_could_reach_v1_is_refused_and_status_says_why() {
     let status = {
         let mut c = std_bin(home.path(), "admin");
         c.envs(env.iter().map(|(k, v)| (k, v)));
-        c.envs([("GGEN_MARKETPLACE_BACKEND", "v2"), ("GGEN_MARKETPLACE_FALLBACK", "false")]);
+        c.envs([
+            ("GGEN_MARKETPLACE_BACKEND", "v2"),
+            ("GGEN_MARKETPLACE_FALLBACK", "false"),
+        ]);
         c.args(["marketplace", "status"]);
         String::from_utf8(c.output().unwrap().stdout).unwrap()
     };
@@ -111,26 +137,51 @@ fn blob_settings_that_cannot_work_are_named() {
         c.envs(envs.iter().copied());
         c.args(args);
         let out = c.output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (ok, err) = run(
         &[("GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID", "GK1")],
         &["marketplace", "status"],
     );
-    assert!(!ok && err.contains("GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID"), "{err}");
+    assert!(
+        !ok && err.contains("GGEN_MARKETPLACE_BLOBS_ACCESS_KEY_ID"),
+        "{err}"
+    );
     assert!(err.contains("s3://bucket"), "{err}");
     let (ok, err) = run(
         &[("GGEN_MARKETPLACE_BLOBS_URL", "s3://../etc")],
         &["marketplace", "status"],
     );
-    assert!(!ok && err.contains("GGEN_MARKETPLACE_BLOBS_URL") && err.contains("bucket"), "{err}");
-    home.write_config("marketplace:\n  blobs:\n    url: s3://ggen-archives\n    endpoint: ftp://host\n");
+    assert!(
+        !ok && err.contains("GGEN_MARKETPLACE_BLOBS_URL") && err.contains("bucket"),
+        "{err}"
+    );
+    home.write_config(
+        "marketplace:\n  blobs:\n    url: s3://ggen-archives\n    endpoint: ftp://host\n",
+    );
     let (ok, err) = run(&[], &["marketplace", "status"]);
     assert!(!ok && err.contains("marketplace.blobs.endpoint"), "{err}");
     // A backup of a registry whose archives are elsewhere would not restore them.
-    home.write_config("marketplace:\n  blobs:\n    url: s3://ggen-archives\n    endpoint: http://127.0.0.1:9\n");
+    home.write_config(
+        "marketplace:\n  blobs:\n    url: s3://ggen-archives\n    endpoint: http://127.0.0.1:9\n",
+    );
     let out = home.path().join("b.tar.gz");
-    let (ok, err) = run(&[], &["marketplace", "backup", "create", "--output", out.to_str().unwrap()]);
-    assert!(!ok && err.contains("s3://ggen-archives") && err.contains("bucket"), "{err}");
+    let (ok, err) = run(
+        &[],
+        &[
+            "marketplace",
+            "backup",
+            "create",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !ok && err.contains("s3://ggen-archives") && err.contains("bucket"),
+        "{err}"
+    );
     assert!(!out.exists());
 }

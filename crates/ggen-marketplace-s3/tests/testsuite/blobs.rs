@@ -94,7 +94,10 @@ fn altered_objects_are_refused_and_a_second_put_repairs_them() {
     tamper(&server, "p", &key, b"something else entirely");
 
     let err = blobs::read_archive(&store, "a", &v1(), Some(key.as_str())).unwrap_err();
-    assert!(matches!(err, MarketplaceError::ChecksumMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, MarketplaceError::ChecksumMismatch { .. }),
+        "{err}"
+    );
     let mut out = Vec::new();
     let err = blobs::open_archive(&store, "a", &v1(), Some(key.as_str()))
         .unwrap()
@@ -124,8 +127,14 @@ fn an_outage_is_a_named_error_and_the_store_works_again_after_it() {
     let other = BlobKey::of(b"other");
     let err = store.put(&other, b"other").unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, MarketplaceError::Unavailable { .. }), "{text}");
-    assert!(text.contains(&server.endpoint()) && text.contains("marketplace.blobs"), "{text}");
+    assert!(
+        matches!(err, MarketplaceError::Unavailable { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains(&server.endpoint()) && text.contains("marketplace.blobs"),
+        "{text}"
+    );
     assert!(err.is_transient(), "an outage is worth a retry: {text}");
     let err = blobs::read_archive(&store, "a", &v1(), Some(key.as_str())).unwrap_err();
     assert!(matches!(err, MarketplaceError::Unavailable { .. }), "{err}");
@@ -153,7 +162,11 @@ fn wrong_credentials_are_refused_with_the_setting_to_check() {
     // Nothing is readable without the right key either.
     let good = client(&server, "");
     good.put(&BlobKey::of(b"x"), b"x").unwrap();
-    let err = store.get(&BlobKey::of(b"x")).err().expect("refused").to_string();
+    let err = store
+        .get(&BlobKey::of(b"x"))
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("downloading"), "{err}");
 }
 

@@ -31,10 +31,17 @@ fn a_package_published_through_one_client_installs_through_another() {
     let release = pkg.publish(&a);
     let version = release.version.clone();
     assert_eq!(b.package("shared-archive").unwrap().versions.len(), 1);
-    assert_eq!(b.fetch_archive("shared-archive", &version).unwrap(), pkg.archive());
+    assert_eq!(
+        b.fetch_archive("shared-archive", &version).unwrap(),
+        pkg.archive()
+    );
     // Neither client's own directory holds the archive: the bucket does.
     for home in [home_a.path(), home_b.path()] {
-        assert!(!home.join("blobs").exists(), "{} has local blobs", home.display());
+        assert!(
+            !home.join("blobs").exists(),
+            "{} has local blobs",
+            home.display()
+        );
     }
 }
 
@@ -64,5 +71,8 @@ fn a_publish_while_the_store_is_down_is_visible_nowhere() {
     // Once the store is back the same publish succeeds, and B installs it.
     garage.restart();
     a.publish(&release, &archive).unwrap();
-    assert_eq!(b.fetch_archive("never-there", &release.version).unwrap(), archive);
+    assert_eq!(
+        b.fetch_archive("never-there", &release.version).unwrap(),
+        archive
+    );
 }

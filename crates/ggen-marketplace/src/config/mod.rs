@@ -374,18 +374,36 @@ impl Settings {
         if !self.is_fleet() {
             return None;
         }
-        let routed: Vec<String> = self
-            .strategies
+        // Operations grouped by what reaches V1 and where that was set.
+        let mut routed: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for (op, s) in &self.strategies {
+            if s.value != BackendStrategy::V2Only {
+                let why = format!("{} ({})", s.value, s.source);
+                routed.entry(why).or_default().push(op.as_str());
+            }
+        }
+        if routed.is_empty() {
+            return None;
+        }
+        let every = routed.len() == 1
+            && routed
+                .values()
+                .all(|ops| ops.len() == self.strategies.len());
+        let listed: Vec<String> = routed
             .iter()
-            .filter(|(_, s)| s.value != BackendStrategy::V2Only)
-            .map(|(op, s)| format!("{} -> {} ({})", op.as_str(), s.value, s.source))
+            .map(|(why, ops)| match every {
+                true => format!("every operation is routed {why}"),
+                false => format!(
+                    "{} {} routed {why}",
+                    ops.join(", "),
+                    if ops.len() == 1 { "is" } else { "are" }
+                ),
+            })
             .collect();
-        (!routed.is_empty()).then(|| {
-            format!(
-                "a shared SPARQL endpoint and object store make this server one of a fleet, but {} can still reach V1, which is single-node (each server's V1 would serve its own stale copy). Set `marketplace.backend: v2` and `marketplace.fallback.enabled: false` (or GGEN_MARKETPLACE_BACKEND=v2 GGEN_MARKETPLACE_FALLBACK=false)",
-                routed.join(", ")
-            )
-        })
+        Some(format!(
+            "a shared SPARQL endpoint and object store make this server one of a fleet, but {} and can reach V1, which is single-node (each server's V1 would serve its own stale copy). Set `marketplace.backend: v2` and `marketplace.fallback.enabled: false` (or GGEN_MARKETPLACE_BACKEND=v2 GGEN_MARKETPLACE_FALLBACK=false)",
+            listed.join("; ")
+        ))
     }
 
     /// The effective settings of this process: `config_file` (if present),

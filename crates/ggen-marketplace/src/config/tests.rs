@@ -352,3 +352,124 @@ fn bad_endpoint_options_are_refused_naming_the_setting() {
         assert!(!e.contains("pw-s3cret"), "{e}");
     }
 }
+
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn blob_settings_layer_env_over_file_and_keep_the_secret_out_of_json() {
+    let yaml = "marketplace:\n  blobs:\n    url: s3://from-file/p\n    endpoint: http://127.0.0.1:3900\n    access_key_id: GKfile\n    secret_access_key: file-secret\n";
+    let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
+    let b = s.blobs.clone().unwrap();
+    assert_eq!(b.url.value, "s3://from-file/p");
+    assert_eq!(b.region, "us-east-1");
+    let s = resolve(
+        yaml,
+        &[
+            ("GGEN_MARKETPLACE_BLOBS_URL", "s3://from-env"),
+            ("GGEN_MARKETPLACE_BLOBS_SECRET_ACCESS_KEY", "env-secret"),
+        ],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    let b = s.blobs.clone().unwrap();
+    assert_eq!(
+        b.url.source,
+        Source::Env("GGEN_MARKETPLACE_BLOBS_URL".into())
+    );
+    assert_eq!(b.secret_access_key.as_deref(), Some("env-secret"));
+    assert_eq!(b.access_key_id.as_deref(), Some("GKfile"));
+    let json = serde_json::to_string(&s).unwrap();
+    let debug = format!("{s:?}");
+    for secret in ["env-secret", "file-secret"] {
+        assert!(
+            !json.contains(secret) && !debug.contains(secret),
+            "{json}\n{debug}"
+        );
+    }
+    // Not a fleet without a shared endpoint; with one, V1 in the routing is refused.
+    assert!(s.fleet_conflict().is_none());
+    let fleet = [
+        ("GGEN_MARKETPLACE_BLOBS_URL", "s3://bucket"),
+        (
+            "GGEN_MARKETPLACE_V2_ENDPOINT",
+            "http://127.0.0.1:7878/query",
+        ),
+    ];
+    let s = resolve("", &fleet, Flags::default(), BOTH).unwrap();
+    let why = s.fleet_conflict().expect("V2 with fallback in a fleet");
+    assert!(
+        why.contains("every operation is routed v2 (fallback to v1) (default)"),
+        "{why}"
+    );
+    let s = resolve("marketplace:\n  backend: v2\n  fallback: { enabled: false }\n  operations: { search: v1 }\n", &fleet, Flags::default(), BOTH).unwrap();
+    let why = s.fleet_conflict().expect("search on V1 in a fleet");
+    assert!(why.contains("search is routed v1 (file c.yaml)"), "{why}");
+    let s = resolve(
+        "marketplace: { backend: v2, fallback: { enabled: false } }\n",
+        &fleet,
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap();
+    assert_eq!(s.fleet_conflict(), None);
+}
+
+#[test]
+fn blob_settings_that_cannot_work_name_their_key() {
+    let err = resolve(
+        "marketplace:\n  blobs:\n    region: garage\n",
+        &[],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("marketplace.blobs.region") && err.contains("url"),
+        "{err}"
+    );
+    let v1_only = Compiled {
+        v1: true,
+        v2: false,
+    };
+    let err = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_BLOBS_URL", "s3://bucket")],
+        Flags::default(),
+        v1_only,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("GGEN_MARKETPLACE_BLOBS_URL") && err.contains("no V2"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "marketplace-v2")]
+#[test]
+fn blob_urls_and_endpoints_are_checked_before_use() {
+    for (yaml, key) in [
+        (
+            "marketplace:\n  blobs:\n    url: http://bucket\n",
+            "marketplace.blobs.url",
+        ),
+        (
+            "marketplace:\n  blobs:\n    url: s3://b/../x\n",
+            "marketplace.blobs.url",
+        ),
+        (
+            "marketplace:\n  blobs:\n    url: s3://bucket\n    endpoint: http://h/p?q\n",
+            "marketplace.blobs.endpoint",
+        ),
+        (
+            "marketplace:\n  blobs:\n    url: s3://bucket\n    access_key_id: GK1\n",
+            "marketplace.blobs.secret_access_key",
+        ),
+    ] {
+        let err = resolve(yaml, &[], Flags::default(), BOTH)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+}

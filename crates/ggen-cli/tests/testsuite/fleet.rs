@@ -4,6 +4,9 @@
 //! would serve stale V1 fallbacks are refused; a backup that could not
 //! restore the shared archives is refused.
 
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
 use ggen_test_support::garage::{self, GarageServer};
 use ggen_test_support::{OxigraphServer, garage_available, oxigraph_available};
 
@@ -83,6 +86,29 @@ fn what_one_server_publishes_another_installs() {
     }
 }
 
+/// Runs `cmd` to its end, or kills it after `limit` and says so: a server
+/// that should have refused to start must not hang the test run.
+fn finished_within(mut cmd: std::process::Command, limit: Duration) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {limit:?} (it should have refused to start): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn a_fleet_that_could_reach_v1_is_refused_and_status_says_why() {
     if !garage_available("fleet refusal") || !oxigraph_available("fleet refusal") {
@@ -92,41 +118,53 @@ fn a_fleet_that_could_reach_v1_is_refused_and_status_says_why() {
     let sparql = OxigraphServer::start(&data.path().join("graph"));
     let store = GarageServer::start();
     let mut env = fleet_env(&sparql, &store);
-    env.retain(|(k, _)| {
-        !k.starts_with("GGEN_MARKETPLACE_BACKEND") && *k != "GGEN_MARKETPLACE_FALLBACK"
-    });
+    // The defaults: V2 with fallback to V1 where V1 is compiled.
+    env.retain(|(k, _)| *k != "GGEN_MARKETPLACE_BACKEND" && *k != "GGEN_MARKETPLACE_FALLBACK");
     let home = Home::new();
-    let run = |args: &[&str]| {
+    let cmd = |env: &[(&str, String)], args: &[&str]| {
         let mut c = std_bin(home.path(), "admin");
         c.envs(env.iter().map(|(k, v)| (k, v)));
         c.args(args);
-        c.output().unwrap()
+        c
     };
-    let out = run(&["registry", "serve", "--addr", "127.0.0.1:0"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "served a fleet with V1 fallbacks");
-    for needle in [
-        "refusing to serve",
-        "single-node",
-        "marketplace.backend: v2",
-    ] {
-        assert!(stderr.contains(needle), "no {needle:?} in: {stderr}");
+    let status = |env: &[(&str, String)]| {
+        let out = finished_within(
+            cmd(env, &["marketplace", "status"]),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = status(&env);
+    assert!(text.contains(&store.url("fleet")), "{text}");
+    if cfg!(feature = "marketplace-v1") {
+        let out = finished_within(
+            cmd(&env, &["registry", "serve", "--addr", "127.0.0.1:0"]),
+            Duration::from_secs(60),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "served a fleet with V1 fallbacks");
+        for needle in [
+            "refusing to serve",
+            "single-node",
+            "marketplace.backend: v2",
+        ] {
+            assert!(stderr.contains(needle), "no {needle:?} in: {stderr}");
+        }
+        assert!(text.contains("NOT SERVABLE"), "{text}");
+        // With V2 alone the same fleet is servable.
+        env.push(("GGEN_MARKETPLACE_BACKEND", "v2".into()));
+        env.push(("GGEN_MARKETPLACE_FALLBACK", "false".into()));
+        let text = status(&env);
+        assert!(!text.contains("NOT SERVABLE"), "{text}");
+    } else {
+        // A build without V1 cannot reach it: the defaults are servable.
+        assert!(!text.contains("NOT SERVABLE"), "{text}");
     }
-    let status = String::from_utf8_lossy(&run(&["marketplace", "status"]).stdout).into_owned();
-    assert!(status.contains("NOT SERVABLE"), "{status}");
-    assert!(status.contains(&store.url("fleet")), "{status}");
-    // With V2 alone the same fleet is servable.
-    let status = {
-        let mut c = std_bin(home.path(), "admin");
-        c.envs(env.iter().map(|(k, v)| (k, v)));
-        c.envs([
-            ("GGEN_MARKETPLACE_BACKEND", "v2"),
-            ("GGEN_MARKETPLACE_FALLBACK", "false"),
-        ]);
-        c.args(["marketplace", "status"]);
-        String::from_utf8(c.output().unwrap().stdout).unwrap()
-    };
-    assert!(!status.contains("NOT SERVABLE"), "{status}");
 }
 
 #[test]

@@ -32,20 +32,7 @@ pub struct GarageServer {
 /// (naming `what`) and passes, except under `CI`, where it fails: CI
 /// installs it (`scripts/test-setup`).
 pub fn available(what: &str) -> bool {
-    let found = Command::new("garage")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the `garage` command is not on PATH (scripts/test-setup builds it) and CI is set"
-        );
-        eprintln!("SKIP {what}: no `garage` on PATH; scripts/test-setup builds it");
-    }
-    found
+    crate::process::tool_available("garage", "--help", "scripts/test-setup builds it", what)
 }
 
 impl GarageServer {

@@ -25,20 +25,7 @@ pub fn free_port() -> u16 {
 /// `SKIP` (naming `what`) and passes, except under `CI`, where it fails:
 /// CI installs it (`scripts/test`).
 pub fn available(what: &str) -> bool {
-    let found = Command::new("oxigraph")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the `oxigraph` command is not on PATH (pip install oxigraph) and CI is set"
-        );
-        eprintln!("SKIP {what}: no `oxigraph` on PATH; `pip install oxigraph` to run it");
-    }
-    found
+    crate::process::tool_available("oxigraph", "--version", "`pip install oxigraph`", what)
 }
 
 impl OxigraphServer {

@@ -14,3 +14,24 @@ pub fn succeeded(output: std::io::Result<Output>, context: &str) -> Output {
     );
     out
 }
+
+/// Whether `command` can be run (`command probe`). Without it a test says
+/// `SKIP` (naming `what`, and how to get the command: `install`) and passes,
+/// except under `CI`, where it fails: CI installs every such command
+/// (`scripts/test-setup`).
+pub(crate) fn tool_available(command: &str, probe: &str, install: &str, what: &str) -> bool {
+    let found = std::process::Command::new(command)
+        .arg(probe)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the `{command}` command is not on PATH ({install}) and CI is set"
+        );
+        eprintln!("SKIP {what}: no `{command}` on PATH; {install} to run it");
+    }
+    found
+}

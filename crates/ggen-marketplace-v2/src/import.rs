@@ -13,7 +13,7 @@ use oxigraph::model::vocab::rdf;
 use oxigraph::model::{NamedNode, Term};
 
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
-use crate::store::{Answer, Op};
+use crate::store::{Answer, Changed, Op};
 use crate::terms::{Doc, TermIndex};
 use crate::{BACKEND, BATCH, V2Backend, complete, mapping, store};
 
@@ -47,7 +47,7 @@ impl V2Backend {
         }
         total += batch.len();
         self.store()?
-            .apply(&[Op::Insert(batch), Op::BumpGeneration])?;
+            .apply(&[Op::Insert(batch), Op::BumpGeneration(Changed::Everything)])?;
         let ix = self.build_index(self.store()?.generation()?)?;
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
@@ -187,14 +187,15 @@ impl V2Backend {
                     .flat_map(&mut triples_of)
                     .chain(store::generation_triples(next)),
             )?;
-            self.store()?.apply(&[Op::BumpGeneration])?;
+            self.store()?
+                .apply(&[Op::BumpGeneration(Changed::Everything)])?;
             2
         } else {
             let mut bumps = 0;
             for chunk in fresh.chunks(BATCH) {
                 let triples = chunk.iter().flat_map(&mut triples_of).collect();
                 self.store()?
-                    .apply(&[Op::Insert(triples), Op::BumpGeneration])?;
+                    .apply(&[Op::Insert(triples), Op::BumpGeneration(Changed::Everything)])?;
                 bumps += 1;
             }
             bumps
@@ -330,7 +331,7 @@ impl V2Backend {
             })
             .collect();
         self.store()?
-            .apply(&[Op::Delete(doomed), Op::BumpGeneration])?;
+            .apply(&[Op::Delete(doomed), Op::BumpGeneration(Changed::Everything)])?;
         let ix = self.build_index(self.store()?.generation()?)?;
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         Ok(())
@@ -359,13 +360,15 @@ impl V2Backend {
         if ops.is_empty() {
             return Ok(());
         }
-        ops.push(Op::BumpGeneration);
+        ops.push(Op::BumpGeneration(Changed::Packages(
+            set.iter().map(|(name, _, _)| name.clone()).collect(),
+        )));
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
             before.with_counters(generation, &set)?
         } else {
-            self.build_index(generation)?
+            self.catch_up_or_build(Some(&before), generation)?
         };
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;

@@ -45,6 +45,7 @@ mod graph;
 mod import;
 mod mapping;
 mod store;
+mod sync;
 mod terms;
 mod topics;
 
@@ -64,14 +65,18 @@ use oxigraph::model::{NamedNode, Term};
 use semver::Version;
 
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
-use crate::store::{GraphStore, Op, RemoteEndpoint};
+use crate::store::{Changed, GraphStore, Op, RemoteEndpoint};
+use crate::sync::RefreshCounters;
 use crate::terms::{Doc, TermIndex};
 use ggen_marketplace_core::topics::TopicScheme;
 
 pub use crate::graph::ExportFormat;
 pub use crate::import::BULK_MIN_RELEASES;
 pub use crate::store::RemoteEndpoint as Endpoint;
-pub use crate::store::{Auth as EndpointAuth, DEFAULT_GRAPH, Protocol as EndpointProtocol};
+pub use crate::store::{
+    Auth as EndpointAuth, DEFAULT_GRAPH, FEED_KEEP, Protocol as EndpointProtocol,
+};
+pub use crate::sync::IndexRefreshes;
 pub use crate::topics::{MAX_TOPICS_BYTES, SUBJECT as TOPIC_LINK, TopicsImport};
 
 /// V2's directory in the registry directory.
@@ -110,6 +115,7 @@ pub struct V2Backend {
     opening: Mutex<()>,
     /// Opened for a dry run: nothing is written, not even the term index.
     read_only: bool,
+    refreshes: RefreshCounters,
 }
 
 /// How to open an embedded store that has not been needed yet.
@@ -131,6 +137,7 @@ impl V2Backend {
             last_check: Mutex::new(None),
             opening: Mutex::new(()),
             read_only: false,
+            refreshes: RefreshCounters::default(),
         }
     }
 
@@ -203,6 +210,7 @@ impl V2Backend {
             last_check: Mutex::new(None),
             opening: Mutex::new(()),
             read_only,
+            refreshes: RefreshCounters::default(),
         };
         if !deferred {
             backend.store()?;
@@ -370,7 +378,7 @@ impl V2Backend {
         }
         let generation = self.store()?.generation()?;
         *self.last_check.lock().expect("check lock") = Some(Instant::now());
-        if let Some(ix) = current.filter(|ix| ix.generation() == generation) {
+        if let Some(ix) = current.clone().filter(|ix| ix.generation() == generation) {
             return Ok(ix);
         }
         let loaded = self
@@ -379,11 +387,22 @@ impl V2Backend {
             .and_then(|d| TermIndex::load(d, generation));
         let ix = match loaded {
             Some(ix) => ix,
-            None => self.build_index(generation)?,
+            None => self.catch_up_or_build(current.as_deref(), generation)?,
         };
         let ix = Arc::new(ix);
         *self.index.write().expect("index lock") = Some(ix.clone());
         Ok(ix)
+    }
+
+    /// `from` brought to `generation` from the change feed when it can be,
+    /// else a fresh build.
+    fn catch_up_or_build(&self, from: Option<&TermIndex>, generation: u64) -> Result<TermIndex> {
+        if let Some(from) = from
+            && let Some(ix) = self.catch_up(from, generation)?
+        {
+            return Ok(ix);
+        }
+        self.build_index(generation)
     }
 
     /// Builds the term index from the graph, `BATCH` packages per read so
@@ -408,6 +427,7 @@ impl V2Backend {
         if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;
         }
+        self.refreshes.rebuilt();
         tracing::info!(
             packages = ix.len(),
             terms = ix.term_count(),
@@ -458,7 +478,13 @@ impl V2Backend {
         scheme: Option<Arc<TopicScheme>>,
     ) -> Result<()> {
         let before = self.index()?;
-        ops.push(Op::BumpGeneration);
+        ops.push(Op::BumpGeneration(
+            if scheme.is_some() || touched.is_empty() {
+                Changed::Everything
+            } else {
+                Changed::Packages(touched.to_vec())
+            },
+        ));
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
@@ -489,8 +515,9 @@ impl V2Backend {
             }
             ix
         } else {
-            // Someone else wrote to the endpoint in between: start over.
-            self.build_index(generation)?
+            // Someone else wrote to the endpoint in between; the feed holds
+            // their changes and this one.
+            self.catch_up_or_build(Some(&before), generation)?
         };
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         *self.last_check.lock().expect("check lock") = Some(Instant::now());

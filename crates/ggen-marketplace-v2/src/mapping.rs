@@ -61,6 +61,8 @@ pub mod mp {
         requirement = "requirement", optional = "optional", algorithm = "algorithm",
         key_id = "keyId", public_key = "publicKey", signature_value = "signatureValue",
         statement = "statement", topic_scheme = "topicScheme",
+        change_class = "Change", change_generation = "changeGeneration",
+        changed_package = "changedPackage", changed_everything = "changedEverything",
     }
 
     /// The node holding the registry's generation counter.

@@ -26,9 +26,11 @@ use crate::mapping::mp;
 
 mod embedded;
 mod endpoint;
+mod feed;
 mod remote;
 
 pub use endpoint::{Auth, DEFAULT_GRAPH, Protocol, RemoteEndpoint};
+pub use feed::{Changed, ChangesSince, KEEP as FEED_KEEP};
 use remote::Remote;
 
 const BACKEND: &str = "v2";
@@ -41,8 +43,9 @@ pub enum Op {
     Delete(Vec<Triple>),
     /// Removes every `<s> <p> ?o`.
     DeleteValues(NamedNode, NamedNode),
-    /// Adds one to the registry's `mp:generation` (0 when absent).
-    BumpGeneration,
+    /// Adds one to the registry's `mp:generation` (0 when absent) and
+    /// records in the change feed what the batch changed.
+    BumpGeneration(Changed),
 }
 
 /// The answer to a SPARQL query, fully read.
@@ -375,7 +378,7 @@ impl GraphStore {
                                 tx.remove(q);
                             }
                         }
-                        Op::BumpGeneration => {
+                        Op::BumpGeneration(changed) => {
                             let reg = mp::registry();
                             let gen_p = mp::generation();
                             let found: Vec<Quad> = tx
@@ -398,6 +401,7 @@ impl GraphStore {
                             for t in generation_triples(current + 1) {
                                 tx.insert(t.as_ref().in_graph(GraphNameRef::DefaultGraph));
                             }
+                            feed::record_local(&mut tx, current + 1, changed)?;
                         }
                     }
                 }
@@ -528,7 +532,7 @@ pub fn render_update(ops: &[Op], graph: Option<&NamedNode>) -> String {
                 "DELETE WHERE {{ {} }}",
                 in_graph(format!("{s} {p} ?o"))
             )),
-            Op::BumpGeneration => {
+            Op::BumpGeneration(changed) => {
                 let (reg, g, class) = (mp::registry(), mp::generation(), mp::registry_class());
                 let ty = oxigraph::model::vocab::rdf::TYPE;
                 // The aggregate gives one row even on an empty graph, where
@@ -539,6 +543,7 @@ pub fn render_update(ops: &[Op], graph: Option<&NamedNode>) -> String {
                      WHERE {{ {{ SELECT (MAX(?n) AS ?old) WHERE {{ {reg} {g} ?n }} }} \
                      BIND(COALESCE(?old, 0) + 1 AS ?new) }}"
                 ));
+                parts.extend(feed::render(changed, graph));
             }
         }
     }

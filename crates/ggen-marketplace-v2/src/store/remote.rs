@@ -231,7 +231,7 @@ impl Remote {
         self.query_in(query, self.dataset())
     }
 
-    fn query_in(
+    pub(super) fn query_in(
         &self,
         query: &spargebra::Query,
         dataset: Vec<(&'static str, String)>,

@@ -5,6 +5,7 @@
 mod common;
 mod conformance;
 mod embedded;
+mod feed;
 mod memory;
 mod remote;
 mod virtuoso;

@@ -1,0 +1,336 @@
+//! The change feed: what each generation changed, kept in the graph next to
+//! the registry's, so a client whose term index is a few generations behind
+//! re-reads only the packages those generations touched instead of the
+//! whole catalogue.
+//!
+//! Every generation bump writes one entry, in the same atomic step as the
+//! change itself:
+//!
+//! ```text
+//! GRAPH <{registry graph}/changes> {
+//!     _:c a mp:Change ; mp:changeGeneration N ;
+//!         mp:changedPackage "name" ...          (the packages generation N touched)
+//!         | mp:changedEverything true           (an import, a restore, the topic scheme)
+//! }
+//! ```
+//!
+//! Entries more than [`KEEP`] generations old are dropped by the same write
+//! that adds a new one, so the feed stays bounded. A client can catch up from
+//! generation M to N only if the feed holds an entry for every generation in
+//! between and none of them changed everything; a gap (a compacted stretch,
+//! a graph written before the feed existed, a restore) means a full rebuild.
+//! That rule needs no marker of where the feed starts, and a feed the server
+//! lies about can only cost a rebuild, never a wrong index: entries are
+//! checked (generations are integers, names are package names) and anything
+//! else is a gap.
+//!
+//! The feed is its own graph so that exports, backups and triple counts of
+//! the registry never include it.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use ggen_marketplace_core::name::validate_name;
+use ggen_marketplace_core::{MarketplaceError, Result};
+use oxigraph::model::vocab::{rdf, xsd};
+use oxigraph::model::{BlankNode, GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
+use oxigraph::store::Transaction;
+
+use super::{Answer, BACKEND, DEFAULT_GRAPH, GraphStore, parse_query, storage_err, term_u64};
+use crate::mapping::mp;
+
+/// How many generations of changes the feed keeps. A client further behind
+/// than this rebuilds its index. At a write a second, 1000 covers a server
+/// that was away for a quarter of an hour; each entry is a few triples.
+pub const KEEP: u64 = 1000;
+
+/// What one generation changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// These packages' subgraphs (added, edited or removed).
+    Packages(Vec<String>),
+    /// Anything at all: clients rebuild.
+    Everything,
+}
+
+/// The graph the feed of a registry in `registry_graph` lives in (`None`:
+/// the default graph, locally and on an endpoint).
+pub fn feed_graph(registry_graph: Option<&NamedNode>) -> NamedNode {
+    let base = registry_graph.map_or(DEFAULT_GRAPH, |g| g.as_str());
+    NamedNode::new_unchecked(format!("{base}/changes"))
+}
+
+/// What the feed says about the generations after one.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ChangesSince {
+    /// Generations with an entry.
+    pub generations: BTreeSet<u64>,
+    /// Every package those entries touched.
+    pub packages: BTreeSet<String>,
+    /// Whether an entry changed everything, or one was not well formed.
+    pub everything: bool,
+}
+
+impl ChangesSince {
+    /// Whether these entries account for every generation in `after+1..=upto`
+    /// with package changes alone.
+    pub fn covers(&self, after: u64, upto: u64) -> bool {
+        !self.everything
+            && after < upto
+            && (after + 1..=upto).all(|g| self.generations.contains(&g))
+    }
+
+    /// Adds one answer row: a generation, and maybe a package name or the
+    /// everything flag. Anything malformed counts as a change to everything.
+    fn add(
+        &mut self,
+        generation: Option<&Term>,
+        package: Option<&Term>,
+        everything: Option<&Term>,
+    ) {
+        let Some(g) = generation.and_then(term_u64) else {
+            self.everything = true;
+            return;
+        };
+        self.generations.insert(g);
+        if everything.is_some() {
+            self.everything = true;
+        }
+        match package {
+            None => {}
+            Some(Term::Literal(l)) if validate_name(l.value()).is_ok() => {
+                self.packages.insert(l.value().to_string());
+            }
+            Some(other) => {
+                tracing::warn!(value = %other, "the change feed names something that is not a package name; rebuilding instead");
+                self.everything = true;
+            }
+        }
+    }
+}
+
+/// An entry's fields other than its generation: its type, and what changed.
+fn entry_fields(changed: &Changed) -> Vec<(NamedNode, Term)> {
+    let mut out = vec![(rdf::TYPE.into_owned(), mp::change_class().into())];
+    match changed {
+        Changed::Packages(names) => out.extend(
+            names
+                .iter()
+                .map(|n| (mp::changed_package(), Literal::new_simple_literal(n).into())),
+        ),
+        Changed::Everything => out.push((mp::changed_everything(), Literal::from(true).into())),
+    }
+    out
+}
+
+/// In a local transaction that has just moved the generation to `generation`:
+/// adds its entry and drops the ones [`KEEP`] or more generations older.
+pub(super) fn record_local(
+    tx: &mut Transaction<'_>,
+    generation: u64,
+    changed: &Changed,
+) -> Result<()> {
+    let graph = feed_graph(None);
+    let in_feed = GraphNameRef::NamedNode(graph.as_ref());
+    let stale: Vec<NamedOrBlankNode> = tx
+        .quads_for_pattern(
+            None,
+            Some(mp::change_generation().as_ref()),
+            None,
+            Some(in_feed),
+        )
+        .filter_map(|q| match q {
+            Ok(q) if term_u64(&q.object).is_none_or(|g| g + KEEP <= generation) => {
+                Some(Ok(q.subject))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(storage_err)?;
+    for subject in &stale {
+        let quads: Vec<Quad> = tx
+            .quads_for_pattern(Some(subject.as_ref()), None, None, Some(in_feed))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(storage_err)?;
+        for q in &quads {
+            tx.remove(q);
+        }
+    }
+    let node = BlankNode::default();
+    let value = Literal::new_typed_literal(generation.to_string(), xsd::INTEGER);
+    let fields =
+        std::iter::once((mp::change_generation(), value.into())).chain(entry_fields(changed));
+    for (p, o) in fields {
+        tx.insert(&Quad::new(node.clone(), p, o, graph.clone()));
+    }
+    Ok(())
+}
+
+/// The SPARQL Update operations that follow a generation bump of the
+/// registry in `graph`: add the new generation's entry, then drop the ones
+/// [`KEEP`] or more generations older. Both read the generation the bump
+/// just wrote, in the same request.
+pub(super) fn render(changed: &Changed, graph: Option<&NamedNode>) -> [String; 2] {
+    let feed = feed_graph(graph);
+    let (reg, gen_p) = (mp::registry(), mp::generation());
+    let current = match graph {
+        Some(g) => {
+            format!("{{ SELECT (MAX(?n) AS ?cur) WHERE {{ GRAPH {g} {{ {reg} {gen_p} ?n }} }} }}")
+        }
+        None => format!("{{ SELECT (MAX(?n) AS ?cur) WHERE {{ {reg} {gen_p} ?n }} }}"),
+    };
+    // The blank node is a fresh one for the one solution.
+    let mut template = format!("_:c {} ?cur .\n", mp::change_generation());
+    for (p, o) in entry_fields(changed) {
+        writeln!(template, "_:c {p} {o} .").expect("write to string");
+    }
+    let add = format!("INSERT {{ GRAPH {feed} {{\n{template}}} }} WHERE {{ {current} }}");
+    let compact = format!(
+        "DELETE {{ GRAPH {feed} {{ ?c ?p ?o }} }} WHERE {{ {current} GRAPH {feed} {{ ?c {cg} ?g . ?c ?p ?o }} FILTER(?g + {KEEP} <= ?cur) }}",
+        cg = mp::change_generation(),
+    );
+    [add, compact]
+}
+
+impl GraphStore {
+    /// The feed's entries for generations after `after`.
+    pub fn changes_since(&self, after: u64) -> Result<ChangesSince> {
+        let mut out = ChangesSince::default();
+        let cg = mp::change_generation();
+        match self {
+            Self::Memory(store) | Self::Embedded { store, .. } => {
+                let graph = feed_graph(None);
+                let in_feed = GraphNameRef::NamedNode(graph.as_ref());
+                for q in store.quads_for_pattern(None, Some(cg.as_ref()), None, Some(in_feed)) {
+                    let q = q.map_err(storage_err)?;
+                    if term_u64(&q.object).is_some_and(|g| g <= after) {
+                        continue;
+                    }
+                    out.add(Some(&q.object), None, None);
+                    for entry in
+                        store.quads_for_pattern(Some(q.subject.as_ref()), None, None, Some(in_feed))
+                    {
+                        let entry = entry.map_err(storage_err)?;
+                        if entry.predicate == mp::changed_package() {
+                            out.add(Some(&q.object), Some(&entry.object), None);
+                        } else if entry.predicate == mp::changed_everything() {
+                            out.add(Some(&q.object), None, Some(&entry.object));
+                        }
+                    }
+                }
+            }
+            Self::Remote(remote) => {
+                let (cp, ce) = (mp::changed_package(), mp::changed_everything());
+                let text = format!(
+                    "SELECT ?g ?name ?all WHERE {{ \
+                     {{ ?c {cg} ?g }} UNION {{ ?c {cg} ?g ; {cp} ?name }} UNION {{ ?c {cg} ?g ; {ce} ?all }} \
+                     FILTER(?g > {after}) }}"
+                );
+                // The feed graph is the query's whole dataset.
+                let graph = feed_graph(self.remote_graph());
+                let dataset = vec![("default-graph-uri", graph.as_str().to_string())];
+                let rows = match remote.query_in(&parse_query(&text)?, dataset)? {
+                    Answer::Solutions { rows, .. } => rows,
+                    other => {
+                        return Err(MarketplaceError::backend(
+                            BACKEND,
+                            format!("the change feed query got {other:?} instead of solutions"),
+                        ));
+                    }
+                };
+                for row in &rows {
+                    let cell = |i: usize| row.get(i).and_then(|t| t.as_ref());
+                    out.add(cell(0), cell(1), cell(2));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Op;
+
+    fn bump(store: &GraphStore, changed: Changed) {
+        store.apply(&[Op::BumpGeneration(changed)]).unwrap();
+    }
+
+    fn names(list: &[&str]) -> Changed {
+        Changed::Packages(list.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn every_bump_leaves_an_entry_and_catching_up_needs_all_of_them() {
+        let store = GraphStore::memory().unwrap();
+        bump(&store, names(&["a"]));
+        bump(&store, names(&["b", "c"]));
+        bump(&store, names(&["a"]));
+        assert_eq!(store.generation().unwrap(), 3);
+        let since = store.changes_since(1).unwrap();
+        assert_eq!(since.generations, BTreeSet::from([2, 3]));
+        assert_eq!(
+            since.packages,
+            BTreeSet::from(["a".into(), "b".into(), "c".into()])
+        );
+        assert!(since.covers(1, 3));
+        assert!(!since.covers(0, 3), "generation 1 is not in the answer");
+        assert!(!since.covers(3, 3), "nothing to catch up on");
+        bump(&store, Changed::Everything);
+        assert!(!store.changes_since(1).unwrap().covers(1, 4));
+    }
+
+    #[test]
+    fn a_bump_without_an_entry_is_a_gap() {
+        let store = GraphStore::memory().unwrap();
+        bump(&store, names(&["a"]));
+        // A write from before the feed existed: generation only.
+        let local = store.local().unwrap();
+        let mut tx = local.start_transaction().unwrap();
+        for t in super::super::generation_triples(2) {
+            tx.insert(t.as_ref().in_graph(GraphNameRef::DefaultGraph));
+        }
+        tx.commit().unwrap();
+        bump(&store, names(&["b"]));
+        assert_eq!(store.generation().unwrap(), 3);
+        assert!(!store.changes_since(1).unwrap().covers(1, 3));
+        assert!(store.changes_since(2).unwrap().covers(2, 3));
+    }
+
+    #[test]
+    fn the_feed_keeps_only_the_last_generations() {
+        let store = GraphStore::memory().unwrap();
+        for _ in 0..KEEP + 5 {
+            bump(&store, names(&["a"]));
+        }
+        let all = store.changes_since(0).unwrap();
+        assert_eq!(all.generations.len() as u64, KEEP);
+        assert_eq!(all.generations.first(), Some(&6));
+        assert!(all.covers(5, KEEP + 5));
+        assert!(!all.covers(4, KEEP + 5));
+    }
+
+    #[test]
+    fn malformed_entries_count_as_everything() {
+        let mut since = ChangesSince::default();
+        since.add(
+            Some(&Literal::from(2_i64).into()),
+            Some(&Literal::new_simple_literal("../etc").into()),
+            None,
+        );
+        assert!(since.everything);
+        let mut since = ChangesSince::default();
+        since.add(Some(&Literal::new_simple_literal("two").into()), None, None);
+        assert!(since.everything);
+        let mut since = ChangesSince::default();
+        since.add(
+            Some(&Literal::from(2_i64).into()),
+            Some(&NamedNode::new_unchecked("urn:x").into()),
+            None,
+        );
+        assert!(since.everything);
+        assert!(since.packages.is_empty());
+    }
+}

@@ -1,0 +1,113 @@
+//! Bringing a term index up to a newer generation of the graph. When the
+//! change feed (see `store::feed`) accounts for every generation in between,
+//! only the packages those generations touched are read again; otherwise the
+//! index is rebuilt from the whole graph. A registry server that shares an
+//! endpoint with others is behind by a few generations after each of their
+//! writes, so this is what keeps a fleet's per-write cost at the size of the
+//! write rather than of the catalogue.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ggen_marketplace_core::Result;
+use oxigraph::model::NamedNode;
+
+use crate::mapping::{Nodes, package_iri};
+use crate::store::ChangesSince;
+use crate::terms::{Doc, TermIndex};
+use crate::{BATCH, V2Backend};
+
+/// How a backend's term index has been brought up to date since it was
+/// opened (`ggen registry serve` reports these as metrics).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IndexRefreshes {
+    /// Full rebuilds from the graph.
+    pub rebuilt: u64,
+    /// Catch-ups from the change feed.
+    pub caught_up: u64,
+    /// Packages read again by those catch-ups.
+    pub packages_reread: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RefreshCounters {
+    rebuilt: AtomicU64,
+    caught_up: AtomicU64,
+    packages_reread: AtomicU64,
+}
+
+impl RefreshCounters {
+    pub(crate) fn rebuilt(&self) {
+        self.rebuilt.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn caught_up(&self, packages: usize) {
+        self.caught_up.fetch_add(1, Ordering::Relaxed);
+        self.packages_reread
+            .fetch_add(packages as u64, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> IndexRefreshes {
+        IndexRefreshes {
+            rebuilt: self.rebuilt.load(Ordering::Relaxed),
+            caught_up: self.caught_up.load(Ordering::Relaxed),
+            packages_reread: self.packages_reread.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl V2Backend {
+    /// How the term index has been refreshed since this backend was opened.
+    pub fn index_refreshes(&self) -> IndexRefreshes {
+        self.refreshes.read()
+    }
+
+    /// `from` brought to `generation` from the change feed, or `None` when
+    /// the feed cannot vouch for every generation in between (or would have
+    /// more read again than a rebuild reads). Entries of writes that landed
+    /// after `generation` was read may be in the answer too; their packages
+    /// are then newer than the label, which the next catch-up from
+    /// `generation` reads again, so nothing is missed.
+    pub(crate) fn catch_up(&self, from: &TermIndex, generation: u64) -> Result<Option<TermIndex>> {
+        let after = from.generation();
+        if generation <= after || generation - after > crate::store::FEED_KEEP {
+            return Ok(None);
+        }
+        let since: ChangesSince = self.store()?.changes_since(after)?;
+        if !since.covers(after, generation) {
+            return Ok(None);
+        }
+        let names: Vec<String> = since.packages.into_iter().collect();
+        if names.len() > BATCH && names.len() > from.len() / 2 {
+            return Ok(None);
+        }
+        let mut docs = Vec::with_capacity(names.len());
+        for chunk in names.chunks(BATCH) {
+            let roots: Vec<NamedNode> = chunk.iter().map(|n| package_iri(n)).collect();
+            let packages = Nodes::new(&self.store()?.describe(&roots)?).packages()?;
+            // Only what was asked for: an endpoint's extra answers are not news.
+            docs.extend(
+                packages
+                    .iter()
+                    .filter(|p| chunk.contains(&p.name))
+                    .map(Doc::from_package),
+            );
+        }
+        let removed: Vec<String> = names
+            .iter()
+            .filter(|n| !docs.iter().any(|d| &d.name == *n))
+            .cloned()
+            .collect();
+        let ix = from.with_changes(generation, docs, &removed)?;
+        if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
+            ix.save(dir)?;
+        }
+        self.refreshes.caught_up(names.len());
+        tracing::debug!(
+            from = after,
+            to = generation,
+            packages = names.len(),
+            "v2 term index caught up from the change feed"
+        );
+        Ok(Some(ix))
+    }
+}

@@ -1,0 +1,184 @@
+//! Two clients of one real `oxigraph serve`, as two registry servers: the one
+//! that did not write catches up from the change feed, re-reading only what
+//! changed, and rebuilds whenever the feed cannot vouch for a generation.
+
+use crate::common;
+
+use std::time::Duration;
+
+use ggen_marketplace_core::MarketplaceBackend;
+use ggen_marketplace_core::search::SearchQuery;
+use ggen_marketplace_v2::{DEFAULT_GRAPH, IndexRefreshes, V2Backend};
+
+/// Past the second for which a client trusts the generation it last read.
+const TRUST: Duration = Duration::from_millis(1100);
+
+fn update(url: &str, text: &str) {
+    ureq::post(url)
+        .send_form([("update", text)])
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+}
+
+fn refreshes(b: &V2Backend) -> (u64, u64, u64) {
+    let IndexRefreshes {
+        rebuilt,
+        caught_up,
+        packages_reread,
+    } = b.index_refreshes();
+    (rebuilt, caught_up, packages_reread)
+}
+
+/// Everything a search client would compare: hits of a few queries, and
+/// the names listed.
+fn answers(b: &V2Backend) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = ["rust", "web", "template", "late arrival", "helo wrld"]
+        .iter()
+        .map(|q| common::names(b, SearchQuery::text(*q)))
+        .collect();
+    out.push(b.list().unwrap().into_iter().map(|p| p.name).collect());
+    out
+}
+
+fn publish(b: &V2Backend, name: &str, version: &str, description: &str) {
+    let (v, a) = common::release(name, version, description, &["web"]);
+    b.publish(&v, &a).unwrap();
+}
+
+#[test]
+fn a_client_behind_rereads_only_what_the_feed_says_changed() {
+    let Some(common::Served {
+        backend,
+        server,
+        data: _data,
+        ..
+    }) = common::served("the change feed tests")
+    else {
+        return;
+    };
+    catches_up(&backend, &server.query_url(), &server.update_url());
+}
+
+#[test]
+fn virtuoso_keeps_the_feed_too() {
+    let Some(common::ServedByVirtuoso {
+        backend, server, ..
+    }) = common::served_by_virtuoso("the change feed tests")
+    else {
+        return;
+    };
+    let url = server.sparql_url();
+    catches_up(&backend, &url, &url);
+}
+
+/// `a` writes and a second client of the same endpoint follows.
+fn catches_up(a: &V2Backend, query_url: &str, update_url: &str) {
+    for (v, archive) in common::catalogue() {
+        a.publish(&v, &archive).unwrap();
+    }
+    let local = tempfile::tempdir().unwrap();
+    let b = V2Backend::remote(query_url, update_url, local.path()).unwrap();
+    assert_eq!(
+        common::names(&b, SearchQuery::text("command line"))[0],
+        "rust-cli"
+    );
+    assert_eq!(
+        refreshes(&b),
+        (1, 0, 0),
+        "a new client builds its index once"
+    );
+
+    // Three writes through A touching three packages, one of them twice.
+    publish(
+        a,
+        "late-arrival",
+        "1.0.0",
+        "published through the other server",
+    );
+    publish(
+        a,
+        "rust-cli",
+        "1.3.0",
+        "Command line applications in Rust, newer",
+    );
+    a.yank("rust-web", &"0.9.0".parse().unwrap(), true).unwrap();
+    publish(
+        a,
+        "late-arrival",
+        "1.1.0",
+        "published through the other server again",
+    );
+    std::thread::sleep(TRUST);
+    assert_eq!(
+        common::names(&b, SearchQuery::text("late arrival"))[0],
+        "late-arrival"
+    );
+    assert_eq!(
+        refreshes(&b),
+        (1, 1, 3),
+        "one catch-up re-reading three packages"
+    );
+    assert_eq!(b.generation().unwrap(), a.generation().unwrap());
+    assert_eq!(
+        b.package("rust-cli").unwrap().latest().version.to_string(),
+        "1.3.0"
+    );
+    assert!(b.versions("rust-web").unwrap().iter().all(|v| v.yanked));
+    // B answers as a client that read the whole graph does.
+    let fresh = tempfile::tempdir().unwrap();
+    let c = V2Backend::remote(query_url, update_url, fresh.path()).unwrap();
+    assert_eq!(answers(&b), answers(&c));
+
+    // The index B caught up to is what it saved: a restart loads it as it is.
+    drop(b);
+    let b = V2Backend::remote(query_url, update_url, local.path()).unwrap();
+    assert_eq!(answers(&b), answers(&c));
+    assert_eq!(refreshes(&b), (0, 0, 0));
+}
+
+#[test]
+fn a_gap_or_a_lie_in_the_feed_means_a_rebuild_not_a_wrong_index() {
+    let Some(common::Served {
+        backend: a,
+        server,
+        data: _data,
+        ..
+    }) = common::served("the change feed tests")
+    else {
+        return;
+    };
+    publish(&a, "first", "1.0.0", "the first package");
+    let local = tempfile::tempdir().unwrap();
+    let b = V2Backend::remote(&server.query_url(), &server.update_url(), local.path()).unwrap();
+    assert_eq!(common::names(&b, SearchQuery::text("first")), ["first"]);
+    assert_eq!(refreshes(&b), (1, 0, 0));
+    let feed = format!("<{DEFAULT_GRAPH}/changes>");
+
+    // The feed is dropped (by hand, or by an older server that never wrote
+    // one): B cannot tell what changed, so it reads everything.
+    publish(&a, "second", "1.0.0", "the second package");
+    update(&server.update_url(), &format!("DROP GRAPH {feed}"));
+    std::thread::sleep(TRUST);
+    assert_eq!(common::names(&b, SearchQuery::text("second")), ["second"]);
+    assert_eq!(refreshes(&b), (2, 0, 0));
+
+    // An entry names something that is no package name: also a rebuild, and
+    // nothing is built from that text.
+    publish(&a, "third", "1.0.0", "the third package");
+    let generation = a.generation().unwrap();
+    update(
+        &server.update_url(),
+        &format!(
+            "INSERT DATA {{ GRAPH {feed} {{ _:x <https://ggen.io/marketplace/changeGeneration> {generation} ; \
+             <https://ggen.io/marketplace/changedPackage> \"../../etc/passwd\" }} }}"
+        ),
+    );
+    std::thread::sleep(TRUST);
+    assert_eq!(common::names(&b, SearchQuery::text("third")), ["third"]);
+    assert_eq!(refreshes(&b), (3, 0, 0));
+
+    // With the feed whole again, the next write is a catch-up.
+    publish(&a, "fourth", "1.0.0", "the fourth package");
+    std::thread::sleep(TRUST);
+    assert_eq!(common::names(&b, SearchQuery::text("fourth")), ["fourth"]);
+    assert_eq!(refreshes(&b), (3, 1, 1));
+}

@@ -79,7 +79,9 @@ struct Args {
     dual: bool,
     /// Also time every operation against V2 on a real SPARQL endpoint
     /// (`oxigraph serve` on loopback, loaded with `oxigraph load`; needs
-    /// `pip install oxigraph`).
+    /// `pip install oxigraph`), and how a write through a second client of
+    /// that endpoint reaches the first (the `sync:` rows, one sample per
+    /// write, at most 20 writes).
     #[arg(long)]
     remote: bool,
     /// Also time whole `ggen marketplace search` processes (with their peak

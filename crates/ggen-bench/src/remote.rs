@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ggen_marketplace_core::MarketplaceBackend;
+use ggen_marketplace_core::model::PackageVersion;
 use ggen_marketplace_core::search::SearchQuery;
-use ggen_marketplace_v2::{Endpoint, ExportFormat, V2Backend};
+use ggen_marketplace_v2::{Endpoint, ExportFormat, REMOTE_FRESHNESS, V2Backend};
 
 use crate::{Catalogue, Row, run_backend};
 
@@ -96,5 +97,117 @@ pub fn rows(
         format!("v2-remote first search, building the term index {n}"),
         t.elapsed().as_secs_f64(),
     );
-    run_backend(n, "v2-remote", &v2, c.corpus, c.iterations, rows)
+    run_backend(n, "v2-remote", &v2, c.corpus, c.iterations, rows)?;
+    sync_rows(n, &v2, &base, &local, c.iterations.clamp(2, 20), rows)
+}
+
+/// How a write through one registry server reaches another over the same
+/// endpoint. The writer starts from a copy of the reader's term index (a
+/// server provisioned from a snapshot), so its first write does not rebuild.
+/// Two rows: the reader's catch-up itself (its first search once the
+/// generation it trusted has expired), and the time from the writer's
+/// publish returning until the reader's search finds the package, polling
+/// every 5 ms (at most [`REMOTE_FRESHNESS`] plus the catch-up). `writes`
+/// samples each.
+fn sync_rows(
+    n: usize,
+    reader: &V2Backend,
+    base: &str,
+    reader_dir: &std::path::Path,
+    writes: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let writer_dir = reader_dir.with_file_name(format!("remote-writer-{n}"));
+    let _ = std::fs::remove_dir_all(&writer_dir);
+    copy_dir(reader_dir, &writer_dir)?;
+    let mut endpoint = Endpoint::new(format!("{base}/query"), format!("{base}/update"));
+    endpoint.timeout = Duration::from_secs(600);
+    let writer = V2Backend::remote_with(endpoint, &writer_dir)?;
+    let before = reader.index_refreshes();
+    let (mut catch_up, mut visible) = (Vec::new(), Vec::new());
+    // Where each catch-up's time went, from the reader's own counters.
+    let (mut read, mut index, mut save) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..writes {
+        let name = format!("sync-probe-{i}");
+        publish_probe(&writer, &name)?;
+        std::thread::sleep(REMOTE_FRESHNESS);
+        let counted = reader.index_refreshes();
+        let t = Instant::now();
+        let found = reader.search(&SearchQuery::text(&name))?;
+        catch_up.push(t.elapsed());
+        let now = reader.index_refreshes();
+        read.push(now.catch_up_read - counted.catch_up_read);
+        index.push(now.catch_up_index - counted.catch_up_index);
+        save.push(now.catch_up_save - counted.catch_up_save);
+        anyhow::ensure!(
+            found.hits.iter().any(|h| h.name == name),
+            "{name} not found after a catch-up"
+        );
+
+        let name = format!("sync-probe-{i}-polled");
+        // Let the reader's trust in the generation just read run out at a
+        // different point of each poll, as writes arrive in a real fleet.
+        std::thread::sleep(REMOTE_FRESHNESS / writes as u32 * i as u32);
+        publish_probe(&writer, &name)?;
+        let t = Instant::now();
+        while !reader
+            .search(&SearchQuery::text(&name))?
+            .hits
+            .iter()
+            .any(|h| h.name == name)
+        {
+            anyhow::ensure!(
+                t.elapsed() < Duration::from_secs(120),
+                "{name} never became searchable"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        visible.push(t.elapsed());
+    }
+    let after = reader.index_refreshes();
+    anyhow::ensure!(
+        after.rebuilt == before.rebuilt,
+        "the reader rebuilt its index instead of catching up ({before:?} -> {after:?})"
+    );
+    for (operation, samples) in [
+        ("sync: catch-up after one write elsewhere", catch_up),
+        ("sync: catch-up, reading feed and packages", read),
+        ("sync: catch-up, new term index in memory", index),
+        ("sync: catch-up, saving index.bin", save),
+        ("sync: write elsewhere until searchable here", visible),
+    ] {
+        let (first, total) = (samples[0], samples.iter().sum());
+        rows.push(Row::from_samples(
+            n,
+            "v2-remote",
+            operation,
+            first,
+            samples,
+            total,
+        ));
+    }
+    Ok(())
+}
+
+fn publish_probe(writer: &V2Backend, name: &str) -> Result<()> {
+    let archive = ggen_marketplace_core::archive::pack_entries(&[("README.md", name.as_bytes())])?;
+    let mut v = PackageVersion::new(name, "1.0.0".parse()?);
+    v.description = format!("probe {name} for the sync rows");
+    v.checksum = Some(ggen_marketplace_core::checksum::sha256_hex(&archive));
+    writer.publish(&v, &archive)?;
+    Ok(())
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }

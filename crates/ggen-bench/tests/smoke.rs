@@ -101,6 +101,11 @@ fn ggen_bench_runs_end_to_end_at_1k() {
     if oxigraph {
         assert!(has("v2-remote", "search one-word"));
         assert!(has("v2-remote", "info"));
+        assert!(has("v2-remote", "sync: catch-up after one write elsewhere"));
+        assert!(has(
+            "v2-remote",
+            "sync: write elsewhere until searchable here"
+        ));
     }
 }
 

@@ -15,14 +15,16 @@
 //!
 //! Remote mode keeps the graph in a SPARQL 1.1 endpoint and the term index
 //! and lock in a local directory: an endpoint stores triples,
-//! not our FST, so each client keeps its own index and rebuilds it from the
-//! endpoint whenever the endpoint's `mp:generation` differs from the one the
-//! index was built from (checked at most once a second).
+//! not our FST, so each client keeps its own index and brings it up to the
+//! endpoint's `mp:generation` whenever the two differ (checked at most once
+//! per [`REMOTE_FRESHNESS`]): from the change feed when it accounts for every
+//! generation in between, by a rebuild otherwise (`sync`, `store::feed`).
 //!
 //! Writers hold the lock, apply one atomic batch to the graph (which also bumps
-//! `mp:generation`), then update the in-memory term index from the touched
-//! packages and rewrite `index.bin`. A crash between the two leaves an index
-//! with an older generation, which is rebuilt on next use.
+//! `mp:generation` and records what changed in the feed), then update the
+//! in-memory term index from the touched packages and rewrite `index.bin`. A
+//! crash between the two leaves an index with an older generation, which is
+//! caught up or rebuilt on next use.
 //!
 //! A process that only reads can open the embedded store on first need
 //! ([`V2Backend::open_embedded_deferred`]): a search, listing or `info` whose
@@ -35,7 +37,8 @@
 //! | `import` | bulk writes: migration's import, a backup's graph, counters |
 //! | `graph` | SPARQL answers and RDF exports |
 //! | `mapping` | the unified model as triples, and back |
-//! | `store` | one interface over in-memory, embedded (RocksDB) and remote stores |
+//! | `store` | one interface over in-memory, embedded (RocksDB) and remote stores, and the change feed |
+//! | `sync` | bringing a term index up to a newer generation |
 //! | `terms` | the FST term index search runs on |
 //! | `topics` | the topic scheme in the graph, its import, and versions' links to it |
 #![warn(missing_docs)]
@@ -90,8 +93,9 @@ pub const LOCK_FILE: &str = ".lock";
 const BACKEND: &str = "v2";
 /// Releases per atomic batch when an import is written transactionally.
 const BATCH: usize = 500;
-/// How long a remote endpoint's generation is trusted before it is asked again.
-const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
+/// How long a remote endpoint's generation is trusted before it is asked
+/// again: the longest a write through another client can go unseen.
+pub const REMOTE_FRESHNESS: Duration = Duration::from_secs(1);
 
 /// How long [`V2Backend::open_embedded`] waits for an embedded store another
 /// process holds: another ggen command usually holds it for well under a

@@ -503,7 +503,15 @@ mod tests {
                 }
             }
         }
-        assert!(declared.contains(&format!("<{NS}generation>")));
+        for term in [
+            "generation",
+            "Change",
+            "changeGeneration",
+            "changedPackage",
+            "changedEverything",
+        ] {
+            assert!(declared.contains(&format!("<{NS}{term}>")), "{term}");
+        }
     }
 
     #[test]

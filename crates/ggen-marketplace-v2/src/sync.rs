@@ -7,6 +7,7 @@
 //! write rather than of the catalogue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use ggen_marketplace_core::Result;
 use oxigraph::model::NamedNode;
@@ -26,6 +27,12 @@ pub struct IndexRefreshes {
     pub caught_up: u64,
     /// Packages read again by those catch-ups.
     pub packages_reread: u64,
+    /// Time the catch-ups spent reading the feed and the packages it named.
+    pub catch_up_read: Duration,
+    /// Time they spent making the new term index in memory.
+    pub catch_up_index: Duration,
+    /// Time they spent saving it (`index.bin`).
+    pub catch_up_save: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +40,10 @@ pub(crate) struct RefreshCounters {
     rebuilt: AtomicU64,
     caught_up: AtomicU64,
     packages_reread: AtomicU64,
+    /// Microseconds, as [`IndexRefreshes`]' durations.
+    read_us: AtomicU64,
+    index_us: AtomicU64,
+    save_us: AtomicU64,
 }
 
 impl RefreshCounters {
@@ -40,10 +51,17 @@ impl RefreshCounters {
         self.rebuilt.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn caught_up(&self, packages: usize) {
+    fn caught_up(&self, packages: usize, read: Duration, index: Duration, save: Duration) {
         self.caught_up.fetch_add(1, Ordering::Relaxed);
         self.packages_reread
             .fetch_add(packages as u64, Ordering::Relaxed);
+        for (counter, d) in [
+            (&self.read_us, read),
+            (&self.index_us, index),
+            (&self.save_us, save),
+        ] {
+            counter.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        }
     }
 
     fn read(&self) -> IndexRefreshes {
@@ -51,6 +69,9 @@ impl RefreshCounters {
             rebuilt: self.rebuilt.load(Ordering::Relaxed),
             caught_up: self.caught_up.load(Ordering::Relaxed),
             packages_reread: self.packages_reread.load(Ordering::Relaxed),
+            catch_up_read: Duration::from_micros(self.read_us.load(Ordering::Relaxed)),
+            catch_up_index: Duration::from_micros(self.index_us.load(Ordering::Relaxed)),
+            catch_up_save: Duration::from_micros(self.save_us.load(Ordering::Relaxed)),
         }
     }
 }
@@ -68,6 +89,7 @@ impl V2Backend {
     /// are then newer than the label, which the next catch-up from
     /// `generation` reads again, so nothing is missed.
     pub(crate) fn catch_up(&self, from: &TermIndex, generation: u64) -> Result<Option<TermIndex>> {
+        let started = Instant::now();
         let after = from.generation();
         if generation <= after || generation - after > crate::store::FEED_KEEP {
             return Ok(None);
@@ -97,15 +119,21 @@ impl V2Backend {
             .filter(|n| !docs.iter().any(|d| &d.name == *n))
             .cloned()
             .collect();
+        let read = started.elapsed();
         let ix = from.with_changes(generation, docs, &removed)?;
+        let index = started.elapsed() - read;
         if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;
         }
-        self.refreshes.caught_up(names.len());
+        let save = started.elapsed() - read - index;
+        self.refreshes.caught_up(names.len(), read, index, save);
         tracing::debug!(
             from = after,
             to = generation,
             packages = names.len(),
+            read_ms = read.as_millis() as u64,
+            index_ms = index.as_millis() as u64,
+            save_ms = save.as_millis() as u64,
             "v2 term index caught up from the change feed"
         );
         Ok(Some(ix))

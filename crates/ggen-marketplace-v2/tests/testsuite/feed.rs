@@ -24,6 +24,7 @@ fn refreshes(b: &V2Backend) -> (u64, u64, u64) {
         rebuilt,
         caught_up,
         packages_reread,
+        ..
     } = b.index_refreshes();
     (rebuilt, caught_up, packages_reread)
 }

@@ -104,11 +104,12 @@ pub fn rows(
 /// How a write through one registry server reaches another over the same
 /// endpoint. The writer starts from a copy of the reader's term index (a
 /// server provisioned from a snapshot), so its first write does not rebuild.
-/// Two rows: the reader's catch-up itself (its first search once the
-/// generation it trusted has expired), and the time from the writer's
-/// publish returning until the reader's search finds the package, polling
-/// every 5 ms (at most [`REMOTE_FRESHNESS`] plus the catch-up). `writes`
-/// samples each.
+/// Rows: the reader's catch-up itself (its first search once the
+/// generation it trusted has expired), that catch-up's three phases as the
+/// reader's counters timed them, and the time from the writer's publish
+/// returning until the reader's search finds the package, polling every
+/// 5 ms (at most [`REMOTE_FRESHNESS`] plus the catch-up). `writes` samples
+/// each.
 fn sync_rows(
     n: usize,
     reader: &V2Backend,

@@ -13,7 +13,7 @@ use oxigraph::model::vocab::rdf;
 use oxigraph::model::{NamedNode, Term};
 
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
-use crate::store::{Answer, Changed, Op};
+use crate::store::{Answer, Change, Changed, Op};
 use crate::terms::{Doc, TermIndex};
 use crate::{BACKEND, BATCH, V2Backend, complete, mapping, store};
 
@@ -46,8 +46,10 @@ impl V2Backend {
             }
         }
         total += batch.len();
-        self.store()?
-            .apply(&[Op::Insert(batch), Op::BumpGeneration(Changed::Everything)])?;
+        self.store()?.apply(&[
+            Op::Insert(batch),
+            Op::BumpGeneration(Change::new(Changed::Everything)),
+        ])?;
         let ix = self.build_index(self.store()?.generation()?)?;
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
@@ -188,14 +190,16 @@ impl V2Backend {
                     .chain(store::generation_triples(next)),
             )?;
             self.store()?
-                .apply(&[Op::BumpGeneration(Changed::Everything)])?;
+                .apply(&[Op::BumpGeneration(Change::new(Changed::Everything))])?;
             2
         } else {
             let mut bumps = 0;
             for chunk in fresh.chunks(BATCH) {
                 let triples = chunk.iter().flat_map(&mut triples_of).collect();
-                self.store()?
-                    .apply(&[Op::Insert(triples), Op::BumpGeneration(Changed::Everything)])?;
+                self.store()?.apply(&[
+                    Op::Insert(triples),
+                    Op::BumpGeneration(Change::new(Changed::Everything)),
+                ])?;
                 bumps += 1;
             }
             bumps
@@ -330,8 +334,10 @@ impl V2Backend {
                 !kept
             })
             .collect();
-        self.store()?
-            .apply(&[Op::Delete(doomed), Op::BumpGeneration(Changed::Everything)])?;
+        self.store()?.apply(&[
+            Op::Delete(doomed),
+            Op::BumpGeneration(Change::new(Changed::Everything)),
+        ])?;
         let ix = self.build_index(self.store()?.generation()?)?;
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         Ok(())
@@ -360,13 +366,17 @@ impl V2Backend {
         if ops.is_empty() {
             return Ok(());
         }
-        ops.push(Op::BumpGeneration(Changed::Packages(
+        let change = Change::new(Changed::Packages(
             set.iter().map(|(name, _, _)| name.clone()).collect(),
-        )));
+        ));
+        let head = change.id.clone();
+        ops.push(Op::BumpGeneration(change));
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
-            before.with_counters(generation, &set)?
+            before
+                .with_counters(generation, &set)?
+                .with_head(Some(head))
         } else {
             self.catch_up_or_build(Some(&before), generation)?
         };

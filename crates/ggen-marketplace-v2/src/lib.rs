@@ -68,7 +68,7 @@ use oxigraph::model::{NamedNode, Term};
 use semver::Version;
 
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
-use crate::store::{Changed, GraphStore, Op, RemoteEndpoint};
+use crate::store::{Change, Changed, GraphStore, Op, RemoteEndpoint};
 use crate::sync::RefreshCounters;
 use crate::terms::{Doc, TermIndex};
 use ggen_marketplace_core::topics::TopicScheme;
@@ -427,7 +427,16 @@ impl V2Backend {
             docs.extend(packages.iter().map(Doc::from_package));
         }
         let scheme = self.read_scheme()?.map(Arc::new);
-        let ix = TermIndex::build(generation, docs).with_scheme(scheme);
+        // The feed entry of `generation` names the history this index is of,
+        // so that later catch-ups can check it is still the endpoint's.
+        let head = self
+            .store()?
+            .changes_since(generation)?
+            .head_at(generation)
+            .map(str::to_string);
+        let ix = TermIndex::build(generation, docs)
+            .with_scheme(scheme)
+            .with_head(head);
         if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;
         }
@@ -482,13 +491,13 @@ impl V2Backend {
         scheme: Option<Arc<TopicScheme>>,
     ) -> Result<()> {
         let before = self.index()?;
-        ops.push(Op::BumpGeneration(
-            if scheme.is_some() || touched.is_empty() {
-                Changed::Everything
-            } else {
-                Changed::Packages(touched.to_vec())
-            },
-        ));
+        let change = Change::new(if scheme.is_some() || touched.is_empty() {
+            Changed::Everything
+        } else {
+            Changed::Packages(touched.to_vec())
+        });
+        let head = change.id.clone();
+        ops.push(Op::BumpGeneration(change));
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
@@ -513,7 +522,8 @@ impl V2Backend {
             let ix = match scheme {
                 Some(s) => ix.with_scheme(Some(s)),
                 None => ix,
-            };
+            }
+            .with_head(Some(head));
             if let Some(dir) = &self.terms_dir {
                 ix.save(dir)?;
             }

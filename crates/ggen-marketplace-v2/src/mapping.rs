@@ -63,6 +63,7 @@ pub mod mp {
         statement = "statement", topic_scheme = "topicScheme",
         change_class = "Change", change_generation = "changeGeneration",
         changed_package = "changedPackage", changed_everything = "changedEverything",
+        change_id = "changeId",
     }
 
     /// The node holding the registry's generation counter.
@@ -509,6 +510,7 @@ mod tests {
             "changeGeneration",
             "changedPackage",
             "changedEverything",
+            "changeId",
         ] {
             assert!(declared.contains(&format!("<{NS}{term}>")), "{term}");
         }

@@ -95,10 +95,10 @@ impl V2Backend {
             return Ok(None);
         }
         let since: ChangesSince = self.store()?.changes_since(after)?;
-        if !since.covers(after, generation) {
+        if !since.covers(generation, from.head()) {
             return Ok(None);
         }
-        let names: Vec<String> = since.packages.into_iter().collect();
+        let names: Vec<String> = since.packages.iter().cloned().collect();
         if names.len() > BATCH && names.len() > from.len() / 2 {
             return Ok(None);
         }
@@ -120,7 +120,10 @@ impl V2Backend {
             .cloned()
             .collect();
         let read = started.elapsed();
-        let ix = from.with_changes(generation, docs, &removed)?;
+        let head = since.head_at(generation).map(str::to_string);
+        let ix = from
+            .with_changes(generation, docs, &removed)?
+            .with_head(head);
         let index = started.elapsed() - read;
         if let Some(dir) = self.terms_dir.as_ref().filter(|_| !self.read_only) {
             ix.save(dir)?;

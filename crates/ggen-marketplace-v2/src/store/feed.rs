@@ -27,7 +27,7 @@
 //! The feed is its own graph so that exports, backups and triple counts of
 //! the registry never include it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use ggen_marketplace_core::name::validate_name;
@@ -60,59 +60,105 @@ pub fn feed_graph(registry_graph: Option<&NamedNode>) -> NamedNode {
     NamedNode::new_unchecked(format!("{base}/changes"))
 }
 
-/// What the feed says about the generations after one.
+/// One write's entry: a fresh id (which tells this history's generation N
+/// from another's, say a graph restored from a dump and written again) and
+/// what it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: String,
+    pub changed: Changed,
+}
+
+impl Change {
+    pub fn new(changed: Changed) -> Self {
+        // A blank node's default id is 128 random bits in hex.
+        let id = BlankNode::default().into_string();
+        Self { id, changed }
+    }
+}
+
+/// What the feed says from one generation on.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ChangesSince {
-    /// Generations with an entry.
+    /// The generation asked from: only its entries' ids are kept.
+    pub after: u64,
+    /// Generations after `after` with an entry.
     pub generations: BTreeSet<u64>,
     /// Every package those entries touched.
     pub packages: BTreeSet<String>,
     /// Whether an entry changed everything, or one was not well formed.
     pub everything: bool,
+    /// The ids of each generation's entries (one, unless writers raced).
+    pub ids: BTreeMap<u64, BTreeSet<String>>,
 }
 
 impl ChangesSince {
-    /// Whether these entries account for every generation in `after+1..=upto`
-    /// with package changes alone.
-    pub fn covers(&self, after: u64, upto: u64) -> bool {
-        !self.everything
-            && after < upto
-            && (after + 1..=upto).all(|g| self.generations.contains(&g))
+    /// Whether an index at `after` whose own entry is `head` can be brought
+    /// to `upto` from these entries alone: its entry is still the one
+    /// there (the same history), and every generation up to `upto` has an
+    /// entry that changed packages only.
+    pub fn covers(&self, upto: u64, head: Option<&str>) -> bool {
+        let same_history = head.is_some_and(|h| self.head_at(self.after) == Some(h));
+        same_history
+            && !self.everything
+            && self.after < upto
+            && (self.after + 1..=upto).all(|g| self.generations.contains(&g))
     }
 
-    /// Adds one answer row: a generation, and maybe a package name or the
-    /// everything flag. Anything malformed counts as a change to everything.
-    fn add(
-        &mut self,
-        generation: Option<&Term>,
-        package: Option<&Term>,
-        everything: Option<&Term>,
-    ) {
-        let Some(g) = generation.and_then(term_u64) else {
+    /// The id of generation `g`'s entry, if it has exactly one.
+    pub fn head_at(&self, g: u64) -> Option<&str> {
+        match self.ids.get(&g) {
+            Some(ids) if ids.len() == 1 => ids.first().map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// Adds one field `predicate value` of generation `generation`'s entry.
+    /// Anything malformed counts as a change to everything.
+    fn add(&mut self, generation: &Term, predicate: &NamedNode, value: &Term) {
+        let Some(g) = term_u64(generation) else {
             self.everything = true;
             return;
         };
-        self.generations.insert(g);
-        if everything.is_some() {
-            self.everything = true;
-        }
-        match package {
-            None => {}
-            Some(Term::Literal(l)) if validate_name(l.value()).is_ok() => {
-                self.packages.insert(l.value().to_string());
+        if *predicate == mp::change_id() {
+            match value {
+                Term::Literal(l) => {
+                    self.ids.entry(g).or_default().insert(l.value().to_string());
+                }
+                _ => self.everything = true,
             }
-            Some(other) => {
-                tracing::warn!(value = %other, "the change feed names something that is not a package name; rebuilding instead");
-                self.everything = true;
+            return;
+        }
+        if g <= self.after {
+            return;
+        }
+        self.generations.insert(g);
+        if *predicate == mp::changed_everything() {
+            self.everything = true;
+        } else if *predicate == mp::changed_package() {
+            match value {
+                Term::Literal(l) if validate_name(l.value()).is_ok() => {
+                    self.packages.insert(l.value().to_string());
+                }
+                other => {
+                    tracing::warn!(value = %other, "the change feed names something that is not a package name; rebuilding instead");
+                    self.everything = true;
+                }
             }
         }
     }
 }
 
-/// An entry's fields other than its generation: its type, and what changed.
-fn entry_fields(changed: &Changed) -> Vec<(NamedNode, Term)> {
-    let mut out = vec![(rdf::TYPE.into_owned(), mp::change_class().into())];
-    match changed {
+/// An entry's fields other than its generation: its type, id, and what changed.
+fn entry_fields(change: &Change) -> Vec<(NamedNode, Term)> {
+    let mut out = vec![
+        (rdf::TYPE.into_owned(), mp::change_class().into()),
+        (
+            mp::change_id(),
+            Literal::new_simple_literal(&change.id).into(),
+        ),
+    ];
+    match &change.changed {
         Changed::Packages(names) => out.extend(
             names
                 .iter()
@@ -128,7 +174,7 @@ fn entry_fields(changed: &Changed) -> Vec<(NamedNode, Term)> {
 pub(super) fn record_local(
     tx: &mut Transaction<'_>,
     generation: u64,
-    changed: &Changed,
+    change: &Change,
 ) -> Result<()> {
     let graph = feed_graph(None);
     let in_feed = GraphNameRef::NamedNode(graph.as_ref());
@@ -160,7 +206,7 @@ pub(super) fn record_local(
     let node = BlankNode::default();
     let value = Literal::new_typed_literal(generation.to_string(), xsd::INTEGER);
     let fields =
-        std::iter::once((mp::change_generation(), value.into())).chain(entry_fields(changed));
+        std::iter::once((mp::change_generation(), value.into())).chain(entry_fields(change));
     for (p, o) in fields {
         tx.insert(&Quad::new(node.clone(), p, o, graph.clone()));
     }
@@ -171,7 +217,7 @@ pub(super) fn record_local(
 /// registry in `graph`: add the new generation's entry, then drop the ones
 /// [`KEEP`] or more generations older. Both read the generation the bump
 /// just wrote, in the same request.
-pub(super) fn render(changed: &Changed, graph: Option<&NamedNode>) -> [String; 2] {
+pub(super) fn render(change: &Change, graph: Option<&NamedNode>) -> [String; 2] {
     let feed = feed_graph(graph);
     let (reg, gen_p) = (mp::registry(), mp::generation());
     let current = match graph {
@@ -182,7 +228,7 @@ pub(super) fn render(changed: &Changed, graph: Option<&NamedNode>) -> [String; 2
     };
     // The blank node is a fresh one for the one solution.
     let mut template = format!("_:c {} ?cur .\n", mp::change_generation());
-    for (p, o) in entry_fields(changed) {
+    for (p, o) in entry_fields(change) {
         writeln!(template, "_:c {p} {o} .").expect("write to string");
     }
     let add = format!("INSERT {{ GRAPH {feed} {{\n{template}}} }} WHERE {{ {current} }}");
@@ -194,9 +240,12 @@ pub(super) fn render(changed: &Changed, graph: Option<&NamedNode>) -> [String; 2
 }
 
 impl GraphStore {
-    /// The feed's entries for generations after `after`.
+    /// The feed's entries for generation `after` and later.
     pub fn changes_since(&self, after: u64) -> Result<ChangesSince> {
-        let mut out = ChangesSince::default();
+        let mut out = ChangesSince {
+            after,
+            ..ChangesSince::default()
+        };
         let cg = mp::change_generation();
         match self {
             Self::Memory(store) | Self::Embedded { store, .. } => {
@@ -204,28 +253,24 @@ impl GraphStore {
                 let in_feed = GraphNameRef::NamedNode(graph.as_ref());
                 for q in store.quads_for_pattern(None, Some(cg.as_ref()), None, Some(in_feed)) {
                     let q = q.map_err(storage_err)?;
-                    if term_u64(&q.object).is_some_and(|g| g <= after) {
+                    if term_u64(&q.object).is_some_and(|g| g < after) {
                         continue;
                     }
-                    out.add(Some(&q.object), None, None);
-                    for entry in
-                        store.quads_for_pattern(Some(q.subject.as_ref()), None, None, Some(in_feed))
-                    {
-                        let entry = entry.map_err(storage_err)?;
-                        if entry.predicate == mp::changed_package() {
-                            out.add(Some(&q.object), Some(&entry.object), None);
-                        } else if entry.predicate == mp::changed_everything() {
-                            out.add(Some(&q.object), None, Some(&entry.object));
-                        }
+                    let fields = store.quads_for_pattern(
+                        Some(q.subject.as_ref()),
+                        None,
+                        None,
+                        Some(in_feed),
+                    );
+                    for field in fields {
+                        let field = field.map_err(storage_err)?;
+                        out.add(&q.object, &field.predicate, &field.object);
                     }
                 }
             }
             Self::Remote(remote) => {
-                let (cp, ce) = (mp::changed_package(), mp::changed_everything());
                 let text = format!(
-                    "SELECT ?g ?name ?all WHERE {{ \
-                     {{ ?c {cg} ?g }} UNION {{ ?c {cg} ?g ; {cp} ?name }} UNION {{ ?c {cg} ?g ; {ce} ?all }} \
-                     FILTER(?g > {after}) }}"
+                    "SELECT ?g ?p ?v WHERE {{ ?c {cg} ?g . ?c ?p ?v FILTER(?g >= {after}) }}"
                 );
                 // The feed graph is the query's whole dataset.
                 let graph = feed_graph(self.remote_graph());
@@ -240,8 +285,12 @@ impl GraphStore {
                     }
                 };
                 for row in &rows {
-                    let cell = |i: usize| row.get(i).and_then(|t| t.as_ref());
-                    out.add(cell(0), cell(1), cell(2));
+                    match (row.first(), row.get(1), row.get(2)) {
+                        (Some(Some(g)), Some(Some(Term::NamedNode(p))), Some(Some(v))) => {
+                            out.add(g, p, v)
+                        }
+                        _ => out.everything = true,
+                    }
                 }
             }
         }
@@ -254,8 +303,12 @@ mod tests {
     use super::*;
     use crate::store::Op;
 
-    fn bump(store: &GraphStore, changed: Changed) {
-        store.apply(&[Op::BumpGeneration(changed)]).unwrap();
+    /// Bumps the generation recording `changed`; returns the entry's id.
+    fn bump(store: &GraphStore, changed: Changed) -> String {
+        let change = Change::new(changed);
+        let id = change.id.clone();
+        store.apply(&[Op::BumpGeneration(change)]).unwrap();
+        id
     }
 
     fn names(list: &[&str]) -> Changed {
@@ -265,9 +318,9 @@ mod tests {
     #[test]
     fn every_bump_leaves_an_entry_and_catching_up_needs_all_of_them() {
         let store = GraphStore::memory().unwrap();
-        bump(&store, names(&["a"]));
+        let first = bump(&store, names(&["a"]));
         bump(&store, names(&["b", "c"]));
-        bump(&store, names(&["a"]));
+        let third = bump(&store, names(&["a"]));
         assert_eq!(store.generation().unwrap(), 3);
         let since = store.changes_since(1).unwrap();
         assert_eq!(since.generations, BTreeSet::from([2, 3]));
@@ -275,17 +328,22 @@ mod tests {
             since.packages,
             BTreeSet::from(["a".into(), "b".into(), "c".into()])
         );
-        assert!(since.covers(1, 3));
-        assert!(!since.covers(0, 3), "generation 1 is not in the answer");
-        assert!(!since.covers(3, 3), "nothing to catch up on");
+        assert!(since.covers(3, Some(&first)));
+        assert_eq!(since.head_at(3), Some(third.as_str()));
+        assert!(!since.covers(3, None), "an index of unknown history");
+        assert!(!since.covers(3, Some(&third)), "another history's entry 1");
+        assert!(
+            !store.changes_since(3).unwrap().covers(3, Some(&third)),
+            "nothing to catch up on"
+        );
         bump(&store, Changed::Everything);
-        assert!(!store.changes_since(1).unwrap().covers(1, 4));
+        assert!(!store.changes_since(1).unwrap().covers(4, Some(&first)));
     }
 
     #[test]
     fn a_bump_without_an_entry_is_a_gap() {
         let store = GraphStore::memory().unwrap();
-        bump(&store, names(&["a"]));
+        let first = bump(&store, names(&["a"]));
         // A write from before the feed existed: generation only.
         let local = store.local().unwrap();
         let mut tx = local.start_transaction().unwrap();
@@ -295,42 +353,79 @@ mod tests {
         tx.commit().unwrap();
         bump(&store, names(&["b"]));
         assert_eq!(store.generation().unwrap(), 3);
-        assert!(!store.changes_since(1).unwrap().covers(1, 3));
-        assert!(store.changes_since(2).unwrap().covers(2, 3));
+        assert!(!store.changes_since(1).unwrap().covers(3, Some(&first)));
+        // Nor can an index at 2 catch up: no entry vouches for its history.
+        assert!(store.changes_since(2).unwrap().head_at(2).is_none());
+    }
+
+    #[test]
+    fn two_entries_for_one_generation_vouch_for_neither() {
+        let store = GraphStore::memory().unwrap();
+        let first = bump(&store, names(&["a"]));
+        // Two writers that both took generation 1 (no compare-and-set).
+        let local = store.local().unwrap();
+        let mut tx = local.start_transaction().unwrap();
+        record_local(&mut tx, 1, &Change::new(names(&["b"]))).unwrap();
+        tx.commit().unwrap();
+        bump(&store, names(&["c"]));
+        let since = store.changes_since(1).unwrap();
+        assert_eq!(since.head_at(1), None);
+        assert!(!since.covers(2, Some(&first)));
     }
 
     #[test]
     fn the_feed_keeps_only_the_last_generations() {
         let store = GraphStore::memory().unwrap();
-        for _ in 0..KEEP + 5 {
-            bump(&store, names(&["a"]));
-        }
+        let ids: Vec<String> = (0..KEEP + 5).map(|_| bump(&store, names(&["a"]))).collect();
         let all = store.changes_since(0).unwrap();
         assert_eq!(all.generations.len() as u64, KEEP);
         assert_eq!(all.generations.first(), Some(&6));
-        assert!(all.covers(5, KEEP + 5));
-        assert!(!all.covers(4, KEEP + 5));
+        // ids[i] is generation i + 1's entry.
+        assert!(
+            store
+                .changes_since(6)
+                .unwrap()
+                .covers(KEEP + 5, Some(&ids[5]))
+        );
+        assert!(
+            !store
+                .changes_since(5)
+                .unwrap()
+                .covers(KEEP + 5, Some(&ids[4]))
+        );
     }
 
     #[test]
     fn malformed_entries_count_as_everything() {
+        let two: Term = Literal::from(2_i64).into();
         let mut since = ChangesSince::default();
         since.add(
-            Some(&Literal::from(2_i64).into()),
-            Some(&Literal::new_simple_literal("../etc").into()),
-            None,
+            &two,
+            &mp::changed_package(),
+            &Literal::new_simple_literal("../etc").into(),
         );
         assert!(since.everything);
         let mut since = ChangesSince::default();
-        since.add(Some(&Literal::new_simple_literal("two").into()), None, None);
+        since.add(
+            &Literal::new_simple_literal("two").into(),
+            &mp::changed_package(),
+            &Literal::new_simple_literal("a").into(),
+        );
         assert!(since.everything);
         let mut since = ChangesSince::default();
         since.add(
-            Some(&Literal::from(2_i64).into()),
-            Some(&NamedNode::new_unchecked("urn:x").into()),
-            None,
+            &two,
+            &mp::changed_package(),
+            &NamedNode::new_unchecked("urn:x").into(),
         );
         assert!(since.everything);
         assert!(since.packages.is_empty());
+        let mut since = ChangesSince::default();
+        since.add(
+            &two,
+            &mp::change_id(),
+            &NamedNode::new_unchecked("urn:x").into(),
+        );
+        assert!(since.everything);
     }
 }

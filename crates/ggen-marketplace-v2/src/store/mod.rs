@@ -30,7 +30,7 @@ mod feed;
 mod remote;
 
 pub use endpoint::{Auth, DEFAULT_GRAPH, Protocol, RemoteEndpoint};
-pub use feed::{Changed, ChangesSince, KEEP as FEED_KEEP};
+pub use feed::{Change, Changed, ChangesSince, KEEP as FEED_KEEP};
 use remote::Remote;
 
 const BACKEND: &str = "v2";
@@ -45,7 +45,7 @@ pub enum Op {
     DeleteValues(NamedNode, NamedNode),
     /// Adds one to the registry's `mp:generation` (0 when absent) and
     /// records in the change feed what the batch changed.
-    BumpGeneration(Changed),
+    BumpGeneration(Change),
 }
 
 /// The answer to a SPARQL query, fully read.
@@ -378,7 +378,7 @@ impl GraphStore {
                                 tx.remove(q);
                             }
                         }
-                        Op::BumpGeneration(changed) => {
+                        Op::BumpGeneration(change) => {
                             let reg = mp::registry();
                             let gen_p = mp::generation();
                             let found: Vec<Quad> = tx
@@ -401,7 +401,7 @@ impl GraphStore {
                             for t in generation_triples(current + 1) {
                                 tx.insert(t.as_ref().in_graph(GraphNameRef::DefaultGraph));
                             }
-                            feed::record_local(&mut tx, current + 1, changed)?;
+                            feed::record_local(&mut tx, current + 1, change)?;
                         }
                     }
                 }
@@ -532,7 +532,7 @@ pub fn render_update(ops: &[Op], graph: Option<&NamedNode>) -> String {
                 "DELETE WHERE {{ {} }}",
                 in_graph(format!("{s} {p} ?o"))
             )),
-            Op::BumpGeneration(changed) => {
+            Op::BumpGeneration(change) => {
                 let (reg, g, class) = (mp::registry(), mp::generation(), mp::registry_class());
                 let ty = oxigraph::model::vocab::rdf::TYPE;
                 // The aggregate gives one row even on an empty graph, where
@@ -543,7 +543,7 @@ pub fn render_update(ops: &[Op], graph: Option<&NamedNode>) -> String {
                      WHERE {{ {{ SELECT (MAX(?n) AS ?old) WHERE {{ {reg} {g} ?n }} }} \
                      BIND(COALESCE(?old, 0) + 1 AS ?new) }}"
                 ));
-                parts.extend(feed::render(changed, graph));
+                parts.extend(feed::render(change, graph));
             }
         }
     }

@@ -6,10 +6,11 @@
 //! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
 //!
 //! ```text
-//! magic "GGENV2T9" | generation u64 | docs u32 | terms u32
+//! magic "GGENV2TA" | generation u64 | docs u32 | terms u32
 //! | lengths u64 x 14, one per section below
-//! | meta      postcard: the category and tag labels, and the graph's topic
-//! |           scheme if it holds one, decoded at load
+//! | meta      postcard: the category and tag labels, the graph's topic
+//! |           scheme if it holds one, and the change-feed entry of the
+//! |           generation if known; decoded at load
 //! | columns   8 sections read in place (`columns.rs`): names (one string),
 //! |           name ends u32, downloads u64, published i64, category u32,
 //! |           tag ids u32, tag ends u32, field lengths u32 x 6, per doc
@@ -44,7 +45,7 @@ use super::{FIELD_COUNT, TermIndex};
 
 pub const INDEX_FILE: &str = "index.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2T9";
+const MAGIC: &[u8; 8] = b"GGENV2TA";
 /// meta, the columns, starts, postings, doc ends, docs, fst.
 const SECTION_COUNT: usize = 1 + columns::SECTIONS + 5;
 pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * SECTION_COUNT;
@@ -140,8 +141,12 @@ impl TermIndex {
     /// Writes `<dir>/index.bin` atomically (layout in the module docs).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
-        let meta = postcard::to_stdvec(&(&self.columns.labels, self.scheme.as_deref()))
-            .map_err(|e| index_err(&path, e))?;
+        let meta = postcard::to_stdvec(&(
+            &self.columns.labels,
+            self.scheme.as_deref(),
+            self.head.as_deref(),
+        ))
+        .map_err(|e| index_err(&path, e))?;
         let mut sections: Vec<&[u8]> = vec![&meta];
         sections.extend(self.columns.sections());
         sections.extend([
@@ -229,7 +234,7 @@ impl TermIndex {
             return Err("trailing bytes".into());
         }
         let section = |k: usize| bytes.slice(ranges[k].clone());
-        let (labels, scheme): (Vec<String>, Option<TopicScheme>) =
+        let (labels, scheme, head): (Vec<String>, Option<TopicScheme>, Option<String>) =
             postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
         let columns = Columns::from_sections(n, std::array::from_fn(|k| section(1 + k)), labels)?;
         let rest = 1 + columns::SECTIONS;
@@ -280,6 +285,7 @@ impl TermIndex {
             doc_bytes,
             source: Some(path.to_path_buf()),
             scheme: scheme.map(Arc::new),
+            head,
         })
     }
 

@@ -86,6 +86,10 @@ pub struct TermIndex {
     /// The graph's topic scheme when it was built (`None`: the graph holds
     /// none, so the shipped one is in effect).
     scheme: Option<Arc<TopicScheme>>,
+    /// The id of the change-feed entry of `generation` this index reflects,
+    /// when known: a catch-up starts only from an index whose entry the
+    /// feed still holds (see `crate::sync`).
+    head: Option<String>,
 }
 
 impl TermIndex {
@@ -166,6 +170,7 @@ impl TermIndex {
             decoded,
             source: None,
             scheme: None,
+            head: None,
         }
     }
 
@@ -173,6 +178,17 @@ impl TermIndex {
     pub fn with_scheme(mut self, scheme: Option<Arc<TopicScheme>>) -> Self {
         self.scheme = scheme;
         self
+    }
+
+    /// This index with the feed entry of its generation set to `head`.
+    pub fn with_head(mut self, head: Option<String>) -> Self {
+        self.head = head;
+        self
+    }
+
+    /// The feed entry of this index's generation, when known.
+    pub fn head(&self) -> Option<&str> {
+        self.head.as_deref()
     }
 
     /// The topic scheme queries expand through.

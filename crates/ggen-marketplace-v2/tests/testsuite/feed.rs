@@ -182,4 +182,20 @@ fn a_gap_or_a_lie_in_the_feed_means_a_rebuild_not_a_wrong_index() {
     std::thread::sleep(TRUST);
     assert_eq!(common::names(&b, SearchQuery::text("fourth")), ["fourth"]);
     assert_eq!(refreshes(&b), (3, 1, 1));
+
+    // The entry of the generation B is at is another history's (the graph
+    // restored from a dump and written again reuses the numbers): entries
+    // after it say nothing about what B has, so B rebuilds.
+    let generation = a.generation().unwrap();
+    let mp = "https://ggen.io/marketplace/";
+    update(
+        &server.update_url(),
+        &format!(
+            "DELETE {{ GRAPH {feed} {{ ?c <{mp}changeId> ?id }} }}              INSERT {{ GRAPH {feed} {{ ?c <{mp}changeId> \"another history\" }} }}              WHERE {{ GRAPH {feed} {{ ?c <{mp}changeGeneration> ?g ; <{mp}changeId> ?id FILTER(?g = {generation}) }} }}"
+        ),
+    );
+    publish(&a, "fifth", "1.0.0", "the fifth package");
+    std::thread::sleep(TRUST);
+    assert_eq!(common::names(&b, SearchQuery::text("fifth")), ["fifth"]);
+    assert_eq!(refreshes(&b), (4, 1, 1));
 }

@@ -199,3 +199,60 @@ fn a_gap_or_a_lie_in_the_feed_means_a_rebuild_not_a_wrong_index() {
     assert_eq!(common::names(&b, SearchQuery::text("fifth")), ["fifth"]);
     assert_eq!(refreshes(&b), (4, 1, 1));
 }
+
+/// The generations the endpoint's feed holds entries for.
+fn feed_generations(query_url: &str) -> Vec<u64> {
+    let text = format!(
+        "SELECT ?g WHERE {{ GRAPH <{DEFAULT_GRAPH}/changes> {{ ?c <https://ggen.io/marketplace/changeGeneration> ?g }} }} ORDER BY ?g"
+    );
+    let body = ureq::get(query_url)
+        .query("query", &text)
+        .header("Accept", "application/sparql-results+json")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    answer["results"]["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["g"]["value"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_write_that_adds_an_entry_drops_the_ones_too_old_to_keep() {
+    let Some(common::Served {
+        backend: a,
+        server,
+        data: _data,
+        ..
+    }) = common::served("the change feed tests")
+    else {
+        return;
+    };
+    publish(&a, "first", "1.0.0", "the first package");
+    assert_eq!(feed_generations(&server.query_url()), [1]);
+    // As if 2000 writes had gone by: the generation moved on, with entries
+    // left from generations 500 and 1500.
+    let (mp, feed) = (
+        "https://ggen.io/marketplace/",
+        format!("<{DEFAULT_GRAPH}/changes>"),
+    );
+    update(
+        &server.update_url(),
+        &format!(
+            "DELETE WHERE {{ GRAPH <{DEFAULT_GRAPH}> {{ <{mp}registry> <{mp}generation> ?g }} }} ; \
+             INSERT DATA {{ GRAPH <{DEFAULT_GRAPH}> {{ <{mp}registry> <{mp}generation> 2000 }} \
+             GRAPH {feed} {{ _:old <{mp}changeGeneration> 500 ; <{mp}changedPackage> \"first\" . \
+             _:recent <{mp}changeGeneration> 1500 ; <{mp}changedPackage> \"first\" }} }}"
+        ),
+    );
+    assert_eq!(feed_generations(&server.query_url()), [1, 500, 1500]);
+    publish(&a, "second", "1.0.0", "the second package");
+    // Kept: what is less than FEED_KEEP generations older than 2001.
+    assert_eq!(ggen_marketplace_v2::FEED_KEEP, 1000);
+    assert_eq!(feed_generations(&server.query_url()), [1500, 2001]);
+}

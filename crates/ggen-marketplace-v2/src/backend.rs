@@ -95,7 +95,8 @@ impl MarketplaceBackend for V2Backend {
         // The term index holds every package's summary and is brought up to date
         // with the graph before use, so listing needs no pass over the store.
         let ix = self.index()?;
-        let mut out: Vec<PackageSummary> = (0..ix.len() as u32)
+        let mut out: Vec<PackageSummary> = ix
+            .ids()
             .map(|i| Ok(ix.doc(i)?.summary.clone()))
             .collect::<Result<_>>()?;
         out.sort_by(|a, b| a.name.cmp(&b.name));

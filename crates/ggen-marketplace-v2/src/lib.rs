@@ -373,7 +373,9 @@ impl V2Backend {
             let known = current.clone().filter(|ix| ix.generation() == marked);
             let loaded = known.or_else(|| {
                 let dir = self.terms_dir.as_deref()?;
-                TermIndex::load(dir, marked).map(Arc::new)
+                TermIndex::load(dir)
+                    .filter(|ix| ix.generation() == marked)
+                    .map(Arc::new)
             });
             if let Some(ix) = loaded {
                 *self.index.write().expect("index lock") = Some(ix.clone());
@@ -385,13 +387,19 @@ impl V2Backend {
         if let Some(ix) = current.clone().filter(|ix| ix.generation() == generation) {
             return Ok(ix);
         }
-        let loaded = self
-            .terms_dir
-            .as_deref()
-            .and_then(|d| TermIndex::load(d, generation));
+        // The saved index may be current (another process wrote it), or an
+        // older start to catch up from (a restart after others wrote).
+        let loaded = self.terms_dir.as_deref().and_then(TermIndex::load);
         let ix = match loaded {
-            Some(ix) => ix,
-            None => self.catch_up_or_build(current.as_deref(), generation)?,
+            Some(ix) if ix.generation() == generation => ix,
+            loaded => {
+                let newest = [current.as_deref(), loaded.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|ix| ix.generation() < generation)
+                    .max_by_key(|ix| ix.generation());
+                self.catch_up_or_build(newest, generation)?
+            }
         };
         let ix = Arc::new(ix);
         *self.index.write().expect("index lock") = Some(ix.clone());

@@ -258,7 +258,8 @@ fn item<'a>(bytes: &'a [u8], ends: &[u8], i: usize) -> &'a [u8] {
     bytes.get(start(ends, i)..end(ends, i)).unwrap_or_default()
 }
 
-pub(super) fn average_lengths(c: &Columns) -> [f32; FIELD_COUNT] {
+/// Tokens per field summed over every doc.
+pub(super) fn length_totals(c: &Columns) -> [u64; FIELD_COUNT] {
     let mut totals = [0u64; FIELD_COUNT];
     for row in c.lens.as_ref().chunks_exact(4 * FIELD_COUNT) {
         for (f, t) in totals.iter_mut().enumerate() {
@@ -266,6 +267,12 @@ pub(super) fn average_lengths(c: &Columns) -> [f32; FIELD_COUNT] {
             *t += u64::from(u32::from_le_bytes(b.try_into().expect("4 bytes")));
         }
     }
-    let n = c.len().max(1) as f32;
+    totals
+}
+
+/// Tokens per field averaged over `n` docs holding `totals` (BM25's average
+/// document length).
+pub(super) fn averages(totals: [u64; FIELD_COUNT], n: usize) -> [f32; FIELD_COUNT] {
+    let n = n.max(1) as f32;
     totals.map(|t| t as f32 / n)
 }

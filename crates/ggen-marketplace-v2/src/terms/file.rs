@@ -1,16 +1,17 @@
-//! Persistence: `<dir>/index.bin`, written atomically after every write and
-//! used only when its generation equals the graph's (otherwise the index is
-//! rebuilt from the graph). A CLI search is one process per query, so the file
-//! is laid out to be memory-mapped and read lazily rather than decoded whole:
-//! decoding every document on each run was most of a V2 search process
-//! (BENCHMARKS.md, "Where the time goes"). Little-endian, in this order:
+//! Persistence: `<dir>/index.bin` holds the base segment and
+//! `<dir>/delta.bin` the docs written since (see `layers`), both in this
+//! layout and both written atomically. A CLI search is one process per
+//! query, so the layout is memory-mapped and read lazily rather than decoded
+//! whole: decoding every document on each run was most of a V2 search
+//! process (BENCHMARKS.md, "Where the time goes"). Little-endian, in order:
 //!
 //! ```text
-//! magic "GGENV2TA" | generation u64 | docs u32 | terms u32
+//! magic "GGENV2TB" | generation u64 | segment id u64 | docs u32 | terms u32
 //! | lengths u64 x 14, one per section below
 //! | meta      postcard: the category and tag labels, the graph's topic
-//! |           scheme if it holds one, and the change-feed entry of the
-//! |           generation if known; decoded at load
+//! |           scheme if it holds one, the change-feed entry of the
+//! |           generation if known, and for a delta the id of its base and
+//! |           the base docs it replaces; decoded at load
 //! | columns   8 sections read in place (`columns.rs`): names (one string),
 //! |           name ends u32, downloads u64, published i64, category u32,
 //! |           tag ids u32, tag ends u32, field lengths u32 x 6, per doc
@@ -39,16 +40,17 @@ use ggen_marketplace_core::model::Package;
 use ggen_marketplace_core::topics::TopicScheme;
 use ggen_marketplace_core::{MarketplaceError, Result};
 
-use super::columns::{self, Columns, average_lengths};
+use super::columns::{self, Columns, averages, length_totals};
 use super::doc::Doc;
-use super::{FIELD_COUNT, TermIndex};
+use super::{FIELD_COUNT, Over, Segment};
 
 pub const INDEX_FILE: &str = "index.bin";
+pub const DELTA_FILE: &str = "delta.bin";
 // Bumped whenever the layout or `Doc` changes: an older file is then rebuilt, never misread.
-const MAGIC: &[u8; 8] = b"GGENV2TA";
+const MAGIC: &[u8; 8] = b"GGENV2TB";
 /// meta, the columns, starts, postings, doc ends, docs, fst.
 const SECTION_COUNT: usize = 1 + columns::SECTIONS + 5;
-pub(super) const PREAMBLE: usize = 8 + 8 + 4 + 4 + 8 * SECTION_COUNT;
+pub(super) const PREAMBLE: usize = 8 + 8 + 8 + 4 + 4 + 8 * SECTION_COUNT;
 pub(super) const POSTING_BYTES: usize = 8;
 
 #[derive(Debug, Clone, Copy)]
@@ -133,20 +135,16 @@ pub(super) fn encode_docs<'a>(docs: impl Iterator<Item = &'a Doc>) -> (Vec<u8>, 
     (bytes, ends)
 }
 
-impl TermIndex {
-    pub fn path(dir: &Path) -> PathBuf {
-        dir.join(INDEX_FILE)
-    }
-
-    /// Writes `<dir>/index.bin` atomically (layout in the module docs).
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        let path = Self::path(dir);
+impl Segment {
+    /// Writes the segment to `path` atomically (layout in the module docs).
+    pub(super) fn save(&self, path: &Path) -> Result<()> {
         let meta = postcard::to_stdvec(&(
             &self.columns.labels,
             self.scheme.as_deref(),
             self.head.as_deref(),
+            &self.over,
         ))
-        .map_err(|e| index_err(&path, e))?;
+        .map_err(|e| index_err(path, e))?;
         let mut sections: Vec<&[u8]> = vec![&meta];
         sections.extend(self.columns.sections());
         sections.extend([
@@ -158,12 +156,13 @@ impl TermIndex {
         ]);
         debug_assert_eq!(sections.len(), SECTION_COUNT);
         if self.doc_bytes.as_ref().len() > u32::MAX as usize {
-            return Err(index_err(&path, "over 4 GiB of documents"));
+            return Err(index_err(path, "over 4 GiB of documents"));
         }
         let total: usize = sections.iter().map(|s| s.len()).sum();
         let mut out = Vec::with_capacity(PREAMBLE + total);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.generation.to_le_bytes());
+        out.extend_from_slice(&self.id.to_le_bytes());
         out.extend_from_slice(&(self.columns.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.fst.len() as u32).to_le_bytes());
         for s in &sections {
@@ -172,57 +171,48 @@ impl TermIndex {
         for s in &sections {
             out.extend_from_slice(s);
         }
-        atomic_write(&path, &out)
+        atomic_write(path, &out)
     }
 
-    /// Maps `<dir>/index.bin`; `None` when absent, unreadable, damaged or
-    /// built from another generation than `expected_generation` (i.e. stale).
-    pub fn load(dir: &Path, expected_generation: u64) -> Option<Self> {
-        let path = Self::path(dir);
-        let parsed = (|| -> std::result::Result<Self, String> {
-            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-            // SAFETY: the file is never modified in place: every writer writes
-            // a new file and renames it over this one (`atomic_write`), so the
-            // mapped inode stays as it is for as long as the map lives.
-            #[allow(unsafe_code)]
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
-            let bytes = Bytes {
-                range: 0..map.len(),
-                buf: Arc::new(map),
-            };
-            Self::parse(bytes, expected_generation, &path)
-        })();
-        match parsed {
-            Ok(ix) => Some(ix),
-            Err(reason) => {
-                tracing::info!(path = %path.display(), %reason, "term index is stale or unreadable; rebuilding");
-                None
-            }
-        }
+    /// The id of the segment saved at `path`, from its first bytes; `None`
+    /// when there is none (or not in this layout).
+    pub(super) fn saved_id(path: &Path) -> Option<u64> {
+        use std::io::Read;
+        let mut head = [0u8; 24];
+        std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+        (&head[..8] == MAGIC).then(|| u64::from_le_bytes(head[16..24].try_into().expect("8 bytes")))
     }
 
-    fn parse(
-        bytes: Bytes,
-        expected_generation: u64,
-        path: &Path,
-    ) -> std::result::Result<Self, String> {
+    /// Maps the segment saved at `path`; the reason when it is absent,
+    /// unreadable or damaged.
+    pub(super) fn load(path: &Path) -> std::result::Result<Self, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        // SAFETY: the file is never modified in place: every writer writes
+        // a new file and renames it over this one (`atomic_write`), so the
+        // mapped inode stays as it is for as long as the map lives.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
+        let bytes = Bytes {
+            range: 0..map.len(),
+            buf: Arc::new(map),
+        };
+        Self::parse(bytes, path)
+    }
+
+    fn parse(bytes: Bytes, path: &Path) -> std::result::Result<Self, String> {
         let b = bytes.as_ref();
         if b.len() < PREAMBLE || &b[..8] != MAGIC {
             return Err("not a term index file (or an older layout)".into());
         }
         let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
         let generation = u64_at(8);
-        if generation != expected_generation {
-            return Err(format!(
-                "built from generation {generation}, the graph is at {expected_generation}"
-            ));
-        }
-        let n = u32_at(&b[16..20], 0).expect("4 bytes") as usize;
-        let terms = u32_at(&b[20..24], 0).expect("4 bytes") as usize;
+        let id = u64_at(16);
+        let n = u32_at(&b[24..28], 0).expect("4 bytes") as usize;
+        let terms = u32_at(&b[28..32], 0).expect("4 bytes") as usize;
         let mut ranges = Vec::with_capacity(SECTION_COUNT);
         let mut at = PREAMBLE;
         for k in 0..SECTION_COUNT {
-            let len = usize::try_from(u64_at(24 + 8 * k)).map_err(|_| "length overflows")?;
+            let len = usize::try_from(u64_at(32 + 8 * k)).map_err(|_| "length overflows")?;
             let end = at
                 .checked_add(len)
                 .filter(|&e| e <= b.len())
@@ -234,7 +224,13 @@ impl TermIndex {
             return Err("trailing bytes".into());
         }
         let section = |k: usize| bytes.slice(ranges[k].clone());
-        let (labels, scheme, head): (Vec<String>, Option<TopicScheme>, Option<String>) =
+        type Meta = (
+            Vec<String>,
+            Option<TopicScheme>,
+            Option<String>,
+            Option<Over>,
+        );
+        let (labels, scheme, head, over): Meta =
             postcard::from_bytes(section(0).as_ref()).map_err(|e| e.to_string())?;
         let columns = Columns::from_sections(n, std::array::from_fn(|k| section(1 + k)), labels)?;
         let rest = 1 + columns::SECTIONS;
@@ -273,9 +269,13 @@ impl TermIndex {
         // The FST's own checksum: its nodes are followed without bounds checks
         // of ours, so damage there must be caught here (a few ms at 100k terms).
         fst.as_fst().verify().map_err(|e| e.to_string())?;
+        let totals = length_totals(&columns);
         Ok(Self {
             generation,
-            avg_len: average_lengths(&columns),
+            id,
+            over,
+            len_totals: totals,
+            avg_len: averages(totals, columns.len()),
             decoded: (0..n).map(|_| OnceLock::new()).collect(),
             columns,
             fst,

@@ -24,6 +24,7 @@
 mod columns;
 mod doc;
 mod file;
+mod layers;
 mod query;
 mod score;
 #[cfg(test)]
@@ -39,9 +40,12 @@ use ggen_marketplace_core::ranking::Field;
 use ggen_marketplace_core::search::tokenize;
 use ggen_marketplace_core::topics::TopicScheme;
 
-use columns::{Columns, average_lengths};
+use columns::{Columns, averages, length_totals};
 pub use doc::Doc;
 use file::{Bytes, LONG_FIELD, POSTING_BYTES, Posting, encode_docs};
+use layers::Over;
+pub use layers::TermIndex;
+pub use query::Scored;
 
 /// V1 drops tokens of 40 bytes or more; so do we.
 const MAX_TOKEN_BYTES: usize = 40;
@@ -69,10 +73,20 @@ fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|t| t.len() < MAX_TOKEN_BYTES)
 }
 
-pub struct TermIndex {
+/// One immutable set of docs with their terms and postings: the whole
+/// index, or the base or delta of a [`TermIndex`].
+#[derive(Clone)]
+pub(crate) struct Segment {
     generation: u64,
+    /// Random, made with the segment: a delta names the base it applies to
+    /// by it, and saving skips a base whose file already holds it.
+    id: u64,
+    /// For a delta: its base and the base docs it replaces or removes.
+    over: Option<Over>,
     /// Sorted by name; row i is doc i.
     columns: Columns,
+    /// Tokens per field over all docs, and their average.
+    len_totals: [u64; FIELD_COUNT],
     avg_len: [f32; FIELD_COUNT],
     fst: fst::Map<Bytes>,
     starts: Bytes,
@@ -92,7 +106,7 @@ pub struct TermIndex {
     head: Option<String>,
 }
 
-impl TermIndex {
+impl Segment {
     /// Builds the index over `docs` (any order; kept sorted by name).
     pub fn build(generation: u64, mut docs: Vec<Doc>) -> Self {
         docs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -158,9 +172,13 @@ impl TermIndex {
                 OnceLock::from(Box::new(d))
             })
             .collect();
+        let totals = length_totals(&columns);
         Self {
             generation,
-            avg_len: average_lengths(&columns),
+            id: rand::random(),
+            over: None,
+            len_totals: totals,
+            avg_len: averages(totals, columns.len()),
             columns,
             fst,
             starts,
@@ -177,12 +195,6 @@ impl TermIndex {
     /// The same index, expanding queries through `scheme` (the graph's).
     pub fn with_scheme(mut self, scheme: Option<Arc<TopicScheme>>) -> Self {
         self.scheme = scheme;
-        self
-    }
-
-    /// This index with the feed entry of its generation set to `head`.
-    pub fn with_head(mut self, head: Option<String>) -> Self {
-        self.head = head;
         self
     }
 
@@ -221,27 +233,6 @@ impl TermIndex {
     /// walk over the package's subgraph.
     pub fn package(&self, name: &str) -> Result<Option<Package>> {
         self.position(name).map(|i| self.record(i)).transpose()
-    }
-
-    /// A copy with these packages' docs replaced (or added) and `removed` dropped.
-    pub fn with_changes(
-        &self,
-        generation: u64,
-        upserts: Vec<Doc>,
-        removed: &[String],
-    ) -> Result<Self> {
-        let mut docs: BTreeMap<String, Doc> = self
-            .all_docs()?
-            .into_iter()
-            .map(|d| (d.name.clone(), d))
-            .collect();
-        for r in removed {
-            docs.remove(r);
-        }
-        for d in upserts {
-            docs.insert(d.name.clone(), d);
-        }
-        Ok(Self::build(generation, docs.into_values().collect()).with_scheme(self.scheme.clone()))
     }
 
     /// A copy with these packages' counters `(name, downloads, stars)` set.

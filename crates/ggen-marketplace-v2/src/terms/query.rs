@@ -10,16 +10,14 @@ use std::sync::OnceLock;
 use fst::{Automaton, IntoStreamer, Streamer};
 use ggen_marketplace_core::Result;
 use ggen_marketplace_core::ranking::{self, EXACT_NAME_SCORE, Field};
-use ggen_marketplace_core::search::{
-    self, MatchKind, MatchPart, QueryPlan, SearchQuery, SortOrder,
-};
+use ggen_marketplace_core::search::{MatchKind, MatchPart, QueryPlan, SearchQuery, SortOrder};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 
 use super::file::POSTING_BYTES;
-use super::score::{Cursor, Label, Parts, Points, Source, TopK, WINDOW, Window, coverage};
-use super::{FIELD_COUNT, TermIndex};
+use super::score::{Corpus, Cursor, Label, Parts, Points, Source, TopK, Window, coverage};
+use super::{FIELD_COUNT, Segment};
 
-/// One matching package: index into [`TermIndex::doc`] and its score.
+/// One matching package: index into [`Segment::doc`] and its score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
     pub doc: u32,
@@ -56,7 +54,7 @@ fn lev_builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     }
 }
 
-impl TermIndex {
+impl Segment {
     /// Ordinals of the tokens equal to, starting with, or within `distance` of `word`.
     fn ords_exact(&self, word: &str) -> Option<u64> {
         self.fst.get(word)
@@ -107,23 +105,18 @@ impl TermIndex {
         out
     }
 
-    /// BM25's inverse document frequency of a term in `df` documents.
-    fn idf(&self, df: u32) -> f32 {
-        let n = self.columns.len() as f32;
-        (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
-    }
-
-    /// Scores, filters and sorts; returns the requested page and the total.
-    /// Fails only on a damaged index file.
-    pub fn search(&self, query: &SearchQuery) -> Result<(Vec<Scored>, usize)> {
-        let plan = search::plan_with(&query.text, false, self.scheme());
-        let found = self.search_with(query, &plan, WINDOW)?;
-        // Short words' typos only when nothing else matched (core's policy).
-        if found.1 == 0 && plan.withheld_typos {
-            let fallback = search::plan_with(&query.text, true, self.scheme());
-            return self.search_with(query, &fallback, WINDOW);
+    /// The docs holding `word` per field, leaving out `dead` ones.
+    pub(super) fn word_df(&self, word: &str, dead: Option<&[bool]>) -> Result<[u32; FIELD_COUNT]> {
+        let mut df = [0u32; FIELD_COUNT];
+        if let Some(ord) = self.ords_exact(word) {
+            for r in self.posting_bytes(ord)?.chunks_exact(POSTING_BYTES) {
+                let doc = u32::from_le_bytes(r[..4].try_into().expect("4 bytes")) as usize;
+                if dead.is_none_or(|d| !d[doc]) {
+                    df[r[4] as usize] += 1;
+                }
+            }
         }
-        Ok(found)
+        Ok(df)
     }
 
     /// The posting lists `plan` reads, and what each adds (see `score`).
@@ -131,6 +124,7 @@ impl TermIndex {
         &'a self,
         plan: &'a QueryPlan,
         phrases: &'a [Cow<'a, [u8]>],
+        corpus: &Corpus<'_>,
     ) -> Result<Vec<Source<'a>>> {
         let mut sources = Vec::new();
         let bit = |w: usize| if w < 64 { 1u64 << w } else { 0 };
@@ -138,14 +132,21 @@ impl TermIndex {
             let w = word.text.as_str();
             if let Some(ord) = self.ords_exact(w) {
                 let bytes = self.posting_bytes(ord)?;
-                let mut df = [0u32; FIELD_COUNT];
-                for r in bytes.chunks_exact(POSTING_BYTES) {
-                    df[r[4] as usize] += 1;
-                }
+                let df = match corpus.df {
+                    Some(all) => all[wi],
+                    None => {
+                        let mut df = [0u32; FIELD_COUNT];
+                        for r in bytes.chunks_exact(POSTING_BYTES) {
+                            df[r[4] as usize] += 1;
+                        }
+                        df
+                    }
+                };
                 sources.push(Source {
                     lists: vec![Cursor::new(bytes)],
                     points: Points::Bm25 {
-                        idf: std::array::from_fn(|f| self.idf(df[f])),
+                        idf: std::array::from_fn(|f| idf(corpus.n, df[f])),
+                        avg_len: corpus.avg_len,
                     },
                     covers: bit(wi),
                     label: Label::Word(w, MatchKind::Exact),
@@ -237,12 +238,13 @@ impl TermIndex {
     }
 
     /// The page `query` asks for and the total, for the hits of `plan`,
-    /// summed `window_len` docs at a time.
+    /// summed `window_len` docs at a time, scored against `corpus`.
     pub(super) fn search_with(
         &self,
         query: &SearchQuery,
         plan: &QueryPlan,
         window_len: usize,
+        corpus: &Corpus<'_>,
     ) -> Result<(Vec<Scored>, usize)> {
         let n = self.columns.len();
         let c = &self.columns;
@@ -268,7 +270,10 @@ impl TermIndex {
                 })
                 .collect()
         });
-        let admit = |doc: u32| admitted.as_ref().is_none_or(|a| a[doc as usize]);
+        let admit = |doc: u32| {
+            admitted.as_ref().is_none_or(|a| a[doc as usize])
+                && corpus.dead.is_none_or(|d| !d[doc as usize])
+        };
         // Docs are in name order, so comparing indexes compares names.
         let by_downloads = |a: u32, b: u32| {
             c.downloads(b as usize)
@@ -294,7 +299,7 @@ impl TermIndex {
                 .iter()
                 .map(|e| self.phrase_postings(&e.tokens))
                 .collect::<Result<Vec<_>>>()?;
-            let mut sources = self.sources(plan, &phrases)?;
+            let mut sources = self.sources(plan, &phrases, corpus)?;
             // The whole query as a name, as typed and joined by `-` (once
             // when they are the same).
             let lowered = query.text.trim().to_lowercase();
@@ -364,4 +369,10 @@ impl TermIndex {
             .collect();
         Ok((page, total))
     }
+}
+
+/// BM25's inverse document frequency of a term in `df` of `n` documents.
+fn idf(n: usize, df: u32) -> f32 {
+    let n = n as f32;
+    (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
 }

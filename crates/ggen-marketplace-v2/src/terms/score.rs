@@ -17,7 +17,7 @@ use ggen_marketplace_core::ranking::{self, BM25_B as B, BM25_K1 as K1, Field};
 use ggen_marketplace_core::search::{Expansion, MatchKind, MatchPart};
 
 use super::file::{LONG_FIELD, POSTING_BYTES, Posting, decode};
-use super::{FIELD_COUNT, TermIndex, WEIGHTS};
+use super::{FIELD_COUNT, Segment, WEIGHTS};
 
 /// Docs per window: its sums, word masks, marks and lists take 36 KiB.
 pub(super) const WINDOW: usize = 2048;
@@ -29,7 +29,7 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// Over postings already checked (`TermIndex::posting_bytes`): in range
+    /// Over postings already checked (`Segment::posting_bytes`): in range
     /// and in increasing doc order.
     pub(super) fn new(bytes: &'a [u8]) -> Self {
         Self { rest: bytes }
@@ -78,11 +78,41 @@ impl Parts {
     }
 }
 
+/// What BM25 reads of the whole index a segment belongs to, so that a
+/// delta's docs score exactly as they will once merged into their base (and
+/// a base's as if the docs a delta replaced were gone).
+pub(super) struct Corpus<'a> {
+    /// Docs in the whole index.
+    pub(super) n: usize,
+    /// Tokens per field, averaged over those docs.
+    pub(super) avg_len: [f32; FIELD_COUNT],
+    /// Per query word, the docs of the whole index holding it, per field;
+    /// `None` when the segment is the whole index and counts its own.
+    pub(super) df: Option<&'a [[u32; FIELD_COUNT]]>,
+    /// The segment's docs that are no longer in the index (`true`).
+    pub(super) dead: Option<&'a [bool]>,
+}
+
+impl Segment {
+    /// The corpus of a segment that is the whole index.
+    pub(super) fn own_corpus(&self) -> Corpus<'static> {
+        Corpus {
+            n: self.columns.len(),
+            avg_len: self.avg_len,
+            df: None,
+            dead: None,
+        }
+    }
+}
+
 /// How a source's postings score.
 pub(super) enum Points {
     /// BM25 of the posting x its field's weight, with the term's idf per field
-    /// (a query word's exact matches).
-    Bm25 { idf: [f32; FIELD_COUNT] },
+    /// (a query word's exact matches) and the average field lengths.
+    Bm25 {
+        idf: [f32; FIELD_COUNT],
+        avg_len: [f32; FIELD_COUNT],
+    },
     /// The field's weight x `factor`, once per doc and field whatever the
     /// number of lists or postings (prefixes, typos, expansions), in fields
     /// weighing at least `min_weight`.
@@ -168,16 +198,17 @@ impl Window {
     }
 }
 
-impl TermIndex {
-    /// BM25 of posting `p` of a term whose idf in `p`'s field is `idf`.
+impl Segment {
+    /// BM25 of posting `p` of a term whose idf in `p`'s field is `idf`,
+    /// where that field averages `avg` tokens.
     #[inline]
-    fn bm25(&self, p: &Posting, idf: f32) -> f32 {
+    fn bm25(&self, p: &Posting, idf: f32, avg: f32) -> f32 {
         let dl = if p.len == LONG_FIELD {
             self.columns.field_len(p.doc as usize, p.field as usize) as f32
         } else {
             f32::from(p.len)
         };
-        let avg = self.avg_len[p.field as usize].max(f32::EPSILON);
+        let avg = avg.max(f32::EPSILON);
         let tf = p.tf as f32;
         idf * (1.0 + K1) * tf / (tf + K1 * (1.0 - B + B * dl / avg))
     }
@@ -195,12 +226,12 @@ impl TermIndex {
     ) {
         let label = source.label;
         match source.points {
-            Points::Bm25 { idf } => {
+            Points::Bm25 { idf, avg_len } => {
                 for list in &mut source.lists {
                     while let Some(p) = list.next_before(end) {
                         if admit(p.doc) {
                             let f = p.field as usize;
-                            let points = WEIGHTS[f] * self.bm25(&p, idf[f]);
+                            let points = WEIGHTS[f] * self.bm25(&p, idf[f], avg_len[f]);
                             window.add(p.doc, points, source.covers);
                             parts.add(p.doc, || label.part(f, points));
                         }

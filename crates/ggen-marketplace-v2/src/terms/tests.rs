@@ -50,6 +50,11 @@ fn index() -> TermIndex {
     )
 }
 
+/// The index saved in `dir` if it is at `generation`.
+fn load_at(dir: &std::path::Path, generation: u64) -> Option<TermIndex> {
+    TermIndex::load(dir).filter(|ix| ix.generation() == generation)
+}
+
 fn names(ix: &TermIndex, q: SearchQuery) -> Vec<String> {
     ix.search(&q)
         .unwrap()
@@ -62,21 +67,30 @@ fn names(ix: &TermIndex, q: SearchQuery) -> Vec<String> {
 #[test]
 fn exact_prefix_and_typo_candidates() {
     let ix = index();
-    assert_eq!(ix.candidates("rust"), ["rust"]);
-    assert!(ix.candidates("bib").contains(&"bibtex".to_string()));
-    assert!(ix.candidates("bib").contains(&"bibliography".to_string()));
-    assert!(ix.candidates("helo").contains(&"hello".to_string()));
-    assert!(ix.candidates("wrld").contains(&"world".to_string()));
-    // two edits allowed from 8 characters on
+    assert_eq!(ix.base().candidates("rust"), ["rust"]);
+    assert!(ix.base().candidates("bib").contains(&"bibtex".to_string()));
     assert!(
-        ix.candidates("bibliogrphy")
+        ix.base()
+            .candidates("bib")
             .contains(&"bibliography".to_string())
     );
-    assert!(ix.candidates("ontologgy").contains(&"ontology".to_string()));
+    assert!(ix.base().candidates("helo").contains(&"hello".to_string()));
+    assert!(ix.base().candidates("wrld").contains(&"world".to_string()));
+    // two edits allowed from 8 characters on
+    assert!(
+        ix.base()
+            .candidates("bibliogrphy")
+            .contains(&"bibliography".to_string())
+    );
+    assert!(
+        ix.base()
+            .candidates("ontologgy")
+            .contains(&"ontology".to_string())
+    );
     // one char: no prefix expansion, no typo
-    assert!(ix.candidates("b").is_empty());
+    assert!(ix.base().candidates("b").is_empty());
     // three chars: prefix yes, typos no
-    assert!(!ix.candidates("rst").contains(&"rust".to_string()));
+    assert!(!ix.base().candidates("rst").contains(&"rust".to_string()));
 }
 
 #[test]
@@ -161,11 +175,11 @@ fn filters_and_sorts_read_the_columns() {
 }
 
 #[test]
-fn persisted_index_is_used_only_for_its_generation() {
+fn persisted_index_loads_at_its_generation() {
     let dir = tempfile::tempdir().unwrap();
     let ix = index();
     ix.save(dir.path()).unwrap();
-    let back = TermIndex::load(dir.path(), 7).expect("fresh");
+    let back = load_at(dir.path(), 7).expect("fresh");
     assert_eq!(back.all_docs().unwrap(), ix.all_docs().unwrap());
     assert_eq!(back.term_count(), ix.term_count());
     for q in ["helo", "bib", "rust cli", "hello world", "ontology", ""] {
@@ -182,14 +196,14 @@ fn persisted_index_is_used_only_for_its_generation() {
     assert_eq!(names(&changed, SearchQuery::default())[0], "hello-world");
     assert_eq!(changed.doc(1).unwrap().summary.stars, 3);
     changed.save(dir.path()).unwrap();
-    let again = TermIndex::load(dir.path(), 8).expect("fresh");
+    let again = load_at(dir.path(), 8).expect("fresh");
     assert_eq!(again.all_docs().unwrap(), changed.all_docs().unwrap());
     // The package record follows the counters, across a save.
     let p = again.package("hello-world").unwrap().expect("indexed");
     assert_eq!((p.downloads, p.stars), (500, 3));
-    assert!(TermIndex::load(dir.path(), 7).is_none());
+    assert!(load_at(dir.path(), 7).is_none());
     std::fs::write(TermIndex::path(dir.path()), b"garbage").unwrap();
-    assert!(TermIndex::load(dir.path(), 8).is_none());
+    assert!(load_at(dir.path(), 8).is_none());
 }
 
 /// Every truncation of the file is refused at load; a posting or document
@@ -204,7 +218,7 @@ fn a_damaged_index_file_is_refused_or_an_error() {
     let good = std::fs::read(&path).unwrap();
     for len in (0..good.len()).step_by(7) {
         std::fs::write(&path, &good[..len]).unwrap();
-        assert!(TermIndex::load(dir.path(), 7).is_none(), "{len} bytes");
+        assert!(load_at(dir.path(), 7).is_none(), "{len} bytes");
     }
     // Every byte of the body flipped in turn: load refuses it, or searches
     // and documents answer or fail cleanly.
@@ -213,7 +227,7 @@ fn a_damaged_index_file_is_refused_or_an_error() {
         let mut bad = good.clone();
         bad[at] ^= 0xff;
         std::fs::write(&path, &bad).unwrap();
-        let Some(ix) = TermIndex::load(dir.path(), 7) else {
+        let Some(ix) = load_at(dir.path(), 7) else {
             refused += 1;
             continue;
         };
@@ -258,12 +272,12 @@ fn postings_out_of_order_are_an_error() {
     let path = TermIndex::path(dir.path());
     let mut bytes = std::fs::read(&path).unwrap();
     let len_of = |b: &[u8], k: usize| {
-        u64::from_le_bytes(b[24 + 8 * k..32 + 8 * k].try_into().unwrap()) as usize
+        u64::from_le_bytes(b[32 + 8 * k..40 + 8 * k].try_into().unwrap()) as usize
     };
     // "rust" has postings in three fields of `rust-cli`: swap the first two.
-    let ord = ix.fst.get("rust").unwrap() as usize;
-    let first = file::u32_at(ix.starts.as_ref(), ord).unwrap() as usize;
-    assert!(file::u32_at(ix.starts.as_ref(), ord + 1).unwrap() as usize >= first + 2);
+    let ord = ix.base().fst.get("rust").unwrap() as usize;
+    let first = file::u32_at(ix.base().starts.as_ref(), ord).unwrap() as usize;
+    assert!(file::u32_at(ix.base().starts.as_ref(), ord + 1).unwrap() as usize >= first + 2);
     // The postings section follows meta, the columns and the starts.
     let before: usize = (0..columns::SECTIONS + 2).map(|k| len_of(&bytes, k)).sum();
     let at = PREAMBLE + before + first * file::POSTING_BYTES;
@@ -272,7 +286,7 @@ fn postings_out_of_order_are_an_error() {
     bytes[a].copy_from_slice(&y);
     bytes[b].copy_from_slice(&x);
     std::fs::write(&path, &bytes).unwrap();
-    let damaged = TermIndex::load(dir.path(), 7).expect("the layout is intact");
+    let damaged = load_at(dir.path(), 7).expect("the layout is intact");
     let e = damaged.search(&SearchQuery::text("rust")).unwrap_err();
     assert!(e.to_string().contains("out of order"), "{e}");
     assert!(e.to_string().contains("index.bin"), "{e}");
@@ -357,7 +371,7 @@ fn package_records_are_the_packages_and_are_checked() {
     let ix = TermIndex::build(3, vec![Doc::from_package(&two)]);
     let dir = tempfile::tempdir().unwrap();
     ix.save(dir.path()).unwrap();
-    let back = TermIndex::load(dir.path(), 3).expect("fresh");
+    let back = load_at(dir.path(), 3).expect("fresh");
     let mut sorted = two.clone();
     sorted.sort_versions();
     for ix in [&ix, &back] {
@@ -373,4 +387,206 @@ fn package_records_are_the_packages_and_are_checked() {
         err.contains("package record") && err.contains("mine"),
         "{err}"
     );
+}
+
+/// The queries the layering tests ask: words, prefixes, typos, filters,
+/// every order, and pages past the first.
+fn layering_queries() -> Vec<SearchQuery> {
+    let mut queries: Vec<SearchQuery> = [
+        "rust web service",
+        "graph",
+        "dashb",
+        "grpah qeury",
+        "kubernetes helm chart",
+        "payments",
+        "template",
+        "",
+    ]
+    .into_iter()
+    .map(SearchQuery::text)
+    .collect();
+    let mut filtered = SearchQuery::text("template");
+    filtered.category = Some("web".into());
+    queries.push(filtered);
+    for sort in [SortOrder::Downloads, SortOrder::Name, SortOrder::Recent] {
+        for text in ["rust", ""] {
+            let mut q = SearchQuery::text(text);
+            q.sort = sort;
+            q.offset = 37;
+            queries.push(q);
+        }
+    }
+    for q in &mut queries {
+        q.explain = true;
+    }
+    queries
+}
+
+/// Everything a reader sees of `ix`, to compare two indexes by.
+fn answers(ix: &TermIndex) -> Vec<String> {
+    let mut out = vec![format!("{} packages", ix.len())];
+    for q in layering_queries() {
+        let (page, total) = ix.search(&q).unwrap();
+        let hits: Vec<String> = page
+            .iter()
+            .map(|s| {
+                let parts: Vec<String> = s.explain.iter().map(|p| format!("{p:?}")).collect();
+                format!("{} {} {parts:?}", ix.doc(s.doc).unwrap().name, s.score)
+            })
+            .collect();
+        out.push(format!("{q:?}: {total} {hits:?}"));
+    }
+    let mut listed: Vec<String> = ix.ids().map(|i| ix.doc(i).unwrap().name.clone()).collect();
+    listed.sort();
+    out.push(format!("{listed:?}"));
+    out
+}
+
+/// A delta over a base answers every query exactly as one segment built
+/// from the same docs does: the same hits, scores (to the bit), parts and
+/// totals, in memory and once saved and loaded again.
+#[test]
+fn a_delta_answers_as_one_merged_segment() {
+    use ggen_test_support::corpus::{CorpusSpec, generate};
+    let packages = generate(&CorpusSpec::new(3000));
+    let (first, later) = packages.split_at(2900);
+    let base = TermIndex::build(1, first.iter().map(Doc::from_package).collect());
+    // Changed packages (one of them thrice), new ones, and removed ones.
+    let mut changed: Vec<Package> = first[..40].to_vec();
+    for (i, p) in changed.iter_mut().enumerate() {
+        p.downloads += 10_000 + i as u64;
+        p.versions[0]
+            .description
+            .push_str(" now with graph dashboards");
+    }
+    let removed: Vec<String> = first[100..110].iter().map(|p| p.name.clone()).collect();
+    let mut ix = base
+        .with_changes(2, later.iter().map(Doc::from_package).collect(), &[])
+        .unwrap();
+    for (g, chunk) in (3..).zip(changed.chunks(10)) {
+        ix = ix
+            .with_changes(g, chunk.iter().map(Doc::from_package).collect(), &removed)
+            .unwrap();
+    }
+    assert!(
+        ix.delta_len() >= 140,
+        "the changes are in a delta: {}",
+        ix.delta_len()
+    );
+    let mut all: std::collections::BTreeMap<String, Package> = first
+        .iter()
+        .chain(later)
+        .chain(&changed)
+        .map(|p| (p.name.clone(), p.clone()))
+        .collect();
+    for r in &removed {
+        all.remove(r);
+    }
+    let merged = TermIndex::build(6, all.values().map(Doc::from_package).collect());
+    let want = answers(&merged);
+    assert_eq!(answers(&ix), want);
+    assert_eq!(ix.len(), 2990);
+    for name in [&changed[0].name, &later[0].name, &first[500].name] {
+        assert_eq!(ix.package(name).unwrap().as_ref(), all.get(name));
+    }
+    assert!(!ix.contains(&removed[0]) && ix.package(&removed[0]).unwrap().is_none());
+    assert_eq!(ix.all_docs().unwrap(), merged.all_docs().unwrap());
+
+    // Saved, only the delta is written once the base is on disk.
+    let dir = tempfile::tempdir().unwrap();
+    ix.save(dir.path()).unwrap();
+    let base_file = std::fs::metadata(TermIndex::path(dir.path()))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let next = ix
+        .with_changes(7, vec![Doc::from_package(&first[7])], &[])
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    next.save(dir.path()).unwrap();
+    let after = std::fs::metadata(TermIndex::path(dir.path()))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(base_file, after, "the base is not rewritten");
+    let back = load_at(dir.path(), 7).expect("base and delta load");
+    assert_eq!(back.delta_len(), next.delta_len());
+    assert_eq!(answers(&back), answers(&next));
+    assert_eq!(answers(&back), want);
+}
+
+/// Past `MERGE_AT` docs (or the size of the base) the delta is merged into
+/// a new base, which saving writes and which leaves no delta file.
+#[test]
+fn a_large_delta_is_merged_into_the_base() {
+    use ggen_test_support::corpus::{CorpusSpec, generate};
+    let packages = generate(&CorpusSpec::new(70));
+    let ix = TermIndex::build(1, packages[..30].iter().map(Doc::from_package).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let small = ix
+        .with_changes(
+            2,
+            packages[30..40].iter().map(Doc::from_package).collect(),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(small.delta_len(), 10);
+    small.save(dir.path()).unwrap();
+    assert!(dir.path().join(file::DELTA_FILE).is_file());
+    let big = small
+        .with_changes(
+            3,
+            packages[40..].iter().map(Doc::from_package).collect(),
+            &[],
+        )
+        .unwrap();
+    assert_eq!((big.delta_len(), big.len(), big.generation()), (0, 70, 3));
+    big.save(dir.path()).unwrap();
+    assert!(!dir.path().join(file::DELTA_FILE).exists());
+    assert_eq!(load_at(dir.path(), 3).unwrap().len(), 70);
+}
+
+/// A delta that names another base (a crash between the two renames, or
+/// another process's merge) is left out, so the base answers alone at its
+/// own generation; a delta holding a live base doc's name without listing
+/// it as replaced still shows that package once.
+#[test]
+fn a_delta_of_another_base_or_with_duplicates_misleads_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let delta_path = dir.path().join(file::DELTA_FILE);
+    let layered = index()
+        .with_changes(
+            8,
+            vec![Doc::from_package(&pkg("new-one", "fresh", &[], 1))],
+            &[],
+        )
+        .unwrap();
+    layered.save(dir.path()).unwrap();
+    let saved_delta = std::fs::read(&delta_path).unwrap();
+    index().save(dir.path()).unwrap();
+    std::fs::write(&delta_path, &saved_delta).unwrap();
+    let back = TermIndex::load(dir.path()).unwrap();
+    assert_eq!((back.generation(), back.len(), back.delta_len()), (7, 4, 0));
+    assert!(!back.contains("new-one"));
+
+    // A crafted delta: `rust-cli` again, without naming it as replaced.
+    let base = TermIndex::load(dir.path()).unwrap();
+    let mut crafted = Segment::build(
+        9,
+        vec![Doc::from_package(&pkg(
+            "rust-cli",
+            "Rust again",
+            &["rust"],
+            7,
+        ))],
+    );
+    crafted.over = Some(Over {
+        base: base.base().id,
+        dead: vec!["no-such-package".into()],
+    });
+    crafted.save(&delta_path).unwrap();
+    let back = TermIndex::load(dir.path()).unwrap();
+    assert_eq!((back.generation(), back.len()), (9, 4));
+    assert_eq!(names(&back, SearchQuery::text("rust")), ["rust-cli"]);
+    assert_eq!(back.package("rust-cli").unwrap().unwrap().downloads, 7);
 }

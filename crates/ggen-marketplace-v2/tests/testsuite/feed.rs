@@ -134,6 +134,26 @@ fn catches_up(a: &V2Backend, query_url: &str, update_url: &str) {
     let b = V2Backend::remote(query_url, update_url, local.path()).unwrap();
     assert_eq!(answers(&b), answers(&c));
     assert_eq!(refreshes(&b), (0, 0, 0));
+
+    // Down while A writes twice more: at restart B starts from its saved
+    // index and catches up, instead of rebuilding.
+    drop(b);
+    publish(
+        a,
+        "late-arrival",
+        "1.2.0",
+        "published while the other server was down",
+    );
+    publish(a, "rust-web", "0.9.1", "Web services in Rust, patched");
+    let b = V2Backend::remote(query_url, update_url, local.path()).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let c = V2Backend::remote(query_url, update_url, fresh.path()).unwrap();
+    assert_eq!(answers(&b), answers(&c));
+    assert_eq!(
+        refreshes(&b),
+        (0, 1, 2),
+        "one catch-up from the saved index"
+    );
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! ```text
 //! <registry>/v2/store/                     RocksDB (embedded mode)
 //! <registry>/v2/store.generation           `clean N` or `dirty`: whether readers must open the store
-//! <registry>/v2/terms/index.bin            term index + the graph generation it was built from
+//! <registry>/v2/terms/index.bin            term index base segment + the generation it was built from
+//! <registry>/v2/terms/delta.bin            docs written since the base, + their generation
 //! <registry>/v2/.lock                      writers' lock
 //! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed (default)
 //! ```
@@ -22,9 +23,10 @@
 //!
 //! Writers hold the lock, apply one atomic batch to the graph (which also bumps
 //! `mp:generation` and records what changed in the feed), then update the
-//! in-memory term index from the touched packages and rewrite `index.bin`. A
-//! crash between the two leaves an index with an older generation, which is
-//! caught up or rebuilt on next use.
+//! in-memory term index from the touched packages and save its delta
+//! (`delta.bin`; the base `index.bin` only when the delta is merged into it,
+//! `terms::layers`). A crash between the two leaves an index with an older
+//! generation, which is caught up or rebuilt on next use.
 //!
 //! A process that only reads can open the embedded store on first need
 //! ([`V2Backend::open_embedded_deferred`]): a search, listing or `info` whose

@@ -31,7 +31,7 @@ pub struct IndexRefreshes {
     pub catch_up_read: Duration,
     /// Time they spent making the new term index in memory.
     pub catch_up_index: Duration,
-    /// Time they spent saving it (`index.bin`).
+    /// Time they spent saving it (`delta.bin`, and `index.bin` after a merge).
     pub catch_up_save: Duration,
 }
 

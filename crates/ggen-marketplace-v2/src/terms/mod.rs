@@ -1,7 +1,7 @@
 //! The term index: what makes V2 search fast without `CONTAINS`/`REGEX` scans.
 //!
-//! One [`Doc`] per package (its latest version), holding the tokens of each
-//! searchable field and what filtering and sorting need. Every distinct token is a
+//! The index is one or two segments (`layers`); in each, one [`Doc`] per
+//! package (its latest version), holding the tokens of each searchable field and what filtering and sorting need. Every distinct token is a
 //! key of an FST (`fst` crate) whose value is the token's ordinal in a postings
 //! table `(doc, field, term frequency)`. Lookups: exact (FST get), prefix (FST
 //! range stream) and typo-tolerant (a Levenshtein DFA from `levenshtein_automata`,
@@ -13,11 +13,11 @@
 //! plus prefix and typo matches, and the stem and topic expansions of core's
 //! query plan (`search::plan`), at a share of the weight.
 //!
-//!
 //! | module | holds |
 //! |---|---|
 //! | `doc` | [`Doc`], one package as the index sees it, and the ranking columns |
-//! | `file` | `index.bin`: its layout, saving, loading and checking |
+//! | `layers` | [`TermIndex`]: a base segment and a delta of the docs written since |
+//! | `file` | a segment's file (`index.bin`, `delta.bin`): layout, saving, loading, checks |
 //! | `query` | lookups (exact, prefix, typo automata) and the lists a query reads |
 //! | `score` | BM25 and the other parts, summed a window of docs at a time; the best hits |
 

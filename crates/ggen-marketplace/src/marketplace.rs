@@ -179,6 +179,12 @@ impl Marketplace {
         self.v2_within(self.settings.store_wait.alone())
     }
 
+    /// The V2 backend if this process has opened it already.
+    #[cfg(feature = "marketplace-v2")]
+    pub fn v2_if_open(&self) -> Option<Arc<V2Backend>> {
+        self.v2.get().cloned()
+    }
+
     /// [`Self::v2`], waiting at most `wait` for a store another process holds.
     #[cfg(feature = "marketplace-v2")]
     pub(crate) fn v2_within(&self, wait: std::time::Duration) -> Result<Arc<V2Backend>> {

@@ -45,6 +45,19 @@ pub const CONNECTIONS_REFUSED: &str = "marketplace_connections_refused_total";
 /// Expensive requests answered 503 because as many were already running.
 pub const REQUESTS_SHED: &str = "marketplace_requests_shed_total";
 
+/// Full rebuilds of the V2 term index from the graph since the process
+/// opened V2 (counter; a fleet's servers rebuild only when the change feed
+/// cannot vouch for what they missed).
+pub const INDEX_REBUILDS: &str = "marketplace_index_rebuilds_total";
+/// Catch-ups of the V2 term index from the change feed (counter).
+pub const INDEX_CATCH_UPS: &str = "marketplace_index_catch_ups_total";
+/// Packages those catch-ups read again (counter).
+pub const INDEX_PACKAGES_REREAD: &str = "marketplace_index_packages_reread_total";
+/// Milliseconds those catch-ups spent, by `phase`: `read` (the feed and the
+/// packages it names), `index` (the new term index), `save` (counter; in
+/// milliseconds as the latency histograms are).
+pub const INDEX_CATCH_UP_MS: &str = "marketplace_index_catch_up_milliseconds_total";
+
 /// Every metric name the binary exports (checked against dashboards and rules).
 pub const ALL: &[&str] = &[
     SEARCH_LATENCY,
@@ -63,8 +76,32 @@ pub const ALL: &[&str] = &[
     BACKEND_UP,
     CONNECTIONS_REFUSED,
     REQUESTS_SHED,
+    INDEX_REBUILDS,
+    INDEX_CATCH_UPS,
+    INDEX_PACKAGES_REREAD,
+    INDEX_CATCH_UP_MS,
     "marketplace_circuit_opened_total",
 ];
+
+/// Sets the V2 term index's refresh counters from `mp`'s V2 backend, when
+/// this process has opened one (it is never opened for this).
+pub fn record_index_refreshes(mp: &crate::Marketplace) {
+    #[cfg(feature = "marketplace-v2")]
+    if let Some(r) = mp.v2_if_open().map(|b| b.index_refreshes()) {
+        metrics::counter!(INDEX_REBUILDS).absolute(r.rebuilt);
+        metrics::counter!(INDEX_CATCH_UPS).absolute(r.caught_up);
+        metrics::counter!(INDEX_PACKAGES_REREAD).absolute(r.packages_reread);
+        for (phase, d) in [
+            ("read", r.catch_up_read),
+            ("index", r.catch_up_index),
+            ("save", r.catch_up_save),
+        ] {
+            metrics::counter!(INDEX_CATCH_UP_MS, "phase" => phase).absolute(d.as_millis() as u64);
+        }
+    }
+    #[cfg(not(feature = "marketplace-v2"))]
+    let _ = mp;
+}
 
 /// Latency buckets in milliseconds.
 const BUCKETS_MS: &[f64] = &[
@@ -102,6 +139,23 @@ pub fn describe() {
     metrics::describe_counter!(
         SELECTION,
         "Backend chosen by the router, by backend and operation"
+    );
+    metrics::describe_counter!(
+        INDEX_REBUILDS,
+        "V2 term index rebuilds from the whole graph"
+    );
+    metrics::describe_counter!(
+        INDEX_CATCH_UPS,
+        "V2 term index catch-ups from the change feed"
+    );
+    metrics::describe_counter!(
+        INDEX_PACKAGES_REREAD,
+        "Packages the V2 term index catch-ups read again"
+    );
+    metrics::describe_counter!(
+        INDEX_CATCH_UP_MS,
+        metrics::Unit::Milliseconds,
+        "Milliseconds the V2 term index catch-ups spent, by phase"
     );
     metrics::describe_gauge!(
         BACKEND_UP,

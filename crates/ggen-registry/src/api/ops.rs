@@ -124,6 +124,7 @@ pub(super) async fn metrics_open(State(state): State<AppState>) -> Response {
         let signed = list.iter().filter(|p| p.signed).count();
         metrics::gauge!(ggen_marketplace::metrics::TOTAL_PACKAGES).set(list.len() as f64);
         metrics::gauge!(ggen_marketplace::metrics::SIGNED_PACKAGES).set(signed as f64);
+        ggen_marketplace::metrics::record_index_refreshes(&st.mp);
         Ok(())
     })
     .await;

@@ -110,6 +110,15 @@ fn metrics_use_the_contract_names() {
     ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
+    // The search opened V2: its term index's refreshes are there too.
+    if cfg!(feature = "marketplace-v2") {
+        for name in [
+            "marketplace_index_rebuilds_total",
+            "marketplace_index_catch_ups_total",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+    }
     let total = text
         .lines()
         .find(|l| l.starts_with("marketplace_total_packages "))

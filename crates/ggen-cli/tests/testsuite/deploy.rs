@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -17,21 +17,21 @@ fn root() -> &'static Path {
         .unwrap()
 }
 
-fn documents(file: &str) -> Vec<Value> {
+pub(crate) fn documents(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(root().join("deploy/k8s").join(file)).unwrap();
     serde_norway::Deserializer::from_str(&text)
         .map(|d| Value::deserialize(d).unwrap())
         .collect()
 }
 
-fn kind<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+pub(crate) fn kind<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
     docs.iter()
         .find(|d| d["kind"] == kind)
         .unwrap_or_else(|| panic!("no {kind}"))
 }
 
 /// Every `GGEN_*` key must be read somewhere in the binary's sources.
-fn read_by_the_binary(key: &str) -> bool {
+pub(crate) fn read_by_the_binary(key: &str) -> bool {
     fn walk(dir: &Path, key: &str) -> bool {
         std::fs::read_dir(dir).unwrap().flatten().any(|e| {
             let p = e.path();
@@ -52,7 +52,7 @@ fn read_by_the_binary(key: &str) -> bool {
 }
 
 /// A manifest container's `args`, as strings.
-fn container_args(c: &Value) -> Vec<&str> {
+pub(crate) fn container_args(c: &Value) -> Vec<&str> {
     c["args"]
         .as_array()
         .unwrap()
@@ -62,11 +62,11 @@ fn container_args(c: &Value) -> Vec<&str> {
 }
 
 /// The argument right after `flag` in `args`.
-fn flag_value<'a>(args: &[&'a str], flag: &str) -> &'a str {
+pub(crate) fn flag_value<'a>(args: &[&'a str], flag: &str) -> &'a str {
     args[args.iter().position(|a| *a == flag).unwrap() + 1]
 }
 
-fn port_of(addr: &str) -> u64 {
+pub(crate) fn port_of(addr: &str) -> u64 {
     addr.rsplit(':').next().unwrap().parse().unwrap()
 }
 

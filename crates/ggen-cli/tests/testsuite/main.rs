@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod deploy;
+mod deploy_fleet;
 mod docs;
 mod endpoints;
 #[cfg(feature = "marketplace-v2")]

@@ -182,7 +182,7 @@ fn sync_rows(
         ("sync: catch-up after one write elsewhere", catch_up),
         ("sync: catch-up, reading feed and packages", read),
         ("sync: catch-up, new term index in memory", index),
-        ("sync: catch-up, saving index.bin", save),
+        ("sync: catch-up, saving the index", save),
         ("sync: write elsewhere until searchable here", visible),
     ] {
         let (first, total) = (samples[0], samples.iter().sum());

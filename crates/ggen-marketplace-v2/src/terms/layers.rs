@@ -280,11 +280,13 @@ impl TermIndex {
         }
         let scheme = self.top().scheme.clone();
         if docs.len() + dead.len() > MERGE_AT.min(self.base.len()) {
+            // A base doc the delta holds again is dead even if no list says
+            // so (a hand-made delta.bin): the delta's is the newer.
             let mut all: Vec<Doc> = self
                 .base
                 .all_docs()?
                 .into_iter()
-                .filter(|d| !dead.contains(&d.name))
+                .filter(|d| !dead.contains(&d.name) && !docs.contains_key(&d.name))
                 .collect();
             all.extend(docs.into_values());
             return Ok(Self::build(generation, all).with_scheme(scheme));

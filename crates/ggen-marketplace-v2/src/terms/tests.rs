@@ -589,4 +589,9 @@ fn a_delta_of_another_base_or_with_duplicates_misleads_nobody() {
     assert_eq!((back.generation(), back.len()), (9, 4));
     assert_eq!(names(&back, SearchQuery::text("rust")), ["rust-cli"]);
     assert_eq!(back.package("rust-cli").unwrap().unwrap().downloads, 7);
+    // Merged, the delta's `rust-cli` is the one kept.
+    let more = ["a-one", "a-two", "a-three"].map(|n| Doc::from_package(&pkg(n, "more", &[], 0)));
+    let merged = back.with_changes(10, more.to_vec(), &[]).unwrap();
+    assert_eq!((merged.delta_len(), merged.len()), (0, 7));
+    assert_eq!(merged.package("rust-cli").unwrap().unwrap().downloads, 7);
 }

@@ -302,28 +302,7 @@ fn results_do_not_depend_on_the_window() {
     use ggen_test_support::corpus::{CorpusSpec, generate};
     let packages = generate(&CorpusSpec::new(5000));
     let ix = TermIndex::build(1, packages.iter().map(Doc::from_package).collect());
-    let mut queries: Vec<SearchQuery> = [
-        "rust web service",
-        "graph",
-        "dashb",
-        "grpah qeury",
-        "kubernetes helm chart",
-        "payments",
-        "containers",
-        "",
-    ]
-    .into_iter()
-    .map(SearchQuery::text)
-    .collect();
-    let mut filtered = SearchQuery::text("template");
-    filtered.category = Some("web".into());
-    queries.push(filtered);
-    let mut paged = SearchQuery::text("rust");
-    paged.offset = 37;
-    paged.sort = SortOrder::Downloads;
-    queries.push(paged);
-    for mut q in queries {
-        q.explain = true;
+    for q in queries_of_every_kind() {
         let plan = plan_with(&q.text, false, ix.scheme());
         let want = ix.search_with(&q, &plan, ix.len()).unwrap();
         assert!(want.1 > 0, "{:?} matches", q.text);
@@ -389,9 +368,9 @@ fn package_records_are_the_packages_and_are_checked() {
     );
 }
 
-/// The queries the layering tests ask: words, prefixes, typos, filters,
-/// every order, and pages past the first.
-fn layering_queries() -> Vec<SearchQuery> {
+/// Words, prefixes, typos, a filter, every order, and pages past the first,
+/// with explanations.
+fn queries_of_every_kind() -> Vec<SearchQuery> {
     let mut queries: Vec<SearchQuery> = [
         "rust web service",
         "graph",
@@ -425,7 +404,7 @@ fn layering_queries() -> Vec<SearchQuery> {
 /// Everything a reader sees of `ix`, to compare two indexes by.
 fn answers(ix: &TermIndex) -> Vec<String> {
     let mut out = vec![format!("{} packages", ix.len())];
-    for q in layering_queries() {
+    for q in queries_of_every_kind() {
         let (page, total) = ix.search(&q).unwrap();
         let hits: Vec<String> = page
             .iter()

@@ -574,3 +574,56 @@ fn a_delta_of_another_base_or_with_duplicates_misleads_nobody() {
     assert_eq!((merged.delta_len(), merged.len()), (0, 7));
     assert_eq!(merged.package("rust-cli").unwrap().unwrap().downloads, 7);
 }
+
+/// A truncated or bit-flipped `delta.bin` never panics and never hides
+/// the base: loading leaves the delta out (the base answers alone, at its
+/// own generation), or the damage is an error naming the file when read.
+#[test]
+fn a_damaged_delta_file_leaves_the_base_or_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let layered = index()
+        .with_changes(
+            8,
+            vec![Doc::from_package(&pkg("new-one", "fresh graph", &["x"], 1))],
+            &[],
+        )
+        .unwrap();
+    layered.save(dir.path()).unwrap();
+    let path = dir.path().join(file::DELTA_FILE);
+    let good = std::fs::read(&path).unwrap();
+    for len in (0..good.len()).step_by(5) {
+        std::fs::write(&path, &good[..len]).unwrap();
+        let back = TermIndex::load(dir.path()).expect("the base still loads");
+        assert_eq!(
+            (back.generation(), back.len(), back.delta_len()),
+            (7, 4, 0),
+            "{len} bytes"
+        );
+    }
+    let (mut left_out, mut failed) = (0, 0);
+    for at in PREAMBLE..good.len() {
+        let mut bad = good.clone();
+        bad[at] ^= 0xff;
+        std::fs::write(&path, &bad).unwrap();
+        let back = TermIndex::load(dir.path()).expect("the base still loads");
+        if back.delta_len() == 0 {
+            assert_eq!(back.generation(), 7);
+            left_out += 1;
+            continue;
+        }
+        for q in ["fresh", "graph", "hello", ""] {
+            if let Err(e) = back.search(&SearchQuery::text(q)) {
+                assert!(e.to_string().contains("delta.bin"), "{e}");
+                failed += 1;
+            }
+        }
+        if let Err(e) = back.package("new-one") {
+            assert!(e.to_string().contains("damaged"), "{e}");
+            failed += 1;
+        }
+    }
+    assert!(
+        left_out > 0 && failed > 0,
+        "{left_out} left out, {failed} failed"
+    );
+}

@@ -308,10 +308,31 @@ impl Nodes {
             .collect()
     }
 
+    /// The nodes `s` links with `p`, each of which must be in `s`'s own tree
+    /// (its IRI extends `s`'s with `/`): a link into another package's nodes
+    /// would make this one read that package's versions or entries as its
+    /// own.
+    fn children(&self, s: &str, p: &NamedNode) -> Result<Vec<String>> {
+        let children = self.objects(s, p);
+        if let Some(out) = children.iter().find(|c| {
+            c.strip_prefix(s)
+                .is_none_or(|rest| !rest.starts_with('/') || rest.len() == 1)
+        }) {
+            return Err(corrupt(
+                s,
+                format!(
+                    "<{}> links <{out}>, which is not one of its own nodes (<{s}/...>)",
+                    p.as_str()
+                ),
+            ));
+        }
+        Ok(children)
+    }
+
     /// Entries of a list property, ordered by `mp:position`.
     fn ordered(&self, s: &str, p: &NamedNode) -> Result<Vec<String>> {
         let mut entries = Vec::new();
-        for e in self.objects(s, p) {
+        for e in self.children(s, p)? {
             let pos = self
                 .u64_opt(&e, &mp::position())?
                 .ok_or_else(|| corrupt(&e, "missing mp:position"))?;
@@ -384,7 +405,7 @@ impl Nodes {
                 optional: self.bool_opt(&e, &mp::optional())?.unwrap_or(false),
             });
         }
-        if let Some(e) = self.objects(s, &mp::signature()).first() {
+        if let Some(e) = self.children(s, &mp::signature())?.first() {
             v.signature = Some(Signature {
                 algorithm: self.str_req(e, &mp::algorithm())?,
                 key_id: self.str_req(e, &mp::key_id())?,
@@ -399,7 +420,7 @@ impl Nodes {
     pub fn package(&self, s: &str) -> Result<Package> {
         let name = self.str_req(s, &mp::name())?;
         let mut versions = Vec::new();
-        for v in self.objects(s, &mp::has_version()) {
+        for v in self.children(s, &mp::has_version())? {
             versions.push(self.version(&v)?);
         }
         if versions.is_empty() {
@@ -513,6 +534,43 @@ mod tests {
             "changeId",
         ] {
             assert!(declared.contains(&format!("<{NS}{term}>")), "{term}");
+        }
+    }
+
+    /// A graph where one package's version links a node of another package
+    /// (a neighbour whose name it extends, too) is refused, naming the link;
+    /// read naively, the package would have shown the other's tag or
+    /// version as its own.
+    #[test]
+    fn a_link_out_of_a_packages_own_tree_is_refused() {
+        let one = |name: &str| {
+            let mut v = PackageVersion::new(name.to_string(), "1.0.0".parse().unwrap());
+            v.tags = vec![format!("{name}-tag")];
+            Package {
+                name: name.to_string(),
+                downloads: 0,
+                stars: 0,
+                versions: vec![v],
+            }
+        };
+        let mut base = package_to_triples(&one("a"));
+        base.extend(package_to_triples(&one("a-b")));
+        assert_eq!(packages_from_triples(&base).unwrap().len(), 2);
+        let v1: semver::Version = "1.0.0".parse().unwrap();
+        let their_tag = mp::iri("package/a-b/1.0.0/tag/0");
+        let their_version = version_iri("a-b", &v1);
+        for (s, p, o) in [
+            (version_iri("a", &v1), mp::tag(), their_tag.clone()),
+            (package_iri("a"), mp::has_version(), their_version.clone()),
+        ] {
+            let mut triples = base.clone();
+            triples.push(Triple::new(s.clone(), p.clone(), o.clone()));
+            let err = packages_from_triples(&triples).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("<{}> links <{}>", p.as_str(), o.as_str()))
+                    && err.contains(s.as_str()),
+                "{err}"
+            );
         }
     }
 

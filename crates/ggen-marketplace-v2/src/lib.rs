@@ -97,9 +97,11 @@ const BACKEND: &str = "v2";
 /// Releases per atomic batch when an import is written transactionally.
 const BATCH: usize = 500;
 /// How many batches a full rebuild reads at once. Over an endpoint, one
-/// read leaves both the server (decoding terms) and this process (parsing
-/// and indexing) idle half the time; four kept a 2-core machine running
-/// both busy, and a server elsewhere gets four queries in flight.
+/// read leaves the server (decoding terms) and this process (parsing and
+/// indexing) each idle while the other works: with an `oxigraph serve` on
+/// the same 2-core machine, one reader rebuilt 10k packages in 13 s, two and
+/// four in 7.3 s, and at 100k four took 100 s to two's 111 s (BENCHMARKS.md).
+/// Each reader holds one batch's answer, about 45 MB.
 const READERS: usize = 4;
 /// How long a remote endpoint's generation is trusted before it is asked
 /// again: the longest a write through another client can go unseen.

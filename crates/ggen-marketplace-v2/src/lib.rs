@@ -54,6 +54,7 @@ mod sync;
 mod terms;
 mod topics;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -430,8 +431,9 @@ impl V2Backend {
     /// Builds the term index from the graph, `BATCH` packages per read so
     /// memory stays bounded by the docs (reading the whole graph at once took
     /// 1.1 GB at 10k packages) and each remote query stays well within the
-    /// endpoint timeout, [`READERS`] reads at a time ([`read_docs`]). The index is labelled with `generation`, read by the
-    /// caller before the build: a write that lands during the build may be
+    /// endpoint timeout, [`READERS`] reads at a time ([`read_docs`]). The
+    /// index is labelled with `generation`, read by the caller before the
+    /// build: a write that lands during the build may be
     /// partly in it, but it has moved the graph past `generation` (which only
     /// grows), so that index is never taken as current again and the next use
     /// rebuilds. Retrying instead failed readers outright under a steady
@@ -685,7 +687,15 @@ fn read_docs(store: &GraphStore, roots: &[NamedNode]) -> Result<Vec<Doc>> {
             })?)
             .packages()
             .inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
-            docs.extend(packages.iter().map(Doc::from_package));
+            // Only what was asked for: an endpoint answering a package in two
+            // batches would otherwise leave which copy is indexed to chance.
+            let asked: HashSet<&str> = batch.iter().map(NamedNode::as_str).collect();
+            docs.extend(
+                packages
+                    .iter()
+                    .filter(|p| asked.contains(package_iri(&p.name).as_str()))
+                    .map(Doc::from_package),
+            );
         }
         Ok(docs)
     };

@@ -364,7 +364,14 @@ impl Nodes {
         let version = version_text
             .parse::<semver::Version>()
             .map_err(|e| corrupt(s, format!("version `{version_text}`: {e}")))?;
-        let mut v = PackageVersion::new(self.str_req(s, &mp::name())?, version);
+        let name = self.str_req(s, &mp::name())?;
+        if version_iri(&name, &version).as_str() != s {
+            return Err(corrupt(
+                s,
+                format!("it says it is `{name}@{version}`, which is not what its IRI names"),
+            ));
+        }
+        let mut v = PackageVersion::new(name, version);
         v.description = self.str_opt(s, &mp::description())?.unwrap_or_default();
         v.category = self.str_opt(s, &mp::category())?;
         v.license = self.str_opt(s, &mp::license())?;
@@ -419,6 +426,12 @@ impl Nodes {
 
     pub fn package(&self, s: &str) -> Result<Package> {
         let name = self.str_req(s, &mp::name())?;
+        if package_iri(&name).as_str() != s {
+            return Err(corrupt(
+                s,
+                format!("it says it is package `{name}`, which is not what its IRI names"),
+            ));
+        }
         let mut versions = Vec::new();
         for v in self.children(s, &mp::has_version())? {
             versions.push(self.version(&v)?);
@@ -538,11 +551,11 @@ mod tests {
     }
 
     /// A graph where one package's version links a node of another package
-    /// (a neighbour whose name it extends, too) is refused, naming the link;
-    /// read naively, the package would have shown the other's tag or
-    /// version as its own.
+    /// (a neighbour whose name it extends, too), or a node names itself other
+    /// than its IRI does, is refused, naming the node; read naively, the
+    /// package would have shown the other's tag or version as its own.
     #[test]
-    fn a_link_out_of_a_packages_own_tree_is_refused() {
+    fn a_node_out_of_its_place_is_refused() {
         let one = |name: &str| {
             let mut v = PackageVersion::new(name.to_string(), "1.0.0".parse().unwrap());
             v.tags = vec![format!("{name}-tag")];
@@ -569,6 +582,31 @@ mod tests {
             assert!(
                 err.contains(&format!("<{}> links <{}>", p.as_str(), o.as_str()))
                     && err.contains(s.as_str()),
+                "{err}"
+            );
+        }
+        // A node whose own name or version is not the one its IRI names
+        // (which would let it stand in for another package, or a name that
+        // could never be an IRI).
+        for (node, p, said) in [
+            (package_iri("a"), mp::name(), "a-b"),
+            (package_iri("a"), mp::name(), "../a"),
+            (version_iri("a", &v1), mp::name(), "a-b"),
+            (version_iri("a", &v1), mp::version(), "2.0.0"),
+        ] {
+            let triples: Vec<Triple> = base
+                .iter()
+                .map(|t| {
+                    if t.subject == node.clone().into() && t.predicate == p {
+                        Triple::new(node.clone(), p.clone(), Literal::new_simple_literal(said))
+                    } else {
+                        t.clone()
+                    }
+                })
+                .collect();
+            let err = packages_from_triples(&triples).unwrap_err().to_string();
+            assert!(
+                err.contains(node.as_str()) && err.contains("not what its IRI names"),
                 "{err}"
             );
         }

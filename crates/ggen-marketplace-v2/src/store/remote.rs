@@ -274,12 +274,13 @@ impl Remote {
             spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. }
         );
         let ask = matches!(query, spargebra::Query::Ask { .. });
+        let tsv_asked = !graph && !ask && self.tsv.load(Ordering::Relaxed);
         let accept = if graph {
             "application/n-triples, text/turtle;q=0.9"
-        } else if ask || !self.tsv.load(Ordering::Relaxed) {
-            "application/sparql-results+json"
-        } else {
+        } else if tsv_asked {
             "text/tab-separated-values, application/sparql-results+json;q=0.9"
+        } else {
+            "application/sparql-results+json"
         };
         let text = query.to_string();
         let dataset_again = dataset.clone();
@@ -344,10 +345,11 @@ impl Remote {
         };
         let answer = match parse_results(format, &body) {
             Ok(answer) => answer,
-            Err(e) if format == QueryResultsFormat::Tsv => {
+            Err(e) if format == QueryResultsFormat::Tsv && tsv_asked => {
                 // Virtuoso 7 answers TSV with its header's names in quotes
                 // (`"o"`, where the format has `?o`): an endpoint whose TSV
-                // does not parse is asked for JSON from then on.
+                // does not parse is asked for JSON from then on, once (TSV
+                // sent where JSON alone was asked for is simply malformed).
                 tracing::info!(endpoint = %shown, error = %e, "SPARQL endpoint's TSV results do not parse; asking it for JSON results");
                 self.tsv.store(false, Ordering::Relaxed);
                 return self.query_in(query, dataset_again);

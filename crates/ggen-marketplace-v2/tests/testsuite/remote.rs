@@ -137,6 +137,57 @@ fn malformed_results_are_a_backend_error() {
     assert_backend_error(b.package("anything"), "malformed");
 }
 
+/// An endpoint whose TSV results do not parse is asked once more, for JSON;
+/// when that answer is TSV again (a hostile or broken server), the query
+/// fails as malformed instead of asking forever.
+#[test]
+fn tsv_that_does_not_parse_is_asked_again_as_json_once() {
+    const JSON: &str = "application/sparql-results+json";
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, accepts) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut asked_json = false;
+        for stream in listener.incoming().take(10) {
+            let mut s = stream.unwrap();
+            let head = read_request(&mut s);
+            let accept = head
+                .lines()
+                .find_map(|l| l.strip_prefix("accept:"))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            // The first JSON-only request is the graph check (an ASK):
+            // answered, so the SELECT after it is what meets the broken TSV.
+            let (kind, body) = if accept == JSON && !asked_json {
+                asked_json = true;
+                (JSON, r#"{"head":{},"boolean":false}"#)
+            } else {
+                ("text/tab-separated-values", "\"s\"\t\"p\"\t\"o\"\n")
+            };
+            let _ = tx.send(accept);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let b = client_of_port(port, dir.path());
+    assert_backend_error(b.package("anything"), "malformed");
+    let sent: Vec<String> = accepts.try_iter().collect();
+    assert_eq!(
+        sent,
+        [
+            JSON,
+            "text/tab-separated-values, application/sparql-results+json;q=0.9",
+            JSON
+        ],
+        "the graph check, the SELECT asking for TSV, the same SELECT asking for JSON"
+    );
+}
+
 /// Reads one whole HTTP request (headers and Content-Length body): answering
 /// and closing with unread bytes in the socket makes the kernel send a reset,
 /// which the client would rightly report as "unreachable". Returns the

@@ -4,7 +4,9 @@
 //! servers (the `ggen-marketplace-s3` crate).
 //!
 //! Both use one layout, `sha256/<first 2 hex>/<sha256>.tar.gz`, so a directory
-//! can be copied into a bucket as it stands. A key is only ever a checked
+//! can be copied into a bucket as it stands. A fleet's servers also keep the
+//! segments of V2's term index there (`index/sha256/...bin`), for a new
+//! server to start from. A key is only ever a checked
 //! digest ([`BlobKey`]): no path or object name is built from unchecked text.
 //! Reads are verified here, once for every store, against the checksum the
 //! registry holds ([`open_archive`], [`read_archive`]): a store is trusted to
@@ -22,34 +24,81 @@ use crate::{ArchiveStream, MarketplaceError, Result};
 /// The registry directory's folder of local archives.
 pub const BLOBS_DIR: &str = "blobs";
 
-/// The name of one archive in a blob store: its SHA-256, 64 lowercase hex.
+/// The name of one blob in a blob store: its SHA-256, 64 lowercase hex, and
+/// what it holds, which decides its folder.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BlobKey(String);
+pub struct BlobKey {
+    digest: String,
+    kind: BlobKind,
+}
+
+/// What a blob holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum BlobKind {
+    /// A package archive (`.tar.gz`).
+    Archive,
+    /// A segment of V2's term index that a fleet's servers share, so a new
+    /// server starts from another's index instead of the whole graph.
+    IndexSegment,
+}
 
 impl BlobKey {
-    /// The key of a digest, or `None` unless `sha256` is 64 lowercase hex.
+    /// The key of an archive's digest, or `None` unless `sha256` is 64
+    /// lowercase hex.
     pub fn parse(sha256: &str) -> Option<Self> {
-        is_sha256_hex(sha256).then(|| Self(sha256.to_string()))
+        Self::checked(sha256, BlobKind::Archive)
     }
 
-    /// The key of `bytes`.
+    /// The key of the archive `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Self(sha256_hex(bytes))
+        Self {
+            digest: sha256_hex(bytes),
+            kind: BlobKind::Archive,
+        }
+    }
+
+    /// The key of a term index segment's digest, or `None` unless `sha256`
+    /// is 64 lowercase hex.
+    pub fn index_segment(sha256: &str) -> Option<Self> {
+        Self::checked(sha256, BlobKind::IndexSegment)
+    }
+
+    /// The key of the term index segment `bytes`.
+    pub fn index_segment_of(bytes: &[u8]) -> Self {
+        Self {
+            digest: sha256_hex(bytes),
+            kind: BlobKind::IndexSegment,
+        }
+    }
+
+    fn checked(sha256: &str, kind: BlobKind) -> Option<Self> {
+        is_sha256_hex(sha256).then(|| Self {
+            digest: sha256.to_string(),
+            kind,
+        })
     }
 
     /// The digest, lowercase hex.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.digest
     }
 
-    /// `sha256/<first 2 hex>/<sha256>.tar.gz`: the layout every store shares.
+    /// `sha256/<first 2 hex>/<sha256>.tar.gz` for an archive (the layout
+    /// every store shares), `index/sha256/<first 2 hex>/<sha256>.bin` for an
+    /// index segment.
     pub fn relative_path(&self) -> String {
-        format!("sha256/{}/{}.tar.gz", &self.0[..2], self.0)
+        let (folder, ext) = match self.kind {
+            BlobKind::Archive => ("", "tar.gz"),
+            BlobKind::IndexSegment => ("index/", "bin"),
+        };
+        let d = &self.digest;
+        format!("{folder}sha256/{}/{d}.{ext}", &d[..2])
     }
 }
 
-/// Content-addressed archive storage. Implementations keep bytes; callers
-/// verify them ([`open_archive`]). Every method may be called from any thread.
+/// Content-addressed storage for archives (and the index segments a fleet
+/// shares). Implementations keep bytes; callers verify them
+/// ([`open_archive`]). Every method may be called from any thread.
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes`, which hash to `key`, and returns only once they are
     /// durable and read back as `key`: a publish that records the version
@@ -65,6 +114,12 @@ pub trait BlobStore: Send + Sync {
 
     /// One line naming the store, for `status` (`local /x/blobs`, `s3 ...`).
     fn describe(&self) -> String;
+
+    /// Whether other machines see the same store (object storage), so that
+    /// what one server saves there another can start from.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// Archives as files under `<registry>/blobs/`.
@@ -201,6 +256,10 @@ mod tests {
             BlobKey::parse(&d).unwrap().relative_path(),
             format!("sha256/ab/{d}.tar.gz")
         );
+        assert_eq!(
+            BlobKey::index_segment(&d).unwrap().relative_path(),
+            format!("index/sha256/ab/{d}.bin")
+        );
         for bad in [
             "",
             "../../etc/passwd",
@@ -209,6 +268,10 @@ mod tests {
             &format!("{}/x", "ab".repeat(31)),
         ] {
             assert!(BlobKey::parse(bad).is_none(), "{bad:?} became a key");
+            assert!(
+                BlobKey::index_segment(bad).is_none(),
+                "{bad:?} became a key"
+            );
         }
     }
 

@@ -158,7 +158,7 @@ impl BlobStore for S3Blobs {
             Some(d) => Err(MarketplaceError::Unavailable {
                 backend: STORE.into(),
                 reason: format!(
-                    "{} at {} holds other bytes (sha256 {d}) right after the upload of {}: the server or something on the way altered the archive; nothing was published",
+                    "{} at {} holds other bytes (sha256 {d}) right after the upload of {}: the server or something on the way altered the bytes; nothing was published",
                     self.locate(key).display(),
                     self.config.endpoint_name(),
                     key.as_str()
@@ -203,6 +203,10 @@ impl BlobStore for S3Blobs {
             self.config.url(),
             self.config.endpoint_name()
         )
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }
 

@@ -116,7 +116,7 @@ impl MarketplaceBackend for V2Backend {
     }
 
     fn publish(&self, release: &PackageVersion, archive: &[u8]) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         ggen_marketplace_core::backend::check_release(release, archive)?;
         let iri = version_iri(&release.name, &release.version);
         if self.exists(&iri, mp::version_class())? {
@@ -136,13 +136,14 @@ impl MarketplaceBackend for V2Backend {
         // one `commit` installs with this write.
         triples.extend(crate::topics::links(&release, self.index()?.scheme()));
         self.commit(
+            &lock,
             vec![Op::Insert(triples)],
             std::slice::from_ref(&release.name),
         )
     }
 
     fn retract(&self, name: &str, version: &Version) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         // Read from the graph, not the index's records: what is deleted must
         // be exactly what is stored. The mapping is lossless, so mapping the
         // stored version again yields exactly the triples it was written as.
@@ -165,11 +166,11 @@ impl MarketplaceBackend for V2Backend {
             version_iri(name, version),
             oxigraph::model::NamedNode::new_unchecked(crate::topics::SUBJECT),
         );
-        self.commit(vec![Op::Delete(doomed), links], &[name.to_string()])
+        self.commit(&lock, vec![Op::Delete(doomed), links], &[name.to_string()])
     }
 
     fn yank(&self, name: &str, version: &Version, yanked: bool) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         if validate_name(name).is_err() {
             return Err(MarketplaceError::NotFound {
                 name: name.to_string(),
@@ -180,6 +181,7 @@ impl MarketplaceBackend for V2Backend {
             return Err(self.missing_version(name, version)?);
         }
         self.commit(
+            &lock,
             vec![
                 Op::DeleteValues(iri, mp::yanked()),
                 Op::Insert(vec![mapping::yanked_triple(name, version, yanked)]),

@@ -25,7 +25,7 @@ impl V2Backend {
     /// Loads an N-Triples graph (a backup's `v2.nt`) into an empty store, in
     /// atomic batches, then rebuilds the term index. Returns the triple count.
     pub fn load_graph(&self, ntriples: &[u8]) -> Result<usize> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         if self.triple_count()? > 0 {
             return Err(MarketplaceError::backend(
                 BACKEND,
@@ -41,11 +41,13 @@ impl V2Backend {
             batch.push(oxigraph::model::Triple::from(q));
             if batch.len() >= BATCH * 20 {
                 total += batch.len();
+                lock.check()?;
                 self.store()?
                     .apply(&[Op::Insert(std::mem::take(&mut batch))])?;
             }
         }
         total += batch.len();
+        lock.check()?;
         self.store()?.apply(&[
             Op::Insert(batch),
             Op::BumpGeneration(Change::new(Changed::Everything)),
@@ -62,7 +64,7 @@ impl V2Backend {
     /// `v2.nt`) in one visible step, then rebuilds the term index. Returns
     /// the number of triples.
     pub fn restore_remote_graph(&self, ntriples: &[u8]) -> Result<usize> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let triples = oxigraph::io::RdfParser::from_format(RdfFormat::NTriples)
             .for_slice(ntriples)
             .map(|q| q.map(oxigraph::model::Triple::from))
@@ -70,6 +72,7 @@ impl V2Backend {
             .map_err(|e| MarketplaceError::InvalidArchive {
                 reason: format!("the V2 graph does not parse: {e}"),
             })?;
+        lock.check()?;
         self.store()?.replace_remote_graph(&triples, BATCH * 20)?;
         let ix = self.build_index(self.store()?.generation()?)?;
         if let Some(dir) = &self.terms_dir {
@@ -120,7 +123,7 @@ impl V2Backend {
         releases: impl IntoIterator<Item = Result<(PackageVersion, Option<Vec<u8>>)>>,
         counters: &HashMap<String, (u64, u64)>,
     ) -> Result<usize> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         // Ask a remote endpoint for its generation now rather than trust the
         // last second's answer: other clients may have written since.
         *self.last_check.lock().expect("check lock") = None;
@@ -183,12 +186,14 @@ impl V2Backend {
             // index can be saved at that number without the data being there.
             // The bump after it drops the old value.
             let next = self.store()?.generation()? + 1;
+            lock.check()?;
             self.store()?.bulk_insert(
                 fresh
                     .iter()
                     .flat_map(&mut triples_of)
                     .chain(store::generation_triples(next)),
             )?;
+            lock.check()?;
             self.store()?
                 .apply(&[Op::BumpGeneration(Change::new(Changed::Everything))])?;
             2
@@ -196,6 +201,7 @@ impl V2Backend {
             let mut bumps = 0;
             for chunk in fresh.chunks(BATCH) {
                 let triples = chunk.iter().flat_map(&mut triples_of).collect();
+                lock.check()?;
                 self.store()?.apply(&[
                     Op::Insert(triples),
                     Op::BumpGeneration(Change::new(Changed::Everything)),
@@ -315,7 +321,7 @@ impl V2Backend {
     /// versions imported next are linked to it.
     /// Archives in `blobs/` stay: they are content-addressed and shared.
     pub fn clear(&self) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let registry = mp::registry().to_string();
         let kept_on_registry = [mp::generation(), mp::topic_scheme()];
         let scheme: HashSet<String> = self
@@ -334,6 +340,7 @@ impl V2Backend {
                 !kept
             })
             .collect();
+        lock.check()?;
         self.store()?.apply(&[
             Op::Delete(doomed),
             Op::BumpGeneration(Change::new(Changed::Everything)),
@@ -345,7 +352,7 @@ impl V2Backend {
 
     /// Sets package-wide counters `(name, downloads, stars)`; unknown names are skipped.
     pub fn set_counters(&self, counters: &[(String, u64, u64)]) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         *self.last_check.lock().expect("check lock") = None; // see import_stream
         let before = self.index()?;
         let mut ops = Vec::new();
@@ -371,6 +378,7 @@ impl V2Backend {
         ));
         let head = change.id.clone();
         ops.push(Op::BumpGeneration(change));
+        lock.check()?;
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
@@ -383,6 +391,7 @@ impl V2Backend {
         if let Some(dir) = &self.terms_dir {
             ix.save(dir)?;
         }
+        self.share_if_due(&ix, false);
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         *self.last_check.lock().expect("check lock") = Some(Instant::now());
         Ok(())

@@ -7,7 +7,7 @@
 //! <registry>/v2/store.generation           `clean N` or `dirty`: whether readers must open the store
 //! <registry>/v2/terms/index.bin            term index base segment + the generation it was built from
 //! <registry>/v2/terms/delta.bin            docs written since the base, + their generation
-//! <registry>/v2/.lock                      writers' lock
+//! <registry>/v2/.lock                      writers' lock (a fleet's servers also take a lease in etcd)
 //! <registry>/blobs/sha256/<ab>/<sha>.tar.gz archives, content-addressed (default)
 //! ```
 //!
@@ -41,18 +41,22 @@
 //! | `mapping` | the unified model as triples, and back |
 //! | `store` | one interface over in-memory, embedded (RocksDB) and remote stores, and the change feed |
 //! | `sync` | bringing a term index up to a newer generation |
+//! | `snapshot` | a fleet's servers sharing their term index through the object store |
 //! | `terms` | the FST term index search runs on |
 //! | `topics` | the topic scheme in the graph, its import, and versions' links to it |
+//! | `writers` | the writers' lock: a file lock, and a fleet's lease in etcd |
 #![warn(missing_docs)]
 
 mod backend;
 mod graph;
 mod import;
 mod mapping;
+mod snapshot;
 mod store;
 mod sync;
 mod terms;
 mod topics;
+mod writers;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -72,6 +76,7 @@ use oxigraph::model::{NamedNode, Term};
 use semver::Version;
 
 use crate::mapping::{Nodes, mp, package_iri, version_iri};
+use crate::snapshot::SnapshotsSeen;
 use crate::store::{Change, Changed, GraphStore, Op, RemoteEndpoint};
 use crate::sync::RefreshCounters;
 use crate::terms::{Doc, TermIndex};
@@ -85,6 +90,7 @@ pub use crate::store::{
 };
 pub use crate::sync::IndexRefreshes;
 pub use crate::topics::{MAX_TOPICS_BYTES, SUBJECT as TOPIC_LINK, TopicsImport};
+pub use crate::writers::{FLEET_WAIT, FleetLock, LEASE_TTL, WriterLock};
 
 /// V2's directory in the registry directory.
 pub const V2_DIR: &str = "v2";
@@ -131,6 +137,9 @@ pub struct V2Backend {
     /// Opened for a dry run: nothing is written, not even the term index.
     read_only: bool,
     refreshes: RefreshCounters,
+    snapshots: SnapshotsSeen,
+    /// The fleet's writers' lock, taken after the local one.
+    fleet_lock: Option<FleetLock>,
 }
 
 /// How to open an embedded store that has not been needed yet.
@@ -153,6 +162,8 @@ impl V2Backend {
             opening: Mutex::new(()),
             read_only: false,
             refreshes: RefreshCounters::default(),
+            snapshots: SnapshotsSeen::default(),
+            fleet_lock: None,
         }
     }
 
@@ -226,6 +237,8 @@ impl V2Backend {
             opening: Mutex::new(()),
             read_only,
             refreshes: RefreshCounters::default(),
+            snapshots: SnapshotsSeen::default(),
+            fleet_lock: None,
         };
         if !deferred {
             backend.store()?;
@@ -327,8 +340,9 @@ impl V2Backend {
         self.blobs.as_ref()
     }
 
-    /// The writers' lock; every write takes it first.
-    fn lock(&self) -> Result<FileLock> {
+    /// The writers' lock; every write takes it first: this machine's file
+    /// lock, then the fleet's when one is set ([`Self::with_fleet_lock`]).
+    fn lock(&self) -> Result<WriterLock> {
         if self.read_only {
             return Err(MarketplaceError::Unsupported {
                 backend: BACKEND.into(),
@@ -340,13 +354,39 @@ impl V2Backend {
         // took the lock and then waited for a store another writer holds
         // while waiting for the lock would wait for ever.
         self.store()?;
-        FileLock::exclusive(&self.root.join(V2_DIR).join(LOCK_FILE))
+        let local = FileLock::exclusive(&self.root.join(V2_DIR).join(LOCK_FILE))?;
+        let fleet = match &self.fleet_lock {
+            Some(f) => Some(f.acquire(writers::FLEET_WAIT)?),
+            None => None,
+        };
+        Ok(WriterLock::new(local, fleet))
     }
 
-    /// Holds off every writer (in any process) while the guard lives: a backup
-    /// takes it to read a consistent graph.
-    pub fn write_lock(&self) -> Result<FileLock> {
+    /// Holds off every writer (in any process, and on any server of the
+    /// fleet) while the guard lives: a backup takes it to read a consistent
+    /// graph.
+    pub fn write_lock(&self) -> Result<WriterLock> {
         self.lock()
+    }
+
+    /// Serialises this backend's writes with every other server's of a
+    /// fleet through `lock`, an etcd lease (see `writers`), on top of the
+    /// machine's file lock.
+    pub fn with_fleet_lock(mut self, lock: FleetLock) -> Self {
+        self.fleet_lock = Some(lock);
+        self
+    }
+
+    /// The fleet's writers' lock, when one is set.
+    pub fn fleet_lock(&self) -> Option<&FleetLock> {
+        self.fleet_lock.as_ref()
+    }
+
+    /// What names this registry across a fleet (a digest of its graph on
+    /// the endpoint), for keys that every server must agree on.
+    pub fn registry_id(&self) -> Result<String> {
+        let graph = self.store()?.registry_graph_name();
+        Ok(sha256_hex(graph.as_bytes())[..16].to_string())
     }
 
     /// The graph's write counter (`mp:generation`), bumped by every write.
@@ -418,11 +458,16 @@ impl V2Backend {
     }
 
     /// `from` brought to `generation` from the change feed when it can be,
-    /// else a fresh build.
+    /// else an index another server of the fleet saved, caught up (see
+    /// `snapshot`), else a fresh build.
     fn catch_up_or_build(&self, from: Option<&TermIndex>, generation: u64) -> Result<TermIndex> {
         if let Some(from) = from
             && let Some(ix) = self.catch_up(from, generation)?
         {
+            self.share_if_due(&ix, false);
+            return Ok(ix);
+        }
+        if let Some(ix) = self.start_from_snapshot(generation)? {
             return Ok(ix);
         }
         self.build_index(generation)
@@ -458,6 +503,7 @@ impl V2Backend {
             ix.save(dir)?;
         }
         self.refreshes.rebuilt();
+        self.share_if_due(&ix, true);
         tracing::info!(
             packages = ix.len(),
             terms = ix.term_count(),
@@ -484,7 +530,7 @@ impl V2Backend {
     /// Applies `ops` plus a generation bump under the caller's lock, then brings
     /// the term index up to date for `touched` packages. A graph without a
     /// topic scheme gets the shipped one in the same step.
-    fn commit(&self, ops: Vec<Op>, touched: &[String]) -> Result<()> {
+    fn commit(&self, lock: &WriterLock, ops: Vec<Op>, touched: &[String]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -493,9 +539,9 @@ impl V2Backend {
             Some((triples, scheme)) => {
                 let mut all = vec![Op::Insert(triples)];
                 all.extend(ops);
-                self.commit_with(all, touched, Some(scheme))
+                self.commit_with(lock, all, touched, Some(scheme))
             }
-            None => self.commit_with(ops, touched, None),
+            None => self.commit_with(lock, ops, touched, None),
         }
     }
 
@@ -503,6 +549,7 @@ impl V2Backend {
     /// topic scheme is that one once `ops` are applied.
     fn commit_with(
         &self,
+        lock: &WriterLock,
         mut ops: Vec<Op>,
         touched: &[String],
         scheme: Option<Arc<TopicScheme>>,
@@ -515,6 +562,7 @@ impl V2Backend {
         });
         let head = change.id.clone();
         ops.push(Op::BumpGeneration(change));
+        lock.check()?;
         self.store()?.apply(&ops)?;
         let generation = self.store()?.generation()?;
         let ix = if generation == before.generation() + 1 {
@@ -550,6 +598,7 @@ impl V2Backend {
             // their changes and this one.
             self.catch_up_or_build(Some(&before), generation)?
         };
+        self.share_if_due(&ix, false);
         *self.index.write().expect("index lock") = Some(Arc::new(ix));
         *self.last_check.lock().expect("check lock") = Some(Instant::now());
         Ok(())

@@ -63,7 +63,9 @@ pub mod mp {
         statement = "statement", topic_scheme = "topicScheme",
         change_class = "Change", change_generation = "changeGeneration",
         changed_package = "changedPackage", changed_everything = "changedEverything",
-        change_id = "changeId",
+        change_id = "changeId", index_snapshot_class = "IndexSnapshot",
+        snapshot_generation = "snapshotGeneration", snapshot_base = "snapshotBase",
+        snapshot_delta = "snapshotDelta",
     }
 
     /// The node holding the registry's generation counter.
@@ -545,6 +547,10 @@ mod tests {
             "changedPackage",
             "changedEverything",
             "changeId",
+            "IndexSnapshot",
+            "snapshotGeneration",
+            "snapshotBase",
+            "snapshotDelta",
         ] {
             assert!(declared.contains(&format!("<{NS}{term}>")), "{term}");
         }

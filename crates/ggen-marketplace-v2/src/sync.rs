@@ -23,6 +23,11 @@ use crate::{BATCH, V2Backend};
 pub struct IndexRefreshes {
     /// Full rebuilds from the graph.
     pub rebuilt: u64,
+    /// Starts from an index another server saved in the object store
+    /// (each also counts as a catch-up when it had generations to catch up).
+    pub from_snapshot: u64,
+    /// Indexes this backend saved there for others to start from.
+    pub snapshots_saved: u64,
     /// Catch-ups from the change feed.
     pub caught_up: u64,
     /// Packages read again by those catch-ups.
@@ -38,6 +43,8 @@ pub struct IndexRefreshes {
 #[derive(Debug, Default)]
 pub(crate) struct RefreshCounters {
     rebuilt: AtomicU64,
+    from_snapshot: AtomicU64,
+    snapshots_saved: AtomicU64,
     caught_up: AtomicU64,
     packages_reread: AtomicU64,
     /// Microseconds, as [`IndexRefreshes`]' durations.
@@ -49,6 +56,14 @@ pub(crate) struct RefreshCounters {
 impl RefreshCounters {
     pub(crate) fn rebuilt(&self) {
         self.rebuilt.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn started_from_snapshot(&self) {
+        self.from_snapshot.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot_saved(&self) {
+        self.snapshots_saved.fetch_add(1, Ordering::Relaxed);
     }
 
     fn caught_up(&self, packages: usize, read: Duration, index: Duration, save: Duration) {
@@ -67,6 +82,8 @@ impl RefreshCounters {
     fn read(&self) -> IndexRefreshes {
         IndexRefreshes {
             rebuilt: self.rebuilt.load(Ordering::Relaxed),
+            from_snapshot: self.from_snapshot.load(Ordering::Relaxed),
+            snapshots_saved: self.snapshots_saved.load(Ordering::Relaxed),
             caught_up: self.caught_up.load(Ordering::Relaxed),
             packages_reread: self.packages_reread.load(Ordering::Relaxed),
             catch_up_read: Duration::from_micros(self.read_us.load(Ordering::Relaxed)),

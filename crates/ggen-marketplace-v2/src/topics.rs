@@ -277,7 +277,7 @@ impl V2Backend {
     /// changes when the file is refused.
     pub fn import_topics(&self, turtle: &[u8], origin: &str) -> Result<TopicsImport> {
         let file = parse_scheme(turtle, origin)?;
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let old_links = self.construct(&format!(
             "CONSTRUCT {{ ?v <{SUBJECT}> ?c }} WHERE {{ ?v {} {} ; <{SUBJECT}> ?c }}",
             rdf::TYPE,
@@ -300,7 +300,7 @@ impl V2Backend {
             Op::DeleteValues(mp::registry(), mp::topic_scheme()),
             Op::Insert(inserts),
         ];
-        self.commit_with(ops, &[], Some(Arc::new(file.scheme)))?;
+        self.commit_with(&lock, ops, &[], Some(Arc::new(file.scheme)))?;
         Ok(report)
     }
 

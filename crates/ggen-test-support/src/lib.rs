@@ -11,11 +11,13 @@
 //! | [`OxigraphServer`] | a real `oxigraph serve` on loopback |
 //! | [`VirtuosoServer`] | a real OpenLink Virtuoso on loopback |
 //! | [`garage`] | a real Garage (S3-compatible object store) on loopback |
+//! | [`EtcdServer`] | a real etcd on loopback (a fleet's writers' lock) |
 //! | [`conformance`] | what every backend must do, run against each of them |
 //! | [`succeeded`] | a command's output, or the test fails with its stderr |
 
 pub mod conformance;
 pub mod corpus;
+mod etcd;
 pub mod garage;
 mod oxigraph;
 mod package;
@@ -25,6 +27,7 @@ mod rng;
 pub mod strategies;
 mod virtuoso;
 
+pub use etcd::{EtcdServer, available as etcd_available};
 pub use garage::{GarageServer, available as garage_available};
 pub use oxigraph::{OxigraphServer, available as oxigraph_available, free_port};
 pub use package::Pkg;

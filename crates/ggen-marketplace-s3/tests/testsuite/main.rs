@@ -2,6 +2,7 @@
 
 mod blobs;
 mod shared;
+mod snapshots;
 
 use ggen_marketplace_s3::{S3Blobs, S3Config};
 use ggen_test_support::garage::{self, GarageServer};

@@ -10,7 +10,10 @@
 //! string is pasted into query text. Opening the embedded store (waiting for
 //! another process, or reading without writing) is `embedded`'s; talking to an
 //! endpoint, `remote`'s, with its settings in `endpoint`. A local store is the
-//! registry's alone, so there the graph is the default graph.
+//! registry's alone, so there the graph is the default graph. Beside the
+//! registry's graph a store holds the change feed (`feed`) and, on an
+//! endpoint, the list of term indexes a fleet saved in object storage
+//! (`snapshots`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -28,10 +31,12 @@ mod embedded;
 mod endpoint;
 mod feed;
 mod remote;
+mod snapshots;
 
 pub use endpoint::{Auth, DEFAULT_GRAPH, Protocol, RemoteEndpoint};
 pub use feed::{Change, Changed, ChangesSince, KEEP as FEED_KEEP};
 use remote::Remote;
+pub use snapshots::IndexSnapshot;
 
 const BACKEND: &str = "v2";
 
@@ -104,6 +109,15 @@ impl GraphStore {
                     r.endpoint().graph_name()
                 ),
             ),
+        }
+    }
+
+    /// The registry graph's name on an endpoint (`default` for its default
+    /// graph); the built-in graph's for a local store.
+    pub fn registry_graph_name(&self) -> String {
+        match self {
+            Self::Remote(r) => r.endpoint().graph_name(),
+            _ => DEFAULT_GRAPH.to_string(),
         }
     }
 

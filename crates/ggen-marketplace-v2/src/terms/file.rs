@@ -138,13 +138,19 @@ pub(super) fn encode_docs<'a>(docs: impl Iterator<Item = &'a Doc>) -> (Vec<u8>, 
 impl Segment {
     /// Writes the segment to `path` atomically (layout in the module docs).
     pub(super) fn save(&self, path: &Path) -> Result<()> {
+        let out = self.to_bytes().map_err(|e| index_err(path, e))?;
+        atomic_write(path, &out)
+    }
+
+    /// The segment's file, in memory (what [`Self::save`] writes).
+    pub(super) fn to_bytes(&self) -> std::result::Result<Vec<u8>, String> {
         let meta = postcard::to_stdvec(&(
             &self.columns.labels,
             self.scheme.as_deref(),
             self.head.as_deref(),
             &self.over,
         ))
-        .map_err(|e| index_err(path, e))?;
+        .map_err(|e| e.to_string())?;
         let mut sections: Vec<&[u8]> = vec![&meta];
         sections.extend(self.columns.sections());
         sections.extend([
@@ -156,7 +162,7 @@ impl Segment {
         ]);
         debug_assert_eq!(sections.len(), SECTION_COUNT);
         if self.doc_bytes.as_ref().len() > u32::MAX as usize {
-            return Err(index_err(path, "over 4 GiB of documents"));
+            return Err("over 4 GiB of documents".into());
         }
         let total: usize = sections.iter().map(|s| s.len()).sum();
         let mut out = Vec::with_capacity(PREAMBLE + total);
@@ -171,7 +177,13 @@ impl Segment {
         for s in &sections {
             out.extend_from_slice(s);
         }
-        atomic_write(path, &out)
+        Ok(out)
+    }
+
+    /// A segment from a file's bytes held in memory (one downloaded), with
+    /// the checks [`Self::load`] makes; `origin` names it in messages.
+    pub(super) fn from_bytes(bytes: Vec<u8>, origin: &Path) -> std::result::Result<Self, String> {
+        Self::parse(Bytes::owned(bytes), origin)
     }
 
     /// The id of the segment saved at `path`, from its first bytes; `None`

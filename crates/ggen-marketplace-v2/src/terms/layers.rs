@@ -457,23 +457,67 @@ impl TermIndex {
             Err(reason) => return refused(&path, &reason),
         };
         let path = dir.join(DELTA_FILE);
-        let delta = match Segment::load(&path) {
-            Ok(d)
+        Some(Self::from_parts(base, Segment::load(&path).ok(), &path))
+    }
+
+    /// The index's files as bytes: the base, and the delta if there is one
+    /// (what [`Self::save`] writes, for another machine to start from).
+    pub fn to_segments(&self) -> std::result::Result<(Vec<u8>, Option<Vec<u8>>), String> {
+        let base = self.base.to_bytes()?;
+        let delta = match &self.delta {
+            Some(d) => Some(d.segment.to_bytes()?),
+            None => None,
+        };
+        Ok((base, delta))
+    }
+
+    /// The index of [`Self::to_segments`]' bytes, with the checks
+    /// [`Self::load`] makes; `origin` names them in messages. A delta that
+    /// does not name this base is an error here: both came as one.
+    pub fn from_segments(
+        base: Vec<u8>,
+        delta: Option<Vec<u8>>,
+        origin: &Path,
+    ) -> std::result::Result<Self, String> {
+        let base = Segment::from_bytes(base, origin)?;
+        if base.over.is_some() {
+            return Err("a delta where the base belongs".into());
+        }
+        let delta = match delta {
+            Some(d) => {
+                let d = Segment::from_bytes(d, origin)?;
+                if d.over.as_ref().is_none_or(|o| o.base != base.id)
+                    || d.generation() < base.generation()
+                {
+                    return Err("its delta is not of its base".into());
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        Ok(Self::from_parts(base, delta, origin))
+    }
+
+    /// `base` (a base: callers check) with `delta` over it when the delta
+    /// names it and is not older.
+    fn from_parts(base: Segment, delta: Option<Segment>, delta_path: &Path) -> Self {
+        let delta = match delta {
+            Some(d)
                 if d.over.as_ref().is_some_and(|o| o.base == base.id)
                     && d.generation() >= base.generation() =>
             {
                 Some(Delta::new(&base, d))
             }
-            Ok(_) => {
-                tracing::debug!(path = %path.display(), "term index delta is of another base; ignored");
+            Some(_) => {
+                tracing::debug!(path = %delta_path.display(), "term index delta is of another base; ignored");
                 None
             }
-            Err(_) => None,
+            None => None,
         };
-        Some(Self {
+        Self {
             base: Arc::new(base),
             delta,
-        })
+        }
     }
 }
 

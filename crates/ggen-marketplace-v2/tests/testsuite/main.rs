@@ -9,3 +9,4 @@ mod feed;
 mod memory;
 mod remote;
 mod virtuoso;
+mod writers;

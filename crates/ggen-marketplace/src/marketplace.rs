@@ -210,7 +210,8 @@ impl Marketplace {
                     // stalled endpoint fails (and falls back) instead of hanging.
                     self.settings.search_timeout,
                 )?;
-                V2Backend::remote_with(remote, &self.paths.registry)?
+                let b = V2Backend::remote_with(remote, &self.paths.registry)?;
+                self.with_configured_fleet_lock(b)?
             }
             None if self.read_only => {
                 V2Backend::open_embedded_read_only(&self.paths.registry, wait)?
@@ -222,6 +223,28 @@ impl Marketplace {
         };
         let b = self.with_configured_blobs(b)?;
         Ok(self.v2.get_or_init(|| Arc::new(b)).clone())
+    }
+
+    /// `b` taking turns with a fleet's other writers through the etcd of
+    /// `marketplace.v2.lock_url`, when set. The lock's key is the
+    /// registry's graph, so every server of the fleet takes the same one;
+    /// its value names this host and process for a waiting writer's message.
+    #[cfg(feature = "marketplace-v2")]
+    fn with_configured_fleet_lock(&self, b: V2Backend) -> Result<V2Backend> {
+        let Some(url) = &self.settings.v2_options.lock_url else {
+            return Ok(b);
+        };
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().chars().take(64).collect::<String>())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "a server".into());
+        let holder = format!("{host} (pid {})", std::process::id());
+        let lock = ggen_marketplace_v2::FleetLock::new(&url.value, &b.registry_id()?, &holder)
+            .map_err(|e| {
+                crate::error::Error::Setup(format!("marketplace.v2.lock_url ({}): {e}", url.source))
+            })?;
+        Ok(b.with_fleet_lock(lock))
     }
 
     /// `b` keeping archives where `marketplace.blobs` says: an object store

@@ -113,6 +113,12 @@ pub(super) fn status(mp: &Marketplace, g: &Global) -> CliResult {
         if let Some(ca) = &e.ca_file {
             println!("  ca file:  {}", ca.display());
         }
+        if let Some(l) = &e.lock_url {
+            println!(
+                "  writers:  take turns through etcd {} (from {})",
+                l.value, l.source
+            );
+        }
     }
     println!("archives:  {}", s.archives);
     if let Some(why) = &s.fleet_conflict {

@@ -28,6 +28,9 @@ struct Fleet {
     /// `http://host:port`.
     sparql: String,
     objects: String,
+    /// The etcd writers take turns through, and its arguments.
+    lock: String,
+    lock_args: Vec<String>,
     /// The object store's arguments, environment and configuration file.
     store_args: Vec<String>,
     store_env: Env,
@@ -40,6 +43,10 @@ fn strings(v: &Value) -> Vec<String> {
         .iter()
         .map(|a| a.as_str().unwrap().to_string())
         .collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 fn named<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -137,9 +144,27 @@ fn kubernetes() -> Fleet {
         file.parent().unwrap()
     );
     assert_eq!(file.file_name().unwrap(), "garage.toml");
+    let lock_svc = named(&docs, "Service", "ggen-writers-lock");
+    let lock_set = named(&docs, "StatefulSet", "ggen-writers-lock");
+    let lc = &lock_set["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        lock_svc["spec"]["ports"][0]["targetPort"],
+        lc["ports"][0]["name"]
+    );
+    let lock_args = strings(&lc["command"]);
+    assert_eq!(
+        lc["ports"][0]["containerPort"],
+        port_of(flag_value(&strs(&lock_args), "--listen-client-urls"))
+    );
     Fleet {
         replicas,
         sparql,
+        lock: format!(
+            "http://{}:{}",
+            lock_svc["metadata"]["name"].as_str().unwrap(),
+            lock_svc["spec"]["ports"][0]["port"]
+        ),
+        lock_args,
         objects: format!(
             "http://{}:{}",
             store_svc["metadata"]["name"].as_str().unwrap(),
@@ -208,8 +233,14 @@ fn compose() -> Fleet {
         Path::new(store["configs"][0]["target"].as_str().unwrap()),
         file
     );
+    let lock_args = strings(&services["writers-lock"]["command"]);
     Fleet {
         replicas,
+        lock: format!(
+            "http://writers-lock:{}",
+            port_of(flag_value(&strs(&lock_args), "--listen-client-urls"))
+        ),
+        lock_args,
         sparql: format!("http://sparql:{}", port_of(bind)),
         objects: format!("http://objects:{}", s3_port(&garage_toml)),
         store_args: strings(&store["command"]),
@@ -265,6 +296,11 @@ fn check(fleet: &Fleet, what: &str) {
             fleet.objects,
             "{what}"
         );
+        assert_eq!(
+            get(env, "GGEN_MARKETPLACE_V2_LOCK_URL"),
+            fleet.lock,
+            "{what}: the writers' lock is the manifest's etcd"
+        );
         // The keys and bucket the object store is started with.
         let s = &fleet.store_env;
         assert_eq!(
@@ -289,6 +325,15 @@ fn check(fleet: &Fleet, what: &str) {
     assert_eq!(
         fleet.store_args[0], "/garage",
         "{what}: the Garage image's binary"
+    );
+    assert_eq!(
+        fleet.lock_args[0], "etcd",
+        "{what}: the etcd image's binary"
+    );
+    assert_eq!(
+        flag_value(&strs(&fleet.lock_args), "--advertise-client-urls"),
+        fleet.lock,
+        "{what}: etcd advertises the URL the replicas are given"
     );
 }
 

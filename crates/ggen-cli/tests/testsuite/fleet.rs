@@ -2,7 +2,9 @@
 //! separate homes (as on two hosts) over one `oxigraph serve` and one Garage
 //! bucket. What one publishes, the other finds and installs; settings that
 //! would serve stale V1 fallbacks are refused; a backup that could not
-//! restore the shared archives is refused.
+//! restore the shared archives is refused. And three servers with a
+//! writers' lock in etcd publishing at once, racing the same versions, with
+//! a server killed and the object store restarted between rounds.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -222,4 +224,160 @@ fn blob_settings_that_cannot_work_are_named() {
         "{err}"
     );
     assert!(!out.exists());
+}
+
+/// A command's (succeeded, stdout, stderr).
+type Outcome = (bool, String, String);
+
+/// A publish token for `tester` on `home`'s server (tokens are per server).
+fn token_on(home: &Home, env: &[(&'static str, String)]) -> String {
+    let mut c = std_bin(home.path(), "admin");
+    c.envs(env.iter().map(|(k, v)| (k, v)));
+    c.args([
+        "registry", "token", "create", "--scope", "publish", "--owner", "tester",
+    ]);
+    c.args(["--package", "fleet-*"]);
+    let out = ggen_test_support::succeeded(c.output(), "token create");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// What a server answers for a search of every `fleet-` package: names and
+/// versions, in order.
+fn catalogue_on(client: &Home, url: &str) -> Vec<(String, String)> {
+    let v = client.json(&["search", "fleet", "--limit", "1000", "--registry", url]);
+    let mut out: Vec<(String, String)> = v["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no hits in {v}"))
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap().to_string(),
+                h["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Three servers (separate homes, as on three hosts) over one SPARQL
+/// server, one bucket and one etcd. In each round every server publishes a
+/// package of its own and all three race the same version; one server is
+/// killed and started again, and the object store restarted, between
+/// rounds. Every server must then answer alike within 2 s, with nothing
+/// lost and nothing twice.
+#[test]
+fn three_servers_publish_at_once_and_answer_alike() {
+    if !garage_available("a fleet of three")
+        || !oxigraph_available("a fleet of three")
+        || !ggen_test_support::etcd_available("a fleet of three")
+    {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let sparql = OxigraphServer::start(&data.path().join("graph"));
+    let mut store = GarageServer::start();
+    let etcd = ggen_test_support::EtcdServer::start();
+    let mut env = fleet_env(&sparql, &store);
+    env.push(("GGEN_MARKETPLACE_V2_LOCK_URL", etcd.url()));
+    let homes: Vec<Home> = (0..3).map(|_| Home::new()).collect();
+    let tokens: Vec<String> = homes.iter().map(|h| token_on(h, &env)).collect();
+    let mut servers: Vec<_> = homes.iter().map(|h| serve_with(h, &pairs(&env))).collect();
+    let client = Home::new();
+    let mut expected: Vec<(String, String)> = Vec::new();
+
+    for round in 0..3 {
+        let dirs = tempfile::tempdir().unwrap();
+        let raced = package_dir(
+            &dirs.path().join("raced"),
+            "fleet-raced",
+            &format!("1.0.{round}"),
+            "raced by three servers",
+            &[],
+        );
+        let own: Vec<_> = (0..3)
+            .map(|i| {
+                let name = format!("fleet-s{i}-r{round}");
+                package_dir(
+                    &dirs.path().join(&name),
+                    &name,
+                    "1.0.0",
+                    "one server's own",
+                    &[],
+                )
+            })
+            .collect();
+        let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+        // Per server: (its own package's publish, its try at the raced one).
+        let results: Vec<(Outcome, Outcome)> = std::thread::scope(|s| {
+            let running: Vec<_> = (0..3)
+                .map(|i| {
+                    let (client, own, raced) = (&client, &own[i], &raced);
+                    let (url, token) = (&urls[i], &tokens[i]);
+                    s.spawn(move || {
+                        let raced = client.publish_to(raced, url, token);
+                        (client.publish_to(own, url, token), raced)
+                    })
+                })
+                .collect();
+            running.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for ((ok, _, err), _) in &results {
+            assert!(ok, "round {round}: a server's own package: {err}");
+        }
+        let won: Vec<_> = results.iter().filter(|(_, r)| r.0).collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: one server wins the race: {results:?}"
+        );
+        for (_, (ok, _, err)) in &results {
+            assert!(
+                *ok || err.contains("already published"),
+                "round {round}: the others get the usual conflict: {err}"
+            );
+        }
+        for i in 0..3 {
+            expected.push((format!("fleet-s{i}-r{round}"), "1.0.0".into()));
+        }
+        expected.retain(|(n, _)| n != "fleet-raced");
+        expected.push(("fleet-raced".into(), format!("1.0.{round}")));
+        expected.sort();
+
+        // Every server answers alike within 2 s of the last write.
+        let written = Instant::now();
+        loop {
+            let answers: Vec<_> = urls.iter().map(|u| catalogue_on(&client, u)).collect();
+            if answers.iter().all(|a| *a == expected) {
+                break;
+            }
+            assert!(
+                written.elapsed() < Duration::from_secs(2),
+                "round {round}: not alike 2 s after the writes: {answers:?}, expected {expected:?}"
+            );
+        }
+        let versions: Vec<_> = urls
+            .iter()
+            .map(|u| client.json(&["versions", "fleet-raced", "--registry", u]))
+            .collect();
+        assert!(versions.iter().all(|v| *v == versions[0]), "{versions:?}");
+
+        match round {
+            // A server killed and started again (same home) loses nothing.
+            0 => {
+                drop(servers.remove(1));
+                servers.insert(1, serve_with(&homes[1], &pairs(&env)));
+            }
+            // Nor does restarting the object store between writes.
+            1 => store.restart(),
+            _ => {}
+        }
+    }
+    // Each server installs what another published.
+    for (i, s) in servers.iter().enumerate() {
+        let target = tempfile::tempdir().unwrap();
+        let other = format!("fleet-s{}-r2", (i + 1) % 3);
+        client.succeeds_in(target.path(), &["install", &other, "--registry", &s.url]);
+        assert!(target.path().join("ggen.lock").is_file());
+    }
 }

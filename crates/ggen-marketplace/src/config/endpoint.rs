@@ -29,6 +29,8 @@ pub struct EndpointOptions {
     pub auth: EndpointAuth,
     /// PEM roots to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
+    /// The etcd that serialises a fleet's writers (`marketplace.v2.lock_url`).
+    pub lock_url: Option<Sourced<String>>,
 }
 
 /// The V2 client's endpoint from these settings. A graph IRI that the

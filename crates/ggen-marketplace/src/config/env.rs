@@ -33,6 +33,7 @@ pub const ALL: &[&str] = &[
     V2_PASSWORD,
     V2_TOKEN,
     V2_CA_FILE,
+    V2_LOCK_URL,
     BLOBS_URL,
     BLOBS_ENDPOINT,
     BLOBS_REGION,
@@ -81,6 +82,8 @@ pub const V2_PASSWORD: &str = "GGEN_MARKETPLACE_V2_PASSWORD";
 pub const V2_TOKEN: &str = "GGEN_MARKETPLACE_V2_TOKEN";
 /// `marketplace.v2.ca_file`.
 pub const V2_CA_FILE: &str = "GGEN_MARKETPLACE_V2_CA_FILE";
+/// `marketplace.v2.lock_url`: the etcd a fleet's writers take turns through.
+pub const V2_LOCK_URL: &str = "GGEN_MARKETPLACE_V2_LOCK_URL";
 /// `marketplace.blobs.url`: V2's archives in an S3-compatible bucket.
 pub const BLOBS_URL: &str = "GGEN_MARKETPLACE_BLOBS_URL";
 /// `marketplace.blobs.endpoint`.

@@ -126,6 +126,8 @@ pub struct V2Section {
     pub token: Option<String>,
     /// PEM file of the CA certificates to trust for an `https://` endpoint.
     pub ca_file: Option<PathBuf>,
+    /// etcd client URL of a fleet's writers' lock, e.g. `http://etcd:2379`.
+    pub lock_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -38,6 +38,7 @@ pub(super) const KEYS: &[(&str, &str)] = &[
     ("marketplace.v2.password", "secret"),
     ("marketplace.v2.token", "secret"),
     ("marketplace.v2.ca_file", "/etc/ggen/endpoint-ca.pem"),
+    ("marketplace.v2.lock_url", "http://127.0.0.1:2379"),
     ("marketplace.circuit_breaker.window", "20"),
     ("marketplace.circuit_breaker.minimum_calls", "5"),
     ("marketplace.circuit_breaker.failure_rate", "0.5"),

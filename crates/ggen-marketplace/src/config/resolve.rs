@@ -348,11 +348,17 @@ impl Resolver<'_> {
                 PathBuf::from,
             )
             .map(|s| s.value);
+        let lock_url = self.env_or_file(
+            env::V2_LOCK_URL,
+            v2.and_then(|v| v.lock_url.as_ref()),
+            |v| v,
+        );
         Ok(EndpointOptions {
             graph,
             protocol,
             auth,
             ca_file,
+            lock_url,
         })
     }
 

@@ -234,9 +234,10 @@ fn durations_parse() {
 
 #[test]
 fn endpoint_options_resolve_with_the_environment_first() {
-    let yaml = "marketplace:\n  v2:\n    endpoint: http://h/sparql\n    graph: https://example.org/g\n    protocol: get\n    user: file-user\n    password: file-pw\n    ca_file: /etc/ca.pem\n";
+    let yaml = "marketplace:\n  v2:\n    endpoint: http://h/sparql\n    graph: https://example.org/g\n    protocol: get\n    user: file-user\n    password: file-pw\n    ca_file: /etc/ca.pem\n    lock_url: http://etcd-file:2379\n";
     let s = resolve(yaml, &[], Flags::default(), BOTH).unwrap();
     let o = &s.v2_options;
+    assert_eq!(o.lock_url.as_ref().unwrap().value, "http://etcd-file:2379");
     assert_eq!(o.graph.as_ref().unwrap().value, "https://example.org/g");
     assert_eq!(o.protocol.as_ref().unwrap().value, EndpointProtocol::Get);
     assert_eq!(
@@ -252,11 +253,16 @@ fn endpoint_options_resolve_with_the_environment_first() {
         &[
             ("GGEN_MARKETPLACE_V2_GRAPH", "default"),
             ("GGEN_MARKETPLACE_V2_PASSWORD", "env-pw"),
+            ("GGEN_MARKETPLACE_V2_LOCK_URL", "http://etcd-env:2379"),
         ],
         Flags::default(),
         BOTH,
     )
     .unwrap();
+    assert_eq!(
+        s.v2_options.lock_url.as_ref().unwrap().value,
+        "http://etcd-env:2379"
+    );
     assert_eq!(s.v2_options.graph.as_ref().unwrap().value, "default");
     assert_eq!(
         s.v2_options.auth,

@@ -49,6 +49,11 @@ pub const REQUESTS_SHED: &str = "marketplace_requests_shed_total";
 /// opened V2 (counter; a fleet's servers rebuild only when the change feed
 /// cannot vouch for what they missed).
 pub const INDEX_REBUILDS: &str = "marketplace_index_rebuilds_total";
+/// Starts of the V2 term index from one another server of the fleet saved
+/// in the object store, instead of a rebuild (counter).
+pub const INDEX_SNAPSHOT_STARTS: &str = "marketplace_index_snapshot_starts_total";
+/// Term indexes this server saved in the object store for others (counter).
+pub const INDEX_SNAPSHOTS_SAVED: &str = "marketplace_index_snapshots_saved_total";
 /// Catch-ups of the V2 term index from the change feed (counter).
 pub const INDEX_CATCH_UPS: &str = "marketplace_index_catch_ups_total";
 /// Packages those catch-ups read again (counter).
@@ -77,6 +82,8 @@ pub const ALL: &[&str] = &[
     CONNECTIONS_REFUSED,
     REQUESTS_SHED,
     INDEX_REBUILDS,
+    INDEX_SNAPSHOT_STARTS,
+    INDEX_SNAPSHOTS_SAVED,
     INDEX_CATCH_UPS,
     INDEX_PACKAGES_REREAD,
     INDEX_CATCH_UP_MS,
@@ -89,6 +96,8 @@ pub fn record_index_refreshes(mp: &crate::Marketplace) {
     #[cfg(feature = "marketplace-v2")]
     if let Some(r) = mp.v2_if_open().map(|b| b.index_refreshes()) {
         metrics::counter!(INDEX_REBUILDS).absolute(r.rebuilt);
+        metrics::counter!(INDEX_SNAPSHOT_STARTS).absolute(r.from_snapshot);
+        metrics::counter!(INDEX_SNAPSHOTS_SAVED).absolute(r.snapshots_saved);
         metrics::counter!(INDEX_CATCH_UPS).absolute(r.caught_up);
         metrics::counter!(INDEX_PACKAGES_REREAD).absolute(r.packages_reread);
         for (phase, d) in [

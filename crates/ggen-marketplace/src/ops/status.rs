@@ -47,6 +47,9 @@ pub struct EndpointStatus {
     pub auth: String,
     /// The CA file trusted instead of the system's roots, if any.
     pub ca_file: Option<PathBuf>,
+    /// The etcd a fleet's writers take turns through, and where that
+    /// setting came from; `None`: writes are serialised on this machine only.
+    pub lock_url: Option<Sourced<String>>,
 }
 
 /// Everything `ggen marketplace status` shows.
@@ -139,6 +142,7 @@ impl Marketplace {
                         .to_string(),
                     auth: o.auth.kind(),
                     ca_file: o.ca_file.clone(),
+                    lock_url: o.lock_url.clone(),
                 }
             }),
             archives: match &s.blobs {

@@ -115,6 +115,7 @@ fn metrics_use_the_contract_names() {
         for name in [
             "marketplace_index_rebuilds_total",
             "marketplace_index_catch_ups_total",
+            "marketplace_index_snapshot_starts_total",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }

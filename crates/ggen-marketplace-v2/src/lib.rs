@@ -377,11 +377,6 @@ impl V2Backend {
         self
     }
 
-    /// The fleet's writers' lock, when one is set.
-    pub fn fleet_lock(&self) -> Option<&FleetLock> {
-        self.fleet_lock.as_ref()
-    }
-
     /// What names this registry across a fleet (a digest of its graph on
     /// the endpoint), for keys that every server must agree on.
     pub fn registry_id(&self) -> Result<String> {

@@ -49,16 +49,7 @@ fn what_one_server_publishes_another_installs() {
     let env = fleet_env(&sparql, &store);
     let (home_a, home_b) = (Home::new(), Home::new());
     // Tokens are per server (see docs/operations.md): A's, for A.
-    let token = {
-        let mut c = std_bin(home_a.path(), "admin");
-        c.envs(env.iter().map(|(k, v)| (k, v)));
-        c.args([
-            "registry", "token", "create", "--scope", "publish", "--owner", "tester",
-        ]);
-        c.args(["--package", "fleet-*"]);
-        let out = ggen_test_support::succeeded(c.output(), "token create");
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let token = token_on(&home_a, &env);
     let a = serve_with(&home_a, &pairs(&env));
     let b = serve_with(&home_b, &pairs(&env));
 

@@ -63,15 +63,7 @@ fn a_large_archive_round_trips_streamed_and_verified() {
 /// Overwrites the object of `key` behind the store's back, as an attacker
 /// with write access to the bucket (or a failing disk) would.
 fn tamper(server: &GarageServer, prefix: &str, key: &BlobKey, bytes: &'static [u8]) {
-    let raw = object_store::aws::AmazonS3Builder::new()
-        .with_bucket_name(garage::BUCKET)
-        .with_region(garage::REGION)
-        .with_endpoint(server.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id(garage::ACCESS_KEY_ID)
-        .with_secret_access_key(garage::SECRET_ACCESS_KEY)
-        .build()
-        .unwrap();
+    let raw = crate::raw_client(server);
     let path = object_store::path::Path::from(format!("{prefix}/{}", key.relative_path()));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

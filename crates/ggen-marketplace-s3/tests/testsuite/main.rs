@@ -25,3 +25,17 @@ pub fn config(server: &GarageServer, prefix: &str) -> S3Config {
     c.retries = 1;
     c
 }
+
+/// A client of `server` that bypasses [`S3Blobs`], to alter objects behind
+/// its back as an attacker with write access to the bucket would.
+pub fn raw_client(server: &GarageServer) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(garage::BUCKET)
+        .with_region(garage::REGION)
+        .with_endpoint(server.endpoint())
+        .with_allow_http(true)
+        .with_access_key_id(garage::ACCESS_KEY_ID)
+        .with_secret_access_key(garage::SECRET_ACCESS_KEY)
+        .build()
+        .unwrap()
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ggen_marketplace_core::MarketplaceBackend;
 use ggen_marketplace_core::search::SearchQuery;
 use ggen_marketplace_v2::{IndexRefreshes, V2Backend};
-use ggen_test_support::garage::{self, GarageServer};
+use ggen_test_support::garage::GarageServer;
 use ggen_test_support::{OxigraphServer, Pkg, garage_available, oxigraph_available};
 
 use crate::client;
@@ -130,15 +130,7 @@ fn a_new_server_starts_from_the_index_another_saved() {
 fn tamper_with_index_objects(garage: &GarageServer) -> usize {
     use futures_util::TryStreamExt;
     use object_store::{ObjectStore, ObjectStoreExt};
-    let raw = object_store::aws::AmazonS3Builder::new()
-        .with_bucket_name(garage::BUCKET)
-        .with_region(garage::REGION)
-        .with_endpoint(garage.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id(garage::ACCESS_KEY_ID)
-        .with_secret_access_key(garage::SECRET_ACCESS_KEY)
-        .build()
-        .unwrap();
+    let raw = crate::raw_client(garage);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -30,13 +30,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use ggen_marketplace_core::Result;
 use ggen_marketplace_core::name::validate_name;
-use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{BlankNode, GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
 use oxigraph::store::Transaction;
 
-use super::{Answer, BACKEND, DEFAULT_GRAPH, GraphStore, parse_query, storage_err, term_u64};
+use super::{DEFAULT_GRAPH, GraphStore, storage_err, term_u64};
 use crate::mapping::mp;
 
 /// How many generations of changes the feed keeps. A client further behind
@@ -272,18 +272,8 @@ impl GraphStore {
                 let text = format!(
                     "SELECT ?g ?p ?v WHERE {{ ?c {cg} ?g . ?c ?p ?v FILTER(?g >= {after}) }}"
                 );
-                // The feed graph is the query's whole dataset.
                 let graph = feed_graph(self.remote_graph());
-                let dataset = vec![("default-graph-uri", graph.as_str().to_string())];
-                let rows = match remote.query_in(&parse_query(&text)?, dataset)? {
-                    Answer::Solutions { rows, .. } => rows,
-                    other => {
-                        return Err(MarketplaceError::backend(
-                            BACKEND,
-                            format!("the change feed query got {other:?} instead of solutions"),
-                        ));
-                    }
-                };
+                let rows = remote.select_in(&graph, &text, "change feed")?;
                 for row in &rows {
                     match (row.first(), row.get(1), row.get(2)) {
                         (Some(Some(g)), Some(Some(Term::NamedNode(p))), Some(Some(v))) => {

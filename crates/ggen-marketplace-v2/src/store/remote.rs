@@ -363,6 +363,25 @@ impl Remote {
         }
     }
 
+    /// The rows of the SELECT `text` run over the graph `graph` alone (its
+    /// whole dataset: the change feed's, the snapshot entries'); `what`
+    /// names the query in the error when the answer is not rows.
+    pub(super) fn select_in(
+        &self,
+        graph: &NamedNode,
+        text: &str,
+        what: &str,
+    ) -> Result<Vec<Vec<Option<Term>>>> {
+        let dataset = vec![("default-graph-uri", graph.as_str().to_string())];
+        match self.query_in(&super::parse_query(text)?, dataset)? {
+            Answer::Solutions { rows, .. } => Ok(rows),
+            other => Err(MarketplaceError::backend(
+                BACKEND,
+                format!("the {what} query got {other:?} instead of solutions"),
+            )),
+        }
+    }
+
     pub(super) fn update(&self, text: &str) -> Result<()> {
         if text.trim().is_empty() {
             return Ok(());

@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 
+use ggen_marketplace_core::Result;
 use ggen_marketplace_core::blobs::BlobKey;
-use ggen_marketplace_core::{MarketplaceError, Result};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::{Literal, NamedNode, Term};
 
-use super::{Answer, BACKEND, DEFAULT_GRAPH, GraphStore, parse_query, term_u64};
+use super::{DEFAULT_GRAPH, GraphStore, term_u64};
 use crate::mapping::mp;
 
 /// The newest entries a read looks at: an endpoint that answers more (a
@@ -89,16 +89,7 @@ impl GraphStore {
             limit = READ_AT_MOST * 12,
         );
         let graph = snapshot_graph(self.remote_graph());
-        let dataset = vec![("default-graph-uri", graph.as_str().to_string())];
-        let rows = match remote.query_in(&parse_query(&text)?, dataset)? {
-            Answer::Solutions { rows, .. } => rows,
-            other => {
-                return Err(MarketplaceError::backend(
-                    BACKEND,
-                    format!("the index snapshot query got {other:?} instead of solutions"),
-                ));
-            }
-        };
+        let rows = remote.select_in(&graph, &text, "index snapshot")?;
         let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
         for row in rows {
             let (Some(Some(s)), Some(Some(Term::NamedNode(p))), Some(Some(v))) =

@@ -530,6 +530,13 @@ impl Settings {
         };
         let (v2_endpoint, v2_update_endpoint) = r.v2_endpoints(m)?;
         let v2_options = r.endpoint_options(m)?;
+        if let (Some(lock), None) = (&v2_options.lock_url, &v2_endpoint) {
+            let message = format!(
+                "is set but no V2 endpoint is: the lock serialises the writers of a shared SPARQL endpoint, and an embedded store is one machine's; set {} (marketplace.v2.endpoint) or remove it",
+                env::V2_ENDPOINT
+            );
+            return Err(r.bad_value(lock, env::V2_LOCK_URL, "marketplace.v2.lock_url", message));
+        }
         let blobs = super::blobs::resolve(m.blobs.as_ref(), path, env, compiled.v2)?;
         let timeouts = m.timeouts.as_ref();
         let ms = |v: Option<u64>, d: u64| Duration::from_millis(v.unwrap_or(d));

@@ -479,3 +479,28 @@ fn blob_urls_and_endpoints_are_checked_before_use() {
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn a_writers_lock_without_an_endpoint_is_refused() {
+    let err = resolve(
+        "marketplace:\n  v2:\n    lock_url: http://etcd:2379\n",
+        &[],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("marketplace.v2.lock_url") && err.contains("endpoint"),
+        "{err}"
+    );
+    let err = resolve(
+        "",
+        &[("GGEN_MARKETPLACE_V2_LOCK_URL", "http://etcd:2379")],
+        Flags::default(),
+        BOTH,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("GGEN_MARKETPLACE_V2_LOCK_URL"), "{err}");
+}

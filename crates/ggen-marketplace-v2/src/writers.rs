@@ -256,19 +256,12 @@ impl FleetLock {
     }
 
     /// Takes the lock, waiting up to `wait` for another holder to let go.
+    /// The lease offered with each try is kept alive while it waits (a
+    /// wait can outlast [`LEASE_TTL`]), and granted again if it ran out.
     pub(crate) fn acquire(&self, wait: Duration) -> Result<FleetGuard> {
         let started = Instant::now();
-        let lease = self
-            .call::<Granted>(
-                "/v3/lease/grant",
-                &LeaseGrant {
-                    ttl: LEASE_TTL.as_secs(),
-                },
-            )?
-            .id;
-        if lease.parse::<i64>().is_err() {
-            return Err(self.unavailable(format!("a lease id that is not a number: {lease:?}")));
-        }
+        let mut lease = self.grant()?;
+        let mut alive_at = Instant::now();
         let mut pause = Duration::from_millis(5);
         loop {
             let answer: TxnAnswer = match self.call("/v3/kv/txn", &self.take(&lease)) {
@@ -310,8 +303,30 @@ impl FleetLock {
             // Jittered, so that waiting servers do not retry in step.
             let jitter = Duration::from_micros(rand::random::<u64>() % 5_000);
             std::thread::sleep(pause + jitter);
+            if alive_at.elapsed() >= KEEP_ALIVE_EVERY {
+                if !self.keep_alive(&lease)? {
+                    lease = self.grant()?;
+                }
+                alive_at = Instant::now();
+            }
             pause = (pause * 2).min(Duration::from_millis(200));
         }
+    }
+
+    /// A new lease of [`LEASE_TTL`].
+    fn grant(&self) -> Result<String> {
+        let lease = self
+            .call::<Granted>(
+                "/v3/lease/grant",
+                &LeaseGrant {
+                    ttl: LEASE_TTL.as_secs(),
+                },
+            )?
+            .id;
+        if lease.parse::<i64>().is_err() {
+            return Err(self.unavailable(format!("a lease id that is not a number: {lease:?}")));
+        }
+        Ok(lease)
     }
 
     fn take<'a>(&'a self, lease: &'a str) -> Txn<'a> {

@@ -167,6 +167,36 @@ fn a_lock_left_by_a_dead_server_runs_out_with_its_lease() {
     assert_eq!(b.package("after-the-dead").unwrap().versions.len(), 1);
 }
 
+/// A writer that waits longer than a lease lives (another server's long
+/// write) still gets the lock once it is free: the lease it offers is kept
+/// alive while it waits.
+#[test]
+fn a_wait_longer_than_a_lease_still_ends_in_the_write() {
+    let Some(f) = fleet("a long wait", 2) else {
+        return;
+    };
+    let held = f.servers[0].write_lock().unwrap();
+    let hold = ggen_marketplace_v2::LEASE_TTL + Duration::from_secs(2);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            std::thread::sleep(hold);
+            drop(held);
+        });
+        let started = Instant::now();
+        let (v, a) = common::release("after-a-long-wait", "1.0.0", "waited", &[]);
+        f.servers[1].publish(&v, &a).unwrap();
+        assert!(started.elapsed() >= hold, "it waited for the holder");
+    });
+    assert_eq!(
+        f.servers[0]
+            .package("after-a-long-wait")
+            .unwrap()
+            .versions
+            .len(),
+        1
+    );
+}
+
 #[test]
 fn without_etcd_nothing_is_written_and_the_error_says_where_to_look() {
     let Some(mut f) = fleet("etcd down", 1) else {

@@ -190,3 +190,42 @@ fn an_index_object_that_is_not_what_the_graph_says_is_refused() {
     let r = d.index_refreshes();
     assert_eq!((r.rebuilt, r.from_snapshot), (0, 1), "{r:?}");
 }
+
+/// Entries in the snapshot graph that a hostile writer of the endpoint (or
+/// a confused one) left: a path where a digest belongs, a generation that is
+/// no number, two bases for one entry, a digest of no object. None is
+/// followed: the new server reads no object by an unchecked name, rebuilds
+/// from the graph, and answers as A does.
+#[test]
+fn snapshot_entries_that_are_not_well_formed_are_skipped() {
+    let Some(mut fleet) = Fleet::start("malformed snapshot entries") else {
+        return;
+    };
+    let a = fleet.new_server();
+    for i in 0..3 {
+        Pkg::new(&format!("snap-{i:02}"), "1.0.0")
+            .description("a package in a saved index")
+            .publish(&a);
+    }
+    let g = a.generation().unwrap();
+    let digest = "ab".repeat(32);
+    let graph = format!("<{}/index-snapshots>", ggen_marketplace_v2::DEFAULT_GRAPH);
+    let mp = "https://ggen.io/marketplace/";
+    let update = format!(
+        "DROP SILENT GRAPH {graph} ; INSERT DATA {{ GRAPH {graph} {{ \
+         _:a <{mp}snapshotGeneration> {g} ; <{mp}snapshotBase> \"../../../etc/passwd\" . \
+         _:b <{mp}snapshotGeneration> \"soon\" ; <{mp}snapshotBase> \"{digest}\" . \
+         _:c <{mp}snapshotGeneration> {g} ; <{mp}snapshotBase> \"{digest}\", \"{}\" . \
+         _:d <{mp}snapshotGeneration> {g} ; <{mp}snapshotBase> \"{digest}\" . }} }}",
+        "cd".repeat(32)
+    );
+    let answer = ureq::post(fleet.sparql.update_url())
+        .send_form([("update", update.as_str())])
+        .unwrap();
+    assert!(answer.status().is_success());
+
+    let c = fleet.new_server();
+    assert_eq!(answers(&c), answers(&a));
+    let r = c.index_refreshes();
+    assert_eq!((r.rebuilt, r.from_snapshot), (1, 0), "{r:?}");
+}

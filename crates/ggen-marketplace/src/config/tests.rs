@@ -422,14 +422,7 @@ fn blob_settings_layer_env_over_file_and_keep_the_secret_out_of_json() {
 
 #[test]
 fn blob_settings_that_cannot_work_name_their_key() {
-    let err = resolve(
-        "marketplace:\n  blobs:\n    region: garage\n",
-        &[],
-        Flags::default(),
-        BOTH,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refused("marketplace:\n  blobs:\n    region: garage\n", &[]);
     assert!(
         err.contains("marketplace.blobs.region") && err.contains("url"),
         "{err}"
@@ -480,27 +473,20 @@ fn blob_urls_and_endpoints_are_checked_before_use() {
     }
 }
 
+/// The error resolving `yaml` with `env` gives (both backends compiled).
+fn refused(yaml: &str, env: &[(&str, &str)]) -> String {
+    resolve(yaml, env, Flags::default(), BOTH)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn a_writers_lock_without_an_endpoint_is_refused() {
-    let err = resolve(
-        "marketplace:\n  v2:\n    lock_url: http://etcd:2379\n",
-        &[],
-        Flags::default(),
-        BOTH,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refused("marketplace:\n  v2:\n    lock_url: http://etcd:2379\n", &[]);
     assert!(
         err.contains("marketplace.v2.lock_url") && err.contains("endpoint"),
         "{err}"
     );
-    let err = resolve(
-        "",
-        &[("GGEN_MARKETPLACE_V2_LOCK_URL", "http://etcd:2379")],
-        Flags::default(),
-        BOTH,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refused("", &[("GGEN_MARKETPLACE_V2_LOCK_URL", "http://etcd:2379")]);
     assert!(err.contains("GGEN_MARKETPLACE_V2_LOCK_URL"), "{err}");
 }

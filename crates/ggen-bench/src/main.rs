@@ -10,8 +10,10 @@
 //! operation `--iterations` times per query and prints p50/p95/p99 and
 //! throughput. "first" is the first call after opening the backend in this
 //! process (index loading included); the percentiles are warm calls. The
-//! `v2-sparql-scan` rows are the naive baseline: a SPARQL `CONTAINS` filter over
-//! every description, which is what the term index exists to avoid.
+//! `v2-sparql` rows are the naive baselines (see `baseline.rs`): a SPARQL
+//! `CONTAINS` filter over every description, and graph queries for info and
+//! versions, which is what the term index and its package records exist to
+//! avoid; `--pyoxigraph` runs the same queries in pyoxigraph.
 //!
 //! Optional groups: `--dual` (the same reads through the routing layer under
 //! each strategy), `--remote` (V2 over `oxigraph serve`), `--process` (whole
@@ -20,6 +22,7 @@
 //! each size's registry), `--signing` and `--install`. `--all` turns them all
 //! on.
 
+mod baseline;
 mod dual;
 mod eval;
 mod process;
@@ -56,9 +59,15 @@ struct Args {
     /// Backends to measure.
     #[arg(long, value_delimiter = ',', default_value = "v1,v2")]
     backends: Vec<String>,
-    /// Skip the naive SPARQL scan baseline (slow at 100k).
+    /// Skip the hand-rolled SPARQL baselines (`v2-sparql` rows: a `CONTAINS`
+    /// scan for search, which is slow at 100k, and graph queries for info and
+    /// versions).
     #[arg(long)]
     no_baseline: bool,
+    /// Also run the baselines' queries in pyoxigraph (Python) over the same
+    /// store, opened read-only (`pip install 'pyoxigraph>=0.5,<0.6'`).
+    #[arg(long, conflicts_with = "no_baseline")]
+    pyoxigraph: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -224,6 +233,13 @@ fn queries(n: usize) -> Vec<(&'static str, SearchQuery)> {
     ]
 }
 
+/// The 64 packages the `info` and `versions` rows cycle through.
+fn sample_names(corpus: &[Package]) -> Vec<&str> {
+    (0..64)
+        .map(|i| corpus[(i * 7919) % corpus.len()].name.as_str())
+        .collect()
+}
+
 fn run_backend(
     n: usize,
     label: &str,
@@ -239,9 +255,7 @@ fn run_backend(
             b.search(&q).expect("search");
         }));
     }
-    let names: Vec<&str> = (0..64)
-        .map(|i| corpus[(i * 7919) % corpus.len()].name.as_str())
-        .collect();
+    let names = sample_names(corpus);
     let mut i = 0;
     rows.push(measure(n, label, "info", iterations, || {
         b.package(names[i % names.len()]).expect("info");
@@ -335,19 +349,6 @@ fn main() -> Result<()> {
             let v2 = V2Backend::open_embedded(&dir)?;
             eprintln!("measuring v2 at {n} ...");
             run_backend(n, "v2", &v2, &corpus, args.iterations, &mut rows)?;
-            if !args.no_baseline {
-                let q = "PREFIX mp: <https://ggen.io/marketplace/> SELECT ?p WHERE { ?v mp:description ?d . ?v mp:versionOf ?p . FILTER(CONTAINS(LCASE(?d), \"graph\")) } LIMIT 20";
-                v2.sparql_select(q).context("baseline query")?;
-                rows.push(measure(
-                    n,
-                    "v2-sparql-scan",
-                    "search one-word",
-                    args.iterations.min(20),
-                    || {
-                        v2.sparql_select(q).expect("scan");
-                    },
-                ));
-            }
         }
         let catalogue = Catalogue {
             n,
@@ -356,6 +357,10 @@ fn main() -> Result<()> {
             corpus: &corpus,
             iterations: args.iterations,
         };
+        if !args.no_baseline && args.backends.iter().any(|b| b == "v2") {
+            eprintln!("measuring the hand-rolled SPARQL baselines at {n} ...");
+            baseline::rows(catalogue, args.pyoxigraph, &mut rows)?;
+        }
         let both = ["v1", "v2"]
             .iter()
             .all(|b| args.backends.iter().any(|x| x == b));

@@ -35,6 +35,16 @@ fn ggen_bench_runs_end_to_end_at_1k() {
     } else {
         eprintln!("not timing whole processes: no `ggen` of this build beside ggen-bench");
     }
+    // The same graph queries in Python, when pyoxigraph is installed.
+    let pyoxigraph = Command::new("python3")
+        .args(["-c", "import pyoxigraph"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if pyoxigraph {
+        args.push("--pyoxigraph");
+    } else {
+        eprintln!("not timing pyoxigraph: python3 cannot import it");
+    }
     if oxigraph {
         args.push("--remote");
     } else {
@@ -71,7 +81,12 @@ fn ggen_bench_runs_end_to_end_at_1k() {
         }
         assert!(has(backend, "publish 1 MiB"), "{backend} publish");
     }
-    assert!(has("v2-sparql-scan", "search one-word"));
+    for op in ["search one-word", "info", "versions"] {
+        assert!(has("v2-sparql", op), "no v2-sparql {op} row");
+        if pyoxigraph {
+            assert!(has("pyoxigraph", op), "no pyoxigraph {op} row");
+        }
+    }
     assert!(has("core", "verify (digest known)"));
     if parallel {
         for strategy in [

@@ -694,11 +694,19 @@ impl Marketplace {
         )
     }
 
-    /// Commands that read packages and write nothing to the registry.
+    /// Commands that read packages and write nothing to the registry (an
+    /// install writes its target directory and the download cache, not the
+    /// registry), so an embedded V2 store is opened only if an answer needs it.
     pub fn only_reads_packages(&self) -> bool {
         matches!(
             self,
-            Self::Search { .. } | Self::List { .. } | Self::Info { .. } | Self::Versions { .. }
+            Self::Search { .. }
+                | Self::List { .. }
+                | Self::Info { .. }
+                | Self::Versions { .. }
+                | Self::Install { .. }
+                | Self::Update { .. }
+                | Self::Remove { .. }
         )
     }
 

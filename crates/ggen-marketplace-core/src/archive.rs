@@ -325,15 +325,17 @@ pub fn check_tar_gz(bytes: &[u8], limits: &ExtractLimits) -> Result<ExtractSumma
 
 /// Extracts a `.tar.gz` into `dest` (created if missing). Every file and
 /// directory is fsynced before this returns, so a lockfile written afterwards
-/// never lists files that a crash could lose. On error, `dest` may hold part of
-/// the archive: callers extract into a staging directory and move it into place
-/// only on success.
+/// never lists files that a crash could lose; files are synced in batches,
+/// several at once ([`crate::fsutil::sync_files`]). On error, `dest` may hold
+/// part of the archive: callers extract into a staging directory and move it
+/// into place only on success.
 pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Result<ExtractSummary> {
     fs::create_dir_all(dest).map_err(|e| MarketplaceError::io(dest, e))?;
     let invalid = |e: io::Error| MarketplaceError::InvalidArchive {
         reason: e.to_string(),
     };
     let mut created: Vec<PathBuf> = vec![dest.to_path_buf()];
+    let mut unsynced: Vec<(PathBuf, fs::File)> = Vec::new();
     let summary = walk(bytes, limits, |entry| match entry {
         Entry::Dir(rel) => {
             let target = dest.join(rel);
@@ -364,12 +366,15 @@ pub fn extract_tar_gz(bytes: &[u8], dest: &Path, limits: &ExtractLimits) -> Resu
                 .open(&target)
                 .map_err(|e| MarketplaceError::io(&target, e))?;
             let copied = io::copy(data, &mut file).map_err(invalid)?;
-            file.flush()
-                .and_then(|()| file.sync_all())
-                .map_err(|e| MarketplaceError::io(&target, e))?;
+            file.flush().map_err(|e| MarketplaceError::io(&target, e))?;
+            unsynced.push((target, file));
+            if unsynced.len() >= crate::fsutil::SYNC_BATCH {
+                crate::fsutil::sync_files(std::mem::take(&mut unsynced))?;
+            }
             Ok(copied)
         }
     })?;
+    crate::fsutil::sync_files(unsynced)?;
     created.sort();
     created.dedup();
     for dir in &created {
@@ -587,6 +592,26 @@ mod tests {
                 .unwrap(),
             b"# hi\n"
         );
+    }
+
+    #[test]
+    fn more_files_than_one_sync_batch_all_arrive() {
+        // Two full batches of [`crate::fsutil::SYNC_BATCH`] and a remainder,
+        // with a file open per batch entry until it is synced.
+        let n = 2 * crate::fsutil::SYNC_BATCH + 3;
+        let names: Vec<String> = (0..n).map(|i| format!("f/{i:04}.txt")).collect();
+        let entries: Vec<(&[u8], tar::EntryType, &[u8])> = names
+            .iter()
+            .map(|p| (p.as_bytes(), tar::EntryType::Regular, p.as_bytes()))
+            .collect();
+        let (dir, r) = extract(&raw_tar(&entries));
+        assert_eq!(r.unwrap().files, n);
+        for p in &names {
+            assert_eq!(
+                fs::read_to_string(dir.path().join("out").join(p)).unwrap(),
+                *p
+            );
+        }
     }
 
     #[test]

@@ -29,9 +29,9 @@
 //! generation, which is caught up or rebuilt on next use.
 //!
 //! A process that only reads can open the embedded store on first need
-//! ([`V2Backend::open_embedded_deferred`]): a search, listing or `info` whose
-//! term index the generation marker vouches for is then answered without
-//! opening RocksDB (see `store::embedded`).
+//! ([`V2Backend::open_embedded_deferred`]): a search, listing, `info` or
+//! install whose term index the generation marker vouches for is then
+//! answered without opening RocksDB (see `store::embedded`).
 //!
 //! | module | holds |
 //! |---|---|
@@ -189,9 +189,11 @@ impl V2Backend {
     /// vouches for it never opens RocksDB (so it neither waits for a store
     /// another process holds nor holds it).
     ///
-    /// Not for a process that writes or takes other locks: a writer must
-    /// open the store before any lock, as every other writer does, or two of
-    /// them can wait for each other for ever.
+    /// Not for a process that writes, or that takes a lock a store holder may
+    /// wait for (the registry's writers' locks): a writer must open the store
+    /// before any such lock, as every other writer does, or two of them can
+    /// wait for each other for ever. An install's lock on its target
+    /// directory is not one: no process waits for it while holding the store.
     pub fn open_embedded_deferred(
         registry_dir: impl Into<PathBuf>,
         wait: Duration,

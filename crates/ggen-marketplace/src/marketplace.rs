@@ -82,7 +82,8 @@ impl Marketplace {
     }
 
     /// Tells this marketplace that its process only reads packages (search,
-    /// list, info, versions): an embedded V2 store is then opened only when
+    /// list, info, versions, and installs, which write their target but not
+    /// the registry): an embedded V2 store is then opened only when
     /// an answer needs it, which a search whose term index is current never
     /// does (see `V2Backend::open_embedded_deferred`). A registry not seeded
     /// yet is opened as usual, since seeding writes.

@@ -162,9 +162,9 @@ fn concurrent_processes_lose_nothing_and_readers_never_fail() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"yanked\": true"));
 }
 
-/// RocksDB admits one process at a time. A search whose term index the
-/// store's marker vouches for needs no store at all; a write (which would
-/// leave V2 behind) waits its turn instead of failing.
+/// RocksDB admits one process at a time. A search or an install whose term
+/// index the store's marker vouches for needs no store at all; a write (which
+/// would leave V2 behind) waits its turn instead of failing.
 #[cfg(feature = "marketplace-v2")]
 #[test]
 fn a_held_store_is_waited_for_unless_v1_can_answer() {
@@ -191,6 +191,26 @@ fn a_held_store_is_waited_for_unless_v1_can_answer() {
     ok(&out, "search from V2's term index");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["backend_used"], "v2");
+    assert!(started.elapsed() < release, "{:?}", started.elapsed());
+    // So does an install: resolution, checksums and archives need no store
+    // (it writes the target, not the registry).
+    let target = home.join("installed-while-held");
+    let out = run(
+        home,
+        &[
+            "install",
+            "hello-world",
+            "--backend",
+            "v2",
+            "--target",
+            target.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    ok(&out, "install from V2's term index");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["backend_used"], "v2", "{v}");
+    assert!(target.join("ggen.lock").is_file());
     assert!(started.elapsed() < release, "{:?}", started.elapsed());
     if cfg!(feature = "marketplace-parallel") {
         let out = ggen(home).arg("publish").arg(&src).output().unwrap();

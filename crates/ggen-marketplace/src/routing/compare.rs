@@ -12,8 +12,8 @@ use crate::config::Operation;
 
 /// The compare log's file in the home.
 pub const COMPARE_LOG: &str = "compare-log.jsonl";
-/// The compare log keeps the newest this many records when it is trimmed (see
-/// [`append_compare_log`]).
+/// The compare log keeps at most the newest this many records when it is
+/// trimmed (see [`append_compare_log`]).
 pub const COMPARE_LOG_CAP: usize = 10_000;
 
 /// One comparison, as stored in the compare log and summarised by `ab-report`.
@@ -120,8 +120,9 @@ pub(crate) fn record_of(op: Operation, query: &str, s1: Side, s2: Side) -> Compa
 }
 
 /// Appends a record. When the file passes [`COMPARE_LOG_MAX_BYTES`] it is cut
-/// to the newest [`COMPARE_LOG_CAP`] records (atomically), so a trim happens
-/// once per thousands of appends, not on every append.
+/// (atomically) to the newest records, at most [`COMPARE_LOG_CAP`] of them and
+/// at most half the byte cap, so a trim happens once per thousands of
+/// appends, not on every append, however large records are.
 pub fn append_compare_log(home: &std::path::Path, record: &CompareRecord) -> std::io::Result<()> {
     std::fs::create_dir_all(home)?;
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
@@ -156,12 +157,31 @@ pub(crate) fn append_capped(
     f.write_all(line.as_bytes())?;
     if f.metadata()?.len() > max_bytes {
         let text = std::fs::read_to_string(path)?;
-        let lines: Vec<&str> = text.lines().collect();
-        let kept = lines[lines.len().saturating_sub(keep)..].join("\n") + "\n";
+        let kept = newest_lines(&text, keep, max_bytes / 2).join("\n") + "\n";
         ggen_marketplace_core::fsutil::atomic_write(path, kept.as_bytes())
             .map_err(std::io::Error::other)?;
     }
     Ok(())
+}
+
+/// The newest lines of `text`, oldest first: at most `keep`, and no more than
+/// `bytes` together (but always the newest one). A count alone let records
+/// over `max_bytes / keep` bytes (an `info` comparison lists ten versions with
+/// checksums a side) leave a trimmed file still over the cap, so every later
+/// append rewrote the whole file under the lock: 300-400 ms per request.
+fn newest_lines(text: &str, keep: usize, bytes: u64) -> Vec<&str> {
+    let mut budget = bytes;
+    let mut kept: Vec<&str> = Vec::new();
+    for l in text.lines().rev().take(keep) {
+        let size = l.len() as u64 + 1;
+        if size > budget && !kept.is_empty() {
+            break;
+        }
+        budget = budget.saturating_sub(size);
+        kept.push(l);
+    }
+    kept.reverse();
+    kept
 }
 
 pub fn read_compare_log(home: &std::path::Path) -> std::io::Result<Vec<CompareRecord>> {
@@ -197,5 +217,46 @@ mod tests {
         // Consecutive, newest last: nothing dropped between trims.
         let first: usize = lines[0][7..].parse().unwrap();
         assert_eq!(first + lines.len(), 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn records_larger_than_the_cap_allows_still_trim_rarely() {
+        use std::os::unix::fs::MetadataExt;
+        // Ten records of 40 bytes are 400, over the 300-byte cap: trimmed to
+        // a count alone, the file stayed over it and every append rewrote it.
+        // A trim replaces the file (a new inode); an append does not.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (mut trims, mut last_inode) = (0, None);
+        for i in 0..100 {
+            append_capped(
+                &path,
+                &format!("{:<39}\n", format!("record {i:03}")),
+                300,
+                10,
+            )
+            .unwrap();
+            let inode = std::fs::metadata(&path).unwrap().ino();
+            if last_inode.is_some_and(|last| last != inode) {
+                trims += 1;
+            }
+            last_inode = Some(inode);
+        }
+        // Half the cap (150 bytes, 3 records) kept, so a trim per 5 appends.
+        assert!(trims <= 25, "{trims} trims in 100 appends");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.last().unwrap().trim_end(), "record 099");
+        let first: usize = lines[0].trim_end()[7..].parse().unwrap();
+        assert_eq!(first + lines.len(), 100, "{lines:?}");
+    }
+
+    #[test]
+    fn one_record_over_half_the_cap_is_kept() {
+        let text = "a\nbbbbbbbbbb\n";
+        assert_eq!(newest_lines(text, 10, 4), vec!["bbbbbbbbbb"]);
+        assert_eq!(newest_lines(text, 10, 100), vec!["a", "bbbbbbbbbb"]);
+        assert_eq!(newest_lines(text, 1, 100), vec!["bbbbbbbbbb"]);
     }
 }

@@ -4,10 +4,10 @@
 //! - `v2-sparql` rows run SPARQL through V2's own embedded Oxigraph
 //!   (`sparql_select`, results serialized as SPARQL JSON): a `CONTAINS` scan over
 //!   every description for search, the package's subgraph for `info` (the
-//!   query V2 itself sends to a remote endpoint), and one SELECT for
-//!   `versions`.
+//!   shape of the query V2 itself sends to a remote endpoint), and one SELECT
+//!   for `versions`.
 //! - `pyoxigraph` rows (`--pyoxigraph`) run the same query texts in
-//!   pyoxigraph (PyPI, the same Oxigraph release as this build) with the store
+//!   pyoxigraph (PyPI, the 0.5 series this build's Oxigraph is of) with the store
 //!   opened read-only, timed inside Python by `pyoxigraph_rows.py`, each
 //!   answer turned into Python values. This is the "script it yourself"
 //!   alternative: same engine, same data, no index.

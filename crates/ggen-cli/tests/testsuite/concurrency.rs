@@ -211,6 +211,20 @@ fn a_held_store_is_waited_for_unless_v1_can_answer() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["backend_used"], "v2", "{v}");
     assert!(target.join("ggen.lock").is_file());
+    // And update and remove, which re-resolve the same way.
+    let t = target.to_str().unwrap();
+    ok(
+        &run(home, &["update", "--backend", "v2", "--target", t]),
+        "update while the store is held",
+    );
+    ok(
+        &run(
+            home,
+            &["remove", "hello-world", "--backend", "v2", "--target", t],
+        ),
+        "remove while the store is held",
+    );
+    assert!(!target.join("hello-world").exists());
     assert!(started.elapsed() < release, "{:?}", started.elapsed());
     if cfg!(feature = "marketplace-parallel") {
         let out = ggen(home).arg("publish").arg(&src).output().unwrap();
